@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Both create/refresh .venv. torch==2.13.0 (a CPU build on this machine's disk) is installed only when
+# no torch is importable, so an existing (e.g. CUDA) torch is never replaced.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.probecast-installed
+DEMO_OUT ?= demo-out
+
+.PHONY: venv demo demo-quick test test-slow bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml $(BIN)/python
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/probecast demo --out $(DEMO_OUT)
+
+demo-quick: $(STAMP)
+	$(BIN)/probecast demo --quick --out $(DEMO_OUT)-quick
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/extract_throughput.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-quick

@@ -1,0 +1,73 @@
+"""The `probecast` command line: a thin shell over the library.
+
+Each layer owns its commands in `<layer>/commands.py`, exposing `register(app)`; this file only assembles them
+and turns `ProbecastError` into a one-line message with exit code 2 (no traceback for bad input).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from probecast.errors import ProbecastError
+
+app = typer.Typer(
+    name="probecast",
+    help="Predict downstream benchmark scores of LLM checkpoints while they train.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Explicit registry of command modules, in the order they appear in --help.
+COMMAND_MODULES: list[str] = [
+    "probecast.checkpoints.commands",
+    "probecast.labels.commands",
+    "probecast.features.commands",
+    "probecast.probes.commands",
+    "probecast.forecast.commands",
+    "probecast.dynamics.commands",
+    "probecast.monitor.commands",
+    "probecast.report.commands",
+    "probecast.demo",
+]
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # layer not built yet in this checkout
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except ProbecastError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
