@@ -1,0 +1,66 @@
+"""`FeatureSet`: what a probe sees for a batch of questions.
+
+One row per (checkpoint, task, question). Arrays are stacked row-wise so that training can pool several
+labelled checkpoints and tasks; `checkpoint`, `step` and `task` say where each row came from.
+Optional arrays are None when the extraction did not keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass
+class FeatureSet:
+    question_ids: np.ndarray  # [n] str
+    task: np.ndarray  # [n] str
+    checkpoint: np.ndarray  # [n] str, checkpoint id
+    step: np.ndarray  # [n] int, training step of the checkpoint
+    hidden_last: np.ndarray  # [n, L, D] float32: hidden state at the last prompt token, every kept layer
+    hidden_mean: np.ndarray | None = None  # [n, L, D] mean over prompt tokens
+    tail: np.ndarray | None = None  # [n, T, D] last T prompt-token states at one layer (for attention probes)
+    tail_mask: np.ndarray | None = None  # [n, T] bool, False where the prompt was shorter than T
+    answer_loglik: np.ndarray | None = None  # [n] teacher-forced log-likelihood of the reference answer (sum)
+    answer_loglik_mean: np.ndarray | None = None  # [n] the same per answer token
+    progress: np.ndarray | None = None  # [n] training progress of the checkpoint (e.g. log-step scaled to 0..1)
+    text: np.ndarray | None = None  # [n] str, the prompt (for text-only baselines)
+
+    def __post_init__(self) -> None:
+        n = len(self.question_ids)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"FeatureSet.{f.name} has {len(value)} rows, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.question_ids)
+
+    @property
+    def n_layers(self) -> int:
+        return self.hidden_last.shape[1]
+
+    @property
+    def dim(self) -> int:
+        return self.hidden_last.shape[2]
+
+    def subset(self, index: np.ndarray | Sequence[int]) -> "FeatureSet":
+        """Rows selected by a boolean mask or integer index."""
+        index = np.asarray(index)
+        return FeatureSet(**{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[index])
+                             for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: Sequence["FeatureSet"]) -> "FeatureSet":
+        if not parts:
+            raise ValueError("FeatureSet.concat needs at least one part")
+        out = {}
+        for f in fields(FeatureSet):
+            values = [getattr(p, f.name) for p in parts]
+            if any(v is None for v in values):
+                out[f.name] = None
+            else:
+                out[f.name] = np.concatenate(values, axis=0)
+        return FeatureSet(**out)

@@ -1,0 +1,112 @@
+"""The workspace: one folder holding every result of a probecast pipeline.
+
+Layout (all files written atomically; a file that exists is complete, so every step is resumable):
+
+    W/checkpoints.json                       checkpoints of the run(s) seen so far (id, path, step, tokens, flops, params)
+    W/run/                                   the embedded training run (demo only)
+    W/labels/<checkpoint>/<task>.parquet     generative labels, one row per question (schema: README)
+    W/features/<checkpoint>/<task>.safetensors  pooled hidden states + answer log-likelihood per question
+    W/probes/<name>/                         a fitted probe (config.json + weights)
+    W/predictions/<checkpoint>/<task>.parquet per-question predicted pass@1 of a probe
+    W/forecasts/                             forecaster outputs (JSON, plots)
+    W/monitor/predictions.jsonl              in-training monitor log
+    W/summary.json                           the evaluation summary (demo / evaluate)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from probecast.errors import ProbecastError
+from probecast.io import read_parquet_metadata, write_json_atomic, write_parquet_atomic
+
+_SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a checkpoint or task name (task files may be paths like data/x.jsonl)."""
+    return _SAFE.sub("_", name).strip("_") or "_"
+
+
+class Workspace:
+    def __init__(self, root: str | Path, create: bool = True) -> None:
+        self.root = Path(root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise ProbecastError(f"workspace {self.root} does not exist; create it with `probecast label ... --ws {self.root}`")
+
+    # ---- paths ---------------------------------------------------------------------------------------------
+    @property
+    def checkpoints_file(self) -> Path:
+        return self.root / "checkpoints.json"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    def labels_path(self, checkpoint: str, task: str) -> Path:
+        return self.root / "labels" / safe_name(checkpoint) / f"{safe_name(task)}.parquet"
+
+    def features_path(self, checkpoint: str, task: str) -> Path:
+        return self.root / "features" / safe_name(checkpoint) / f"{safe_name(task)}.safetensors"
+
+    def probe_dir(self, name: str) -> Path:
+        return self.root / "probes" / safe_name(name)
+
+    def predictions_path(self, checkpoint: str, task: str, probe: str) -> Path:
+        return self.root / "predictions" / safe_name(probe) / safe_name(checkpoint) / f"{safe_name(task)}.parquet"
+
+    @property
+    def forecasts_dir(self) -> Path:
+        return self.root / "forecasts"
+
+    @property
+    def monitor_dir(self) -> Path:
+        return self.root / "monitor"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.root / "summary.json"
+
+    # ---- checkpoints index ---------------------------------------------------------------------------------
+    def read_checkpoints(self) -> list[dict]:
+        if not self.checkpoints_file.exists():
+            return []
+        return json.loads(self.checkpoints_file.read_text())
+
+    def add_checkpoints(self, records: Iterable[dict]) -> None:
+        """Merge checkpoint records (by id) into checkpoints.json, kept sorted by step."""
+        by_id = {r["id"]: r for r in self.read_checkpoints()}
+        for r in records:
+            by_id[r["id"]] = r
+        ordered = sorted(by_id.values(), key=lambda r: (r.get("step") is None, r.get("step") or 0, r["id"]))
+        write_json_atomic(self.checkpoints_file, ordered)
+
+    # ---- labels --------------------------------------------------------------------------------------------
+    def write_labels(self, checkpoint: str, task: str, df: pd.DataFrame, metadata: dict) -> None:
+        write_parquet_atomic(self.labels_path(checkpoint, task), df, metadata)
+
+    def has_labels(self, checkpoint: str, task: str) -> bool:
+        return self.labels_path(checkpoint, task).exists()
+
+    def read_labels(self, checkpoints: Iterable[str] | None = None, tasks: Iterable[str] | None = None) -> pd.DataFrame:
+        """All label rows (optionally filtered), concatenated; empty frame when there are none."""
+        files = sorted((self.root / "labels").glob("*/*.parquet"))
+        frames = [pd.read_parquet(f) for f in files]
+        if not frames:
+            return pd.DataFrame()
+        df = pd.concat(frames, ignore_index=True)
+        if checkpoints is not None:
+            df = df[df["checkpoint"].isin(list(checkpoints))]
+        if tasks is not None:
+            df = df[df["task"].isin(list(tasks))]
+        return df.reset_index(drop=True)
+
+    def label_metadata(self, checkpoint: str, task: str) -> dict:
+        return read_parquet_metadata(self.labels_path(checkpoint, task))
