@@ -1,0 +1,109 @@
+"""Save and load extracted features as safetensors, and join them with labels into a `FeatureSet`.
+
+File: W/features/<checkpoint>/<task>.safetensors. Tensors: `hidden_last`, `hidden_mean` [n, L, D],
+optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean` [n].
+Metadata (str → str): `question_ids` (JSON list), `checkpoint`, `step`, `task`, `fingerprint`, `settings`
+(JSON), `wall_time_s`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.io import atomic_path
+from probecast.workspace import Workspace
+
+ARRAY_KEYS = ("hidden_last", "hidden_mean", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean")
+
+
+def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question_ids: list[str],
+                  arrays: dict[str, np.ndarray], metadata: dict) -> None:
+    from safetensors.numpy import save_file
+
+    tensors = {k: np.ascontiguousarray(v) for k, v in arrays.items() if v is not None}
+    meta = {"question_ids": json.dumps(list(question_ids)), "checkpoint": checkpoint, "step": str(step),
+            "task": task}
+    for k, v in metadata.items():
+        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    with atomic_path(ws.features_path(checkpoint, task)) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def read_features_metadata(ws: Workspace, checkpoint: str, task: str) -> dict:
+    from safetensors import safe_open
+
+    path = ws.features_path(checkpoint, task)
+    with safe_open(str(path), framework="numpy") as f:
+        return dict(f.metadata() or {})
+
+
+def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -> FeatureSet:
+    """One (checkpoint, task) block as a FeatureSet (hidden states cast to `dtype`)."""
+    from safetensors import safe_open
+
+    path = ws.features_path(checkpoint, task)
+    if not path.exists():
+        raise ProbecastError(f"no features for checkpoint {checkpoint!r}, task {task!r} in {ws.root}: "
+                             f"run `probecast extract --ws {ws.root}` first")
+    with safe_open(str(path), framework="numpy") as f:
+        meta = f.metadata() or {}
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+    qids = np.array(json.loads(meta["question_ids"]), dtype=object)
+    n = len(qids)
+    for k in ("hidden_last", "hidden_mean", "tail"):
+        if k in arrays:
+            arrays[k] = arrays[k].astype(dtype, copy=False)
+    return FeatureSet(
+        question_ids=qids,
+        task=np.array([task] * n, dtype=object),
+        checkpoint=np.array([checkpoint] * n, dtype=object),
+        step=np.full(n, int(meta.get("step", -1)), dtype=np.int64),
+        hidden_last=arrays["hidden_last"],
+        hidden_mean=arrays.get("hidden_mean"),
+        tail=arrays.get("tail"),
+        tail_mask=arrays.get("tail_mask").astype(bool) if "tail_mask" in arrays else None,
+        answer_loglik=arrays.get("answer_loglik"),
+        answer_loglik_mean=arrays.get("answer_loglik_mean"),
+        text=np.array(json.loads(meta["prompts"]), dtype=object) if "prompts" in meta else None,
+    )
+
+
+def progress_of(step: np.ndarray, max_step: float) -> np.ndarray:
+    """Training progress feature: log(1+step)/log(1+max_step), so early log-spaced checkpoints stay apart."""
+    return np.log1p(np.asarray(step, dtype=np.float64)) / np.log1p(max(float(max_step), 1.0))
+
+
+def load_dataset(ws: Workspace, checkpoints: Iterable[str], tasks: Iterable[str],
+                 with_labels: bool = True, max_step: float | None = None) -> tuple[FeatureSet, pd.DataFrame]:
+    """Features of checkpoints × tasks with their label rows aligned row by row.
+
+    Returns (features, labels) where labels has the workspace label columns (empty frame when
+    `with_labels=False`). Rows whose question has no label are dropped so both sides align.
+    `progress` is filled from the step, scaled by `max_step` (default: the last checkpoint in the workspace).
+    """
+    parts, label_parts = [], []
+    if max_step is None:
+        steps = [r.get("step") or 0 for r in ws.read_checkpoints()]
+        max_step = max(steps) if steps else 1
+    for ckpt in checkpoints:
+        for task in tasks:
+            fs = load_features(ws, ckpt, task)
+            if with_labels:
+                if not ws.has_labels(ckpt, task):
+                    raise ProbecastError(f"no labels for checkpoint {ckpt!r}, task {task!r} in {ws.root}: "
+                                         f"run `probecast label --ws {ws.root}` first")
+                lab = pd.read_parquet(ws.labels_path(ckpt, task)).set_index("question_id")
+                keep = np.array([q in lab.index for q in fs.question_ids])
+                fs = fs.subset(keep)
+                label_parts.append(lab.loc[list(fs.question_ids)].reset_index())
+            fs.progress = progress_of(fs.step, max_step)
+            parts.append(fs)
+    features = FeatureSet.concat(parts)
+    labels = pd.concat(label_parts, ignore_index=True) if label_parts else pd.DataFrame()
+    return features, labels
