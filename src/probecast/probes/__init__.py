@@ -1,0 +1,5 @@
+"""Probe zoo behind one estimator protocol (`fit`, `predict_proba`, `get_params`, save/load), baselines,
+metrics and the earlier-predicts-later evaluation. Importing this package registers every probe by name."""
+
+from probecast.probes.base import REGISTRY, Probe, load_probe, make_probe, register  # noqa: F401
+from probecast.probes import linear  # noqa: F401  (registers "linear", "ridge")

@@ -1,0 +1,159 @@
+"""One estimator protocol for every probe and baseline, a registry by name, and save/load.
+
+A probe maps a `FeatureSet` to P(success) per row. Every probe and every baseline implements
+
+    fit(X: FeatureSet, y_soft: np.ndarray) -> self      # y_soft = pass@1 = c/n in [0, 1]
+    predict_proba(X: FeatureSet) -> np.ndarray [n]       # P(success)
+    get_params() -> dict                                 # its config, JSON-able
+    save(dir) / Probe.load(dir)                          # config.json + weights.safetensors
+
+so the evaluation treats them alike. A probe directory holds `config.json` ({"probe", "config", "state"}:
+name in the registry, the config dataclass and small JSON state such as the selected layer) and
+`weights.safetensors` (numpy arrays: scalers, weights). Weights are written first, config last, so a
+directory with a config.json is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.io import atomic_path, write_json_atomic
+from probecast.probes.inputs import expect_shape
+
+REGISTRY: dict[str, type["Probe"]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a probe constructible by name (`make_probe`) and loadable (`load_probe`)."""
+
+    def wrap(cls: type[Probe]) -> type[Probe]:
+        cls.name = name
+        REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+@dataclass
+class ProbeConfig:
+    seed: int = 0
+
+
+class Probe:
+    """Base class: config handling, input checks, save/load. Subclasses implement `_fit`, `_predict` and
+    `_get_state`/`_set_state` (arrays + JSON extras)."""
+
+    name: ClassVar[str] = "probe"
+    Config: ClassVar[type] = ProbeConfig
+    uses_hidden: ClassVar[bool] = True  # check [layers, dim] of hidden states at predict time
+
+    def __init__(self, config: Any = None, **params: Any) -> None:
+        if config is None:
+            known = {f.name for f in fields(self.Config)}
+            unknown = set(params) - known
+            if unknown:
+                raise ProbecastError(f"probe {self.name!r}: unknown parameter(s) {sorted(unknown)}; "
+                                     f"known: {sorted(known)}")
+            config = self.Config(**params)
+        self.config = config
+        self.fitted_ = False
+
+    # ---- protocol ------------------------------------------------------------------------------------------
+    def fit(self, X: FeatureSet, y_soft: np.ndarray) -> "Probe":
+        y = check_targets(X, y_soft, self.name)
+        self.hidden_shape_ = list(np.shape(X.hidden_last)[1:]) if self.uses_hidden else None
+        self._fit(X, y)
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, X: FeatureSet) -> np.ndarray:
+        if not self.fitted_:
+            raise ProbecastError(f"probe {self.name!r} is not fitted: call fit() or load a fitted probe")
+        if len(X) == 0:
+            return np.zeros(0, dtype=np.float64)
+        if self.hidden_shape_ is not None:
+            expect_shape(np.shape(X.hidden_last)[1:], self.hidden_shape_, "hidden_last [layers, dim]")
+        p = np.asarray(self._predict(X), dtype=np.float64).reshape(-1)
+        return np.clip(p, 0.0, 1.0)
+
+    def get_params(self) -> dict:
+        return asdict(self.config)
+
+    # ---- subclass hooks ------------------------------------------------------------------------------------
+    def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X: FeatureSet) -> np.ndarray:
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict]:
+        raise NotImplementedError
+
+    def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
+        raise NotImplementedError
+
+    # ---- persistence ---------------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        from safetensors.numpy import save_file
+
+        if not self.fitted_:
+            raise ProbecastError(f"probe {self.name!r} is not fitted; fit it before saving")
+        directory = Path(directory)
+        arrays, extra = self._get_state()
+        tensors = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+        with atomic_path(directory / "weights.safetensors") as tmp:
+            save_file(tensors, str(tmp))
+        write_json_atomic(directory / "config.json",
+                          {"probe": self.name, "config": self.get_params(), "state": extra,
+                           "hidden_shape": self.hidden_shape_})
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Probe":
+        return load_probe(directory)
+
+
+def make_probe(name: str, **params: Any) -> Probe:
+    if name not in REGISTRY:
+        raise ProbecastError(f"unknown probe {name!r}; available: {sorted(REGISTRY)}")
+    return REGISTRY[name](**params)
+
+
+def load_probe(directory: str | Path) -> Probe:
+    from safetensors.numpy import load_file
+
+    directory = Path(directory)
+    cfg_path = directory / "config.json"
+    if not cfg_path.exists():
+        raise ProbecastError(f"{cfg_path}: no fitted probe here; run `probecast fit` or `probecast evaluate` first")
+    meta = json.loads(cfg_path.read_text())
+    name = meta.get("probe")
+    if name not in REGISTRY:
+        raise ProbecastError(f"{cfg_path}: probe {name!r} is not registered; available: {sorted(REGISTRY)}")
+    cls = REGISTRY[name]
+    probe = cls(cls.Config(**meta["config"]))
+    probe._set_state(load_file(str(directory / "weights.safetensors")), meta.get("state", {}))
+    probe.hidden_shape_ = meta.get("hidden_shape")
+    probe.fitted_ = True
+    return probe
+
+
+def check_targets(X: FeatureSet, y_soft: np.ndarray, who: str) -> np.ndarray:
+    """Validate the soft targets against the features; clear errors for the usual mistakes."""
+    y = np.asarray(y_soft, dtype=np.float64).reshape(-1)
+    if len(X) == 0:
+        raise ProbecastError(f"probe {who!r}: no training rows (empty FeatureSet); check the checkpoints/tasks "
+                             f"you train on have labels and features")
+    if len(y) != len(X):
+        raise ProbecastError(f"probe {who!r}: {len(y)} targets for {len(X)} feature rows; "
+                             f"targets must align row by row with the FeatureSet")
+    if not np.all(np.isfinite(y)) or y.min() < 0 or y.max() > 1:
+        raise ProbecastError(f"probe {who!r}: targets must be soft pass@1 values in [0, 1] without NaN")
+    return y

@@ -1,0 +1,115 @@
+"""Turning a `FeatureSet` into probe inputs: pooled hidden blocks, standardisation, question groups.
+
+Shared by every probe so that "last"/"mean"/"both" pooling, the progress feature and the shape checks mean
+the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+
+POOLINGS = ("last", "mean", "both")
+
+
+def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None = None) -> np.ndarray:
+    """[n, L', D'] float32: the chosen layers of the pooled hidden states ("both" concatenates last and mean)."""
+    if pooling not in POOLINGS:
+        raise ProbecastError(f"probe config: pooling must be one of {POOLINGS}, got {pooling!r}")
+    if X.hidden_last is None or np.ndim(X.hidden_last) != 3:
+        raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
+    if pooling in ("mean", "both") and X.hidden_mean is None:
+        raise ProbecastError(f"features: pooling {pooling!r} needs hidden_mean, which these features do not "
+                             f"have; use pooling='last' or re-extract with mean pooling")
+    idx = slice(None) if layers is None else list(layers)
+    if layers is not None and max(layers, default=-1) >= X.n_layers:
+        raise ProbecastError(f"features: probe uses layer {max(layers)} but the features have {X.n_layers} layers; "
+                             f"extract features with the same model and layer settings as the training ones")
+    parts = []
+    if pooling in ("last", "both"):
+        parts.append(X.hidden_last[:, idx])
+    if pooling in ("mean", "both"):
+        parts.append(X.hidden_mean[:, idx])
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+    return np.asarray(out, dtype=np.float32)
+
+
+def progress_column(X: FeatureSet) -> np.ndarray:
+    """[n] training progress; a clear error when the loader did not fill it."""
+    if X.progress is None:
+        raise ProbecastError("features: progress is missing; load features with probecast.features.store."
+                             "load_dataset (it fills progress) or set include_progress=False")
+    return np.asarray(X.progress, dtype=np.float32)
+
+
+def loglik_features(X: FeatureSet) -> np.ndarray:
+    """[n, 3]: answer log-likelihood (sum), per token, and exp(sum) = the probability of the exact answer."""
+    if X.answer_loglik is None or X.answer_loglik_mean is None:
+        raise ProbecastError("features: answer_loglik / answer_loglik_mean are missing; extract features with "
+                             "reference answers (probecast extract records them) to use this probe")
+    ll = np.asarray(X.answer_loglik, dtype=np.float64)
+    llm = np.asarray(X.answer_loglik_mean, dtype=np.float64)
+    return np.stack([ll, llm, np.exp(np.clip(ll, -50, 0))], axis=1)
+
+
+def question_groups(X: FeatureSet) -> np.ndarray:
+    """[n] group id per row = one question of one task, so its rows across checkpoints stay together."""
+    keys = np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
+    _, groups = np.unique(keys, return_inverse=True)
+    return groups
+
+
+def expect_shape(got: tuple, want: tuple | list, what: str) -> None:
+    if tuple(got) != tuple(want):
+        raise ProbecastError(f"features: {what} has shape {tuple(got)} per row but the probe was fitted on "
+                             f"{tuple(want)}; extract features with the same model and settings as training")
+
+
+class Standardizer:
+    """Per-feature z-scoring fitted on training rows (any trailing shape); std floored to avoid blow-ups."""
+
+    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+        self.mean, self.std = mean, std
+
+    def fit(self, A: np.ndarray) -> "Standardizer":
+        A = np.asarray(A, dtype=np.float64)
+        self.mean = A.mean(axis=0).astype(np.float32)
+        std = A.std(axis=0)
+        self.std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+        return self
+
+    def transform(self, A: np.ndarray) -> np.ndarray:
+        expect_shape(np.shape(A)[1:], self.mean.shape, "input")
+        return ((np.asarray(A, dtype=np.float32) - self.mean) / self.std).astype(np.float32)
+
+    def state(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}mean": self.mean, f"{prefix}std": self.std}
+
+    @staticmethod
+    def from_state(arrays: dict[str, np.ndarray], prefix: str) -> "Standardizer":
+        return Standardizer(arrays[f"{prefix}mean"], arrays[f"{prefix}std"])
+
+
+def group_folds(groups: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds over groups (each question's rows in one fold), shuffled with a fixed seed."""
+    uniq = np.unique(groups)
+    k = min(n_folds, len(uniq))
+    if k < 2:
+        raise ProbecastError(f"need at least 2 distinct questions to cross-validate, got {len(uniq)}")
+    perm = np.random.default_rng(seed).permutation(uniq)
+    fold_of = {g: i % k for i, g in enumerate(perm)}
+    f = np.array([fold_of[g] for g in groups])
+    return [(np.flatnonzero(f != i), np.flatnonzero(f == i)) for i in range(k)]
+
+
+def group_holdout(groups: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, val_idx) with `fraction` of the groups held out (empty val when there are < 4 groups)."""
+    uniq = np.unique(groups)
+    n_val = int(round(fraction * len(uniq)))
+    if len(uniq) < 4 or n_val < 1:
+        return np.arange(len(groups)), np.zeros(0, dtype=int)
+    val_groups = np.random.default_rng(seed).choice(uniq, size=n_val, replace=False)
+    is_val = np.isin(groups, val_groups)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)

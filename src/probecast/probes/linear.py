@@ -1,0 +1,181 @@
+"""Linear probe (logistic or ridge) on one layer, with the layer and the L2 strength chosen by grouped CV.
+
+Why batched: every (layer, l2) candidate is an independent linear model on the same rows, so we fit all of
+them at once as one [G, L, D] weight tensor (full-batch L-BFGS for the soft-target logistic, an eigen-solve
+for ridge). Cross-validation folds group each question's rows across checkpoints, so a question never sits
+on both sides of a fold. The held-out score is the soft binary cross-entropy, which rewards calibration
+and ranking alike. Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training LLMs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.probes.base import Probe, ProbeConfig, register
+from probecast.probes.inputs import (Standardizer, expect_shape, group_folds, hidden_block, progress_column,
+                                     question_groups)
+from probecast.probes.torch_train import torch_threads
+
+EPS = 1e-4
+
+
+@dataclass
+class LinearConfig(ProbeConfig):
+    kind: str = "logistic"  # "logistic" (soft BCE) or "ridge" (least squares on pass@1, clipped)
+    pooling: str = "last"  # "last" | "mean" | "both"
+    layer: int | None = None  # None: choose by grouped CV
+    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
+    n_folds: int = 3
+    include_progress: bool = False
+    max_iter: int = 100
+    threads: int = 2
+
+
+def _logistic(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Soft-target logistic for G×L models at once. X [n, L, d], y [n], l2 [G] -> W [G, L, d], b [G, L]."""
+    n, L, d = X.shape
+    G = len(l2)
+    W = torch.zeros(G, L, d, requires_grad=True)
+    b = torch.zeros(G, L, requires_grad=True)
+    with torch.no_grad():
+        b += torch.logit(y.mean().clamp(EPS, 1 - EPS))
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-7, tolerance_change=1e-10)
+    target = y[:, None, None].expand(n, G, L)
+
+    def closure():
+        opt.zero_grad()
+        logits = torch.einsum("nld,gld->ngl", X, W) + b
+        loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(0)  # [G, L]
+        total = (loss + 0.5 * l2[:, None] * (W ** 2).sum(-1)).sum()
+        total.backward()
+        return total
+
+    opt.step(closure)
+    return W.detach(), b.detach()
+
+
+def _ridge(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge on pass@1 for G×L models: one eigendecomposition per layer serves every l2 (X is centred)."""
+    n, L, d = X.shape
+    Xc = X - X.mean(0)
+    yc = y - y.mean()
+    gram = torch.einsum("nld,nle->lde", Xc.double(), Xc.double()) / n  # [L, d, d]
+    evals, evecs = torch.linalg.eigh(gram)
+    xty = torch.einsum("nld,n->ld", Xc.double(), yc.double()) / n  # [L, d]
+    proj = torch.einsum("lde,ld->le", evecs, xty)  # [L, d] in eigenbasis
+    coef = proj[None] / (evals[None] + l2.double()[:, None, None])  # [G, L, d]
+    W = torch.einsum("lde,gle->gld", evecs, coef).float()
+    b = (y.mean() - torch.einsum("ld,gld->gl", X.mean(0), W))
+    return W, b
+
+
+def _scores(kind: str, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """P(success) [n, G, L]."""
+    out = torch.einsum("nld,gld->ngl", X, W) + b
+    return torch.sigmoid(out) if kind == "logistic" else out.clamp(EPS, 1 - EPS)
+
+
+def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float], max_iter: int):
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
+    l2 = torch.tensor(l2_grid, dtype=torch.float32)
+    if kind == "logistic":
+        return _logistic(Xt, yt, l2, max_iter)
+    if kind == "ridge":
+        return _ridge(Xt, yt, l2)
+    raise ProbecastError(f"linear probe: kind must be 'logistic' or 'ridge', got {kind!r}")
+
+
+def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, l2_grid: list[float],
+                    n_folds: int, seed: int, max_iter: int) -> np.ndarray:
+    """Held-out soft BCE [G, L] of every (l2, layer) candidate, averaged over grouped folds (lower is better)."""
+    total = np.zeros((len(l2_grid), X.shape[1]))
+    for tr, va in group_folds(groups, n_folds, seed):
+        W, b = fit_linear_grid(kind, X[tr], y[tr], l2_grid, max_iter)
+        with torch.no_grad():
+            p = _scores(kind, torch.from_numpy(X[va]), W, b).clamp(EPS, 1 - EPS).double()
+        yv = torch.from_numpy(y[va]).double()[:, None, None]
+        bce = -(yv * torch.log(p) + (1 - yv) * torch.log(1 - p)).mean(0)
+        total += bce.numpy() * len(va) / len(y)
+    return total
+
+
+def layer_inputs(X: FeatureSet, pooling: str, include_progress: bool, layers: list[int] | None = None) -> np.ndarray:
+    """[n, L, d(+1)]: pooled hidden states, with the progress feature appended to every layer if asked."""
+    H = hidden_block(X, pooling, layers)
+    if include_progress:
+        prog = np.broadcast_to(progress_column(X)[:, None, None], (H.shape[0], H.shape[1], 1))
+        H = np.concatenate([H, prog], axis=-1)
+    return H
+
+
+def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> tuple[int, float, np.ndarray]:
+    """(best layer, best l2, the [G, L] CV table) for a linear probe; shared by the MLP and hybrid probes."""
+    H = Standardizer().fit(layer_inputs(X, cfg.pooling, cfg.include_progress))
+    A = H.transform(layer_inputs(X, cfg.pooling, cfg.include_progress))
+    with torch_threads(cfg.threads):
+        table = cv_layer_scores(cfg.kind, A, y, question_groups(X), list(cfg.l2_grid), cfg.n_folds, cfg.seed,
+                                cfg.max_iter)
+    if cfg.layer is not None:
+        g = int(np.argmin(table[:, cfg.layer]))
+        return int(cfg.layer), float(cfg.l2_grid[g]), table
+    g, layer = np.unravel_index(int(np.argmin(table)), table.shape)
+    return int(layer), float(cfg.l2_grid[g]), table
+
+
+@register("linear")
+class LinearProbe(Probe):
+    """Logistic (default) or ridge probe on the CV-selected layer; `kind="ridge"` is also registered as 'ridge'."""
+
+    Config = LinearConfig
+
+    def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
+        cfg = self.config
+        if cfg.layer is not None and not 0 <= cfg.layer < X.n_layers:
+            raise ProbecastError(f"linear probe: layer {cfg.layer} out of range for {X.n_layers} layers")
+        self.layer_, self.l2_, table = select_layer(X, y, cfg)
+        self.cv_table_ = table
+        A = layer_inputs(X, cfg.pooling, cfg.include_progress, [self.layer_])
+        self.scaler_ = Standardizer().fit(A)
+        with torch_threads(cfg.threads):
+            W, b = fit_linear_grid(cfg.kind, self.scaler_.transform(A), y, [self.l2_], cfg.max_iter)
+        self.coef_, self.intercept_ = W[0, 0].numpy(), float(b[0, 0])
+
+    def decision_function(self, X: FeatureSet) -> np.ndarray:
+        """Logit (logistic) or raw regression output (ridge)."""
+        A = layer_inputs(X, self.config.pooling, self.config.include_progress, [self.layer_])
+        A = self.scaler_.transform(A)[:, 0]
+        return A.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_
+
+    def _predict(self, X: FeatureSet) -> np.ndarray:
+        z = self.decision_function(X)
+        return 1.0 / (1.0 + np.exp(-z)) if self.config.kind == "logistic" else np.clip(z, 0.0, 1.0)
+
+    def _get_state(self):
+        arrays = {"coef": self.coef_, "intercept": np.array([self.intercept_], dtype=np.float64),
+                  "cv_table": self.cv_table_, **self.scaler_.state("scaler_")}
+        return arrays, {"layer": self.layer_, "l2": self.l2_}
+
+    def _set_state(self, arrays, extra) -> None:
+        self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+        self.cv_table_ = arrays["cv_table"]
+        self.scaler_ = Standardizer.from_state(arrays, "scaler_")
+        self.layer_, self.l2_ = int(extra["layer"]), float(extra["l2"])
+        expect_shape(self.coef_.shape, self.scaler_.mean.shape[1:], "coef")
+
+
+@register("ridge")
+class RidgeProbe(LinearProbe):
+    """The linear probe with least squares on pass@1 (output clipped to [0, 1])."""
+
+    Config = LinearConfig
+
+    def __init__(self, config=None, **params) -> None:
+        params.setdefault("kind", "ridge")
+        super().__init__(config, **params)

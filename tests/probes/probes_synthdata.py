@@ -1,0 +1,60 @@
+"""Synthetic FeatureSets with a known answer for the probe tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from probecast.features.featureset import FeatureSet
+
+
+def planted(n_questions: int = 200, steps=(100, 200, 400, 800), n_layers: int = 4, dim: int = 16,
+            layer: int = 2, tail_len: int = 0, token: int = 0, n_samples: int = 8, seed: int = 0,
+            noise: float = 1.0, signal: float = 1.5, tasks=("t",)):
+    """Rows = questions × checkpoints. The success logit (ability(step) − difficulty) is planted along one
+    direction of `layer` (and of tail position `token` when tail_len > 0); every other layer/token is noise.
+    Returns (FeatureSet, pass1 [n], true_p [n])."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.normal(0, 1.5, size=n_questions)
+    direction = rng.normal(size=dim)
+    direction /= np.linalg.norm(direction)
+    rows = []
+    for task in tasks:
+        for s in steps:
+            ability = np.log(s / steps[0]) / np.log(steps[-1] / steps[0]) * 2 - 1
+            for q in range(n_questions):
+                rows.append((task, s, q, ability - difficulty[q]))
+    n = len(rows)
+    logit = np.array([r[3] for r in rows])
+    p_true = 1 / (1 + np.exp(-logit))
+    c = rng.binomial(n_samples, p_true)
+    hidden = rng.normal(0, noise, size=(n, n_layers, dim)).astype(np.float32)
+    hidden[:, layer] += (signal * logit[:, None] * direction[None]).astype(np.float32)
+    tail = tail_mask = None
+    if tail_len:
+        tail = rng.normal(0, noise, size=(n, tail_len, dim)).astype(np.float32)
+        tail[:, token] += (signal * logit[:, None] * direction[None]).astype(np.float32)
+        tail_mask = np.ones((n, tail_len), dtype=bool)
+    steps_arr = np.array([r[1] for r in rows])
+    fs = FeatureSet(
+        question_ids=np.array([f"q{r[2]}" for r in rows], dtype=object),
+        task=np.array([r[0] for r in rows], dtype=object),
+        checkpoint=np.array([f"step{r[1]}" for r in rows], dtype=object),
+        step=steps_arr,
+        hidden_last=hidden,
+        hidden_mean=rng.normal(size=(n, n_layers, dim)).astype(np.float32),
+        tail=tail, tail_mask=tail_mask,
+        answer_loglik=np.log(np.clip(p_true + rng.normal(0, 0.05, n), 1e-4, 1)),
+        answer_loglik_mean=np.log(np.clip(p_true + rng.normal(0, 0.05, n), 1e-4, 1)) / 3,
+        progress=np.log1p(steps_arr) / np.log1p(max(steps)),
+        text=np.array([("word " * (3 + int(max(0, difficulty[r[2]]) * 5))).strip() + f" id{r[2]}" for r in rows],
+                      dtype=object),
+    )
+    return fs, c / n_samples, p_true
+
+
+def question_split(fs: FeatureSet, frac: float = 0.3, seed: int = 1):
+    """Boolean masks (train, test) splitting questions."""
+    q = np.unique(fs.question_ids)
+    test_q = np.random.default_rng(seed).choice(q, size=int(len(q) * frac), replace=False)
+    te = np.isin(fs.question_ids, test_q)
+    return ~te, te

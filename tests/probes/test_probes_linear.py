@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from probecast.errors import ProbecastError
+from probecast.probes import load_probe, make_probe
+from probecast.probes.metrics import auroc
+from probes_synthdata import planted, question_split
+
+
+@pytest.mark.parametrize("kind", ["linear", "ridge"])
+def test_linear_probe_finds_planted_layer_and_ranks_held_out_questions(kind):
+    fs, y, p_true = planted(n_questions=150, layer=2, seed=0)
+    tr, te = question_split(fs)
+    probe = make_probe(kind).fit(fs.subset(tr), y[tr])
+    assert probe.layer_ == 2
+    p = probe.predict_proba(fs.subset(te))
+    assert p.shape == (te.sum(),) and np.all((p >= 0) & (p <= 1))
+    assert auroc(p_true[te] >= 0.5, p) > 0.9
+    # the chance-level layers score clearly worse in CV than the planted one
+    table = probe.cv_table_.min(axis=0)
+    assert table[2] < np.delete(table, 2).min() - 0.05
+
+
+def test_linear_probe_fixed_layer_and_pooling_both():
+    fs, y, _ = planted(n_questions=80, seed=1)
+    probe = make_probe("linear", layer=1, pooling="both", include_progress=True).fit(fs, y)
+    assert probe.layer_ == 1 and probe.coef_.shape == (2 * fs.dim + 1,)
+
+
+def test_linear_save_load_round_trip(tmp_path):
+    fs, y, _ = planted(n_questions=60, seed=2)
+    probe = make_probe("linear", include_progress=True).fit(fs, y)
+    probe.save(tmp_path / "p")
+    again = load_probe(tmp_path / "p")
+    assert type(again) is type(probe) and again.get_params() == probe.get_params()
+    np.testing.assert_allclose(again.predict_proba(fs), probe.predict_proba(fs), rtol=1e-6, atol=1e-7)
+
+
+def test_linear_clear_errors():
+    fs, y, _ = planted(n_questions=30, seed=3)
+    with pytest.raises(ProbecastError, match="targets"):
+        make_probe("linear").fit(fs, y[:-1])
+    with pytest.raises(ProbecastError, match="empty"):
+        make_probe("linear").fit(fs.subset(np.zeros(len(fs), bool)), y[:0])
+    with pytest.raises(ProbecastError, match="not fitted"):
+        make_probe("linear").predict_proba(fs)
+    with pytest.raises(ProbecastError, match="unknown parameter"):
+        make_probe("linear", layr=1)
+    with pytest.raises(ProbecastError, match="unknown probe"):
+        make_probe("nope")
+    probe = make_probe("linear").fit(fs, y)
+    other, _, _ = planted(n_questions=10, dim=8, seed=4)
+    with pytest.raises(ProbecastError, match="shape"):
+        probe.predict_proba(other)
+    assert probe.predict_proba(fs.subset(np.zeros(len(fs), bool))).shape == (0,)
