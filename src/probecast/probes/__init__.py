@@ -2,4 +2,6 @@
 metrics and the earlier-predicts-later evaluation. Importing this package registers every probe by name."""
 
 from probecast.probes.base import REGISTRY, Probe, load_probe, make_probe, register  # noqa: F401
-from probecast.probes import linear  # noqa: F401  (registers "linear", "ridge")
+from probecast.probes import attention, hybrid, linear, mlp  # noqa: F401  (registration side effects)
+
+PROBES = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")

@@ -116,17 +116,25 @@ def layer_inputs(X: FeatureSet, pooling: str, include_progress: bool, layers: li
 
 
 def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> tuple[int, float, np.ndarray]:
-    """(best layer, best l2, the [G, L] CV table) for a linear probe; shared by the MLP and hybrid probes."""
-    H = Standardizer().fit(layer_inputs(X, cfg.pooling, cfg.include_progress))
-    A = H.transform(layer_inputs(X, cfg.pooling, cfg.include_progress))
+    """(best layer, best l2, the [G, L] CV table; NaN where not evaluated) for a linear probe.
+
+    Shared by the MLP and hybrid probes. With a fixed layer only that layer is cross-validated, and with a
+    fixed layer and a single l2 there is nothing to choose, so no CV runs at all."""
+    grid = list(cfg.l2_grid)
+    table = np.full((len(grid), X.n_layers), np.nan)
+    layers = None if cfg.layer is None else [int(cfg.layer)]
+    if layers is not None and len(grid) == 1:
+        return int(cfg.layer), float(grid[0]), table
+    raw = layer_inputs(X, cfg.pooling, cfg.include_progress, layers)
+    A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
-        table = cv_layer_scores(cfg.kind, A, y, question_groups(X), list(cfg.l2_grid), cfg.n_folds, cfg.seed,
-                                cfg.max_iter)
-    if cfg.layer is not None:
-        g = int(np.argmin(table[:, cfg.layer]))
-        return int(cfg.layer), float(cfg.l2_grid[g]), table
-    g, layer = np.unravel_index(int(np.argmin(table)), table.shape)
-    return int(layer), float(cfg.l2_grid[g]), table
+        scores = cv_layer_scores(cfg.kind, A, y, question_groups(X), grid, cfg.n_folds, cfg.seed, cfg.max_iter)
+    if layers is None:
+        table[:] = scores
+    else:
+        table[:, layers[0]] = scores[:, 0]
+    g, layer = np.unravel_index(int(np.nanargmin(table)), table.shape)
+    return int(layer), float(grid[g]), table
 
 
 @register("linear")

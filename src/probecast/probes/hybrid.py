@@ -1,0 +1,91 @@
+"""Hybrid probe: hidden states + the teacher-forced answer log-likelihood, combined by stacking.
+
+Why stacking: for a short unique answer sampled at temperature 1, exp(log-likelihood) of the reference
+answer *is* pass@1, so the combination must never lose that signal to regularisation of a wide linear model.
+We therefore fit the linear hidden-state probe, take its *out-of-fold* logit (grouped by question, so the
+stacker never sees a logit fitted on the same question), and fit a small logistic on
+[hidden logit, loglik, loglik per token, exp(loglik), (progress)]. The stacker has five inputs; the hidden
+probe has the wide ones. (Wolpert 1992, stacked generalisation.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from probecast.features.featureset import FeatureSet
+from probecast.probes.base import Probe, ProbeConfig, register
+from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
+from probecast.probes.linear import LinearConfig, LinearProbe, fit_linear_grid
+from probecast.probes.torch_train import torch_threads
+
+
+@dataclass
+class HybridConfig(ProbeConfig):
+    pooling: str = "last"
+    layer: int | None = None
+    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
+    n_folds: int = 3
+    include_progress: bool = True
+    stack_l2: float = 1e-3
+    threads: int = 2
+
+
+def stack_logistic(A: np.ndarray, y: np.ndarray, l2: float, threads: int) -> tuple[np.ndarray, float]:
+    """Soft-target logistic on a few standardised columns -> (coef [k], intercept)."""
+    with torch_threads(threads):
+        W, b = fit_linear_grid("logistic", A[:, None, :].astype(np.float32), y, [l2], max_iter=200)
+    return W[0, 0].double().numpy(), float(b[0, 0])
+
+
+@register("hybrid")
+class HybridProbe(Probe):
+    Config = HybridConfig
+
+    def _hidden_cfg(self, layer: int | None) -> LinearConfig:
+        c = self.config
+        return LinearConfig(pooling=c.pooling, layer=layer, l2_grid=list(c.l2_grid), n_folds=c.n_folds,
+                            include_progress=c.include_progress, seed=c.seed, threads=c.threads)
+
+    def _stack_inputs(self, X: FeatureSet, hidden_logit: np.ndarray) -> np.ndarray:
+        cols = [hidden_logit[:, None], loglik_features(X)]
+        if self.config.include_progress:
+            cols.append(progress_column(X)[:, None])
+        return np.concatenate(cols, axis=1)
+
+    def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
+        cfg = self.config
+        loglik_features(X)  # fail early with a clear message when the features lack log-likelihoods
+        self.hidden_ = LinearProbe(self._hidden_cfg(cfg.layer)).fit(X, y)
+        fixed = self._hidden_cfg(self.hidden_.layer_)
+        fixed.l2_grid = [self.hidden_.l2_]
+        oof = np.zeros(len(X))
+        for tr, va in group_folds(question_groups(X), cfg.n_folds, cfg.seed + 1):
+            oof[va] = LinearProbe(fixed).fit(X.subset(tr), y[tr]).decision_function(X.subset(va))
+        A = self._stack_inputs(X, oof)
+        self.scaler_ = Standardizer().fit(A)
+        self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, cfg.stack_l2, cfg.threads)
+
+    def _predict(self, X: FeatureSet) -> np.ndarray:
+        A = self.scaler_.transform(self._stack_inputs(X, self.hidden_.decision_function(X)))
+        z = A.astype(np.float64) @ self.coef_ + self.intercept_
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def _get_state(self):
+        h_arrays, h_extra = self.hidden_._get_state()
+        arrays = {**{f"hidden.{k}": v for k, v in h_arrays.items()}, **self.scaler_.state("scaler_"),
+                  "coef": self.coef_, "intercept": np.array([self.intercept_])}
+        return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params()}
+
+    def _set_state(self, arrays, extra) -> None:
+        self.hidden_ = LinearProbe(LinearConfig(**extra["hidden_config"]))
+        self.hidden_._set_state({k[7:]: v for k, v in arrays.items() if k.startswith("hidden.")}, extra["hidden"])
+        self.hidden_.fitted_, self.hidden_.hidden_shape_ = True, None
+        self.scaler_ = Standardizer.from_state(arrays, "scaler_")
+        self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+
+    @property
+    def layer_(self) -> int:
+        return self.hidden_.layer_
