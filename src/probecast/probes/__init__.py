@@ -2,6 +2,6 @@
 metrics and the earlier-predicts-later evaluation. Importing this package registers every probe by name."""
 
 from probecast.probes.base import REGISTRY, Probe, load_probe, make_probe, register  # noqa: F401
-from probecast.probes import attention, hybrid, linear, mlp  # noqa: F401  (registration side effects)
+from probecast.probes import attention, baselines, hybrid, linear, mlp  # noqa: F401  (registration side effects)
 
 PROBES = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")

@@ -68,7 +68,7 @@ class _AttentionProbe(Probe):
 
     def _inputs(self, X: FeatureSet) -> list[np.ndarray]:
         x, mask = self._tokens(X)
-        extra = progress_column(X)[:, None] if self.config.include_progress else np.zeros((len(X), 0), np.float32)
+        extra = progress_column(X, self.step_scale_)[:, None] if self.config.include_progress else np.zeros((len(X), 0), np.float32)
         return [self.scaler_.transform(x) * mask[..., None], mask, extra.astype(np.float32)]
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:

@@ -69,6 +69,7 @@ class Probe:
     def fit(self, X: FeatureSet, y_soft: np.ndarray) -> "Probe":
         y = check_targets(X, y_soft, self.name)
         self.hidden_shape_ = list(np.shape(X.hidden_last)[1:]) if self.uses_hidden else None
+        self.step_scale_ = float(np.max(X.step))
         self._fit(X, y)
         self.fitted_ = True
         return self
@@ -112,7 +113,7 @@ class Probe:
             save_file(tensors, str(tmp))
         write_json_atomic(directory / "config.json",
                           {"probe": self.name, "config": self.get_params(), "state": extra,
-                           "hidden_shape": self.hidden_shape_})
+                           "hidden_shape": self.hidden_shape_, "step_scale": self.step_scale_})
         return directory
 
     @classmethod
@@ -141,6 +142,7 @@ def load_probe(directory: str | Path) -> Probe:
     probe = cls(cls.Config(**meta["config"]))
     probe._set_state(load_file(str(directory / "weights.safetensors")), meta.get("state", {}))
     probe.hidden_shape_ = meta.get("hidden_shape")
+    probe.step_scale_ = float(meta.get("step_scale", 1.0))
     probe.fitted_ = True
     return probe
 

@@ -52,7 +52,7 @@ class HybridProbe(Probe):
     def _stack_inputs(self, X: FeatureSet, hidden_logit: np.ndarray) -> np.ndarray:
         cols = [hidden_logit[:, None], loglik_features(X)]
         if self.config.include_progress:
-            cols.append(progress_column(X)[:, None])
+            cols.append(progress_column(X, self.step_scale_)[:, None])
         return np.concatenate(cols, axis=1)
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
@@ -77,12 +77,14 @@ class HybridProbe(Probe):
         h_arrays, h_extra = self.hidden_._get_state()
         arrays = {**{f"hidden.{k}": v for k, v in h_arrays.items()}, **self.scaler_.state("scaler_"),
                   "coef": self.coef_, "intercept": np.array([self.intercept_])}
-        return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params()}
+        return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params(),
+                        "step_scale": self.hidden_.step_scale_}
 
     def _set_state(self, arrays, extra) -> None:
         self.hidden_ = LinearProbe(LinearConfig(**extra["hidden_config"]))
         self.hidden_._set_state({k[7:]: v for k, v in arrays.items() if k.startswith("hidden.")}, extra["hidden"])
         self.hidden_.fitted_, self.hidden_.hidden_shape_ = True, None
+        self.hidden_.step_scale_ = float(extra["step_scale"])
         self.scaler_ = Standardizer.from_state(arrays, "scaler_")
         self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
 

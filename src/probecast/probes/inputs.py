@@ -36,12 +36,13 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
     return np.asarray(out, dtype=np.float32)
 
 
-def progress_column(X: FeatureSet) -> np.ndarray:
-    """[n] training progress; a clear error when the loader did not fill it."""
-    if X.progress is None:
-        raise ProbecastError("features: progress is missing; load features with probecast.features.store."
-                             "load_dataset (it fills progress) or set include_progress=False")
-    return np.asarray(X.progress, dtype=np.float32)
+def progress_column(X: FeatureSet, step_scale: float) -> np.ndarray:
+    """[n] training progress log(1+step)/log(1+step_scale), with `step_scale` = the last training step.
+
+    Recomputed from `step` with the scale fixed at fit time (not taken from `FeatureSet.progress`, whose scale
+    depends on which checkpoints the workspace holds), so a row means the same at fit and predict time;
+    checkpoints past the training ones get values > 1."""
+    return (np.log1p(np.asarray(X.step, dtype=np.float64)) / np.log1p(max(step_scale, 1.0))).astype(np.float32)
 
 
 def loglik_features(X: FeatureSet) -> np.ndarray:

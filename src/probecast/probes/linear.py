@@ -19,7 +19,7 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import (Standardizer, expect_shape, group_folds, hidden_block, progress_column,
-                                     question_groups)
+                                     question_groups)  # noqa: F401
 from probecast.probes.torch_train import torch_threads
 
 EPS = 1e-4
@@ -106,16 +106,18 @@ def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
     return total
 
 
-def layer_inputs(X: FeatureSet, pooling: str, include_progress: bool, layers: list[int] | None = None) -> np.ndarray:
-    """[n, L, d(+1)]: pooled hidden states, with the progress feature appended to every layer if asked."""
+def layer_inputs(X: FeatureSet, pooling: str, step_scale: float | None, layers: list[int] | None = None) -> np.ndarray:
+    """[n, L, d(+1)]: pooled hidden states, with the progress feature appended to every layer when
+    `step_scale` is given (None: no progress feature)."""
     H = hidden_block(X, pooling, layers)
-    if include_progress:
-        prog = np.broadcast_to(progress_column(X)[:, None, None], (H.shape[0], H.shape[1], 1))
+    if step_scale is not None:
+        prog = np.broadcast_to(progress_column(X, step_scale)[:, None, None], (H.shape[0], H.shape[1], 1))
         H = np.concatenate([H, prog], axis=-1)
     return H
 
 
-def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> tuple[int, float, np.ndarray]:
+def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
+                 step_scale: float | None = None) -> tuple[int, float, np.ndarray]:
     """(best layer, best l2, the [G, L] CV table; NaN where not evaluated) for a linear probe.
 
     Shared by the MLP and hybrid probes. With a fixed layer only that layer is cross-validated, and with a
@@ -125,7 +127,7 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> tuple[int, 
     layers = None if cfg.layer is None else [int(cfg.layer)]
     if layers is not None and len(grid) == 1:
         return int(cfg.layer), float(grid[0]), table
-    raw = layer_inputs(X, cfg.pooling, cfg.include_progress, layers)
+    raw = layer_inputs(X, cfg.pooling, step_scale if cfg.include_progress else None, layers)
     A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
         scores = cv_layer_scores(cfg.kind, A, y, question_groups(X), grid, cfg.n_folds, cfg.seed, cfg.max_iter)
@@ -147,17 +149,20 @@ class LinearProbe(Probe):
         cfg = self.config
         if cfg.layer is not None and not 0 <= cfg.layer < X.n_layers:
             raise ProbecastError(f"linear probe: layer {cfg.layer} out of range for {X.n_layers} layers")
-        self.layer_, self.l2_, table = select_layer(X, y, cfg)
+        self.layer_, self.l2_, table = select_layer(X, y, cfg, self._scale())
         self.cv_table_ = table
-        A = layer_inputs(X, cfg.pooling, cfg.include_progress, [self.layer_])
+        A = layer_inputs(X, cfg.pooling, self._scale(), [self.layer_])
         self.scaler_ = Standardizer().fit(A)
         with torch_threads(cfg.threads):
             W, b = fit_linear_grid(cfg.kind, self.scaler_.transform(A), y, [self.l2_], cfg.max_iter)
         self.coef_, self.intercept_ = W[0, 0].numpy(), float(b[0, 0])
 
+    def _scale(self) -> float | None:
+        return self.step_scale_ if self.config.include_progress else None
+
     def decision_function(self, X: FeatureSet) -> np.ndarray:
         """Logit (logistic) or raw regression output (ridge)."""
-        A = layer_inputs(X, self.config.pooling, self.config.include_progress, [self.layer_])
+        A = layer_inputs(X, self.config.pooling, self._scale(), [self.layer_])
         A = self.scaler_.transform(A)[:, 0]
         return A.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_
 

@@ -48,7 +48,7 @@ class MLPProbe(Probe):
     def _inputs(self, X: FeatureSet) -> np.ndarray:
         H = hidden_block(X, self.config.pooling, self.layers_).reshape(len(X), -1)
         if self.config.include_progress:
-            H = np.concatenate([H, progress_column(X)[:, None]], axis=1)
+            H = np.concatenate([H, progress_column(X, self.step_scale_)[:, None]], axis=1)
         return H
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
