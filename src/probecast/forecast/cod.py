@@ -1,0 +1,219 @@
+"""Clustering-On-Difficulty (COD, arXiv 2502.17262): forecast a task score from per-question pass rates.
+
+Aggregate task scores scale badly because questions of very different difficulty are mixed: some are solved
+already, some follow a smooth curve, some stay at zero then jump. COD
+1. describes every question by its pass-rate curve over a series of small models (`cod_data`),
+2. clusters the questions by those curves with an improved MeanShift (`cod_cluster`),
+3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod_law`),
+4. keeps the predictable clusters (monotone, converging fits; `PredictableRule`) and predicts their
+   size-weighted mean score at the target compute (the *subset* score),
+5. maps the subset score to the full-set score with a monotone function through (0,0) and (1,1), fitted on the
+   small models as anchors (`cod_mapping`).
+`EndToEndForecaster` fits the same law directly to the task score (the paper's baseline).
+
+Both read the per-question table of `cod_data` (not the long table: COD needs per-question results). The
+interval is a bootstrap over questions (resampled within each cluster, clusters fixed): the spread of the
+forecast that comes from which questions happened to be in the benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from probecast.errors import ProbecastError
+from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
+from probecast.forecast.cod_cluster import ClusterConfig, cluster_questions, cluster_summary
+from probecast.forecast.cod_data import QuestionMatrix, question_matrix
+from probecast.forecast.cod_law import PredictableRule, cluster_law, fit_law
+from probecast.forecast.cod_mapping import MonotoneMapping
+from probecast.forecast.fitting import interval
+
+
+@dataclass
+class _Fit:
+    """One fit of every predictable cluster law and of the mapping (the main fit or a bootstrap replicate)."""
+
+    laws: np.ndarray        # (K_pred, 3) a, b, c per predictable cluster
+    weights: np.ndarray     # (K_pred,) cluster sizes
+    mapping: MonotoneMapping
+
+    def subset(self, C: float, g: float) -> float:
+        preds = [cluster_law(C, a, b, c, g) for a, b, c in self.laws]
+        return float(np.average(preds, weights=self.weights))
+
+
+@register_forecaster
+@dataclass
+class CODForecaster(Forecaster):
+    name: ClassVar[str] = "cod"
+
+    task: str | None = None
+    chance: float = 0.0                 # g: chance level of the task format (0 for generative tasks)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    rule: PredictableRule = field(default_factory=PredictableRule)
+    mapping_degree: int = 4
+    mapping_ridge: float = 1e-3
+    use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
+    n_boot: int = 200
+    level: float = 0.9
+    seed: int = 0
+    progress: bool = False
+
+    def fit(self, table: pd.DataFrame) -> "CODForecaster":
+        task = self.task or _only_task(table)
+        return self.fit_matrix(question_matrix(table, task))
+
+    def fit_matrix(self, m: QuestionMatrix) -> "CODForecaster":
+        if not 0 <= self.chance < 1:
+            raise ProbecastError(f"--chance {self.chance}: must be in [0, 1)")
+        self.matrix_ = m
+        self.unit_ = float(m.compute[0])  # compute unit: the smallest model's FLOPs
+        C = m.compute / self.unit_
+        P = m.pass_rate
+        self.labels_ = cluster_questions(P, self.cluster)
+        self.clusters_ = cluster_summary(P, self.labels_)
+        for row in self.clusters_:
+            res = fit_law(C, P[self.labels_ == row["cluster"]].mean(axis=0), self.chance, seed=self.seed,
+                          what=f"cluster {row['cluster']} law")
+            row.update(res.as_dict(), rmse=res.rmse)
+            row["predictable"], row["reason"] = self.rule.check(res.as_dict(), res.rmse)
+        self.predictable_ = [r["cluster"] for r in self.clusters_ if r["predictable"]]
+        if not self.predictable_:
+            raise ProbecastError(
+                f"task {m.task!r}: no cluster passes the predictable rule ({self.rule.as_dict()}); see the "
+                "cluster table, relax --min-a/--min-b/--max-c, or give more models")
+        self.main_ = self._fit_once(np.arange(len(P)), C, self.seed)
+        self.boot_ = self._bootstrap(C)
+        self.fitted_ = True
+        return self
+
+    # ---- fitting pieces --------------------------------------------------------------------------------------
+    def _fit_once(self, rows: np.ndarray, C: np.ndarray, seed: int, start: _Fit | None = None) -> _Fit:
+        """Cluster laws + mapping on the questions `rows` (possibly a resample, with repeats)."""
+        P, labels = self.matrix_.pass_rate[rows], self.labels_[rows]
+        laws, weights, subset_mask = [], [], np.isin(labels, self.predictable_)
+        for i, k in enumerate(self.predictable_):
+            member = labels == k
+            p0 = None if start is None else start.laws[i]
+            res = fit_law(C, P[member].mean(axis=0), self.chance, p0=p0, n_starts=8 if start is None else 1,
+                          seed=seed, what=f"cluster {k} law")
+            laws.append(res.params)
+            weights.append(member.sum())
+        subset_scores = P[subset_mask].mean(axis=0)
+        full_scores = P.mean(axis=0)
+        mapping = MonotoneMapping(self.mapping_degree, self.mapping_ridge).fit(subset_scores, full_scores)
+        return _Fit(np.asarray(laws), np.asarray(weights, float), mapping)
+
+    def _bootstrap(self, C: np.ndarray) -> list[_Fit]:
+        rng = np.random.default_rng(self.seed)
+        groups = [np.flatnonzero(self.labels_ == k) for k in np.unique(self.labels_)]
+        fits = []
+        for _ in tqdm(range(self.n_boot), desc="COD bootstrap", disable=not self.progress, leave=False):
+            rows = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+            try:
+                fits.append(self._fit_once(rows, C, int(rng.integers(1 << 31)), start=self.main_))
+            except ProbecastError:
+                continue
+        return fits
+
+    # ---- prediction ------------------------------------------------------------------------------------------
+    def _score(self, fit: _Fit, C: float, mapped: bool) -> float:
+        subset = fit.subset(C, self.chance)
+        return float(fit.mapping.predict(subset)) if mapped else subset
+
+    def predict(self, query: Query) -> Forecast:
+        self.check_fitted()
+        C = query.compute / self.unit_
+        point = self._score(self.main_, C, self.use_mapping)
+        draws = np.array([self._score(f, C, self.use_mapping) for f in self.boot_]) if self.boot_ else None
+        table = []
+        for row in self.clusters_:
+            pred = float(cluster_law(C, row["a"], row["b"], row["c"], self.chance))
+            table.append({**row, "predicted": pred})
+        extras = {
+            "predicted_subset": self.main_.subset(C, self.chance),
+            "predicted_mapped": self._score(self.main_, C, True),
+            "subset_questions": int(np.isin(self.labels_, self.predictable_).sum()),
+            "questions": len(self.labels_),
+            "outliers": int((self.labels_ < 0).sum()),
+            "models": self.matrix_.models,
+            "compute_unit": self.unit_,
+            "clusters": table,
+            "mapping": self.main_.mapping.get_params(),
+        }
+        return Forecast(point, interval(point, draws, self.level), extras)
+
+    def get_params(self) -> dict[str, Any]:
+        """The configuration as plain values (nested configs as dicts), JSON-ready."""
+        params = super().get_params()
+        return {**params, "cluster": asdict(self.cluster), "rule": asdict(self.rule)}
+
+    def fitted_params(self) -> dict[str, Any]:
+        self.check_fitted()
+        return {"clusters": self.clusters_, "mapping": self.main_.mapping.get_params(), "compute_unit": self.unit_}
+
+    def curves(self) -> dict[str, Any]:
+        """What the plot needs: compute, per-cluster mean curves and the anchor scores of the mapping."""
+        P = self.matrix_.pass_rate
+        subset = np.isin(self.labels_, self.predictable_)
+        return {"compute": self.matrix_.compute, "unit": self.unit_, "chance": self.chance,
+                "clusters": self.clusters_, "anchor_subset": P[subset].mean(axis=0), "anchor_full": P.mean(axis=0),
+                "mapping": self.main_.mapping}
+
+
+@register_forecaster
+@dataclass
+class EndToEndForecaster(Forecaster):
+    """The direct fit of the task score on compute with the same law (COD's end-to-end baseline)."""
+
+    name: ClassVar[str] = "end-to-end"
+
+    task: str | None = None
+    chance: float = 0.0
+    n_boot: int = 200
+    level: float = 0.9
+    seed: int = 0
+
+    def fit(self, table: pd.DataFrame) -> "EndToEndForecaster":
+        return self.fit_matrix(question_matrix(table, self.task or _only_task(table)))
+
+    def fit_matrix(self, m: QuestionMatrix) -> "EndToEndForecaster":
+        self.matrix_ = m
+        self.unit_ = float(m.compute[0])
+        C = m.compute / self.unit_
+        res = fit_law(C, m.task_score(), self.chance, seed=self.seed, what=f"task {m.task!r} end-to-end law")
+        self.params_, self.rmse_ = res.params, res.rmse
+        rng = np.random.default_rng(self.seed)
+        self.boot_ = []
+        for _ in range(self.n_boot):
+            rows = rng.integers(0, len(m.question_ids), len(m.question_ids))
+            y = m.pass_rate[rows].mean(axis=0)
+            self.boot_.append(fit_law(C, y, self.chance, p0=res.params, n_starts=1,
+                                      seed=int(rng.integers(1 << 31))).params)
+        self.fitted_ = True
+        return self
+
+    def predict(self, query: Query) -> Forecast:
+        self.check_fitted()
+        C = query.compute / self.unit_
+        point = float(cluster_law(C, *self.params_, self.chance))
+        draws = np.array([cluster_law(C, *p, self.chance) for p in self.boot_])
+        return Forecast(point, interval(point, draws, self.level), {"law": self.fitted_params(),
+                                                                       "models": self.matrix_.models,
+                                                                       "compute_unit": self.unit_})
+
+    def fitted_params(self) -> dict[str, Any]:
+        a, b, c = self.params_
+        return {"a": float(a), "b": float(b), "c": float(c), "rmse": float(self.rmse_)}
+
+
+def _only_task(table: pd.DataFrame) -> str:
+    tasks = sorted(table["task"].unique())
+    if len(tasks) != 1:
+        raise ProbecastError(f"the table holds tasks {', '.join(tasks[:10])}; name one with --task")
+    return tasks[0]

@@ -1,0 +1,113 @@
+"""`probecast forecast cod`: COD (or its end-to-end baseline) on per-question results of a model series."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from probecast.errors import ProbecastError
+
+METHODS = ("cod", "cod-no-mapping", "end-to-end")
+
+
+def cod_cmd(
+    runs: List[Path] = typer.Option(..., "--runs", help="Per-question CSV/Parquet tables (model, params, tokens, "
+                                    "flops, task, question_id, n, c) or workspaces, one model each. Repeat the "
+                                    "flag or list the paths after it."),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
+    task: str = typer.Option(..., "--task", help="Task name as in the table / the workspace labels."),
+    target_params: Optional[float] = typer.Option(None, "--target-params", help="Target model parameters N."),
+    target_tokens: Optional[float] = typer.Option(None, "--target-tokens", help="Target training tokens D."),
+    target_flops: Optional[float] = typer.Option(None, "--target-flops", help="Target compute C (default 6·N·D)."),
+    method: str = typer.Option("cod", "--method", help="cod, cod-no-mapping or end-to-end."),
+    chance: float = typer.Option(0.0, "--chance", help="Chance level g of the task format (0 for generative)."),
+    points: str = typer.Option("final", "--points", help="Workspaces: 'final' checkpoint per run, or 'all'."),
+    cluster: str = typer.Option("meanshift", "--cluster", help="meanshift (improved), kmeans or dbscan."),
+    bandwidth: float = typer.Option(0.08, "--bandwidth", help="MeanShift bandwidth (RMS pass-rate units)."),
+    max_radius: float = typer.Option(0.15, "--max-radius", help="Cap on a cluster's radius (RMS pass-rate units)."),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size", help="Smaller clusters are outliers."),
+    n_clusters: int = typer.Option(8, "--n-clusters", help="K for --cluster kmeans."),
+    eps: float = typer.Option(0.05, "--eps", help="Neighbourhood radius for --cluster dbscan."),
+    min_a: float = typer.Option(1.0, "--min-a", help="Predictable rule: a > min_a."),
+    min_b: float = typer.Option(0.1, "--min-b", help="Predictable rule: b > min_b."),
+    max_c: float = typer.Option(1.0, "--max-c", help="Predictable rule: 0 <= c < max_c."),
+    mapping_degree: int = typer.Option(4, "--mapping-degree", help="Degree of the monotone mapping (4 = quartic)."),
+    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap replicates over questions for the interval."),
+    level: float = typer.Option(0.9, "--level", help="Interval coverage."),
+    actual: Optional[List[Path]] = typer.Option(None, "--actual", help="The target model's own per-question "
+                                                "results (CSV or workspace): adds `actual` and `abs_error`."),
+    out: Path = typer.Option(Path("forecasts"), "--out", help="Folder for the JSON, cluster table and plot."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Forecast a task score at a target compute with Clustering-On-Difficulty (arXiv 2502.17262)."""
+    from rich.console import Console
+
+    from probecast.forecast.base import Query
+    from probecast.forecast.cod import CODForecaster, EndToEndForecaster
+    from probecast.forecast.cod_cluster import ClusterConfig
+    from probecast.forecast.cod_data import load_questions, load_target_score, question_matrix
+    from probecast.forecast.cod_law import PredictableRule
+    from probecast.forecast.cod_plot import plot_cod
+    from probecast.io import atomic_path, write_json_atomic
+    from probecast.workspace import safe_name
+
+    if method not in METHODS:
+        raise ProbecastError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    query = Query(params=target_params, tokens=target_tokens, flops=target_flops)
+    target_compute = query.compute
+    paths = list(runs) + list(more_runs or [])
+    matrix = question_matrix(load_questions(paths, task, points), task, source=", ".join(map(str, paths)))
+    if target_compute <= matrix.compute[-1]:
+        raise ProbecastError(f"target compute {target_compute:.3g} is not above the largest fitted model "
+                             f"({matrix.compute[-1]:.3g}); COD extrapolates to a larger model")
+    if method == "end-to-end":
+        model = EndToEndForecaster(task=task, chance=chance, n_boot=n_boot, level=level, seed=seed)
+    else:
+        model = CODForecaster(
+            task=task, chance=chance, use_mapping=method == "cod", n_boot=n_boot, level=level, seed=seed,
+            progress=not as_json,
+            cluster=ClusterConfig(method=cluster, bandwidth=bandwidth, max_radius=max_radius,
+                                  min_size=min_cluster_size, n_clusters=n_clusters, eps=eps, seed=seed),
+            rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree)
+    model.fit_matrix(matrix)
+    forecast = model.predict(query)
+    result = {"method": method, "task": task, "target": query.to_dict(), **forecast.to_dict()}
+    if actual:
+        result["actual"] = load_target_score(actual, task)
+        result["abs_error"] = abs(result["predicted"] - result["actual"])
+    result["config"] = {k: v for k, v in model.get_params().items() if k != "progress"}
+
+    stem = f"cod_{safe_name(task)}_{method}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / f"{stem}.json", result)
+    if method != "end-to-end":
+        import pandas as pd
+
+        with atomic_path(out / f"{stem}_clusters.csv") as tmp:
+            pd.DataFrame(result["clusters"]).to_csv(tmp, index=False)
+        plot_cod(model.curves(), target_compute, forecast.predicted, forecast.interval, out / f"{stem}.png",
+                 title=f"COD on {task}: {len(matrix.models)} models, {len(matrix.question_ids)} questions")
+    if as_json:
+        print(json.dumps(result, indent=2, default=float))
+        return
+    console = Console()
+    lo, hi = forecast.interval
+    console.print(f"[bold]{method}[/] {task} at C={target_compute:.3g}: {forecast.predicted:.4f} "
+                  f"[{lo:.4f}, {hi:.4f}]" + (f"  actual {result['actual']:.4f}" if actual else ""))
+    if method != "end-to-end":
+        from rich.table import Table
+
+        table = Table("cluster", "size", "a", "b", "c", "rmse", "predictable", "predicted")
+        for row in result["clusters"]:
+            table.add_row(str(row["cluster"]), str(row["size"]), f"{row['a']:.3g}", f"{row['b']:.3g}",
+                          f"{row['c']:.3g}", f"{row['rmse']:.3f}", row["reason"], f"{row['predicted']:.3f}")
+        console.print(table)
+    console.print(f"wrote {out / stem}.json")
+
+
+def register(forecast_app: typer.Typer) -> None:
+    forecast_app.command("cod")(cod_cmd)

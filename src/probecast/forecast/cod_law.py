@@ -1,0 +1,80 @@
+"""The per-cluster performance law of COD and the rule that marks a cluster predictable.
+
+    y(C) = g + (1 - g) · exp(-a · C^(-b) - c)
+
+`g` is the chance level of the task format (fixed, not fitted), C the training compute in units of
+`compute_unit` (here: the smallest fitted model's FLOPs, so C >= 1 on the fitted models). The law follows from
+a power law in the expected per-question loss: a·C^(-b) is the reducible part, c the irreducible part, so
+exp(-c) is the fraction of the (above-chance) headroom that the cluster can reach.
+
+A cluster is *predictable* (extrapolatable) when the fit is monotone and converging and the cluster has
+actually started to improve: a > min_a (far from saturated at the first model), b > min_b (a real trend, not a
+flat line), min_c <= c < max_c (a finite ceiling at least exp(-max_c) of the headroom). The paper uses
+a > 1, b > 0.1, 0 <= c < 1 in its units; these are the defaults, all exposed in `PredictableRule`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from probecast.forecast.fitting import FitResult, fit_curve
+
+NAMES = ("a", "b", "c")
+BOUNDS = ((0.0, 0.0, 0.0), (1e4, 5.0, 20.0))  # c >= 0: the law never exceeds 1
+
+
+def cluster_law(C: np.ndarray, a: float, b: float, c: float, g: float = 0.0) -> np.ndarray:
+    C = np.asarray(C, float)
+    return g + (1.0 - g) * np.exp(-a * C ** (-b) - c)
+
+
+@dataclass
+class PredictableRule:
+    min_a: float = 1.0
+    min_b: float = 0.1
+    min_c: float = 0.0
+    max_c: float = 1.0
+    max_rmse: float = 0.1   # a fit this far off its own points is not trusted either
+
+    def check(self, params: dict[str, float], rmse: float) -> tuple[bool, str]:
+        """(predictable?, the first failed condition or 'ok')."""
+        if params["a"] <= self.min_a:
+            return False, f"a={params['a']:.3g} <= {self.min_a:g} (saturated or non-emergent)"
+        if params["b"] <= self.min_b:
+            return False, f"b={params['b']:.3g} <= {self.min_b:g} (no converging trend)"
+        if not self.min_c <= params["c"] < self.max_c:
+            return False, f"c={params['c']:.3g} outside [{self.min_c:g}, {self.max_c:g})"
+        if rmse > self.max_rmse:
+            return False, f"rmse={rmse:.3g} > {self.max_rmse:g} (irregular curve)"
+        return True, "ok"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def initial_guess(C: np.ndarray, y: np.ndarray, g: float) -> np.ndarray:
+    """A start from the first and last point: with c = 0 and b = 0.5, solve the first point for a."""
+    head = np.clip((y[0] - g) / (1 - g), 1e-4, 1 - 1e-4)
+    return np.array([max(-np.log(head) * C[0] ** 0.5, 1e-3), 0.5, 0.0])
+
+
+def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | None = None,
+            p0: np.ndarray | None = None, n_starts: int = 8, seed: int = 0, what: str = "cluster law") -> FitResult:
+    """Least-squares fit of (a, b, c) to scores y at compute C (already in compute units).
+
+    `p0` (e.g. the main fit, when refitting a bootstrap replicate) replaces the data-driven start.
+    """
+    C, y = np.asarray(C, float), np.asarray(y, float)
+    start = initial_guess(C, y, g) if p0 is None else np.asarray(p0, float)
+    def law(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return cluster_law(x, theta[0], theta[1], theta[2], g)
+
+    return fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights,
+                     n_starts=n_starts, seed=seed, what=what)
+
+
+def evaluate(result: FitResult, C: np.ndarray | float, g: float = 0.0) -> np.ndarray:
+    a, b, c = result.params
+    return cluster_law(C, a, b, c, g)

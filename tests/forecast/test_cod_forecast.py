@@ -1,0 +1,75 @@
+"""COD end to end on planted data: the forecast lands near the held-out model, and the CLI writes its files."""
+
+import json
+
+import pytest
+
+from probecast.cli import main
+from probecast.errors import ProbecastError
+from probecast.forecast.base import Query, get_forecaster
+from probecast.forecast.cod import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod_data import validate_question_table
+from probecast.forecast.cod_law import PredictableRule
+from probecast.forecast.cod_synthetic import PlantedSeries
+
+COMPUTE = [1e17 * 2.0 ** i for i in range(9)]
+
+
+@pytest.fixture(scope="module")
+def split():
+    df, _ = PlantedSeries(n_outliers=15, compute=COMPUTE).rows()
+    df = validate_question_table(df, "planted")
+    target = df[df["model"] == "m8"]
+    return df[df["model"] != "m8"], float((target["c"] / target["n"]).mean()), target
+
+
+def test_cod_predicts_the_held_out_model(split):
+    fit, actual, _ = split
+    model = CODForecaster(n_boot=30).fit(fit)
+    forecast = model.predict(Query(flops=COMPUTE[-1]))
+    assert abs(forecast.predicted - actual) < 0.05
+    lo, hi = forecast.interval
+    assert lo <= forecast.predicted <= hi
+    assert forecast.extras["outliers"] >= 10
+    assert any(not row["predictable"] for row in forecast.extras["clusters"])  # the saturated easy cluster
+    no_map = CODForecaster(n_boot=0, use_mapping=False).fit(fit).predict(Query(flops=COMPUTE[-1]))
+    assert no_map.predicted == pytest.approx(forecast.extras["predicted_subset"])
+
+
+def test_end_to_end_and_registry(split):
+    fit, actual, _ = split
+    forecast = EndToEndForecaster(n_boot=20).fit(fit).predict(Query(flops=COMPUTE[-1]))
+    assert abs(forecast.predicted - actual) < 0.15
+    assert isinstance(get_forecaster("cod"), CODForecaster)
+    assert isinstance(get_forecaster("end-to-end"), EndToEndForecaster)
+
+
+def test_no_predictable_cluster_is_a_clear_error(split):
+    fit, _, _ = split
+    with pytest.raises(ProbecastError, match="no cluster passes"):
+        CODForecaster(n_boot=0, rule=PredictableRule(min_a=1e6)).fit(fit)
+
+
+def test_cli_writes_json_clusters_and_plot(tmp_path, split, capsys):
+    fit, actual, target = split
+    fit.to_csv(tmp_path / "fit.csv", index=False)
+    target.to_csv(tmp_path / "target.csv", index=False)
+    out = tmp_path / "out"
+    main(["forecast", "cod", "--runs", str(tmp_path / "fit.csv"), "--task", "synthetic",
+          "--target-flops", str(COMPUTE[-1]), "--n-boot", "20", "--actual", str(tmp_path / "target.csv"),
+          "--out", str(out), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    for key in ("method", "task", "target", "predicted", "interval", "clusters", "actual", "abs_error"):
+        assert key in result
+    assert result["actual"] == pytest.approx(actual)
+    assert (out / "cod_synthetic_cod.png").stat().st_size > 0
+    assert (out / "cod_synthetic_cod_clusters.csv").exists()
+
+
+def test_cli_bad_input_exits_2(tmp_path, split, capsys):
+    fit, _, _ = split
+    fit.drop(columns=["n"]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["forecast", "cod", "--runs", str(tmp_path / "bad.csv"), "--task", "synthetic", "--target-flops", "1e20"])
+    assert exc.value.code == 2
+    assert "missing column(s) n" in capsys.readouterr().err
