@@ -55,7 +55,7 @@ class AttentionConfig(ProbeConfig, TrainConfig):
     pooling: str = "last"  # attn_layers only: which per-layer state is a token
     hidden: int = 64
     dropout: float = 0.1
-    include_progress: bool = True
+    include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
 
 
 class _AttentionProbe(Probe):

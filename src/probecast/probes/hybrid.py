@@ -28,9 +28,9 @@ class HybridConfig(ProbeConfig):
     layer: int | None = None
     l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
     n_folds: int = 3
-    include_progress: bool = True
+    include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
     stack_l2: float = 1e-3
-    threads: int = 2
+    threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
 def stack_logistic(A: np.ndarray, y: np.ndarray, l2: float, threads: int) -> tuple[np.ndarray, float]:

@@ -34,7 +34,7 @@ class LinearConfig(ProbeConfig):
     n_folds: int = 3
     include_progress: bool = False
     max_iter: int = 100
-    threads: int = 2
+    threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
 def _logistic(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:

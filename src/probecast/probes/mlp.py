@@ -28,7 +28,7 @@ class MLPConfig(ProbeConfig, TrainConfig):
     layers: str | list[int] = "cv"  # "cv" | "all" | explicit list of layer indices
     hidden: int = 128
     dropout: float = 0.2
-    include_progress: bool = True
+    include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
 
 
 class _MLP(nn.Module):

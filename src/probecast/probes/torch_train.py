@@ -38,7 +38,7 @@ class TrainConfig:
     max_epochs: int = 150
     patience: int = 12
     val_fraction: float = 0.15
-    threads: int = 2
+    threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
 def train_soft_bce(net: torch.nn.Module, inputs: list[np.ndarray], y: np.ndarray, groups: np.ndarray,

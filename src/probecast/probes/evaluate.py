@@ -1,0 +1,212 @@
+"""The evaluation protocol: earlier checkpoints predict later ones, on questions the probe never saw.
+
+Split (`make_split`): the first `n_train_checkpoints` labelled checkpoints by step (or the named ones) are
+training checkpoints; every checkpoint with a larger step is a test checkpoint. Independently, a fraction of
+each task's questions is held out. Probes and baselines are fitted on train questions × train checkpoints
+and scored on test questions × test checkpoints only; carry-forward alone is fitted on *all* questions at the
+training checkpoints (see baselines.py). `evaluate` returns an `EvalResult` whose `summary` holds the
+summary.json blocks (`summary_parts()` gives exactly probes/baselines/split) and whose `rows` / `table` hold
+per-question and per-(task, checkpoint) results.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.probes.base import Probe, make_probe
+from probecast.probes.scoring import clean, losses_to_baselines, per_checkpoint, summarise
+from probecast.workspace import Workspace
+
+PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
+HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
+BASELINE_ORDER = ("carry_forward", "answer_loglik", "text_difficulty", "training_loss")
+
+
+@dataclass
+class SplitConfig:
+    train_checkpoints: list[str] | None = None  # None: the first n_train_checkpoints by step
+    n_train_checkpoints: int = 2
+    test_fraction: float = 0.3  # of each task's questions
+    seed: int = 0
+
+
+@dataclass
+class Split:
+    train: np.ndarray  # bool [n]: train questions × train checkpoints
+    history: np.ndarray  # bool [n]: all questions × train checkpoints (carry-forward only)
+    test: np.ndarray  # bool [n]: test questions × test checkpoints
+    train_checkpoints: list[str]
+    test_checkpoints: list[str]
+    n_train_questions: int
+    n_test_questions: int
+
+
+def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
+    ck = (pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step}).drop_duplicates("checkpoint")
+          .sort_values(["step", "checkpoint"]))
+    if cfg.train_checkpoints:
+        unknown = sorted(set(cfg.train_checkpoints) - set(ck["checkpoint"]))
+        if unknown:
+            raise ProbecastError(f"--train-checkpoints: {unknown} have no labelled features; "
+                                 f"available: {list(ck['checkpoint'])}")
+        train_ck = list(cfg.train_checkpoints)
+    else:
+        train_ck = list(ck["checkpoint"].iloc[:cfg.n_train_checkpoints])
+    last = ck.loc[ck["checkpoint"].isin(train_ck), "step"].max()
+    test_ck = list(ck.loc[ck["step"] > last, "checkpoint"])
+    if not test_ck:
+        raise ProbecastError(f"evaluation: no labelled checkpoint after the training ones {train_ck} "
+                             f"(last step {last}); label later checkpoints or train on fewer")
+    rng = np.random.default_rng(cfg.seed)
+    test_q = set()
+    for task in sorted(set(X.task.astype(str))):
+        qs = np.array(sorted(set(X.question_ids[X.task == task].astype(str))))
+        k = int(round(cfg.test_fraction * len(qs)))
+        k = min(max(k, 1), len(qs) - 1) if len(qs) >= 2 else 0
+        test_q.update((task, q) for q in rng.choice(qs, size=k, replace=False))
+    is_test_q = np.array([(t, q) in test_q for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])
+    in_train_ck = np.isin(X.checkpoint.astype(str), train_ck)
+    in_test_ck = np.isin(X.checkpoint.astype(str), test_ck)
+    n_all = len(set(zip(X.task.astype(str), X.question_ids.astype(str))))
+    return Split(train=in_train_ck & ~is_test_q, history=in_train_ck, test=in_test_ck & is_test_q,
+                 train_checkpoints=train_ck, test_checkpoints=test_ck,
+                 n_train_questions=n_all - len(test_q), n_test_questions=len(test_q))
+
+
+@dataclass
+class EvalResult:
+    summary: dict
+    rows: pd.DataFrame  # test rows × methods: method, task, checkpoint, step, question_id, pass1, sample_correct, p
+    table: pd.DataFrame  # per (method, task, checkpoint): scores with bootstrap interval, metrics
+    fitted: dict[str, Probe] = field(default_factory=dict)
+
+    def summary_parts(self) -> dict:
+        """Exactly the probes / baselines / split blocks of the summary.json contract."""
+        return {k: self.summary[k] for k in ("probes", "baselines", "split")}
+
+
+def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
+    """Why a method cannot run on these features (None when it can)."""
+    if name in ("hybrid", "answer_loglik") and X.answer_loglik is None:
+        return "features have no answer log-likelihood"
+    if name == "attn_tokens" and X.tail is None:
+        return "features have no last-T token states (tail)"
+    if name == "text_difficulty" and X.text is None:
+        return "features have no prompt text"
+    if name == "training_loss" and not train_loss:
+        return "no training loss per checkpoint was given"
+    return None
+
+
+def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = None,
+             baselines: list[str] | None = None, split: SplitConfig | None = None,
+             probe_params: dict[str, dict] | None = None, train_loss: dict | None = None,
+             multistep_tasks: list[str] | tuple = (), ws: Workspace | None = None,
+             show_progress: bool = True) -> EvalResult:
+    """Fit every probe and baseline on the training split, score them on the test split.
+
+    `probes` / `baselines` None = every one whose inputs exist (those skipped are listed in
+    summary["skipped"]); naming one whose inputs are missing is an error. `train_loss` = {step: loss}.
+    With `ws`, fitted methods are saved to W/probes/<name>/ under the names used in the summary."""
+    if len(X) == 0:
+        raise ProbecastError("evaluation: no rows (no features with labels); run `probecast label` and "
+                             "`probecast extract` first")
+    if len(labels) != len(X) or "pass1" not in labels:
+        raise ProbecastError("evaluation: labels must align row by row with the features and have 'pass1'")
+    split = split or SplitConfig()
+    sp = make_split(X, split)
+    y = labels["pass1"].to_numpy(dtype=float)
+    skipped = {}
+    chosen = {}
+    for kind, names, order in (("probe", probes, PROBE_ORDER), ("baseline", baselines, BASELINE_ORDER)):
+        for name in (order if names is None else names):
+            why = _available(name, X, train_loss)
+            if why and names is not None:
+                raise ProbecastError(f"{kind} {name!r} cannot run: {why}")
+            if why:
+                skipped[name] = why
+            else:
+                chosen[name] = kind
+    params = dict(probe_params or {})
+    if train_loss:
+        params.setdefault("training_loss", {})["losses"] = {str(k): float(v) for k, v in train_loss.items()}
+
+    X_test = X.subset(sp.test)
+    base = pd.DataFrame({"task": X_test.task.astype(str), "checkpoint": X_test.checkpoint.astype(str),
+                         "step": X_test.step.astype(int), "question_id": X_test.question_ids.astype(str),
+                         "pass1": y[sp.test]})
+    sampled = labels["sample_correct"].to_numpy(float) if "sample_correct" in labels else np.full(len(X), np.nan)
+    base["sample_correct"] = sampled[sp.test]
+    rows, tables, results, fitted, seconds = [], [], {"probe": {}, "baseline": {}}, {}, {}
+    bar = tqdm(list(chosen.items()), desc="evaluate", disable=not show_progress)
+    for name, kind in bar:
+        bar.set_postfix_str(name)
+        fit_rows = sp.history if name == "carry_forward" else sp.train
+        t0 = time.perf_counter()
+        method = make_probe(name, **params.get(name, {})).fit(X.subset(fit_rows), y[fit_rows])
+        seconds[name] = time.perf_counter() - t0
+        r = base.assign(method=name, p=method.predict_proba(X_test))
+        table = per_checkpoint(r).assign(method=name)
+        results[kind][name] = summarise(r, table)
+        results[kind][name]["fit_seconds"] = round(seconds[name], 3)
+        rows.append(r)
+        tables.append(table)
+        fitted[name] = method
+        if ws is not None:
+            method.save(ws.probe_dir(name))
+
+    probe_res, base_res = results["probe"], results["baseline"]
+    best = max(probe_res, key=lambda k: -1 if probe_res[k]["auroc_mean"] is None else probe_res[k]["auroc_mean"],
+               default=None)
+    all_rows = pd.concat(rows, ignore_index=True) if rows else base.assign(method=[], p=[])
+    summary = {
+        "checkpoints": sorted({int(s) for s in X.step}),
+        "train_checkpoints": _steps(X, sp.train_checkpoints),
+        "test_checkpoints": _steps(X, sp.test_checkpoints),
+        "train_checkpoint_ids": sp.train_checkpoints, "test_checkpoint_ids": sp.test_checkpoints,
+        "tasks": sorted(set(X.task.astype(str))),
+        "probes": probe_res, "best_probe": best, "baselines": base_res,
+        "split": {"n_train_questions": sp.n_train_questions, "n_test_questions": sp.n_test_questions,
+                  "n_train_rows": int(sp.train.sum()), "n_test_rows": int(sp.test.sum()), **asdict(split)},
+        "losses_to_baselines": losses_to_baselines(best, probe_res[best], base_res) if best else [],
+        "skipped": skipped,
+    }
+    if multistep_tasks:
+        summary["multistep"] = _multistep(all_rows, list(multistep_tasks))
+    return EvalResult(clean(summary), all_rows, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
+                      fitted)
+
+
+def _steps(X: FeatureSet, ids: list[str]) -> list[int]:
+    step_of = dict(zip(X.checkpoint.astype(str), X.step))
+    return sorted(int(step_of[i]) for i in ids)
+
+
+def _multistep(rows: pd.DataFrame, tasks: list[str]) -> dict:
+    """Pure hidden-state probes vs the answer log-likelihood, on the multi-step tasks only."""
+    sub = rows[rows["task"].isin(tasks)]
+    out = {"tasks": sorted(set(sub["task"])), "probes": {}, "answer_loglik": None, "beats_answer_loglik": {}}
+    if sub.empty:
+        return out
+    if "answer_loglik" in set(sub["method"]):
+        out["answer_loglik"] = summarise(sub[sub["method"] == "answer_loglik"])
+    for name in HIDDEN_ONLY:
+        if name in set(sub["method"]):
+            s = summarise(sub[sub["method"] == name])
+            out["probes"][name] = s
+            ref = (out["answer_loglik"] or {}).get("auroc_mean")
+            if ref is not None and s["auroc_mean"] is not None:
+                out["beats_answer_loglik"][name] = bool(s["auroc_mean"] > ref)
+    return out
+
+
+def summary_parts(X: FeatureSet, labels: pd.DataFrame, **kwargs) -> dict:
+    """Run `evaluate` and return only the probes / baselines / split blocks of summary.json."""
+    return evaluate(X, labels, **kwargs).summary_parts()
