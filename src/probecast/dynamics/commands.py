@@ -1,0 +1,57 @@
+"""`probecast dynamics`: task correlation, leave-one-task-out prediction and cross-domain lead/lag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def dynamics_cmd(
+    runs: List[Path] = typer.Option(..., "--runs", help="Per-checkpoint scores: Pythia folders, OLMo-ladder CSVs, "
+                                    "lm-eval sweeps, long tables, workspaces. Repeat the flag or list the paths after it."),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md/report.html, plots and CSV tables."),
+    metric: str = typer.Option("acc", "--metric", help="Score metric prefix in the long table (acc, acc_norm, ...)."),
+    shots: str = typer.Option("zero", "--shots", help="Pythia folders: zero or five (a run per model)."),
+    params: Optional[List[str]] = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run."),
+    domains: Optional[Path] = typer.Option(None, "--domains", help="JSON {task: domain} overriding the built-in grouping."),
+    split: str = typer.Option("auto", "--split", help="Leave-one-task-out split: run (leave one run out), time, auto."),
+    train_fraction: float = typer.Option(0.5, "--train-fraction", help="--split time: checkpoints fitted on."),
+    min_gain: float = typer.Option(0.02, "--min-gain", help="Lead/lag: least gain for a domain to have a t50."),
+    n_boot: int = typer.Option(500, "--n-boot", help="Lead/lag bootstrap replicates."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Task dynamics across checkpoints ("The Fine Line", arXiv 2404.01204): Markdown + HTML report with plots."""
+    from rich.console import Console
+
+    from probecast.dynamics.analysis import DynamicsConfig, run_dynamics
+    from probecast.dynamics.domains import read_overrides
+    from probecast.dynamics.leadlag import LeadLagConfig
+    from probecast.dynamics.predict import LotoConfig
+    from probecast.dynamics.scores import score_matrix
+    from probecast.forecast.table import load_runs, parse_params
+
+    paths = list(runs) + list(more_runs or [])
+    if shots not in ("zero", "five"):
+        from probecast.errors import ProbecastError
+
+        raise ProbecastError(f"--shots {shots!r}: expected zero or five (runs must share one evaluation setting)")
+    console = Console(stderr=True)
+    with console.status("reading runs"):
+        long = load_runs(paths, parse_params(params or []), shots=shots)
+    sm = score_matrix(long, metric, read_overrides(domains))
+    cfg = DynamicsConfig(metric, LotoConfig(split, train_fraction), LeadLagConfig(min_gain, n_boot, seed=seed))
+    result = run_dynamics(sm, out, cfg, [str(p) for p in paths])
+    summary = result["summary"]
+    console.print(f"{result['runs']} runs, {result['tasks']} tasks; leave-one-task-out MAE "
+                  f"(regression / mean of domain / scaled mean):")
+    for row in summary.itertuples(index=False):
+        console.print(f"  {row.domain:<26} {row.tasks:>3} tasks  {row.mae_regression:.4f} / "
+                      f"{row.mae_mean_of_domain:.4f} / {row.mae_scaled_mean:.4f}")
+    console.print(f"wrote {result['report_md']} and {result['report_html']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dynamics")(dynamics_cmd)
