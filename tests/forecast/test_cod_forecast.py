@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from probecast.cli import main
@@ -73,3 +74,16 @@ def test_cli_bad_input_exits_2(tmp_path, split, capsys):
         main(["forecast", "cod", "--runs", str(tmp_path / "bad.csv"), "--task", "synthetic", "--target-flops", "1e20"])
     assert exc.value.code == 2
     assert "missing column(s) n" in capsys.readouterr().err
+
+
+def test_cod_compare_backtests_the_largest_model(tmp_path, split, capsys):
+    fit, actual, target = split
+    path = tmp_path / "all.csv"
+    pd.concat([fit, target]).to_csv(path, index=False)
+    main(["forecast", "cod-compare", "--runs", str(path), "--task", "synthetic", "--n-boot", "10",
+          "--out", str(tmp_path / "cmp")])
+    result = pd.read_csv(tmp_path / "cmp" / "cod_compare.csv")
+    assert list(result["method"]) == ["cod", "cod-no-mapping", "end-to-end"]
+    assert (result["target"] == "m8").all() and (result["fit_models"] == 8).all()
+    assert result["actual"].iloc[0] == pytest.approx(actual)
+    assert (result["abs_error"] == (result["predicted"] - result["actual"]).abs()).all()

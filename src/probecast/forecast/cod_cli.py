@@ -109,5 +109,52 @@ def cod_cmd(
     console.print(f"wrote {out / stem}.json")
 
 
+def cod_compare_cmd(
+    runs: List[Path] = typer.Option(..., "--runs", help="The whole series, target included: per-question tables or "
+                                    "workspaces. The model with the most compute is held out and forecast."),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
+    tasks: List[str] = typer.Option(..., "--task", help="Task(s) to backtest; repeat the flag for several."),
+    chance: float = typer.Option(0.0, "--chance", help="Chance level g of the tasks' format."),
+    points: str = typer.Option("final", "--points", help="Workspaces: 'final' checkpoint per run, or 'all'."),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size"),
+    n_boot: int = typer.Option(200, "--n-boot"),
+    out: Path = typer.Option(Path("forecasts"), "--out", help="Folder for cod_compare.csv/.json."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Backtest: forecast the largest model of a series with COD, COD without mapping, and end-to-end."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from probecast.forecast.cod import CODForecaster, EndToEndForecaster
+    from probecast.forecast.cod_cluster import ClusterConfig
+    from probecast.forecast.cod_data import load_questions
+    from probecast.forecast.cod_eval import compare_methods
+    from probecast.io import atomic_path, write_json_atomic
+
+    paths = list(runs) + list(more_runs or [])
+    source = ", ".join(map(str, paths))
+    frames = []
+    for task in tasks:
+        df = load_questions(paths, task, points)
+        cod = CODForecaster(chance=chance, n_boot=n_boot, seed=seed,
+                            cluster=ClusterConfig(min_size=min_cluster_size, seed=seed))
+        frames.append(compare_methods(df, task, cod, EndToEndForecaster(chance=chance, n_boot=n_boot, seed=seed),
+                                      source))
+    result = pd.concat(frames, ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "cod_compare.csv") as tmp:
+        result.to_csv(tmp, index=False)
+    write_json_atomic(out / "cod_compare.json", result.to_dict(orient="records"))
+    table = Table("task", "method", "target", "fit models", "predicted", "interval", "actual", "abs error")
+    for r in result.itertuples(index=False):
+        table.add_row(r.task, r.method, r.target, str(r.fit_models), f"{r.predicted:.4f}",
+                      f"[{r.interval_low:.3f}, {r.interval_high:.3f}]", f"{r.actual:.4f}", f"{r.abs_error:.4f}")
+    Console().print(table)
+    mean = result.groupby("method")["abs_error"].mean()
+    Console().print("mean abs error: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
+
+
 def register(forecast_app: typer.Typer) -> None:
     forecast_app.command("cod")(cod_cmd)
+    forecast_app.command("cod-compare")(cod_compare_cmd)

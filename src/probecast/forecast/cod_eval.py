@@ -1,0 +1,53 @@
+"""Backtest COD on a model series: hold out the largest model, forecast it from the others, three ways.
+
+For each task, the model with the most compute is the target; COD, COD without the mapping, and the
+end-to-end fit are fitted on the remaining models and compared with the target's observed score. This is
+the measurement behind the README table (`probecast forecast cod-compare`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from probecast.errors import ProbecastError
+from probecast.forecast.base import Query
+from probecast.forecast.cod import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod_data import question_matrix
+
+METHODS = ("cod", "cod-no-mapping", "end-to-end")
+
+
+def holdout_largest(df: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFrame, str, float, float]:
+    """(rows of the smaller models, target model, its compute, its observed score)."""
+    sub = df[df["task"] == task]
+    if sub.empty:
+        raise ProbecastError(f"{source}: task {task!r} not in the table")
+    compute = sub.groupby("model")["flops"].first()
+    target = compute.idxmax()
+    rows = sub[sub["model"] == target]
+    return sub[sub["model"] != target], target, float(compute[target]), float((rows["c"] / rows["n"]).mean())
+
+
+def compare_methods(df: pd.DataFrame, task: str, cod: CODForecaster, end_to_end: EndToEndForecaster,
+                    source: str = "table") -> pd.DataFrame:
+    """One row per method: predicted, interval, actual, absolute error (the target is the largest model)."""
+    fit_rows, target, compute, actual = holdout_largest(df, task, source)
+    matrix = question_matrix(fit_rows, task, source)
+    rows = []
+    cod.task = end_to_end.task = task
+    cod.use_mapping = True
+    cod.fit_matrix(matrix)
+    for method in METHODS:
+        if method == "end-to-end":
+            forecast = end_to_end.fit_matrix(matrix).predict(Query(flops=compute))
+            subset = np.nan
+        else:
+            cod.use_mapping = method == "cod"  # the fit is shared; only the last step differs
+            forecast = cod.predict(Query(flops=compute))
+            subset = forecast.extras["subset_questions"] / forecast.extras["questions"]
+        lo, hi = forecast.interval
+        rows.append({"task": task, "method": method, "target": target, "fit_models": len(matrix.models),
+                     "predicted": forecast.predicted, "interval_low": lo, "interval_high": hi, "actual": actual,
+                     "abs_error": abs(forecast.predicted - actual), "subset_share": subset})
+    return pd.DataFrame(rows)
