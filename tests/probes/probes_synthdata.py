@@ -58,3 +58,34 @@ def question_split(fs: FeatureSet, frac: float = 0.3, seed: int = 1):
     test_q = np.random.default_rng(seed).choice(q, size=int(len(q) * frac), replace=False)
     te = np.isin(fs.question_ids, test_q)
     return ~te, te
+
+
+def write_workspace(root, fs: FeatureSet, y: np.ndarray, sample: np.ndarray | None = None):
+    """Store a synthetic FeatureSet + labels as a probecast workspace (features, labels, checkpoints.json)."""
+    import pandas as pd
+
+    from probecast.features.store import save_features
+    from probecast.workspace import Workspace
+
+    ws = Workspace(root)
+    sample = (y >= 0.5).astype(float) if sample is None else sample
+    records = {}
+    for ckpt in np.unique(fs.checkpoint):
+        for task in np.unique(fs.task):
+            m = (fs.checkpoint == ckpt) & (fs.task == task)
+            sub = fs.subset(m)
+            step = int(sub.step[0])
+            arrays = {"hidden_last": sub.hidden_last.astype(np.float16), "hidden_mean": sub.hidden_mean.astype(np.float16),
+                      "tail": None if sub.tail is None else sub.tail.astype(np.float16),
+                      "tail_mask": None if sub.tail_mask is None else sub.tail_mask.astype(np.uint8),
+                      "answer_loglik": sub.answer_loglik.astype(np.float32),
+                      "answer_loglik_mean": sub.answer_loglik_mean.astype(np.float32)}
+            save_features(ws, str(ckpt), step, str(task), list(sub.question_ids), arrays,
+                          {"prompts": list(sub.text), "fingerprint": "synthetic"})
+            labels = pd.DataFrame({"checkpoint": str(ckpt), "step": step, "task": str(task),
+                                   "question_id": sub.question_ids.astype(str), "n": 8,
+                                   "c": np.round(y[m] * 8).astype(int), "pass1": y[m], "sample_correct": sample[m]})
+            ws.write_labels(str(ckpt), str(task), labels, {"task": str(task), "multi_step": task == "b"})
+            records[str(ckpt)] = {"id": str(ckpt), "path": "", "step": step, "train_loss": 4.0 - np.log(step) / 5}
+    ws.add_checkpoints(records.values())
+    return ws

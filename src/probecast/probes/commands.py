@@ -1,0 +1,153 @@
+"""`probecast fit`, `probecast predict`, `probecast evaluate`: thin CLI over the probes package."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from probecast.errors import ProbecastError
+
+WS_HELP = "Workspace folder (labels/ and features/ inside)."
+PARAM_HELP = "Probe parameter KEY=VALUE (VALUE parsed as JSON when it can be), repeatable; evaluate: PROBE.KEY=VALUE."
+
+
+def _csv(value: Optional[str]) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _parse_params(items: list[str] | None, nested: bool) -> dict:
+    out: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ProbecastError(f"--param {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if nested:
+            if "." not in key:
+                raise ProbecastError(f"--param {item!r}: expected PROBE.KEY=VALUE (e.g. mlp.hidden=256)")
+            probe, key = key.split(".", 1)
+            out.setdefault(probe, {})[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def fit_cmd(
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
+    probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, "
+                              "hybrid, or a baseline (carry_forward, answer_loglik, text_difficulty)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Save as W/probes/NAME (default: the probe kind)."),
+    checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Comma-separated checkpoint ids to train "
+                                              "on (default: every labelled checkpoint)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
+) -> None:
+    """Fit a probe on the labelled checkpoints (soft pass@1 targets) and save it in the workspace."""
+    from probecast.probes.pipeline import fit_workspace
+    from probecast.workspace import Workspace
+
+    w = Workspace(ws, create=False)
+    model, n = fit_workspace(w, probe, name, _csv(checkpoints), _csv(tasks), _parse_params(param, nested=False))
+    extra = f", layer {model.layer_}" if hasattr(model, "layer_") else ""
+    typer.echo(f"fitted {probe} on {n} rows{extra} -> {w.probe_dir(name or probe)}")
+
+
+def predict_cmd(
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
+    probe: str = typer.Option(..., "--probe", help="A fitted probe: its name in W/probes/ (as in summary.json) or a "
+                              "probe directory."),
+    checkpoints: Optional[str] = typer.Option(None, "--checkpoint", "--checkpoints",
+                                              help="Comma-separated checkpoint ids (default: every one with features)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates over questions for the interval."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Predict per-question P(success) -> W/predictions/<probe>/<checkpoint>/<task>.parquet and print task scores."""
+    from probecast.probes.predict import predict, print_table
+    from probecast.workspace import Workspace
+
+    w = Workspace(ws, create=False)
+    table = predict(w, probe, _csv(checkpoints), _csv(tasks), n_boot=n_boot, seed=seed)
+    print_table(table, f"probe {probe}: predicted task score (mean P(success), 95% bootstrap interval)")
+
+
+def evaluate_cmd(
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
+    n_train: int = typer.Option(2, "--n-train", help="Train on the first N labelled checkpoints by step."),
+    train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints",
+                                                    help="Comma-separated training checkpoint ids (overrides --n-train)."),
+    test_fraction: float = typer.Option(0.3, "--test-fraction", help="Fraction of each task's questions held out."),
+    probes: Optional[str] = typer.Option(None, "--probes", help="Comma-separated probes (default: all that fit the features)."),
+    baselines: Optional[str] = typer.Option(None, "--baselines", help="Comma-separated baselines (default: all available)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    train_loss: Optional[Path] = typer.Option(None, "--train-loss", help="JSON {step: training loss} for the "
+                                              "training_loss baseline (default: train_loss in checkpoints.json)."),
+    multistep: Optional[str] = typer.Option(None, "--multistep", help="Comma-separated multi-step tasks (default: "
+                                            "from label metadata)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
+    seed: int = typer.Option(0, "--seed", help="Question-split seed."),
+) -> None:
+    """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged."""
+    from probecast.probes.evaluate import SplitConfig
+    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.workspace import Workspace
+
+    w = Workspace(ws, create=False)
+    split = SplitConfig(train_checkpoints=_csv(train_checkpoints), n_train_checkpoints=n_train,
+                        test_fraction=test_fraction, seed=seed)
+    result = evaluate_workspace(w, split, _csv(probes), _csv(baselines), _csv(tasks),
+                                _parse_params(param, nested=True), train_loss, _csv(multistep))
+    print_results(result.summary)
+    typer.echo(f"wrote {w.root / 'evaluation'} and {w.summary_file}")
+
+
+def print_results(s: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 110))
+    t = Table(caption="* best probe; below the line: baselines", title=f"train steps {s['train_checkpoints']} -> test steps {s['test_checkpoints']}; "
+                    f"{s['split']['n_test_questions']} held-out questions")
+    cols = [("auroc_mean", "AUROC"), ("auroc_sampled_mean", "AUROC(sample)"), ("brier_mean", "Brier"),
+            ("ece_mean", "ECE"), ("task_abs_err_mean", "|task err|"), ("spearman_mean", "Spearman"),
+            ("fit_seconds", "fit s")]
+    t.add_column("method")
+    for _, label in cols:
+        t.add_column(label, justify="right")
+    for kind in ("probes", "baselines"):
+        for name, r in s[kind].items():
+            star = " *" if name == s.get("best_probe") else ""
+            t.add_row(f"{name}{star}", *("-" if r.get(k) is None else f"{r[k]:.3f}" for k, _ in cols))
+        t.add_section()
+    console.print(t)
+    losses = s.get("losses_to_baselines", [])
+    if losses:
+        console.print(f"[bold]Where the best probe ({s['best_probe']}) loses to a baseline:[/bold]")
+        for x in losses:
+            console.print(f"  {x['metric']} on {x['task']}: {x['probe_value']:.3f} vs {x['baseline']} "
+                          f"{x['baseline_value']:.3f}")
+    elif s.get("best_probe"):
+        console.print(f"The best probe ({s['best_probe']}) beats every baseline on every task and metric.")
+    ms = s.get("multistep")
+    if ms and ms.get("tasks"):
+        ref = (ms.get("answer_loglik") or {}).get("auroc_mean")
+        console.print(f"Multi-step tasks {ms['tasks']}, pure hidden-state probes (AUROC) vs answer_loglik "
+                      f"{'-' if ref is None else f'{ref:.3f}'}:")
+        for name, r in ms["probes"].items():
+            v = r.get("auroc_mean")
+            console.print(f"  {name}: {'-' if v is None else f'{v:.3f}'}"
+                          f"{'' if name not in ms['beats_answer_loglik'] else ('  beats' if ms['beats_answer_loglik'][name] else '  LOSES')}")
+    for name, why in s.get("skipped", {}).items():
+        console.print(f"skipped {name}: {why}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fit")(fit_cmd)
+    app.command("predict")(predict_cmd)
+    app.command("evaluate")(evaluate_cmd)

@@ -1,0 +1,94 @@
+"""What a workspace holds for the probes: which (checkpoint, task) have features / labels, loading them,
+the per-checkpoint training loss and which tasks are multi-step.
+
+Task and checkpoint names are read from the feature files' metadata (file names are only `safe_name`s).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.features.store import load_dataset
+from probecast.workspace import Workspace
+
+
+def feature_index(ws: Workspace) -> pd.DataFrame:
+    """One row per feature file: checkpoint, task, step, has_labels; sorted by step."""
+    from safetensors import safe_open
+
+    rows = []
+    for path in sorted((ws.root / "features").glob("*/*.safetensors")):
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+        ckpt, task = meta.get("checkpoint"), meta.get("task")
+        if ckpt is None or task is None:
+            continue
+        rows.append({"checkpoint": ckpt, "task": task, "step": int(meta.get("step", -1)),
+                     "has_labels": ws.has_labels(ckpt, task)})
+    df = pd.DataFrame(rows, columns=["checkpoint", "task", "step", "has_labels"])
+    return df.sort_values(["step", "checkpoint", "task"]).reset_index(drop=True)
+
+
+def select(index: pd.DataFrame, checkpoints: list[str] | None, tasks: list[str] | None,
+           labelled: bool) -> pd.DataFrame:
+    """Filter the feature index; clear errors when a named checkpoint/task has no features."""
+    for name, values in (("checkpoint", checkpoints), ("task", tasks)):
+        if values:
+            unknown = sorted(set(values) - set(index[name]))
+            if unknown:
+                raise ProbecastError(f"--{name}s: no features for {unknown}; available: "
+                                     f"{sorted(set(index[name]))} (run `probecast extract` first)")
+            index = index[index[name].isin(values)]
+    if labelled:
+        index = index[index["has_labels"]]
+    if index.empty:
+        raise ProbecastError("no matching features" + (" with labels" if labelled else "") +
+                             " in the workspace; run `probecast label` and `probecast extract` first")
+    return index
+
+
+def load_pairs(ws: Workspace, pairs: pd.DataFrame, labelled: bool) -> tuple[FeatureSet, pd.DataFrame]:
+    """Features (and labels) of the (checkpoint, task) rows of `pairs`, concatenated."""
+    parts, labels = [], []
+    for ckpt, task in zip(pairs["checkpoint"], pairs["task"]):
+        fs, lab = load_dataset(ws, [ckpt], [task], with_labels=labelled)
+        parts.append(fs)
+        labels.append(lab)
+    X = FeatureSet.concat(parts)
+    return X, (pd.concat(labels, ignore_index=True) if labelled else pd.DataFrame(index=range(len(X))))
+
+
+def train_losses(ws: Workspace, path: str | Path | None = None) -> dict[int, float]:
+    """{step: training loss}: from a JSON file {step: loss} when given, else from checkpoints.json records'
+    `train_loss` (written by the embedded run); empty when neither has it."""
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+            return {int(k): float(v) for k, v in raw.items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ProbecastError(f"{path}: expected a JSON object {{step: loss}} ({exc})") from exc
+    return {int(r["step"]): float(r["train_loss"]) for r in ws.read_checkpoints()
+            if r.get("train_loss") is not None and r.get("step") is not None}
+
+
+def multistep_tasks(ws: Workspace, index: pd.DataFrame) -> list[str]:
+    """Tasks whose label metadata says `multi_step` (true) on any checkpoint."""
+    out = set()
+    for ckpt, task in zip(index["checkpoint"], index["task"]):
+        if task in out or not ws.has_labels(ckpt, task):
+            continue
+        meta = ws.label_metadata(ckpt, task)
+        if meta.get("multi_step") or (meta.get("task_info") or {}).get("multi_step"):
+            out.add(task)
+    return sorted(out)
+
+
+def steps_of(X: FeatureSet) -> dict[str, int]:
+    return dict(zip(X.checkpoint.astype(str), np.asarray(X.step).astype(int)))

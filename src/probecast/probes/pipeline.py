@@ -1,0 +1,64 @@
+"""Workspace-level steps behind `probecast fit` and `probecast evaluate` (also called by the demo).
+
+- `fit_workspace`: fit one probe on every labelled row of the chosen checkpoints/tasks -> W/probes/<name>/.
+- `evaluate_workspace`: run the evaluation protocol on the workspace, save the fitted probes/baselines under
+  their summary names, write W/evaluation/{evaluation.json, per_checkpoint.parquet, predictions.parquet,
+  task_scores.png} and merge the result keys into W/summary.json (other keys, e.g. latency_s, are kept).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from probecast.errors import ProbecastError
+from probecast.io import write_json_atomic, write_parquet_atomic
+from probecast.probes.base import Probe, make_probe
+from probecast.probes.data import feature_index, load_pairs, multistep_tasks, select, train_losses
+from probecast.probes.evaluate import EvalResult, SplitConfig, evaluate
+from probecast.probes.plot import plot_task_scores
+from probecast.workspace import Workspace
+
+SUMMARY_KEYS = ("checkpoints", "train_checkpoints", "test_checkpoints", "tasks", "probes", "best_probe",
+                "baselines", "split", "losses_to_baselines", "multistep", "skipped")
+
+
+def fit_workspace(ws: Workspace, probe: str, name: str | None = None, checkpoints: list[str] | None = None,
+                  tasks: list[str] | None = None, params: dict | None = None) -> tuple[Probe, int]:
+    pairs = select(feature_index(ws), checkpoints, tasks, labelled=True)
+    X, labels = load_pairs(ws, pairs, labelled=True)
+    model = make_probe(probe, **(params or {})).fit(X, labels["pass1"].to_numpy(float))
+    model.save(ws.probe_dir(name or probe))
+    return model, len(X)
+
+
+def evaluate_workspace(ws: Workspace, split: SplitConfig | None = None, probes: list[str] | None = None,
+                       baselines: list[str] | None = None, tasks: list[str] | None = None,
+                       probe_params: dict | None = None, train_loss_file: str | Path | None = None,
+                       multistep: list[str] | None = None, show_progress: bool = True) -> EvalResult:
+    index = select(feature_index(ws), None, tasks, labelled=True)
+    X, labels = load_pairs(ws, index, labelled=True)
+    losses = train_losses(ws, train_loss_file)
+    if baselines is not None and "training_loss" in baselines and not losses:
+        raise ProbecastError("training_loss baseline: no training loss found; give --train-loss FILE "
+                             "(JSON {step: loss}) or record train_loss in checkpoints.json")
+    result = evaluate(X, labels, probes=probes, baselines=baselines, split=split, probe_params=probe_params,
+                      train_loss=losses or None,
+                      multistep_tasks=multistep if multistep is not None else multistep_tasks(ws, index),
+                      ws=ws, show_progress=show_progress)
+    write_outputs(ws, result)
+    return result
+
+
+def write_outputs(ws: Workspace, result: EvalResult) -> None:
+    out = ws.root / "evaluation"
+    write_json_atomic(out / "evaluation.json", result.summary)
+    write_parquet_atomic(out / "per_checkpoint.parquet", result.table)
+    write_parquet_atomic(out / "predictions.parquet", result.rows)
+    s = result.summary
+    if s["best_probe"] is not None and not result.table.empty:
+        methods = [s["best_probe"]] + [b for b in ("answer_loglik", "carry_forward") if b in s["baselines"]]
+        plot_task_scores(result.table, out / "task_scores.png", methods, s["train_checkpoints"])
+    summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
+    summary.update({k: s[k] for k in SUMMARY_KEYS if k in s})
+    write_json_atomic(ws.summary_file, summary)

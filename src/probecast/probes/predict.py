@@ -1,0 +1,89 @@
+"""`probecast predict`: per-question P(success) for checkpoints with features, and the task score.
+
+Writes W/predictions/<probe>/<checkpoint>/<task>.parquet (checkpoint, step, task, question_id, p_success)
+with the probe's fingerprint in the metadata; a file made by the same fitted probe is reused, so the step is
+resumable and a refitted probe is never served stale predictions. The task score is the mean predicted
+pass@1 with a percentile bootstrap interval over questions; when labels exist, the actual score is shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from probecast.errors import ProbecastError
+from probecast.io import read_parquet_metadata, write_parquet_atomic
+from probecast.probes.base import Probe, load_probe
+from probecast.probes.data import feature_index, load_pairs, select
+from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.workspace import Workspace
+
+
+def resolve_probe(ws: Workspace, probe: str) -> tuple[str, Path]:
+    """A probe given by name (W/probes/<name>) or by a directory path -> (name, directory)."""
+    d = ws.probe_dir(probe)
+    if (d / "config.json").exists():
+        return probe, d
+    if (Path(probe) / "config.json").exists():
+        return Path(probe).name, Path(probe)
+    fitted = sorted(p.parent.name for p in (ws.root / "probes").glob("*/config.json"))
+    raise ProbecastError(f"--probe {probe!r}: no fitted probe in {d}; fitted here: {fitted or 'none'} "
+                         f"(run `probecast fit` or `probecast evaluate` first)")
+
+
+def fingerprint(directory: Path) -> str:
+    h = hashlib.sha1()
+    for name in ("config.json", "weights.safetensors"):
+        h.update((directory / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tasks: list[str] | None = None,
+            n_boot: int = 1000, seed: int = 0, show_progress: bool = True) -> pd.DataFrame:
+    """Predict every selected (checkpoint, task); returns the task table (one row per checkpoint × task)."""
+    name, directory = resolve_probe(ws, probe)
+    model: Probe = load_probe(directory)
+    fp = fingerprint(directory)
+    pairs = select(feature_index(ws), checkpoints, tasks, labelled=False)
+    rows = []
+    for _, pair in tqdm(list(pairs.iterrows()), desc=f"predict {name}", disable=not show_progress):
+        path = ws.predictions_path(pair["checkpoint"], pair["task"], name)
+        if path.exists() and read_parquet_metadata(path).get("probe_fingerprint") == fp:
+            df = pd.read_parquet(path)
+        else:
+            X, _ = load_pairs(ws, pair.to_frame().T, labelled=False)
+            df = pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step.astype(int),
+                               "task": X.task.astype(str), "question_id": X.question_ids.astype(str),
+                               "p_success": model.predict_proba(X)})
+            write_parquet_atomic(path, df, {"probe": name, "probe_fingerprint": fp, "probe_dir": str(directory)})
+        rows.append(task_row(ws, df, pair, n_boot, seed))
+    return pd.DataFrame(rows)
+
+
+def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed: int) -> dict:
+    p = df["p_success"].to_numpy()
+    lo, hi = bootstrap_mean_ci(p, n_boot=n_boot, seed=seed)
+    row = {"checkpoint": pair["checkpoint"], "step": int(pair["step"]), "task": pair["task"],
+           "n_questions": len(df), "score": float(p.mean()), "lo": lo, "hi": hi, "actual": np.nan}
+    if pair["has_labels"]:
+        lab = pd.read_parquet(ws.labels_path(pair["checkpoint"], pair["task"]), columns=["question_id", "pass1"])
+        actual = lab.set_index("question_id")["pass1"].reindex(df["question_id"]).dropna()
+        row["actual"] = float(actual.mean()) if len(actual) else np.nan
+    return row
+
+
+def print_table(table: pd.DataFrame, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("checkpoint", "step", "task", "questions", "predicted pass@1", "95% interval", "actual"):
+        t.add_column(col, justify="right" if col not in ("checkpoint", "task") else "left")
+    for r in table.itertuples():
+        t.add_row(str(r.checkpoint), str(r.step), str(r.task), str(r.n_questions), f"{r.score:.3f}",
+                  f"[{r.lo:.3f}, {r.hi:.3f}]", "-" if np.isnan(r.actual) else f"{r.actual:.3f}")
+    Console().print(t)

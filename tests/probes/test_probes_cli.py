@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from probecast.cli import main
+from probes_synthdata import planted, write_workspace
+
+
+@pytest.fixture(scope="module")
+def ws_dir(tmp_path_factory):
+    fs, y, p_true = planted(n_questions=60, steps=(100, 200, 400, 800), tasks=("a", "b"), tail_len=3, seed=0)
+    root = tmp_path_factory.mktemp("ws")
+    write_workspace(root, fs, y)
+    return root
+
+
+def test_cli_evaluate_fit_predict(ws_dir, capsys):
+    main(["evaluate", "--ws", str(ws_dir), "--param", "mlp.max_epochs=10", "--param", "attn_layers.max_epochs=10",
+          "--param", "attn_tokens.max_epochs=10"])
+    out = capsys.readouterr().out
+    assert "AUROC" in out and "hybrid" in out
+    s = json.loads((ws_dir / "summary.json").read_text())
+    assert s["test_checkpoints"] == [400, 800] and "training_loss" in s["baselines"]
+    assert s["multistep"]["tasks"] == ["b"]
+    assert (ws_dir / "evaluation" / "task_scores.png").stat().st_size > 1000
+    best = s["best_probe"]
+
+    main(["predict", "--ws", str(ws_dir), "--probe", best, "--checkpoint", "step800"])
+    out = capsys.readouterr().out
+    assert "step800" in out and "predicted" in out
+    pred = pd.read_parquet(ws_dir / "predictions" / best / "step800" / "a.parquet")
+    assert len(pred) == 60 and pred["p_success"].between(0, 1).all()
+
+    main(["fit", "--ws", str(ws_dir), "--probe", "linear", "--name", "lin_all", "--param", "layer=2",
+          "--checkpoints", "step100,step200"])
+    assert "layer 2" in capsys.readouterr().out
+    assert (ws_dir / "probes" / "lin_all" / "weights.safetensors").exists()
+
+
+def test_cli_errors_are_one_line(ws_dir, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["predict", "--ws", str(ws_dir), "--probe", "nope"])
+    assert e.value.code == 2 and "no fitted probe" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "--ws", str(ws_dir), "--probe", "linear", "--checkpoints", "stepX"])
+    assert e.value.code == 2 and "no features for ['stepX']" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", "--ws", str(ws_dir), "--n-train", "4"])
+    assert e.value.code == 2
