@@ -87,3 +87,13 @@ def test_cod_compare_backtests_the_largest_model(tmp_path, split, capsys):
     assert (result["target"] == "m8").all() and (result["fit_models"] == 8).all()
     assert result["actual"].iloc[0] == pytest.approx(actual)
     assert (result["abs_error"] == (result["predicted"] - result["actual"]).abs()).all()
+
+
+def test_holdout_drops_every_checkpoint_of_the_target_run(split):
+    from probecast.forecast.cod_eval import holdout_largest
+
+    fit, _, target = split
+    df = pd.concat([fit, target, target.assign(model="m8@early", flops=target["flops"] / 2)])
+    rest, name, compute, _ = holdout_largest(df, "synthetic", "t")
+    assert name == "m8" and compute == COMPUTE[-1]
+    assert not rest["model"].str.startswith("m8").any()

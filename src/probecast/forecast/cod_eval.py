@@ -19,14 +19,19 @@ METHODS = ("cod", "cod-no-mapping", "end-to-end")
 
 
 def holdout_largest(df: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFrame, str, float, float]:
-    """(rows of the smaller models, target model, its compute, its observed score)."""
+    """(rows of the other models, target model, its compute, its observed score).
+
+    With `--points all` a workspace contributes one model per checkpoint (`run@checkpoint`); then every
+    checkpoint of the target's run is held out, not only the last one, so the fit never sees the target run.
+    """
     sub = df[df["task"] == task]
     if sub.empty:
         raise ProbecastError(f"{source}: task {task!r} not in the table")
     compute = sub.groupby("model")["flops"].first()
     target = compute.idxmax()
+    run = sub["model"].str.split("@").str[0]
     rows = sub[sub["model"] == target]
-    return sub[sub["model"] != target], target, float(compute[target]), float((rows["c"] / rows["n"]).mean())
+    return sub[run != target.split("@")[0]], target, float(compute[target]), float((rows["c"] / rows["n"]).mean())
 
 
 def compare_methods(df: pd.DataFrame, task: str, cod: CODForecaster, end_to_end: EndToEndForecaster,
