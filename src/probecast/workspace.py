@@ -110,3 +110,17 @@ class Workspace:
 
     def label_metadata(self, checkpoint: str, task: str) -> dict:
         return read_parquet_metadata(self.labels_path(checkpoint, task))
+
+    # ---- task spec -----------------------------------------------------------------------------------------
+    @property
+    def tasks_file(self) -> Path:
+        return self.root / "tasks.json"
+
+    def remember_tasks(self, spec: str, limit: int | None) -> None:
+        """Remember which tasks (and question subset) the labels used, so later steps use the same prompts."""
+        specs = self.task_specs()
+        if {"spec": spec, "limit": limit} not in specs:
+            write_json_atomic(self.tasks_file, specs + [{"spec": spec, "limit": limit}])
+
+    def task_specs(self) -> list[dict]:
+        return json.loads(self.tasks_file.read_text()) if self.tasks_file.exists() else []

@@ -1,0 +1,1 @@
+"""Prefill features: one forward pass over the benchmark prompts, hidden states pooled per question."""

@@ -1,0 +1,139 @@
+"""Feature extraction: ONE batched forward pass per question over `prompt + reference answer`.
+
+Causal attention means the hidden states at prompt positions do not see the appended answer, so the same pass
+gives both the prompt features (pooled at the last prompt token and as a mean over prompt tokens, at every
+kept layer, plus optionally the last T token states) and the teacher-forced log-likelihood of the reference
+final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
+would cost more than the transformer for small models). Rows are right-padded so positions match those of
+generation, and batches are formed from length-sorted prompts to waste little on padding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from probecast.tasks.schema import Task
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    layers: tuple[int, ...] | None = None  # indices into hidden_states (0 = embeddings); None = all
+    mean_pool: bool = True
+    tail_tokens: int = 0  # keep the last T prompt-token states (attention probes); 0 = off
+    tail_layer: int = -1  # which hidden_states index the tail comes from
+    answer_loglik: bool = True
+    dtype: str = "float16"  # storage dtype
+    batch_size: int = 64
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def reference_answer(task: Task, question) -> str:
+    """The continuation scored for answer log-likelihood: the gold choice (MC) or the final answer."""
+    if task.is_multiple_choice:
+        return task.template.choice_prefix + question.choices[question.gold]
+    return task.template.answer_prefix + question.answers[0]
+
+
+def encode(tokenizer, task: Task, with_answer: bool) -> tuple[list[list[int]], list[int]]:
+    """Token ids of prompt (+ answer) per question, and each prompt's length."""
+    seqs, prompt_lens = [], []
+    for q in task.questions:
+        ctx = tokenizer(task.prompt(q)).input_ids
+        ans = tokenizer(reference_answer(task, q), add_special_tokens=False).input_ids if with_answer else []
+        seqs.append(ctx + ans)
+        prompt_lens.append(len(ctx))
+    return seqs, prompt_lens
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    order = np.argsort(lengths, kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[i, :len(s)] = 1
+    return ids, mask
+
+
+def base_model(model):
+    """The transformer without its LM head (e.g. LlamaModel inside LlamaForCausalLM)."""
+    return getattr(model, model.base_model_prefix)
+
+
+@torch.inference_mode()
+def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict[str, np.ndarray], float]:
+    """Arrays for every question of `task` (in task order) and the wall time of the pass."""
+    t0 = time.perf_counter()
+    device = next(model.parameters()).device
+    seqs, plens = encode(tokenizer, task, cfg.answer_loglik)
+    n = len(seqs)
+    base, head = base_model(model), model.get_output_embeddings()
+    n_hidden = model.config.num_hidden_layers + 1
+    layers = list(range(n_hidden)) if cfg.layers is None else [l % n_hidden for l in cfg.layers]
+    dim = model.config.hidden_size
+    out_dtype = np.float16 if cfg.dtype == "float16" else np.float32
+    last = np.zeros((n, len(layers), dim), out_dtype)
+    mean = np.zeros((n, len(layers), dim), out_dtype) if cfg.mean_pool else None
+    T = cfg.tail_tokens
+    tail = np.zeros((n, T, dim), out_dtype) if T else None
+    tail_mask = np.zeros((n, T), bool) if T else None
+    ll = np.full(n, np.nan, np.float32)
+    ll_mean = np.full(n, np.nan, np.float32)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for idx in _batches([len(s) for s in seqs], cfg.batch_size):
+        ids, mask = _pad_right([seqs[i] for i in idx], pad)
+        out = base(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+        hs = torch.stack([out.hidden_states[l] for l in layers], dim=1).float()  # [b, L, t, D]
+        pl = torch.tensor([plens[i] for i in idx], device=device)
+        rows = torch.arange(len(idx), device=device)
+        last[idx] = hs[rows, :, pl - 1].cpu().numpy()
+        if mean is not None:
+            pmask = (torch.arange(hs.shape[2], device=device)[None, :] < pl[:, None]).float()  # [b, t]
+            mean[idx] = (torch.einsum("bltd,bt->bld", hs, pmask) / pl[:, None, None]).cpu().numpy()
+        if T:
+            src = out.hidden_states[cfg.tail_layer].float()
+            for j, i in enumerate(idx):
+                k = min(T, plens[i])
+                tail[i, T - k:] = src[j, plens[i] - k:plens[i]].cpu().numpy()
+                tail_mask[i, T - k:] = True
+        if cfg.answer_loglik:
+            final = out.last_hidden_state
+            for j, i in enumerate(idx):
+                p, L = plens[i], len(seqs[i])
+                if L <= p:
+                    continue
+                logits = head(final[j, p - 1:L - 1]).float()
+                logp = torch.log_softmax(logits, dim=-1)
+                tgt = torch.tensor(seqs[i][p:L], device=device)
+                s = float(logp[torch.arange(L - p, device=device), tgt].sum())
+                ll[i], ll_mean[i] = s, s / (L - p)
+    arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
+              "answer_loglik": ll if cfg.answer_loglik else None,
+              "answer_loglik_mean": ll_mean if cfg.answer_loglik else None}
+    return arrays, time.perf_counter() - t0
+
+
+@torch.inference_mode()
+def bare_forward(model, tokenizer, task: Task, batch_size: int) -> float:
+    """The floor a probe cannot beat: the transformer over the same prompts, same batching, nothing kept."""
+    t0 = time.perf_counter()
+    device = next(model.parameters()).device
+    seqs, _ = encode(tokenizer, task, with_answer=False)
+    base = base_model(model)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    for idx in _batches([len(s) for s in seqs], batch_size):
+        ids, mask = _pad_right([seqs[i] for i in idx], pad)
+        base(input_ids=ids.to(device), attention_mask=mask.to(device))
+    return time.perf_counter() - t0

@@ -1,0 +1,1 @@
+"""Generative labels: the expensive ground truth the probes learn from."""

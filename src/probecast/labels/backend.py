@@ -1,0 +1,104 @@
+"""Inference backends behind one interface: batched sampling and teacher-forced log-likelihood.
+
+`HFBackend` runs Hugging Face transformers (left-padded batches, `generate` with stop strings); a vLLM backend
+would implement the same two methods. Both return plain Python data so scoring never touches the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from probecast.tasks.scorers import cut_at_stop
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    n: int = 4
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ("\n",)
+    greedy: bool = False  # True: one deterministic completion, n ignored
+
+
+class Backend(Protocol):
+    def generate(self, prompts: Sequence[str], cfg: SamplingConfig) -> list[list[str]]:
+        """For each prompt, its completions (n, or 1 when greedy), cut at the first stop string."""
+
+    def loglik(self, contexts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        """For each pair, (sum of log p(continuation tokens | context), number of continuation tokens)."""
+
+
+class HFBackend:
+    def __init__(self, model, tokenizer, batch_size: int = 64, seed: int = 0) -> None:
+        self.model, self.tokenizer, self.batch_size, self.seed = model, tokenizer, batch_size, seed
+        self.device = next(model.parameters()).device
+
+    def _stop_token_ids(self, stop: Sequence[str]) -> list[int]:
+        """Stop strings that are single tokens end generation through eos ids (cheap); others via stop_strings."""
+        ids = []
+        vocab = self.tokenizer.get_vocab()
+        for s in stop:
+            if s in vocab:
+                ids.append(vocab[s])
+        return ids
+
+    def generate(self, prompts: Sequence[str], cfg: SamplingConfig) -> list[list[str]]:
+        import torch
+
+        tok = self.tokenizer
+        eos = [i for i in [tok.eos_token_id] if i is not None] + self._stop_token_ids(cfg.stop)
+        multi_token_stops = [s for s in cfg.stop if s not in tok.get_vocab()]
+        n = 1 if cfg.greedy else cfg.n
+        out: list[list[str]] = []
+        per_batch = max(1, self.batch_size // n)
+        torch.manual_seed(self.seed)
+        for start in range(0, len(prompts), per_batch):
+            chunk = list(prompts[start:start + per_batch])
+            enc = tok(chunk, return_tensors="pt", padding=True).to(self.device)
+            kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos or None,
+                          num_return_sequences=n)
+            if cfg.greedy:
+                kwargs.update(do_sample=False)
+            else:
+                kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
+            if multi_token_stops:
+                kwargs.update(stop_strings=multi_token_stops, tokenizer=tok)
+            with torch.inference_mode():
+                gen = self.model.generate(**enc, **kwargs)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            texts = tok.batch_decode(new, skip_special_tokens=True)
+            for i in range(len(chunk)):
+                out.append([cut_at_stop(t, cfg.stop) for t in texts[i * n:(i + 1) * n]])
+        return out
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Context with special tokens, continuation without: the lm-evaluation-harness convention."""
+        ctx = self.tokenizer(context).input_ids
+        cont = self.tokenizer(continuation, add_special_tokens=False).input_ids
+        return ctx, cont
+
+    def loglik(self, contexts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        import torch
+
+        pairs = [self.encode_pair(c, x) for c, x in zip(contexts, continuations)]
+        pad = self.tokenizer.pad_token_id or 0
+        results: list[tuple[float, int]] = []
+        for start in range(0, len(pairs), self.batch_size):
+            chunk = pairs[start:start + self.batch_size]
+            seqs = [ctx + cont for ctx, cont in chunk]
+            width = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.long)
+            for i, s in enumerate(seqs):  # right padding: positions stay 0..len-1
+                ids[i, :len(s)] = torch.tensor(s)
+                mask[i, :len(s)] = 1
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            for i, (ctx, cont) in enumerate(chunk):
+                pos = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1)
+                tgt = torch.tensor(cont)
+                results.append((float(logp[i, pos, tgt].sum()), len(cont)))
+        return results

@@ -1,0 +1,144 @@
+"""Load tasks from files: probecast's JSONL schema (generative or multiple choice), GSM8K and PIQA in their
+upstream formats. Prompts for GSM8K and PIQA follow lm-evaluation-harness's task configs so that scores are
+comparable. Every parse error names the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from probecast.errors import ProbecastError
+from probecast.tasks.schema import PromptTemplate, Question, Task, question_id
+from probecast.tasks.scorers import MultipleChoice, Numeric, make_scorer
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object); a malformed line raises ProbecastError naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProbecastError(f"{path}: no such file")
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ProbecastError(f"{path}:{lineno}: malformed JSON ({exc.msg}); fix or remove that line") from None
+            if not isinstance(obj, dict):
+                raise ProbecastError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj
+
+
+def load_jsonl_task(path: str | Path, name: str | None = None) -> Task:
+    """probecast task JSONL (README: 'Task JSONL schema').
+
+    Optional first line `{"probecast_task": {name, scorer, scorer_args, template, fewshot, stop,
+    max_new_tokens, domain, multi_step}}`, then one question per line:
+    generative `{"question": str, "answer": str | [str], "target"?: str, "id"?: str, "metadata"?: {...}}` or
+    multiple choice `{"question": str, "choices": [str, ...], "answer": int, "context"?: str, "id"?: str}`.
+    """
+    path = Path(path)
+    header: dict[str, Any] = {}
+    rows: list[tuple[int, dict]] = []
+    for lineno, obj in read_jsonl(path):
+        if "probecast_task" in obj:
+            if rows or header:
+                raise ProbecastError(f"{path}:{lineno}: the `probecast_task` header must be the first line")
+            header = obj["probecast_task"]
+            continue
+        rows.append((lineno, obj))
+    if not rows:
+        raise ProbecastError(f"{path}: no questions in the file")
+    name = name or header.get("name") or path.stem
+    is_mc = "choices" in rows[0][1]
+    questions = []
+    for lineno, obj in rows:
+        if "question" not in obj or "answer" not in obj:
+            raise ProbecastError(f"{path}:{lineno}: each line needs `question` and `answer` fields")
+        text = str(obj["question"])
+        if obj.get("context"):
+            text = f"{obj['context']}\n{text}"
+        if is_mc:
+            choices = obj.get("choices")
+            gold = obj["answer"]
+            if not isinstance(choices, list) or len(choices) < 2:
+                raise ProbecastError(f"{path}:{lineno}: `choices` must be a list of at least 2 strings")
+            if not isinstance(gold, int) or not 0 <= gold < len(choices):
+                raise ProbecastError(f"{path}:{lineno}: `answer` must be the index (0..{len(choices) - 1}) of the "
+                                     f"correct choice, got {gold!r}")
+            choices_t = tuple(str(c) for c in choices)
+            answers = (choices_t[gold],)
+        else:
+            if "choices" in obj:
+                raise ProbecastError(f"{path}:{lineno}: mixes multiple-choice and generative lines")
+            ans = obj["answer"]
+            answers = tuple(str(a) for a in (ans if isinstance(ans, list) else [ans]))
+            choices_t, gold = None, None
+        qid = str(obj.get("id") or question_id(name, text, answers, choices_t))
+        meta = dict(obj.get("metadata") or {})
+        questions.append(Question(id=qid, text=text, answers=answers, target=str(obj.get("target", "")),
+                                  choices=choices_t, gold=gold, metadata=meta))
+    default_scorer = "multiple_choice" if is_mc else "exact_match"
+    scorer = make_scorer(header.get("scorer", default_scorer), **header.get("scorer_args", {}))
+    default_template = "Question: {text}\nAnswer:" if is_mc else "{text}"
+    template = PromptTemplate(template=header.get("template", default_template),
+                              fewshot=tuple(tuple(x) for x in header.get("fewshot", [])),
+                              answer_prefix=header.get("answer_prefix", " " if is_mc else ""))
+    try:
+        return Task(name=name, questions=questions, scorer=scorer, template=template,
+                    domain=header.get("domain", "general"), max_new_tokens=int(header.get("max_new_tokens", 32)),
+                    stop=tuple(header.get("stop", ["\n"])), multi_step=bool(header.get("multi_step", False)))
+    except ProbecastError as exc:
+        raise ProbecastError(f"{path}: {exc}") from None
+
+
+def _gsm8k_final(answer: str) -> str:
+    return answer.split("####")[-1].strip().replace(",", "")
+
+
+def load_gsm8k(data_dir: str | Path, split: str = "test", n_fewshot: int = 5, limit: int | None = None) -> Task:
+    """GSM8K as lm-evaluation-harness's `gsm8k` task: "Question: ...\\nAnswer:" with the worked solution as
+    target, few-shot examples from the train split (first n), stop at "Question:", numeric scoring on `####`
+    with a last-number fallback."""
+    data_dir = Path(data_dir)
+    rows = [obj for _, obj in read_jsonl(data_dir / f"{split}.jsonl")]
+    shots: tuple[tuple[str, str], ...] = ()
+    if n_fewshot:
+        train = [obj for _, obj in read_jsonl(data_dir / "train.jsonl")][:n_fewshot]
+        shots = tuple((o["question"], " " + o["answer"]) for o in train)
+    questions = []
+    for obj in rows[:limit]:
+        final = _gsm8k_final(obj["answer"])
+        qid = question_id("gsm8k", obj["question"], (final,), None)
+        questions.append(Question(id=qid, text=obj["question"], answers=(final,), target=obj["answer"],
+                                  metadata={"domain": "math"}))
+    return Task(name="gsm8k", questions=questions, scorer=Numeric(marker="####"),
+                template=PromptTemplate(template="Question: {text}\nAnswer:", fewshot=shots, answer_prefix=" "),
+                domain="math", max_new_tokens=256, stop=("Question:", "</s>", "<|im_end|>", "\n\n"),
+                multi_step=True, description="GSM8K grade-school math (lm-eval `gsm8k` prompt)")
+
+
+def load_piqa(data_dir: str | Path, limit: int | None = None) -> Task:
+    """PIQA validation as lm-evaluation-harness's `piqa`: "Question: {goal}\\nAnswer:" and choices " {sol}"."""
+    data_dir = Path(data_dir)
+    labels_file = data_dir / "valid-labels.lst"
+    if not labels_file.is_file():
+        raise ProbecastError(f"{labels_file}: no such file (PIQA needs valid.jsonl and valid-labels.lst)")
+    labels = labels_file.read_text().split()
+    questions = []
+    for i, (lineno, obj) in enumerate(read_jsonl(data_dir / "valid.jsonl")):
+        if limit is not None and len(questions) >= limit:
+            break
+        if i >= len(labels):
+            raise ProbecastError(f"{labels_file}: fewer labels than questions in valid.jsonl (line {lineno})")
+        choices = (obj["sol1"], obj["sol2"])
+        gold = int(labels[i])
+        qid = question_id("piqa", obj["goal"], (choices[gold],), choices)
+        questions.append(Question(id=qid, text=obj["goal"], answers=(choices[gold],), choices=choices, gold=gold,
+                                  metadata={"domain": "commonsense"}))
+    return Task(name="piqa", questions=questions, scorer=MultipleChoice(),
+                template=PromptTemplate(template="Question: {text}\nAnswer:"), domain="commonsense",
+                description="PIQA physical commonsense (lm-eval `piqa` prompt)")

@@ -1,0 +1,94 @@
+"""Tasks are data: a `Task` is a list of `Question`s plus a prompt template and a scorer.
+
+Models and scoring never live here; a task only says what to ask and how an answer is graded
+(lm-evaluation-harness style). Question ids are content hashes, so labels, features and predictions made on
+different machines or days join on the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from probecast.tasks.scorers import Scorer
+
+
+def question_id(task: str, text: str, answers: tuple[str, ...], choices: tuple[str, ...] | None) -> str:
+    """Stable content hash of a question (16 hex chars)."""
+    payload = json.dumps([task, text, list(answers), list(choices) if choices else None], ensure_ascii=False)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str  # the question before templating
+    answers: tuple[str, ...]  # accepted final answers (MC: the gold choice text)
+    target: str = ""  # canonical full continuation (e.g. a worked solution); teacher-forced for answer log-lik
+    choices: tuple[str, ...] | None = None
+    gold: int | None = None  # index into choices
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # domain, difficulty, ...
+
+    @property
+    def reference(self) -> str:
+        return self.target or (self.answers[0] if self.answers else "")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """`template` formats one question (`{text}` and any metadata key); few-shot examples are
+    (text, target) pairs rendered the same way, each followed by its target and `separator`."""
+
+    template: str = "{text}"
+    fewshot: tuple[tuple[str, str], ...] = ()
+    separator: str = "\n\n"
+    choice_prefix: str = " "  # MC: continuation = choice_prefix + choice
+    answer_prefix: str = ""  # generative: prepended to the reference for teacher forcing (e.g. " ")
+
+    def render(self, question: Question) -> str:
+        shots = "".join(self.template.format(text=t) + target + self.separator for t, target in self.fewshot)
+        return shots + self.template.format(text=question.text, **question.metadata)
+
+
+@dataclass
+class Task:
+    name: str
+    questions: list[Question]
+    scorer: "Scorer"
+    template: PromptTemplate = field(default_factory=PromptTemplate)
+    domain: str = "general"
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ("\n",)
+    multi_step: bool = False  # answers are generated in several steps (scratchpad); graded on the final answer
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.scorer.validate(self)
+
+    @property
+    def is_multiple_choice(self) -> bool:
+        return self.scorer.kind == "loglik"
+
+    def prompt(self, question: Question) -> str:
+        return self.template.render(question)
+
+    def prompts(self) -> list[str]:
+        return [self.prompt(q) for q in self.questions]
+
+    def reference_continuation(self, question: Question) -> str:
+        """What teacher forcing scores after the prompt: the gold choice (MC) or the canonical target."""
+        if self.is_multiple_choice:
+            return self.template.choice_prefix + question.choices[question.gold]
+        return self.template.answer_prefix + question.reference
+
+    def subset(self, n: int | None, seed: int = 0) -> "Task":
+        """A deterministic subset of n questions (all when n is None or >= size)."""
+        if n is None or n >= len(self.questions):
+            return self
+        import random
+
+        idx = sorted(random.Random(seed).sample(range(len(self.questions)), n))
+        return Task(**{**self.__dict__, "questions": [self.questions[i] for i in idx]})

@@ -1,0 +1,196 @@
+"""`probecast train-toy`: train a small Llama from scratch on the synthetic world's corpus, on the CPU.
+
+Documents (one task example or fact each, see `tasks.synthetic.corpus_line`) are packed as
+`<s> doc \\n <s> doc \\n ...` into fixed-length rows, so at evaluation `<s> prompt` looks like the start of a
+document. Checkpoints are saved in HF format on a schedule that is log-spaced early and regular later, each
+with a `probecast_checkpoint.json` sidecar (step, tokens, FLOPs = 6·N·tokens with N the non-embedding
+parameters, and the training loss) and the run keeps `train_log.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from probecast.errors import ProbecastError
+from probecast.io import atomic_path, write_json_atomic
+from probecast.tasks.synthetic import SPECS, World, corpus_line
+from probecast.toy.tokenizer import build_tokenizer
+
+SIDECAR = "probecast_checkpoint.json"
+
+# name → (hidden, layers, heads); intermediate = 4·hidden. Non-embedding params ≈ 12·layers·hidden².
+SIZES: dict[str, tuple[int, int, int]] = {
+    "xs": (48, 2, 2),
+    "s": (80, 3, 2),
+    "m": (128, 4, 4),
+    "l": (192, 4, 6),
+    "xl": (256, 6, 8),
+}
+
+DEFAULT_TASK_WEIGHTS = {"add": 1.0, "mul": 1.0, "copy": 0.7, "reverse": 1.0, "color": 1.5, "age": 1.5,
+                        "sum3": 1.5, "age_sum": 1.5}
+
+
+@dataclass
+class ToyConfig:
+    size: str = "m"
+    steps: int = 1500
+    batch_size: int = 32
+    seq_len: int = 128
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 50
+    weight_decay: float = 0.05
+    n_checkpoints: int = 12
+    seed: int = 0
+    world_seed: int = 0
+    task_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
+
+    @classmethod
+    def quick(cls, size: str = "m") -> "ToyConfig":
+        return cls(size=size, steps=330, n_checkpoints=7, lr=4e-3, warmup=20)
+
+
+def checkpoint_steps(total: int, n: int) -> list[int]:
+    """Log-spaced over the first third of the run, evenly spaced after it, always ending at `total`."""
+    n_early = max(2, n // 2)
+    n_late = max(1, n - n_early)
+    third = max(total // 3, 2)
+    start = max(total // 40, 1)
+    early = np.geomspace(start, third, n_early)
+    late = np.linspace(third, total, n_late + 1)[1:]
+    steps = sorted({int(round(s)) for s in np.concatenate([early, late])})
+    steps[-1] = total
+    return steps
+
+
+class PackedStream:
+    """An endless deterministic stream of packed token rows from the synthetic corpus."""
+
+    def __init__(self, tokenizer, world: World, weights: dict[str, float], seq_len: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.world, self.weights, self.seq_len = world, weights, seq_len
+        self.vocab = tokenizer.get_vocab()
+        self.bos = tokenizer.bos_token_id
+        self.buffer: list[int] = []
+
+    def _encode(self, text: str) -> list[int]:
+        return [self.bos] + [self.vocab[c] for c in text] + [self.vocab["\n"]]
+
+    def batch(self, batch_size: int) -> torch.Tensor:
+        need = batch_size * self.seq_len
+        while len(self.buffer) < need:
+            self.buffer.extend(self._encode(corpus_line(self.rng, self.world, self.weights)))
+        rows, self.buffer = self.buffer[:need], self.buffer[need:]
+        return torch.tensor(rows, dtype=torch.long).view(batch_size, self.seq_len)
+
+
+def build_model(size: str, vocab_size: int, seq_len: int):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if size not in SIZES:
+        raise ProbecastError(f"unknown --size {size!r}; choose one of {list(SIZES)}")
+    hidden, layers, heads = SIZES[size]
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=4 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                         max_position_embeddings=max(256, 2 * seq_len), tie_word_embeddings=True,
+                         bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    return LlamaForCausalLM(config)
+
+
+def non_embedding_params(model) -> int:
+    emb = model.get_input_embeddings().weight.numel()
+    return sum(p.numel() for p in model.parameters()) - emb
+
+
+def _lr_at(step: int, cfg: ToyConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
+    """Write an HF checkpoint folder atomically (temp folder, then rename), sidecar last."""
+    final = out / f"step-{record['step']}"
+    tmp = out / f".tmp-step-{record['step']}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    write_json_atomic(tmp / SIDECAR, record)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
+def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[dict]:
+    """Train and save checkpoints into `out`; returns the checkpoint records. Resumes are not needed: a
+    finished run (run.json with `finished`) is reused as is."""
+    out = Path(out)
+    run_file = out / "run.json"
+    if run_file.exists() and json.loads(run_file.read_text()).get("finished"):
+        return json.loads(run_file.read_text())["checkpoints"]
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    tokenizer = build_tokenizer()
+    model = build_model(cfg.size, len(tokenizer), cfg.seq_len)
+    n_params = non_embedding_params(model)
+    world = World(seed=cfg.world_seed)
+    stream = PackedStream(tokenizer, world, cfg.task_weights, cfg.seq_len, cfg.seed)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+    save_at = set(checkpoint_steps(cfg.steps, cfg.n_checkpoints))
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+    records, log_rows, t0 = [], [], time.time()
+    ema = None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"train-toy [{cfg.size}]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  disable=not progress) as bar:
+        task_id = bar.add_task("train", total=cfg.steps, loss=float("nan"))
+        model.train()
+        for step in range(1, cfg.steps + 1):
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(step - 1, cfg)
+            x = stream.batch(cfg.batch_size)
+            loss = model(input_ids=x, labels=x).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            value = float(loss)
+            ema = value if ema is None else 0.9 * ema + 0.1 * value
+            log_rows.append({"step": step, "loss": value, "tokens": step * tokens_per_step,
+                             "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 3)})
+            bar.update(task_id, advance=1, loss=ema)
+            if step in save_at:
+                model.eval()
+                tokens = step * tokens_per_step
+                record = {"step": step, "tokens": tokens, "flops": 6.0 * n_params * tokens, "params": n_params,
+                          "train_loss": ema, "size": cfg.size}
+                path = save_checkpoint(model, tokenizer, out, record)
+                records.append({**record, "id": path.name, "path": str(path)})
+                _write_log(out, log_rows)
+                model.train()
+    _write_log(out, log_rows)
+    write_json_atomic(run_file, {"config": asdict(cfg), "params": n_params, "tokens_per_step": tokens_per_step,
+                                 "train_seconds": round(time.time() - t0, 2), "checkpoints": records,
+                                 "finished": True})
+    return records
+
+
+def _write_log(out: Path, rows: list[dict]) -> None:
+    with atomic_path(out / "train_log.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
