@@ -170,7 +170,7 @@ def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[di
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
-            value = float(loss)
+            value = float(loss.detach())
             ema = value if ema is None else 0.9 * ema + 0.1 * value
             log_rows.append({"step": step, "loss": value, "tokens": step * tokens_per_step,
                              "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 3)})

@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from probecast.checkpoints.discover import discover_checkpoints, step_from_name
+from probecast.checkpoints.load import load_model
+from probecast.errors import ProbecastError
+
+
+@pytest.mark.parametrize("name, step", [("step-100", 100), ("step100", 100), ("step_7", 7), ("checkpoint-250", 250),
+                                        ("global_step30", 30), ("iter_0001000", 1000), ("final", None)])
+def test_step_patterns(name, step):
+    assert step_from_name(name) == step
+
+
+def test_discovers_run_folder_with_sidecars(tiny_run):
+    ckpts = discover_checkpoints(tiny_run)
+    assert len(ckpts) == 3 and [c.step for c in ckpts] == sorted(c.step for c in ckpts)
+    for c in ckpts:
+        assert c.tokens == c.step * 8 * 64 and c.params > 0 and c.flops == pytest.approx(6 * c.params * c.tokens)
+    single = discover_checkpoints(ckpts[-1].path)
+    assert len(single) == 1 and single[0].step == ckpts[-1].step
+
+
+def test_hf_trainer_layout(tmp_path, tiny_run):
+    import shutil
+
+    src = discover_checkpoints(tiny_run)[0].path
+    for step in (10, 5):
+        d = tmp_path / f"checkpoint-{step}"
+        shutil.copytree(src, d)
+        (d / "probecast_checkpoint.json").unlink()
+        (d / "trainer_state.json").write_text(json.dumps({"global_step": step, "num_input_tokens_seen": step * 100}))
+    ckpts = discover_checkpoints(tmp_path)
+    assert [(c.id, c.step, c.tokens) for c in ckpts] == [("checkpoint-5", 5, 500), ("checkpoint-10", 10, 1000)]
+
+
+def test_hub_id_is_recognised_without_network():
+    (c,) = discover_checkpoints("EleutherAI/pythia-160m@step3000")
+    assert c.path == "EleutherAI/pythia-160m" and c.revision == "step3000" and c.step == 3000
+
+
+def test_missing_or_empty_folder_errors(tmp_path):
+    with pytest.raises(ProbecastError, match="no such checkpoint folder"):
+        discover_checkpoints(tmp_path / "nope")
+    with pytest.raises(ProbecastError, match="no checkpoints found"):
+        discover_checkpoints(tmp_path)
+
+
+def test_corrupt_weights_and_tokenizer_mismatch(tmp_path, tiny_run):
+    import shutil
+
+    from probecast.checkpoints.discover import Checkpoint
+
+    src = discover_checkpoints(tiny_run)[-1].path
+    bad = tmp_path / "step-1"
+    shutil.copytree(src, bad)
+    (bad / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ProbecastError, match="step-1"):
+        load_model(Checkpoint(id="step-1", path=str(bad)))
+    (bad / "model.safetensors").unlink()
+    with pytest.raises(ProbecastError, match="no weights"):
+        load_model(Checkpoint(id="step-1", path=str(bad)))
+    # a tokenizer with more tokens than the model's embedding rows
+    mism = tmp_path / "step-2"
+    shutil.copytree(src, mism)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(mism)
+    tok.add_tokens([f"<extra{i}>" for i in range(200)])
+    tok.save_pretrained(mism)
+    with pytest.raises(ProbecastError, match="tokenizer does not belong"):
+        load_model(Checkpoint(id="step-2", path=str(mism)))

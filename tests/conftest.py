@@ -1,0 +1,35 @@
+"""Shared fixtures: a tiny run trained by probecast itself (seconds on the CPU), shared by the whole session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _single_thread():
+    """One torch thread: on a shared 2-core machine extra OpenMP threads only spin."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """An `xs` model trained for 24 steps with 3 checkpoints (enough to exercise every code path)."""
+    from probecast.toy.train import ToyConfig, train_toy
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    train_toy(out, ToyConfig(size="xs", steps=24, n_checkpoints=3, warmup=4, batch_size=8, seq_len=64),
+              progress=False)
+    return out
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"public data folder {SHARED_DATA} is absent (it lives next to the project root as ../shared)")
+    return SHARED_DATA
