@@ -37,3 +37,8 @@ def test_predictable_rule_names_the_failed_condition():
     ok, why = rule.check({"a": 3.0, "b": 0.5, "c": 1.5}, 0.01)
     assert not ok and why.startswith("c=")
     assert PredictableRule(max_c=2.0).check({"a": 3.0, "b": 0.5, "c": 1.5}, 0.01)[0]
+
+
+def test_a_fit_at_its_bound_is_not_predictable():
+    ok, why = PredictableRule().check({"a": 1e4, "b": 3.0, "c": 0.5}, 0.01)
+    assert not ok and "bound" in why

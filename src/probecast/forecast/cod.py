@@ -84,9 +84,10 @@ class CODForecaster(Forecaster):
             row["predictable"], row["reason"] = self.rule.check(res.as_dict(), res.rmse)
         self.predictable_ = [r["cluster"] for r in self.clusters_ if r["predictable"]]
         if not self.predictable_:
+            why = "; ".join(f"cluster {r['cluster']} (n={r['size']}): {r['reason']}" for r in self.clusters_)
             raise ProbecastError(
-                f"task {m.task!r}: no cluster passes the predictable rule ({self.rule.as_dict()}); see the "
-                "cluster table, relax --min-a/--min-b/--max-c, or give more models")
+                f"task {m.task!r}: no cluster passes the predictable rule ({why or 'every question is an outlier'}); "
+                "relax --min-a/--min-b/--max-c or --min-cluster-size, or give more models")
         self.main_ = self._fit_once(np.arange(len(P)), C, self.seed)
         self.boot_ = self._bootstrap(C)
         self.fitted_ = True

@@ -10,7 +10,9 @@ exp(-c) is the fraction of the (above-chance) headroom that the cluster can reac
 A cluster is *predictable* (extrapolatable) when the fit is monotone and converging and the cluster has
 actually started to improve: a > min_a (far from saturated at the first model), b > min_b (a real trend, not a
 flat line), min_c <= c < max_c (a finite ceiling at least exp(-max_c) of the headroom). The paper uses
-a > 1, b > 0.1, 0 <= c < 1 in its units; these are the defaults, all exposed in `PredictableRule`.
+a > 1, b > 0.1, 0 <= c < 1 in its units; these are the defaults, all exposed in `PredictableRule`. Two more
+guards: a fit RMSE above `max_rmse`, or a parameter stuck at its upper bound (a jump the data cannot pin
+down), also mark the cluster unpredictable.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class PredictableRule:
             return False, f"c={params['c']:.3g} outside [{self.min_c:g}, {self.max_c:g})"
         if rmse > self.max_rmse:
             return False, f"rmse={rmse:.3g} > {self.max_rmse:g} (irregular curve)"
+        for name, upper in zip(NAMES, BOUNDS[1]):
+            if params[name] >= 0.999 * upper:
+                return False, f"{name}={params[name]:.3g} at its fit bound (curve not determined by the data)"
         return True, "ok"
 
     def as_dict(self) -> dict:
