@@ -89,3 +89,13 @@ def write_workspace(root, fs: FeatureSet, y: np.ndarray, sample: np.ndarray | No
             records[str(ckpt)] = {"id": str(ckpt), "path": "", "step": step, "train_loss": 4.0 - np.log(step) / 5}
     ws.add_checkpoints(records.values())
     return ws
+
+
+if __name__ == "__main__":  # a synthetic workspace for trying the CLI: python probes_synthdata.py DIR
+    import sys
+
+    fs, y, p_true = planted(n_questions=300, steps=(100, 200, 400, 800, 1600, 3200), n_layers=8, dim=64,
+                            layer=5, tail_len=8, token=6, tasks=("a", "b"), seed=0)
+    sampled = (np.random.default_rng(1).random(len(y)) < p_true).astype(float)
+    write_workspace(sys.argv[1], fs, y, sampled)
+    print(f"wrote a synthetic workspace with {len(fs)} rows to {sys.argv[1]}")

@@ -128,10 +128,14 @@ def print_results(s: dict) -> None:
     console.print(t)
     losses = s.get("losses_to_baselines", [])
     if losses:
-        console.print(f"[bold]Where the best probe ({s['best_probe']}) loses to a baseline:[/bold]")
+        console.print(f"[bold]Where the best probe ({s['best_probe']}) loses to a baseline "
+                      f"(probe vs baseline; AUROC/Spearman higher is better, Brier/|task err| lower):[/bold]")
+        groups: dict = {}
         for x in losses:
-            console.print(f"  {x['metric']} on {x['task']}: {x['probe_value']:.3f} vs {x['baseline']} "
-                          f"{x['baseline_value']:.3f}")
+            groups.setdefault((x["baseline"], x["metric"]), []).append(
+                f"{x['task']} {x['probe_value']:.3f} vs {x['baseline_value']:.3f}")
+        for (baseline, metric), items in groups.items():
+            console.print(f"  {metric} worse than {baseline}: " + "; ".join(items))
     elif s.get("best_probe"):
         console.print(f"The best probe ({s['best_probe']}) beats every baseline on every task and metric.")
     ms = s.get("multistep")

@@ -97,8 +97,9 @@ def clean(obj):
 HIGHER_IS_BETTER = {"auroc": True, "brier": False, "task_abs_err": False, "spearman": True}
 
 
-def losses_to_baselines(probe_name: str, probe: dict, baselines: dict[str, dict]) -> list[dict]:
-    """Every (baseline, task or 'mean', metric) where the probe is worse than the baseline."""
+def losses_to_baselines(probe_name: str, probe: dict, baselines: dict[str, dict], tol: float = 1e-3) -> list[dict]:
+    """Every (baseline, task or 'mean', metric) where the probe is worse than the baseline by more than `tol`
+    (smaller gaps are rounding noise at three decimals)."""
     out = []
     for b_name, b in baselines.items():
         for metric, higher in HIGHER_IS_BETTER.items():
@@ -108,7 +109,7 @@ def losses_to_baselines(probe_name: str, probe: dict, baselines: dict[str, dict]
             for task, pv, bv in pairs:
                 if pv is None or bv is None:
                     continue
-                if (bv > pv) if higher else (bv < pv):
+                if (bv > pv + tol) if higher else (bv < pv - tol):
                     out.append({"probe": probe_name, "baseline": b_name, "task": task, "metric": metric,
                                 "probe_value": pv, "baseline_value": bv})
     return out
