@@ -31,3 +31,16 @@ def test_overrides(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(ProbecastError, match="JSON object"):
         read_overrides(path)
+
+
+def test_workspace_label_domains(tmp_path):
+    import pandas as pd
+
+    from probecast.dynamics.domains import workspace_domains
+
+    (tmp_path / "checkpoints.json").write_text("[]")
+    (tmp_path / "labels" / "step-1").mkdir(parents=True)
+    pd.DataFrame({"task": ["add", "add"], "domain": ["arithmetic", "arithmetic"]}).to_parquet(
+        tmp_path / "labels" / "step-1" / "add.parquet")
+    assert workspace_domains(tmp_path) == {"add": "arithmetic"}
+    assert workspace_domains(tmp_path / "labels") == {}

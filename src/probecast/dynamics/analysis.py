@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from probecast.dynamics.correlation import domain_correlation, plot_heatmap, task_correlation
@@ -73,6 +72,28 @@ def plot_loto(sm: ScoreMatrix, loto: pd.DataFrame, cfg: LotoConfig, path: Path) 
     return path
 
 
+def _loto_section(sm: ScoreMatrix, cfg: DynamicsConfig, out: Path, report: Report):
+    """Leave-one-task-out tables, plot and report text; (None, None) when no domain has two tasks."""
+    if not any(len(tasks) >= 2 for tasks in sm.domain_tasks().values()):
+        report.text("No domain has two or more tasks, so no task can be predicted from seen tasks of its domain "
+                    "(label more tasks, or group them with --domains).")
+        return None, None
+    loto = leave_one_task_out(sm, cfg.loto)
+    summary = domain_summary(loto)
+    _csv(loto, out / "loto.csv")
+    _csv(summary, out / "loto_domains.csv")
+    plot_loto(sm, loto, cfg.loto, out / "loto.png")
+    split = cfg.loto.split if cfg.loto.split != "auto" else ("run" if len(sm.runs) >= 2 else "time")
+    report.text(f"Each task's trajectory is predicted from the other tasks of its domain with a ridge regression "
+                f"over checkpoints (split: {split}; the predicted run/checkpoints never contribute the held-out task), "
+                "against the mean of the domain's other tasks, and that mean linearly rescaled to the task on the same "
+                "training rows (scaled_mean). Mean absolute error over the predicted checkpoints.")
+    report.table(summary)
+    report.image("loto.png", "leave-one-task-out errors and example trajectories")
+    report.table(loto.assign(task=loto["task"].map(short_name)))
+    return loto, summary
+
+
 def run_dynamics(sm: ScoreMatrix, out: Path, cfg: DynamicsConfig, sources: list[str], progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     domains = sm.domain_tasks()
@@ -93,20 +114,8 @@ def run_dynamics(sm: ScoreMatrix, out: Path, cfg: DynamicsConfig, sources: list[
     report.table(dom_corr.reset_index(names="domain"))
     report.image("heatmap.png", "clustered task correlation (colour strip: domain)")
 
-    loto = leave_one_task_out(sm, cfg.loto)
-    summary = domain_summary(loto)
-    _csv(loto, out / "loto.csv")
-    _csv(summary, out / "loto_domains.csv")
-    plot_loto(sm, loto, cfg.loto, out / "loto.png")
     report.heading("Task-dynamic prediction (leave one task out)")
-    split = cfg.loto.split if cfg.loto.split != "auto" else ("run" if len(sm.runs) >= 2 else "time")
-    report.text(f"Each task's trajectory is predicted from the other tasks of its domain with a ridge regression "
-                f"over checkpoints (split: {split}; the predicted run/checkpoints never contribute the held-out task), "
-                "against the mean of the domain's other tasks, and that mean linearly rescaled to the task on the same "
-                "training rows (scaled_mean). Mean absolute error over the predicted checkpoints.")
-    report.table(summary)
-    report.image("loto.png", "leave-one-task-out errors and example trajectories")
-    report.table(loto.assign(task=loto["task"].map(short_name)))
+    loto, summary = _loto_section(sm, cfg, out, report)
 
     lags, t50 = lead_lag(sm, cfg.leadlag, progress=progress)
     _csv(lags, out / "leadlag.csv")
@@ -118,10 +127,12 @@ def run_dynamics(sm: ScoreMatrix, out: Path, cfg: DynamicsConfig, sources: list[
                 f"t50(follower) - t50(leader), in decades of tokens; {cfg.leadlag.level:.0%} bootstrap interval "
                 f"over runs and tasks ({cfg.leadlag.n_boot} replicates); p_leader_first = share of replicates "
                 "with lag > 0. Descriptive, not causal.")
-    report.table(lags)
+    if lags.empty:
+        report.text("Only one domain with scores: there is no cross-domain pair to compare.")
+    else:
+        report.table(lags)
     report.image("progress.png", "normalised domain progress")
     report.table(t50.reset_index(names="run").round(3))
     md, page = report.write(out)
     return {"report_md": str(md), "report_html": str(page), "tasks": len(sm.tasks), "runs": len(sm.runs),
-            "loto": loto, "summary": summary, "leadlag": lags, "domain_correlation": dom_corr,
-            "mean_abs_r_within": float(np.nanmean(np.diag(dom_corr.to_numpy())))}
+            "loto": loto, "summary": summary, "leadlag": lags, "domain_correlation": dom_corr}

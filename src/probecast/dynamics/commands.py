@@ -27,7 +27,7 @@ def dynamics_cmd(
     from rich.console import Console
 
     from probecast.dynamics.analysis import DynamicsConfig, run_dynamics
-    from probecast.dynamics.domains import read_overrides
+    from probecast.dynamics.domains import read_overrides, workspace_domains
     from probecast.dynamics.leadlag import LeadLagConfig
     from probecast.dynamics.predict import LotoConfig
     from probecast.dynamics.scores import score_matrix
@@ -41,15 +41,20 @@ def dynamics_cmd(
     console = Console(stderr=True)
     with console.status("reading runs"):
         long = load_runs(paths, parse_params(params or []), shots=shots)
-    sm = score_matrix(long, metric, read_overrides(domains))
+    overrides = {k: v for p in paths for k, v in workspace_domains(p).items()}
+    overrides.update(read_overrides(domains))
+    sm = score_matrix(long, metric, overrides)
     cfg = DynamicsConfig(metric, LotoConfig(split, train_fraction), LeadLagConfig(min_gain, n_boot, seed=seed))
     result = run_dynamics(sm, out, cfg, [str(p) for p in paths])
     summary = result["summary"]
-    console.print(f"{result['runs']} runs, {result['tasks']} tasks; leave-one-task-out MAE "
-                  f"(regression / mean of domain / scaled mean):")
-    for row in summary.itertuples(index=False):
-        console.print(f"  {row.domain:<26} {row.tasks:>3} tasks  {row.mae_regression:.4f} / "
-                      f"{row.mae_mean_of_domain:.4f} / {row.mae_scaled_mean:.4f}")
+    if summary is None:
+        console.print("no domain has two or more tasks: leave-one-task-out skipped (see the report)")
+    else:
+        console.print(f"{result['runs']} runs, {result['tasks']} tasks; leave-one-task-out MAE "
+                      f"(regression / mean of domain / scaled mean):")
+        for row in summary.itertuples(index=False):
+            console.print(f"  {row.domain:<26} {row.tasks:>3} tasks  {row.mae_regression:.4f} / "
+                          f"{row.mae_mean_of_domain:.4f} / {row.mae_scaled_mean:.4f}")
     console.print(f"wrote {result['report_md']} and {result['report_html']}")
 
 

@@ -11,7 +11,9 @@ sciences, other (business, health, misc.). The other common lm-eval tasks are gr
   judged by language-model likelihood);
 * `reading comprehension`: boolq, race (answer from a given passage).
 
-Anything else is its own domain `other`. A JSON file `{task: domain}` (`--domains`) overrides all of this.
+Tasks of a probecast workspace take the `domain` column of their labels (e.g. the synthetic tasks'
+arithmetic / string / knowledge / composition). Anything else falls into `other`. A JSON file
+`{task: domain}` (`--domains`) overrides all of this.
 """
 
 from __future__ import annotations
@@ -74,6 +76,24 @@ def read_overrides(path: Path | None) -> dict[str, str]:
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ProbecastError(f"--domains {path}: expected a JSON object {{task: domain name}}")
     return data
+
+
+def workspace_domains(path: Path) -> dict[str, str]:
+    """{task: domain} from a workspace's label files (the most common `domain` value per task); {} otherwise."""
+    import pandas as pd
+
+    path = Path(path)
+    if not (path / "checkpoints.json").exists():
+        return {}
+    out: dict[str, str] = {}
+    for file in sorted((path / "labels").glob("*/*.parquet")):
+        try:
+            df = pd.read_parquet(file, columns=["task", "domain"])
+        except (KeyError, ValueError, OSError):
+            continue
+        for task, values in df.dropna().groupby("task")["domain"]:
+            out.setdefault(str(task), str(values.mode().iloc[0]))
+    return out
 
 
 def short_name(task: str) -> str:

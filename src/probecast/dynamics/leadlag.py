@@ -94,7 +94,8 @@ def lead_lag(sm: ScoreMatrix, config: LeadLagConfig | None = None, progress: boo
         lo, hi = (np.percentile(d, [a, 100 - a]) if len(d) >= 10 else (np.nan, np.nan))
         rows.append({"leader": da, "follower": db, "lag_decades": lag, "ci_low": float(lo), "ci_high": float(hi),
                      "p_leader_first": float((d > 0).mean()) if len(d) else np.nan, "runs": n_runs})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["leader", "follower", "lag_decades", "ci_low", "ci_high", "p_leader_first",
+                                        "runs"])  # no rows when there is a single domain
     # keep one direction per pair: the one with a non-negative lag (the other is its mirror image)
     lag, ordered = table["lag_decades"], table["leader"] < table["follower"]
     table = table[(lag > 0) | ((lag == 0) | lag.isna()) & ordered]
