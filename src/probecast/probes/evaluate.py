@@ -145,12 +145,13 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
     sampled = labels["sample_correct"].to_numpy(float) if "sample_correct" in labels else np.full(len(X), np.nan)
     base["sample_correct"] = sampled[sp.test]
     rows, tables, results, fitted, seconds = [], [], {"probe": {}, "baseline": {}}, {}, {}
+    X_train, y_train = X.subset(sp.train), y[sp.train]
     bar = tqdm(list(chosen.items()), desc="evaluate", disable=not show_progress)
     for name, kind in bar:
         bar.set_postfix_str(name)
-        fit_rows = sp.history if name == "carry_forward" else sp.train
+        X_fit, y_fit = (X.subset(sp.history), y[sp.history]) if name == "carry_forward" else (X_train, y_train)
         t0 = time.perf_counter()
-        method = make_probe(name, **params.get(name, {})).fit(X.subset(fit_rows), y[fit_rows])
+        method = make_probe(name, **params.get(name, {})).fit(X_fit, y_fit)
         seconds[name] = time.perf_counter() - t0
         r = base.assign(method=name, p=method.predict_proba(X_test))
         table = per_checkpoint(r).assign(method=name)
