@@ -49,3 +49,16 @@ def test_cli_errors_are_one_line(ws_dir, capsys):
     with pytest.raises(SystemExit) as e:
         main(["evaluate", "--ws", str(ws_dir), "--n-train", "4"])
     assert e.value.code == 2
+
+
+def test_predict_reuses_files_of_the_same_probe_only(ws_dir, capsys):
+    main(["fit", "--ws", str(ws_dir), "--probe", "ridge", "--name", "r", "--param", "layer=1"])
+    main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
+    path = ws_dir / "predictions" / "r" / "step400" / "a.parquet"
+    first, mtime = pd.read_parquet(path), path.stat().st_mtime_ns
+    main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
+    assert path.stat().st_mtime_ns == mtime  # same fitted probe: reused
+    main(["fit", "--ws", str(ws_dir), "--probe", "ridge", "--name", "r", "--param", "layer=0"])
+    main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
+    assert not np.allclose(pd.read_parquet(path)["p_success"], first["p_success"])  # refitted: recomputed
+    capsys.readouterr()
