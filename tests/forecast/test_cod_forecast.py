@@ -97,3 +97,10 @@ def test_holdout_drops_every_checkpoint_of_the_target_run(split):
     rest, name, compute, _ = holdout_largest(df, "synthetic", "t")
     assert name == "m8" and compute == COMPUTE[-1]
     assert not rest["model"].str.startswith("m8").any()
+
+
+def test_fit_on_a_long_table_is_a_clear_error():
+    long = pd.DataFrame({"run": ["a"], "step": [1], "tokens": [1.0], "flops": [1.0], "params": [1.0],
+                         "metric": ["acc/x"], "value": [0.5]})
+    with pytest.raises(ProbecastError, match="per-question table needs"):
+        CODForecaster().fit(long)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
 from probecast.forecast.cod_cluster import ClusterConfig, cluster_questions, cluster_summary
-from probecast.forecast.cod_data import QuestionMatrix, question_matrix
+from probecast.forecast.cod_data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod_law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod_mapping import MonotoneMapping
 from probecast.forecast.fitting import interval
@@ -65,8 +65,9 @@ class CODForecaster(Forecaster):
     progress: bool = False
 
     def fit(self, table: pd.DataFrame) -> "CODForecaster":
-        task = self.task or _only_task(table)
-        return self.fit_matrix(question_matrix(table, task))
+        """`table`: the per-question table of `cod_data` (not the long table; COD needs per-question results)."""
+        table = validate_question_table(table, "cod table")
+        return self.fit_matrix(question_matrix(table, self.task or _only_task(table)))
 
     def fit_matrix(self, m: QuestionMatrix) -> "CODForecaster":
         if not 0 <= self.chance < 1:
@@ -181,6 +182,7 @@ class EndToEndForecaster(Forecaster):
     seed: int = 0
 
     def fit(self, table: pd.DataFrame) -> "EndToEndForecaster":
+        table = validate_question_table(table, "end-to-end table")
         return self.fit_matrix(question_matrix(table, self.task or _only_task(table)))
 
     def fit_matrix(self, m: QuestionMatrix) -> "EndToEndForecaster":
