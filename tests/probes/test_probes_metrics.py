@@ -36,7 +36,8 @@ def test_ece_hand_computed():
 def test_task_abs_err_spearman_and_bootstrap():
     assert M.task_abs_err([0, 1, 1, 0], [0.2, 0.2, 0.2, 0.2]) == pytest.approx(0.3)
     assert M.spearman([0.1, 0.2, 0.3, 0.25], [0.1, 0.2, 0.4, 0.5]) == pytest.approx(0.8)
-    assert np.isnan(M.spearman([0.2, 0.2, 0.2], [0.1, 0.2, 0.3]))
+    assert M.spearman([0.2, 0.2, 0.2], [0.1, 0.2, 0.3]) == 0.0  # constant forecast orders nothing
+    assert np.isnan(M.spearman([0.1, 0.2, 0.3], [0.2, 0.2, 0.2]))
     assert np.isnan(M.spearman([0.1, 0.2], [0.1, 0.2]))
     lo, hi = M.bootstrap_mean_ci(np.r_[np.zeros(500), np.ones(500)], n_boot=2000)
     assert lo < 0.5 < hi and hi - lo == pytest.approx(2 * 1.96 * 0.5 / np.sqrt(1000), rel=0.15)

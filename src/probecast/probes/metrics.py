@@ -7,7 +7,8 @@
   size (Guo et al. 2017, against soft targets).
 - `task_abs_err`: |mean predicted pass@1 − mean actual pass@1| of one task at one checkpoint.
 - `spearman(pred_scores, true_scores)`: rank correlation of task scores across checkpoints; NaN with fewer
-  than 3 checkpoints or constant inputs (a constant forecaster has no ranking).
+  than 3 checkpoints or a constant truth; 0 for a constant forecast (it orders nothing: a convention, since
+  the coefficient itself is undefined there).
 - `bootstrap_mean_ci`: percentile interval of a mean, resampling questions with replacement.
 """
 
@@ -60,8 +61,10 @@ def task_abs_err(y_soft: np.ndarray, p: np.ndarray) -> float:
 
 def spearman(pred_scores: np.ndarray, true_scores: np.ndarray) -> float:
     a, b = _check(pred_scores, true_scores)
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if len(a) < 3 or np.ptp(b) == 0:
         return float("nan")
+    if np.ptp(a) == 0:
+        return 0.0
     from scipy.stats import spearmanr
 
     return float(spearmanr(a, b).statistic)
