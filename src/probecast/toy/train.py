@@ -121,6 +121,9 @@ def _lr_at(step: int, cfg: ToyConfig) -> float:
 
 def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
     """Write an HF checkpoint folder atomically (temp folder, then rename), sidecar last."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     final = out / f"step-{record['step']}"
     tmp = out / f".tmp-step-{record['step']}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,115 @@
+"""`probecast demo`: the whole probe pipeline on the embedded default, end to end.
+
+embedded training run → generative labels on every checkpoint (the early ones train the probes, the later
+ones score them) → prefill features → probes and baselines → evaluation (earlier predicts later, held-out
+questions) → latency accounting → DIR/summary.json, DIR/evaluation/task_scores.png and a results table.
+DIR is a complete workspace: `--ws DIR` works for predict, evaluate, watch and report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from probecast.io import write_json_atomic
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    quick: bool = False
+    size: str = "m"
+    questions_per_task: int = 120
+    samples: int = 4
+    n_train_checkpoints: int = 5
+    tail_tokens: int = 8
+
+    @classmethod
+    def make(cls, quick: bool, size: str) -> "DemoConfig":
+        if quick:
+            return cls(quick=True, size=size, questions_per_task=60, n_train_checkpoints=3)
+        return cls(size=size)
+
+
+def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.features.extract import ExtractConfig
+    from probecast.features.latency import measure_latency
+    from probecast.features.workspace_features import extract_workspace
+    from probecast.labels.label import LabelConfig
+    from probecast.labels.workspace_labels import label_workspace
+    from probecast.probes.base import load_probe
+    from probecast.probes.evaluate import SplitConfig
+    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.resolve import resolve_tasks
+    from probecast.toy.train import ToyConfig, train_toy
+    from probecast.workspace import Workspace
+
+    t_start = time.perf_counter()
+    ws = Workspace(out)
+    toy = ToyConfig.quick(cfg.size) if cfg.quick else ToyConfig(size=cfg.size)
+    train_toy(ws.run_dir, toy, progress=progress)
+    ckpts = discover_checkpoints(ws.run_dir)
+    ws.add_checkpoints(c.to_record() for c in ckpts)
+    tasks = resolve_tasks("synthetic", ws, cfg.questions_per_task, remember=True)
+    label_cfg = LabelConfig(samples=cfg.samples, greedy=False)
+    extract_cfg = ExtractConfig(tail_tokens=cfg.tail_tokens)
+    label_workspace(ws, ckpts, tasks, label_cfg, progress=progress)
+    extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
+    result = evaluate_workspace(ws, split=SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints),
+                                show_progress=progress)
+    summary = json.loads(ws.summary_file.read_text())
+    best = summary["best_probe"]
+    latency = measure_latency(ckpts[-1], tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)),
+                              max_step=max(c.step or 0 for c in ckpts))
+    summary["latency_s"] = {k: latency[k] for k in ("generative", "probe", "prefill_floor")}
+    summary["latency_detail"] = {"checkpoint": latency["checkpoint"], "n_questions": latency["n_questions"],
+                                 "repeats": latency["repeats"], "probe_name": best,
+                                 "generative_over_probe": latency["generative"] / latency["probe"],
+                                 "probe_over_floor": latency["probe"] / latency["prefill_floor"]}
+    summary["plot"] = str(Path("evaluation") / "task_scores.png")
+    summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task,
+                       "samples": cfg.samples, "train_steps": toy.steps,
+                       "wall_time_s": round(time.perf_counter() - t_start, 1)}
+    write_json_atomic(ws.summary_file, summary)
+    return summary
+
+
+def results_table(summary: dict):
+    from rich.table import Table
+
+    table = Table("method", "AUROC", "Brier", "|task err|", "Spearman",
+                  title=f"test checkpoints {summary['test_checkpoints']} (trained on {summary['train_checkpoints']})")
+    rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
+    rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
+    for name, m in rows:
+        table.add_row(name, *(f"{m.get(k, float('nan')):.3f}" for k in ("auroc_mean", "brier_mean", "task_abs_err_mean",
+                                                                          "spearman_mean")))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo_cmd(
+        out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run)."),
+        quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
+        size: str = typer.Option("m", "--size", help="Embedded model size."),
+        threads: int = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
+    ) -> None:
+        """Train → label → extract → probes → evaluation → summary.json + plot, on the embedded default."""
+        from rich.console import Console
+
+        from probecast.runtime import configure_threads
+
+        configure_threads(threads)
+        summary = run_demo(out, DemoConfig.make(quick, size))
+        console = Console()
+        console.print(results_table(summary))
+        lat = summary["latency_s"]
+        console.print(f"latency per checkpoint: generative {lat['generative']:.2f}s, probe {lat['probe']:.2f}s, "
+                      f"prefill floor {lat['prefill_floor']:.2f}s → {lat['generative'] / lat['probe']:.1f}× faster, "
+                      f"{lat['probe'] / lat['prefill_floor']:.2f}× the floor")
+        console.print(f"[green]summary[/] {out / 'summary.json'}   [green]plot[/] {out / summary['plot']}")

@@ -1,0 +1,81 @@
+"""Latency accounting, measured side by side on the same checkpoint and questions.
+
+- generative: load + generative labelling with the settings that made the labels;
+- probe: load + prefill with hidden states + pooling + the fitted probe's prediction;
+- prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept.
+Each is repeated and the median kept, interleaved so machine load hits all three alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Sequence
+
+import numpy as np
+
+from probecast.checkpoints.discover import Checkpoint
+from probecast.checkpoints.load import free_model, load_model
+from probecast.features.extract import ExtractConfig, bare_forward, extract_task
+from probecast.features.featureset import FeatureSet
+from probecast.features.store import progress_of
+from probecast.labels.backend import HFBackend
+from probecast.labels.label import LabelConfig, label_task
+from probecast.tasks.schema import Task
+
+
+def _featureset(task: Task, ckpt: Checkpoint, arrays: dict, max_step: float) -> FeatureSet:
+    n = len(task.questions)
+    step = np.full(n, ckpt.step or 0, dtype=np.int64)
+    return FeatureSet(question_ids=np.array([q.id for q in task.questions], dtype=object),
+                      task=np.array([task.name] * n, dtype=object), checkpoint=np.array([ckpt.id] * n, dtype=object),
+                      step=step, hidden_last=arrays["hidden_last"].astype(np.float32),
+                      hidden_mean=None if arrays["hidden_mean"] is None else arrays["hidden_mean"].astype(np.float32),
+                      tail=None if arrays["tail"] is None else arrays["tail"].astype(np.float32),
+                      tail_mask=arrays["tail_mask"], answer_loglik=arrays["answer_loglik"],
+                      answer_loglik_mean=arrays["answer_loglik_mean"], progress=progress_of(step, max_step),
+                      text=np.array(task.prompts(), dtype=object))
+
+
+def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig) -> float:
+    t0 = time.perf_counter()
+    model, tok = load_model(ckpt)
+    backend = HFBackend(model, tok, batch_size=cfg.batch_size, seed=cfg.seed)
+    for task in tasks:
+        label_task(backend, task, cfg, ckpt.id, ckpt.step)
+    free_model(model)
+    return time.perf_counter() - t0
+
+
+def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, probe, max_step: float) -> float:
+    t0 = time.perf_counter()
+    model, tok = load_model(ckpt)
+    for task in tasks:
+        arrays, _ = extract_task(model, tok, task, cfg)
+        probe.predict_proba(_featureset(task, ckpt, arrays, max_step))
+    free_model(model)
+    return time.perf_counter() - t0
+
+
+def time_floor(ckpt: Checkpoint, tasks: Sequence[Task], batch_size: int) -> float:
+    t0 = time.perf_counter()
+    model, tok = load_model(ckpt)
+    for task in tasks:
+        bare_forward(model, tok, task, batch_size)
+    free_model(model)
+    return time.perf_counter() - t0
+
+
+def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
+                    probe, max_step: float, repeats: int = 3, generative_repeats: int = 1) -> dict[str, float]:
+    """Median wall seconds of the three paths for one checkpoint over `tasks`."""
+    probe_t, floor_t, gen_t = [], [], []
+    time_floor(ckpt, tasks, extract_cfg.batch_size)  # warm-up: file cache, kernels
+    for r in range(repeats):
+        floor_t.append(time_floor(ckpt, tasks, extract_cfg.batch_size))
+        probe_t.append(time_probe(ckpt, tasks, extract_cfg, probe, max_step))
+        if r < generative_repeats:
+            gen_t.append(time_generative(ckpt, tasks, label_cfg))
+    return {"generative": statistics.median(gen_t), "probe": statistics.median(probe_t),
+            "prefill_floor": statistics.median(floor_t), "checkpoint": ckpt.id,
+            "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
