@@ -57,6 +57,214 @@ def table_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, params: Optional[L
     Console().print(table)
 
 
+# ---- cross-run forecasts: FLP, FLP-M, model ladder ------------------------------------------------------------
+TaskOpt = typer.Option(..., "--task", help="Task as named in the table (hellaswag, arc_easy, piqa, ...).")
+TParams = typer.Option(None, "--target-params", help="Target parameters N (e.g. 1.28e9 or 1.3B).")
+TTokens = typer.Option(None, "--target-tokens", help="Target training tokens D.")
+TFlops = typer.Option(None, "--target-flops", help="Target training compute; default 6*N*D. Give it when the "
+                                                    "runs count compute differently (e.g. the OLMo CSVs' FLOPs).")
+ExcludeOpt = typer.Option(None, "--exclude", help="Drop runs named (or prefixed NAME-) from the fit, e.g. 1B.")
+JsonOpt = typer.Option(False, "--json", help="Print the result as JSON.")
+PlotOpt = typer.Option(None, "--plot", help="Write a PNG of the fitted curves and the forecast.")
+SaveOpt = typer.Option(None, "--save", help="Also write the JSON result to this file.")
+BootOpt = typer.Option(100, "--n-boot", help="Bootstrap refits for the interval (0: delta method).")
+LevelOpt = typer.Option(0.9, "--level", help="Interval coverage.")
+
+
+def _count(value: Optional[str], where: str) -> Optional[float]:
+    from probecast.forecast.table import parse_count
+
+    return None if value is None else parse_count(value, where)
+
+
+def _cross_run(ctx: typer.Context, method: str, config: dict, runs, params, shots, task, target_params,
+               target_tokens, target_flops, exclude, as_json, plot, save) -> None:
+    from probecast.forecast.base import Query, get_forecaster
+    from probecast.forecast.compare import select_runs
+
+    df = _load(ctx, runs, params, shots)
+    if exclude:
+        df = df[~df["run"].isin(select_runs(df, exclude))]
+    query = Query(params=_count(target_params, "--target-params"), tokens=_count(target_tokens, "--target-tokens"),
+                  flops=_count(target_flops, "--target-flops"))
+    query.compute  # noqa: B018  (validates that the target is complete before the fit)
+    f = get_forecaster(method, task=task, **config).fit(df)
+    fc = f.predict(query)
+    result = {"method": method, "task": task, "metric": f.score_metric_, "target": query.to_dict(),
+              **fc.to_dict(), "level": f.level, "runs": sorted(df["run"].unique()), "fitted": f.fitted_params()}
+    if plot is not None:
+        from probecast.forecast.plots import plot_two_stage
+
+        plot_two_stage(f, query, fc, plot)
+        result["plot"] = str(plot)
+    _emit(result, as_json, save)
+
+
+def _emit(result: dict, as_json: bool, save: Optional[Path]) -> None:
+    import json
+
+    from probecast.io import _json_default, write_json_atomic
+
+    if save is not None:
+        write_json_atomic(save, result)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=_json_default))
+        return
+    lo, hi = result["interval"]
+    typer.echo(f"{result['method']} {result['task']}: predicted {result['predicted']:.4f} "
+               f"[{lo:.4f}, {hi:.4f}] for target {result['target']}")
+    for p in result.get("predictions", []):
+        actual = "" if p.get("actual") is None else f"  actual {p['actual']:.4f}"
+        typer.echo(f"  step {p['step']:>8}  tokens {p['tokens']:.4g}  predicted {p['predicted']:.4f} "
+                   f"[{p['interval'][0]:.4f}, {p['interval'][1]:.4f}]{actual}")
+
+
+@forecast_app.command("ladder", context_settings=MULTI)
+def ladder_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
+               target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
+               target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+               exclude: Optional[List[str]] = ExcludeOpt,
+               loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Task loss (default bpb/<task>)."),
+               n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
+               plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+    """Model ladder (arXiv 2412.04403): task bpb from (N, D), then accuracy from bpb."""
+    _cross_run(ctx, "ladder", dict(loss_metric=loss_metric, n_boot=n_boot, level=level), runs, params, shots, task,
+               target_params, target_tokens, target_flops, exclude, as_json, plot, save)
+
+
+@forecast_app.command("flp", context_settings=MULTI)
+def flp_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
+            target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
+            target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+            exclude: Optional[List[str]] = ExcludeOpt,
+            loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Validation loss (default loss/c4_en)."),
+            stage2: str = typer.Option("linear", "--stage2", help="Loss -> score map: linear (paper) or sigmoid."),
+            irreducible: bool = typer.Option(False, "--irreducible", help="Add an irreducible term E to L(C)."),
+            n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
+            plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+    """FLP (arXiv 2410.08527): loss from compute, then score from loss."""
+    _cross_run(ctx, "flp", dict(loss_metric=loss_metric, stage2=stage2, irreducible=irreducible, n_boot=n_boot,
+                                level=level), runs, params, shots, task, target_params, target_tokens, target_flops,
+               exclude, as_json, plot, save)
+
+
+@forecast_app.command("flpm", context_settings=MULTI)
+def flpm_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
+             target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
+             target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+             exclude: Optional[List[str]] = ExcludeOpt,
+             domains: Optional[List[str]] = typer.Option(None, "--domain", help="Domain loss (repeat); default all loss/*."),
+             hidden: int = typer.Option(4, "--hidden", help="Hidden units of the two-layer network."),
+             n_boot: int = typer.Option(50, "--n-boot", help="Bootstrap refits for the interval."),
+             level: float = LevelOpt, as_json: bool = JsonOpt, plot: Optional[Path] = PlotOpt,
+             save: Optional[Path] = SaveOpt) -> None:
+    """FLP-M: per-domain losses from compute, then a two-layer network from domain losses to score."""
+    _cross_run(ctx, "flpm", dict(domains=list(domains or []), hidden=hidden, n_boot=n_boot, level=level), runs,
+               params, shots, task, target_params, target_tokens, target_flops, exclude, as_json, plot, save)
+
+
+# ---- within-run trajectory ------------------------------------------------------------------------------------
+@forecast_app.command("trajectory", context_settings=MULTI)
+def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = typer.Option(..., "--run"),
+                   task: str = TaskOpt,
+                   fit_until_tokens: str = typer.Option(..., "--fit-until-tokens", help="Fit on checkpoints up to here."),
+                   form: str = typer.Option("power", "--form", help="power, sigmoid, pooled, loglinear or last."),
+                   predict_tokens: Optional[List[str]] = typer.Option(None, "--predict-tokens",
+                                                                      help="Extra token counts to forecast."),
+                   params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+                   n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
+                   plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+    """Forecast every later checkpoint of one run from its checkpoints up to --fit-until-tokens."""
+    from probecast.errors import ProbecastError
+    from probecast.forecast.base import Query, get_forecaster
+    from probecast.forecast.table import parse_count, wide
+
+    df = _load(ctx, runs, params, shots)
+    cut = parse_count(fit_until_tokens, "--fit-until-tokens")
+    f = get_forecaster("trajectory", task=task, run=run, form=form, fit_until=cut, n_boot=n_boot, level=level)
+    f.fit(df[df["tokens"] <= cut])
+    later = wide(df[(df["run"] == run) & (df["tokens"] > cut)], [f.score_metric_]) \
+        if ((df["run"] == run) & (df["tokens"] > cut) & (df["metric"] == f.score_metric_)).any() else None
+    targets = [] if later is None else [(int(r.step), float(r.tokens), float(r[f.score_metric_]))
+                                        for _, r in later.iterrows()]
+    targets += [(None, parse_count(t, "--predict-tokens"), None) for t in predict_tokens or []]
+    if not targets:
+        raise ProbecastError(f"run {run}: no checkpoint after {cut:.4g} tokens; give --predict-tokens")
+    predictions = []
+    for step, tokens, actual in sorted(targets, key=lambda t: t[1]):
+        fc = f.predict(Query(tokens=tokens, step=step))
+        predictions.append({"step": step, "tokens": tokens, "predicted": fc.predicted,
+                            "interval": list(fc.interval), "actual": actual})
+    last = predictions[-1]
+    result = {"method": "trajectory", "task": task, "metric": f.score_metric_, "form": form,
+              "target": {"run": run, "fit_until_tokens": cut, "tokens": last["tokens"], "step": last["step"]},
+              "predicted": last["predicted"], "interval": last["interval"], "level": level,
+              "predictions": predictions, "fitted": f.fitted_params()}
+    if plot is not None:
+        from probecast.forecast.plots import plot_trajectory
+
+        plot_trajectory(f, later if later is not None else df.iloc[:0], predictions, plot)
+        result["plot"] = str(plot)
+    _emit(result, as_json, save)
+
+
+# ---- compare --------------------------------------------------------------------------------------------------
+@forecast_app.command("compare", context_settings=MULTI)
+def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
+                tasks: List[str] = typer.Option(..., "--task", help="Task(s) to forecast (repeat)."),
+                holdout: Optional[List[str]] = typer.Option(None, "--holdout", help="Across-run split: forecast the "
+                                                            "final checkpoint of these runs (name or NAME- prefix)."),
+                fit_until_tokens: Optional[str] = typer.Option(None, "--fit-until-tokens", help="Along-run split: "
+                                                               "fit each run up to here, forecast its last checkpoint."),
+                run_filter: Optional[List[str]] = typer.Option(None, "--run", help="Along-run split: runs to forecast "
+                                                               "(default all)."),
+                params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+                n_boot: int = typer.Option(0, "--n-boot", help="Bootstrap refits (0: delta-method intervals)."),
+                as_json: bool = JsonOpt, plot: Optional[Path] = PlotOpt,
+                out: Optional[Path] = typer.Option(None, "--out", help="Write every forecast as CSV.")) -> None:
+    """Run every method on one split and print a table of errors (points, x100)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from probecast.errors import ProbecastError
+    from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, select_runs
+    from probecast.io import atomic_path
+
+    if (holdout is None) == (fit_until_tokens is None):
+        raise ProbecastError("compare: give exactly one split, --holdout RUN... or --fit-until-tokens T")
+    df = _load(ctx, runs, params, shots)
+    if holdout:
+        configs = {m: {"n_boot": n_boot} for m in ("ladder", "flp", "flpm")}
+        res, by = compare_runs(df, holdout, tasks, configs=configs), "method"
+    else:
+        from probecast.forecast.table import parse_count
+
+        chosen = select_runs(df, run_filter) if run_filter else sorted(df["run"].unique())
+        res = compare_trajectories(df, chosen, tasks, parse_count(fit_until_tokens, "--fit-until-tokens"),
+                                   n_boot=n_boot)
+        by = "form"
+    if out is not None:
+        with atomic_path(out) as tmp:
+            res.to_csv(tmp, index=False)
+    if plot is not None:
+        from probecast.forecast.plots import plot_compare
+
+        plot_compare(res, by, plot)
+    summary = mae_table(res, "task", by)
+    if as_json:
+        typer.echo(json.dumps({"split": "runs" if holdout else "trajectory", "mae_points": json.loads(
+            summary.to_json()), "forecasts": json.loads(res.to_json(orient="records"))}, indent=2))
+        return
+    table = Table(title="mean absolute error, points (lower is better)")
+    for col in ["task", *summary.columns]:
+        table.add_column(str(col))
+    for task, row in summary.iterrows():
+        table.add_row(str(task), *("-" if v != v else f"{v:.2f}" for v in row))
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(forecast_app, name="forecast")
     import importlib

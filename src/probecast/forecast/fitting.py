@@ -74,11 +74,12 @@ def _starts(p0: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int, rng: np.rand
 def fit_curve(fn: LawFn, x: Any, y: np.ndarray, p0: Sequence[float], names: Sequence[str],
               bounds: tuple[Sequence[float], Sequence[float]] | None = None, *, loss: str = "linear",
               f_scale: float = 1.0, weights: np.ndarray | None = None, n_starts: int = 8, seed: int = 0,
-              ridge: float = 0.0, what: str = "fit") -> FitResult:
+              ridge: float = 0.0, jac: Callable[[np.ndarray, Any], np.ndarray] | None = None,
+              what: str = "fit") -> FitResult:
     """Minimise sum(loss(w * (fn(theta, x) - y))) over theta in bounds, from `n_starts` starts.
 
-    `ridge` adds ridge * theta to the residuals (an L2 penalty; used by small networks). `what` names the fit
-    in error messages. Raises ProbecastError when there are fewer points than parameters or no finite data.
+    `ridge` adds sqrt(ridge) * theta to the residuals (an L2 penalty; used by small networks); `jac(theta, x)`
+    is d fn / d theta [n, P] when known analytically (else finite differences). `what` names the fit in errors. Raises ProbecastError when there are fewer points than parameters or no finite data.
     """
     y = np.asarray(y, float)
     p0 = np.asarray(p0, float)
@@ -97,12 +98,19 @@ def fit_curve(fn: LawFn, x: Any, y: np.ndarray, p0: Sequence[float], names: Sequ
         r = np.where(np.isfinite(r), r, 1e6)
         return np.concatenate([r, np.sqrt(ridge) * theta]) if ridge else r
 
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        j = w[:, None] * jac(theta, x)
+        return np.vstack([j, np.sqrt(ridge) * np.eye(n_par)]) if ridge else j
+
+    # Levenberg-Marquardt (MINPACK) is much faster when nothing is bounded and the loss is plain squares.
+    unbounded = not (np.isfinite(lo).any() or np.isfinite(hi).any())
+    method = "lm" if unbounded and loss == "linear" and len(y) + (n_par if ridge else 0) >= n_par else "trf"
     rng = np.random.default_rng(seed)
     best = None
     for start in _starts(p0, lo, hi, max(n_starts, 1), rng):
         try:
-            sol = optimize.least_squares(residual, start, bounds=(lo, hi), loss=loss, f_scale=f_scale,
-                                         method="trf", max_nfev=2000 * n_par)
+            sol = optimize.least_squares(residual, start, jac=jacobian if jac else "2-point", bounds=(lo, hi),
+                                         loss=loss, f_scale=f_scale, method=method, max_nfev=max(200, 50 * n_par))
         except ValueError:
             continue
         if best is None or sol.cost < best.cost:

@@ -181,3 +181,17 @@ def compute_of(w: pd.DataFrame) -> np.ndarray:
         raise ProbecastError(f"run {bad!r}: compute unknown (no flops, and params or tokens missing); "
                              "give --params NAME=COUNT or a table with flops")
     return out
+
+
+# Random-guess accuracy of the multiple-choice tasks in the public runs (generative tasks: 0). Used to find
+# where a task "emerges" (FLP stage 2 keeps checkpoints above chance + 5 points) and to floor sigmoids.
+CHANCE = {"hellaswag": 0.25, "arc_easy": 0.25, "arc_challenge": 0.25, "openbookqa": 0.25, "sciq": 0.25,
+          "mmlu": 0.25, "logiqa": 0.25, "hendrycksTest": 0.25, "csqa": 0.2, "socialiqa": 1 / 3, "piqa": 0.5,
+          "winogrande": 0.5, "boolq": 0.5, "wsc": 0.5, "copa": 0.5, "lambada": 0.0, "gsm8k": 0.0}
+
+
+def chance_level(metric: str) -> float:
+    """Chance accuracy for `acc/<task>` by longest known task-name prefix; 0 when unknown."""
+    task = metric.split("/")[-1]
+    keys = [k for k in CHANCE if task.startswith(k)]
+    return CHANCE[max(keys, key=len)] if keys else 0.0

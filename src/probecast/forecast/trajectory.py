@@ -1,0 +1,178 @@
+"""Trajectory extrapolation: forecast a run's later checkpoints from its own early ones.
+
+Fit the task score against training tokens (or FLOPs, or steps) on the checkpoints up to a cut-off and
+predict every later checkpoint. Forms:
+- `power`: saturating power law y = c - a (D / 1e11)^(-b), on checkpoints past the emergent phase;
+- `sigmoid`: sigmoid of log tokens, y = lo + (hi - lo) sigmoid(k (ln D - m)), on all checkpoints;
+- `pooled`: one law over every run of the table (model sizes N) up to the same cut-off: the score is a
+  sigmoid of a ladder-style pseudo-loss u = a_N (N / 1e9)^(-alpha) + a_D (D / 1e11)^(-beta), floored at chance,
+  y = chance + (hi - chance) sigmoid(u0 - u). Larger models late in training share information with this run;
+- baselines `last` (the last fitted value) and `loglinear` (least squares line in ln D).
+Intervals: bootstrap refits (rows, or whole runs for `pooled`) plus the residual spread, widened in quadrature by a
+measured extrapolation error: the form's own error forecasting the last visible checkpoint from the earlier
+ones, scaled by how far (in log x) the query lies beyond the data relative to that backtest step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from probecast.errors import ProbecastError
+from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
+from probecast.forecast.fitting import FitResult, interval, predict_with_interval
+from probecast.forecast.laws import LOG_LINEAR, SAT_POWER, SIGMOID_LOG, Law, fit_law
+from probecast.forecast.table import chance_level, resolve_metric, validate_long_table, wide
+
+FORMS = ("power", "sigmoid", "pooled", "loglinear", "last")
+EMERGENCE_MARGIN = 0.05
+
+
+def emerged_mask(y: np.ndarray, chance: float, n_min: int) -> np.ndarray:
+    """Checkpoints above chance + 5 points, extended back to the last `n_min` checkpoints when fewer emerged
+    (a saturating law is not meant for the flat pre-emergence phase, but it needs n_min points)."""
+    keep = y > chance + EMERGENCE_MARGIN
+    keep[-min(n_min, len(y)):] = True
+    return keep
+
+
+def pooled_law(chance: float) -> Law:
+    def fn(theta: np.ndarray, nd: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        log_an, alpha, log_ad, beta, u0, hi = theta
+        n, d = (np.asarray(v, float) for v in nd)
+        u = np.exp(log_an - alpha * np.log(n / 1e9)) + np.exp(log_ad - beta * np.log(d / 1e11))
+        return chance + (hi - chance) * expit(u0 - u)
+
+    def init(nd, y):
+        p0 = [0.0, 0.3, 0.0, 0.3, 1.0, float(min(max(y.max() + 0.1, chance + 0.05), 1.0))]
+        return p0, ([-10, 0.0, -10, 0.0, -20, float(max(y.max(), chance))], [10, 2.0, 10, 2.0, 20, 1.0])
+
+    return Law("pooled", ("log_aN", "alpha", "log_aD", "beta", "u0", "hi"), fn, init,
+               "y = chance + (hi - chance) sigmoid(u0 - a_N N^-alpha - a_D D^-beta)")
+
+
+@register_forecaster
+@dataclass
+class TrajectoryForecaster(Forecaster):
+    name: ClassVar[str] = "trajectory"
+    task: str = "arc_easy"
+    run: str | None = None  # default: the only run in the table
+    form: str = "power"  # chosen by a backtest inside the fit window (README: forecast)
+    x: str = "tokens"  # tokens, flops or step
+    fit_until: float | None = None  # last x value (inclusive) the fit may see; None = every row given
+    chance: float | None = None
+    n_boot: int = 100
+    level: float = 0.9
+    seed: int = 0
+
+    def fit(self, table: pd.DataFrame) -> "TrajectoryForecaster":
+        if self.form not in FORMS:
+            raise ProbecastError(f"trajectory form {self.form!r}: expected one of {', '.join(FORMS)}")
+        if self.x not in ("tokens", "flops", "step"):
+            raise ProbecastError(f"trajectory x={self.x!r}: expected tokens, flops or step")
+        table = validate_long_table(table, "trajectory fit table")
+        self.score_metric_ = resolve_metric(table, self.task, "acc")
+        w = wide(table, [self.score_metric_])
+        runs = sorted(w["run"].unique())
+        self.run_ = self.run or (runs[0] if len(runs) == 1 else None)
+        if self.run_ not in runs:
+            raise ProbecastError(f"--run {self.run}: choose one of {', '.join(runs)}" if self.run else
+                                 f"the table holds {len(runs)} runs; name one with --run")
+        w = w.dropna(subset=[self.x])
+        if self.fit_until is not None:
+            w = w[w[self.x] <= self.fit_until]
+        self.chance_ = chance_level(self.score_metric_) if self.chance is None else self.chance
+        own = w[w["run"] == self.run_].sort_values(self.x)
+        if len(own) < 2:
+            raise ProbecastError(f"trajectory: run {self.run_!r} has {len(own)} checkpoint(s) of {self.score_metric_} "
+                                 f"up to {self.x} {self.fit_until}; a trajectory needs at least 2")
+        self.last_ = own.iloc[-1]
+        self.fit_data_ = own
+        kw = dict(n_boot=self.n_boot, seed=self.seed)
+        y = own[self.score_metric_].to_numpy(float)
+        x = own[self.x].to_numpy(float)
+        if self.form == "pooled":
+            self.result_ = self._fit_pooled(w, kw)
+        else:
+            self.result_ = self._fit_own(x, y, **kw)
+        self.backtest_error_ = self._backtest(w, x, y)
+        self.fitted_ = True
+        return self
+
+    def _fit_own(self, x: np.ndarray, y: np.ndarray, **kw) -> FitResult | None:
+        if self.form == "last":
+            return None
+        if self.form == "power":
+            keep = emerged_mask(y, self.chance_, len(SAT_POWER.names))
+            return fit_law(SAT_POWER, x[keep], y[keep], what="trajectory power (emerged checkpoints)", **kw)
+        law = LOG_LINEAR if self.form == "loglinear" else SIGMOID_LOG
+        return fit_law(law, x, y, what=f"trajectory {self.form}", **kw)
+
+    def _backtest(self, w: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> float:
+        """|error| when the same form, fitted without the last visible checkpoint, forecasts it. Widens the
+        interval in proportion to how far (in log x) a query lies beyond the data; 0 when it cannot be run."""
+        if len(x) < 3:
+            return 0.0
+        try:
+            if self.form == "pooled":
+                prev = w[w[self.x] < x[-1]]
+                r = self._fit_pooled(prev, {"n_boot": 0, "seed": self.seed})
+                guess = self.law_.fn(r.params, (np.array([self.params_]), x[-1:]))[0]
+            elif self.form == "last":
+                guess = y[-2]
+            else:
+                r = self._fit_own(x[:-1], y[:-1], n_boot=0, seed=self.seed)
+                guess = self._law().fn(r.params, x[-1:])[0]
+        except ProbecastError:
+            return 0.0
+        return float(abs(guess - y[-1]))
+
+    def _fit_pooled(self, w: pd.DataFrame, kw: dict) -> FitResult:
+        if self.x != "tokens":
+            raise ProbecastError("trajectory form pooled works in tokens (x=tokens)")
+        w = w.dropna(subset=["params"])
+        if w["params"].nunique() < 2 or self.run_ not in set(w["run"]):
+            raise ProbecastError("trajectory form pooled needs runs of at least two sizes with known params")
+        self.law_ = pooled_law(self.chance_)
+        self.params_ = float(w.loc[w["run"] == self.run_, "params"].iloc[0])
+        return fit_law(self.law_, (w["params"].to_numpy(float), w["tokens"].to_numpy(float)),
+                       w[self.score_metric_].to_numpy(float), groups=w["run"].to_numpy(),
+                       what="trajectory pooled", **kw)
+
+    def _law(self) -> Law:
+        return {"loglinear": LOG_LINEAR, "sigmoid": SIGMOID_LOG, "power": SAT_POWER}.get(self.form) or self.law_
+
+    def _xq(self, query: Query) -> float:
+        value = {"tokens": query.tokens, "flops": query.flops, "step": query.step}[self.x]
+        if value is None:
+            raise ProbecastError(f"trajectory: the query needs {self.x}")
+        return float(value)
+
+    def predict(self, query: Query) -> Forecast:
+        self.check_fitted()
+        xq = self._xq(query)
+        if self.form == "last":
+            point = lo = hi = float(self.last_[self.score_metric_])
+        else:
+            xin = (np.array([self.params_]), np.array([xq])) if self.form == "pooled" else np.array([xq])
+            c, lo_, hi_ = predict_with_interval(self._law().fn, self.result_, xin, self.level)
+            point, lo, hi = float(c[0]), float(lo_[0]), float(hi_[0])
+        # extrapolation error, scaled by the distance beyond the data relative to the backtest's step
+        xs = self.fit_data_[self.x].to_numpy(float)
+        if len(xs) >= 2 and xq > xs[-1]:
+            ratio = max(1.0, np.log(xq / xs[-1]) / max(np.log(xs[-1] / xs[-2]), 1e-9))
+            half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
+            lo = point - float(np.hypot(point - lo, half))
+            hi = point + float(np.hypot(hi - point, half))
+        clip = lambda v: float(np.clip(v, 0.0, 1.0))  # noqa: E731
+        return Forecast(clip(point), (clip(lo), clip(hi)), {"form": self.form, self.x: xq})
+
+    def fitted_params(self) -> dict:
+        self.check_fitted()
+        if self.result_ is None:
+            return {"last": float(self.last_[self.score_metric_]), "at": float(self.last_[self.x])}
+        return {**self.result_.as_dict(), "rmse": self.result_.rmse, "formula": self._law().formula}
