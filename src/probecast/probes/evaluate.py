@@ -58,6 +58,8 @@ def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
                                  f"available: {list(ck['checkpoint'])}")
         train_ck = list(cfg.train_checkpoints)
     else:
+        if cfg.n_train_checkpoints < 1:
+            raise ProbecastError(f"--n-train {cfg.n_train_checkpoints}: train on at least one checkpoint")
         train_ck = list(ck["checkpoint"].iloc[:cfg.n_train_checkpoints])
     last = ck.loc[ck["checkpoint"].isin(train_ck), "step"].max()
     test_ck = list(ck.loc[ck["step"] > last, "checkpoint"])
@@ -166,7 +168,7 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
     probe_res, base_res = results["probe"], results["baseline"]
     best = max(probe_res, key=lambda k: -1 if probe_res[k]["auroc_mean"] is None else probe_res[k]["auroc_mean"],
                default=None)
-    all_rows = pd.concat(rows, ignore_index=True) if rows else base.assign(method=[], p=[])
+    all_rows = pd.concat(rows, ignore_index=True) if rows else base.iloc[:0].assign(method="", p=0.0)
     summary = {
         "checkpoints": sorted({int(s) for s in X.step}),
         "train_checkpoints": _steps(X, sp.train_checkpoints),
