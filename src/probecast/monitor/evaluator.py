@@ -1,0 +1,147 @@
+"""`Monitor`: evaluate an in-memory model with a fitted probe and log predicted task scores.
+
+Shared by the watcher (a checkpoint loaded from disk) and the training callbacks (the live model, no reload).
+Per task: one prefill pass (`extract_task`, with the extraction settings the probe's training features were
+made with) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
+over questions -> one record per task to every sink. Optionally every Mth evaluation is audited by real
+generative labelling of a small subset (`audit.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from probecast.errors import ProbecastError
+from probecast.features.extract import ExtractConfig, extract_task
+from probecast.features.in_memory import featureset_from_arrays
+from probecast.io import write_parquet_atomic
+from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.monitor.sinks import make_sinks, metrics_of
+from probecast.probes.base import load_probe
+from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.workspace import Workspace, safe_name
+
+
+@dataclass
+class MonitorConfig:
+    probe: str  # a fitted probe: its name in W/probes/ or a probe directory
+    tasks: str | None = None  # task spec; None = the tasks the workspace remembers (W/tasks.json)
+    limit: int | None = None  # questions per task when `tasks` is given
+    sinks: tuple[str, ...] = ("tensorboard",)  # JSONL is always on; "auto" = every installed tracker
+    run_name: str = "run"
+    n_boot: int = 1000
+    seed: int = 0
+    save_features: bool = False  # also store features + per-question predictions in the workspace
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    batch_size: int | None = None  # prefill batch size (default: the one the probe's features used)
+
+
+def workspace_extract_config(ws: Workspace, batch_size: int | None = None) -> ExtractConfig:
+    """The extraction settings of the workspace's features (what the probes were fitted on)."""
+    from safetensors import safe_open
+
+    for path in sorted((ws.root / "features").glob("*/*.safetensors")):
+        with safe_open(str(path), framework="numpy") as f:
+            raw = (f.metadata() or {}).get("settings")
+        if raw:
+            settings = json.loads(raw)
+            if settings.get("layers") is not None:
+                settings["layers"] = tuple(settings["layers"])
+            cfg = ExtractConfig(**{k: v for k, v in settings.items() if k in ExtractConfig.__dataclass_fields__})
+            return cfg if batch_size is None else ExtractConfig(**{**cfg.to_dict(), "batch_size": batch_size})
+    raise ProbecastError(f"{ws.root / 'features'}: no extracted features, so the probe's extraction settings are "
+                         f"unknown; run `probecast extract --ws {ws.root}` (and fit a probe) first")
+
+
+class Monitor:
+    """Holds the fitted probe, the tasks and the sinks across evaluations (one per checkpoint / step)."""
+
+    def __init__(self, ws: str | Path | Workspace, cfg: MonitorConfig) -> None:
+        from probecast.probes.predict import fingerprint, resolve_probe
+        from probecast.resolve import resolve_tasks
+
+        self.ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)
+        self.cfg = cfg
+        self.probe_name, probe_dir = resolve_probe(self.ws, cfg.probe)
+        self.probe = load_probe(probe_dir)
+        self.probe_fingerprint = fingerprint(probe_dir)
+        self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
+        self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
+        self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
+        self.n_evaluations = 0
+
+    def evaluate(self, model, tokenizer, step: int, checkpoint: str | None = None, source: str = "callback",
+                 load_s: float = 0.0, audit: bool | None = None) -> list[dict]:
+        """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule."""
+        from probecast.checkpoints.load import fingerprint as model_fingerprint
+
+        t0 = time.perf_counter()
+        checkpoint = checkpoint or f"step-{step}"
+        do_audit = self.cfg.audit.due(self.n_evaluations) if audit is None else audit
+        was_training = model.training
+        model.eval()
+        records = []
+        try:
+            for task in self.tasks:
+                t_task = time.perf_counter()
+                arrays, prefill_s = extract_task(model, tokenizer, task, self.extract_cfg)
+                p = self.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
+                lo, hi = bootstrap_mean_ci(p, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
+                rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
+                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "latency_s": time.perf_counter() - t_task,
+                       "prefill_s": prefill_s, "n_questions": len(p), "probe": self.probe_name,
+                       "run": self.cfg.run_name, "source": source}
+                if self.cfg.save_features:
+                    self._save(model, tokenizer, task, checkpoint, step, arrays, prefill_s, p)
+                if do_audit:
+                    result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, self.cfg.audit)
+                    rec.update(result)
+                    write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(checkpoint) /
+                                         f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
+                                         {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint,
+                                          "fingerprint": model_fingerprint(model, tokenizer)})
+                records.append(rec)
+        finally:
+            if was_training:
+                model.train()
+        eval_s = time.perf_counter() - t0 + load_s
+        for rec in records:
+            rec.update(eval_latency_s=eval_s, load_s=load_s, time=time.time())
+        self.n_evaluations += 1
+        metrics = metrics_of(records, eval_s)
+        for sink in reversed(self.sinks):  # JSONL (first) last: it is the commit point the watcher trusts
+            sink.log(int(step), metrics, records)
+        return records
+
+    def _save(self, model, tokenizer, task, checkpoint: str, step: int, arrays: dict, wall: float,
+              p: np.ndarray) -> None:
+        """Features as `probecast extract` writes them, and per-question predictions as `probecast predict`
+        does (same probe fingerprint, so `predict` reuses them)."""
+        from probecast.checkpoints.load import fingerprint as model_fingerprint
+        from probecast.features.store import save_features
+
+        qids = [q.id for q in task.questions]
+        save_features(self.ws, checkpoint, step, task.name, qids, arrays,
+                      {"fingerprint": model_fingerprint(model, tokenizer), "settings": self.extract_cfg.to_dict(),
+                       "wall_time_s": wall, "prompts": task.prompts()})
+        df = pd.DataFrame({"checkpoint": checkpoint, "step": int(step), "task": task.name, "question_id": qids,
+                           "p_success": p})
+        write_parquet_atomic(self.ws.predictions_path(checkpoint, task.name, self.probe_name), df,
+                             {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint})
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+        self.sinks = []
+
+    def __enter__(self) -> "Monitor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,143 @@
+"""Where monitor results go: one small sink interface, a registry by name, and the JSONL log.
+
+Every evaluation (one checkpoint or one training step) produces one record per task and a flat dict of
+metrics with the same names in every tracker:
+
+    probecast/<task>/pred_pass1, probecast/<task>/pred_pass1_lo, probecast/<task>/pred_pass1_hi,
+    probecast/<task>/audit_pass1 (audited evaluations only), probecast/<task>/latency_s,
+    probecast/eval_latency_s (the whole evaluation: load + prefill + probe [+ audit])
+
+A sink implements `log(step, metrics, records)` and `close()`. The JSONL sink is always on: it is the log
+the report and the watcher's restart logic read. Its records of one evaluation are appended in a single
+write and fsync'ed, and a truncated last line (a process killed mid-write) is cut off when the log is
+opened again, so the file only ever holds whole evaluations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Callable, Protocol
+
+from probecast.errors import ProbecastError
+from probecast.workspace import Workspace
+
+PREFIX = "probecast"
+RECORD_KEYS = ("checkpoint", "step", "task", "pred_pass1", "pred_pass1_lo", "pred_pass1_hi", "latency_s")
+
+
+def metric_name(task: str | None, what: str) -> str:
+    """`probecast/<task>/<what>`, or `probecast/<what>` for run-level metrics."""
+    return f"{PREFIX}/{what}" if task is None else f"{PREFIX}/{task}/{what}"
+
+
+def metrics_of(records: list[dict], eval_latency_s: float) -> dict[str, float]:
+    """The flat metric dict of one evaluation (NaN-valued audit fields left out)."""
+    out: dict[str, float] = {metric_name(None, "eval_latency_s"): float(eval_latency_s)}
+    for r in records:
+        for what in ("pred_pass1", "pred_pass1_lo", "pred_pass1_hi", "audit_pass1", "latency_s"):
+            value = r.get(what)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                out[metric_name(r["task"], what)] = float(value)
+    return out
+
+
+class Sink(Protocol):
+    def log(self, step: int, metrics: dict[str, float], records: list[dict]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+SinkFactory = Callable[[Workspace, str], Sink]
+SINKS: dict[str, SinkFactory] = {}
+
+
+def register_sink(name: str):
+    """Decorator: make a sink constructible by name as `factory(workspace, run_name)`."""
+
+    def wrap(factory: SinkFactory) -> SinkFactory:
+        SINKS[name] = factory
+        return factory
+
+    return wrap
+
+
+def make_sinks(ws: Workspace, names: list[str] | tuple[str, ...], run_name: str) -> list[Sink]:
+    """JSONL plus the named trackers. Naming a tracker whose package is missing is an error (say which to
+    install); `auto` means every tracker that is importable."""
+    import probecast.monitor.trackers  # noqa: F401  (registers tensorboard / wandb / mlflow)
+
+    wanted = [n.strip() for n in names if n.strip()]
+    if "auto" in wanted:
+        from probecast.monitor.trackers import available_trackers
+
+        wanted = [n for n in wanted if n != "auto"] + available_trackers()
+    unknown = sorted(set(wanted) - set(SINKS))
+    if unknown:
+        raise ProbecastError(f"--sinks: unknown sink(s) {unknown}; available: {sorted(SINKS)} (or auto)")
+    ordered = ["jsonl"] + [n for n in dict.fromkeys(wanted) if n != "jsonl"]
+    return [SINKS[n](ws, run_name) for n in ordered]
+
+
+def jsonl_path(ws: Workspace) -> Path:
+    return ws.monitor_dir / "predictions.jsonl"
+
+
+@register_sink("jsonl")
+class JSONLSink:
+    """Append-only W/monitor/predictions.jsonl, one object per evaluation × task."""
+
+    def __init__(self, ws: Workspace, run_name: str = "") -> None:
+        self.path = jsonl_path(ws)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        repair_jsonl(self.path)
+
+    def log(self, step: int, metrics: dict[str, float], records: list[dict]) -> None:
+        text = "".join(json.dumps(r, default=_plain) + "\n" for r in records)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def close(self) -> None:
+        pass
+
+
+def repair_jsonl(path: Path) -> None:
+    """Cut a trailing partial line (left by a process killed mid-write)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if data.endswith(b"\n"):
+        return
+    keep = data.rfind(b"\n") + 1
+    with open(path, "r+b") as f:
+        f.truncate(keep)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Every whole record of a monitor log (a partial last line is ignored)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _plain(obj):
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
