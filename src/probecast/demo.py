@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -28,10 +28,9 @@ class DemoConfig:
     tail_tokens: int = 8
 
     @classmethod
-    def make(cls, quick: bool, size: str) -> "DemoConfig":
-        if quick:
-            return cls(quick=True, size=size, questions_per_task=60, n_train_checkpoints=3)
-        return cls(size=size)
+    def make(cls, quick: bool, size: str, questions: int | None = None) -> "DemoConfig":
+        cfg = cls(quick=True, size=size, questions_per_task=60, n_train_checkpoints=3) if quick else cls(size=size)
+        return replace(cfg, questions_per_task=questions) if questions else cfg
 
 
 def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
@@ -86,9 +85,12 @@ def results_table(summary: dict):
     rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
     rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
     for name, m in rows:
-        table.add_row(name, *(f"{m.get(k, float('nan')):.3f}" for k in ("auroc_mean", "brier_mean", "task_abs_err_mean",
-                                                                          "spearman_mean")))
+        table.add_row(name, *(_fmt(m.get(k)) for k in ("auroc_mean", "brier_mean", "task_abs_err_mean", "spearman_mean")))
     return table
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def register(app: typer.Typer) -> None:
@@ -98,6 +100,7 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
         size: str = typer.Option("m", "--size", help="Embedded model size."),
         threads: int = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
+        model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning)."),
     ) -> None:
         """Train → label → extract → probes → evaluation → summary.json + plot, on the embedded default."""
         from rich.console import Console
@@ -105,7 +108,12 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
 
         configure_threads(threads)
-        summary = run_demo(out, DemoConfig.make(quick, size))
+        if model == "embedded":
+            summary = run_demo(out, DemoConfig.make(quick, size, questions))
+        else:
+            from probecast.finetune.demo import RealDemoConfig, run_real_demo
+
+            summary = run_real_demo(out, RealDemoConfig.make(quick, model))
         console = Console()
         console.print(results_table(summary))
         lat = summary["latency_s"]

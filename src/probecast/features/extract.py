@@ -102,23 +102,24 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
         if mean is not None:
             pmask = (torch.arange(hs.shape[2], device=device)[None, :] < pl[:, None]).float()  # [b, t]
             mean[idx] = (torch.einsum("bltd,bt->bld", hs, pmask) / pl[:, None, None]).cpu().numpy()
-        if T:
+        if T:  # last T prompt positions (clamped at 0; masked where the prompt is shorter)
             src = out.hidden_states[cfg.tail_layer].float()
-            for j, i in enumerate(idx):
-                k = min(T, plens[i])
-                tail[i, T - k:] = src[j, plens[i] - k:plens[i]].cpu().numpy()
-                tail_mask[i, T - k:] = True
-        if cfg.answer_loglik:
-            final = out.last_hidden_state
-            for j, i in enumerate(idx):
-                p, L = plens[i], len(seqs[i])
-                if L <= p:
-                    continue
-                logits = head(final[j, p - 1:L - 1]).float()
-                logp = torch.log_softmax(logits, dim=-1)
-                tgt = torch.tensor(seqs[i][p:L], device=device)
-                s = float(logp[torch.arange(L - p, device=device), tgt].sum())
-                ll[i], ll_mean[i] = s, s / (L - p)
+            offs = pl[:, None] - T + torch.arange(T, device=device)[None, :]  # [b, T]
+            tail[idx] = src[rows[:, None], offs.clamp(min=0)].cpu().numpy()
+            tail_mask[idx] = (offs >= 0).cpu().numpy()
+        if cfg.answer_loglik:  # LM head on answer positions only, all rows at once
+            lens = torch.tensor([len(seqs[i]) for i in idx], device=device)
+            pos = (torch.arange(ids.shape[1], device=device)[None, :] >= (pl - 1)[:, None]) & \
+                  (torch.arange(ids.shape[1], device=device)[None, :] < (lens - 1)[:, None])
+            r, t = pos.nonzero(as_tuple=True)
+            if len(r):
+                logp = torch.log_softmax(head(out.last_hidden_state[r, t]).float(), dim=-1)
+                tok_ll = logp[torch.arange(len(r), device=device), ids.to(device)[r, t + 1]]
+                sums = torch.zeros(len(idx), device=device).index_add_(0, r, tok_ll)
+                counts = (lens - pl).clamp(min=1).float()
+                has = (lens > pl).cpu().numpy()
+                ll[idx[has]] = sums.cpu().numpy()[has]
+                ll_mean[idx[has]] = (sums / counts).cpu().numpy()[has]
     arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
               "answer_loglik": ll if cfg.answer_loglik else None,
               "answer_loglik_mean": ll_mean if cfg.answer_loglik else None}

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from probecast.checkpoints import discover_checkpoints
+from probecast.checkpoints.load import load_model
+from probecast.features.extract import ExtractConfig, bare_forward, extract_task, reference_answer
+from probecast.features.store import load_dataset, load_features, save_features
+from probecast.labels.backend import HFBackend
+from probecast.tasks import load_tasks
+from probecast.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def model_and_tasks(tiny_run):
+    model, tok = load_model(discover_checkpoints(tiny_run)[-1])
+    return model, tok, load_tasks("add,copy,sum3", limit=10)
+
+
+def test_answer_loglik_matches_backend_and_padding_is_invisible(model_and_tasks):
+    model, tok, tasks = model_and_tasks
+    backend = HFBackend(model, tok)
+    for task in tasks:
+        arrays, wall = extract_task(model, tok, task, ExtractConfig(tail_tokens=4, dtype="float32", batch_size=4))
+        ref = backend.loglik(task.prompts(), [reference_answer(task, q) for q in task.questions])
+        np.testing.assert_allclose(arrays["answer_loglik"], [r[0] for r in ref], atol=1e-4)
+        np.testing.assert_allclose(arrays["answer_loglik_mean"], [r[0] / r[1] for r in ref], atol=1e-4)
+        # the batched, right-padded pass gives the same states as one unpadded prompt on its own
+        ids = torch.tensor([tok(task.prompts()[3]).input_ids])
+        with torch.inference_mode():
+            hs = model.model(input_ids=ids, output_hidden_states=True).hidden_states
+        np.testing.assert_allclose(arrays["hidden_last"][3], torch.stack(hs)[:, 0, -1].numpy(), atol=1e-4)
+        np.testing.assert_allclose(arrays["hidden_mean"][3], torch.stack(hs)[:, 0].mean(1).numpy(), atol=1e-4)
+        assert arrays["hidden_last"].shape == (10, model.config.num_hidden_layers + 1, model.config.hidden_size)
+        np.testing.assert_allclose(arrays["tail"][:, -1], arrays["hidden_last"][:, -1], atol=1e-5)
+        assert arrays["tail_mask"][:, -1].all() and wall > 0
+    assert bare_forward(model, tok, tasks[0], batch_size=4) > 0
+
+
+def test_layer_selection_and_store_roundtrip(model_and_tasks, tmp_path):
+    model, tok, tasks = model_and_tasks
+    task = tasks[0]
+    arrays, _ = extract_task(model, tok, task, ExtractConfig(layers=(0, -1)))
+    assert arrays["hidden_last"].shape[1] == 2 and arrays["hidden_last"].dtype == np.float16
+    ws = Workspace(tmp_path)
+    qids = [q.id for q in task.questions]
+    save_features(ws, "step-5", 5, task.name, qids, arrays, {"settings": {"x": 1}, "prompts": task.prompts()})
+    fs = load_features(ws, "step-5", task.name)
+    assert list(fs.question_ids) == qids and fs.hidden_last.dtype == np.float32 and list(fs.text) == task.prompts()
+    assert set(fs.step) == {5} and fs.tail is None
+
+
+def test_load_dataset_aligns_labels(model_and_tasks, tmp_path):
+    import pandas as pd
+
+    model, tok, tasks = model_and_tasks
+    task = tasks[1]
+    ws = Workspace(tmp_path)
+    arrays, _ = extract_task(model, tok, task, ExtractConfig())
+    qids = [q.id for q in task.questions]
+    save_features(ws, "c", 10, task.name, qids, arrays, {})
+    labels = pd.DataFrame({"checkpoint": "c", "step": 10, "task": task.name, "question_id": qids[::-1][:7],
+                           "pass1": np.linspace(0, 1, 7)})
+    ws.write_labels("c", task.name, labels, {})
+    fs, lab = load_dataset(ws, ["c"], [task.name], max_step=100)
+    assert len(fs) == 7 and list(lab["question_id"]) == list(fs.question_ids)
+    assert np.allclose(fs.progress, np.log1p(10) / np.log1p(100))

@@ -1,0 +1,51 @@
+"""End to end, in CI: the quick embedded run → labels → features → probes → metrics, through the CLI."""
+
+import json
+import math
+
+import pytest
+
+from probecast.cli import main
+
+
+def run_cli(*args):
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        assert exc.code in (0, None), f"probecast {' '.join(args)} exited {exc.code}"
+
+
+def test_quick_demo_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    run_cli("demo", "--quick", "--questions", "24", "--out", str(out))
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("checkpoints", "train_checkpoints", "test_checkpoints", "tasks", "probes", "best_probe",
+                "baselines", "latency_s", "split"):
+        assert key in summary, key
+    assert len(summary["checkpoints"]) >= 6
+    assert max(summary["train_checkpoints"]) < min(summary["test_checkpoints"])  # earlier predicts later
+    assert set(summary["baselines"]) >= {"carry_forward", "answer_loglik", "text_difficulty"}
+    best = summary["probes"][summary["best_probe"]]
+    for k in ("auroc_mean", "brier_mean", "task_abs_err_mean"):
+        assert best[k] is not None and math.isfinite(best[k])
+    lat = summary["latency_s"]
+    assert lat["generative"] > lat["probe"] >= lat["prefill_floor"] * 0.5 > 0
+    assert summary["split"]["n_test_questions"] > 0 and (out / summary["plot"]).is_file()
+    assert len(list((out / "run").glob("step-*"))) >= 6
+    # the demo folder is a complete workspace for the other commands
+    run_cli("predict", "--ws", str(out), "--probe", summary["best_probe"], "--checkpoints",
+            summary["checkpoints"] and f"step-{summary['checkpoints'][-1]}")
+    assert list((out / "predictions" / summary["best_probe"]).glob("step-*/*.parquet"))
+
+
+def test_bad_input_gets_one_line_error(tmp_path, capsys):
+    for args, needle in [
+        (["label", str(tmp_path / "missing"), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no such checkpoint folder"),
+        (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no checkpoints found"),
+        (["train-toy", "--out", str(tmp_path / "r"), "--size", "huge"], "unknown --size"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
