@@ -99,6 +99,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run)."),
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
         size: str = typer.Option("m", "--size", help="Embedded model size."),
+        questions: int = typer.Option(None, "--questions", help="Questions per synthetic task (default 120, quick 60)."),
         threads: int = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
         model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning)."),
     ) -> None:
