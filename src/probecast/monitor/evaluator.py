@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,8 +112,10 @@ class Monitor:
             if was_training:
                 model.train()
         eval_s = time.perf_counter() - t0 + load_s
+        eval_id = uuid.uuid4().hex[:16]
         for rec in records:
-            rec.update(eval_latency_s=eval_s, load_s=load_s, time=time.time())
+            rec.update(eval_latency_s=eval_s, load_s=load_s, time=time.time(), eval_id=eval_id,
+                       n_records=len(records))
         self.n_evaluations += 1
         metrics = metrics_of(records, eval_s)
         for sink in reversed(self.sinks):  # JSONL (first) last: it is the commit point the watcher trusts

@@ -10,7 +10,7 @@ metrics with the same names in every tracker:
 A sink implements `log(step, metrics, records)` and `close()`. The JSONL sink is always on: it is the log
 the report and the watcher's restart logic read. Its records of one evaluation are appended in a single
 write and fsync'ed, and a truncated last line (a process killed mid-write) is cut off when the log is
-opened again, so the file only ever holds whole evaluations.
+opened again (with the whole records of an evaluation cut short), so the file only holds whole evaluations.
 """
 
 from __future__ import annotations
@@ -95,26 +95,44 @@ class JSONLSink:
         repair_jsonl(self.path)
 
     def log(self, step: int, metrics: dict[str, float], records: list[dict]) -> None:
-        text = "".join(json.dumps(r, default=_plain) + "\n" for r in records)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        data = "".join(json.dumps(r, default=_plain) + "\n" for r in records).encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)  # one append: concurrent writers and readers see whole evaluations
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         pass
 
 
 def repair_jsonl(path: Path) -> None:
-    """Cut a trailing partial line (left by a process killed mid-write)."""
+    """Cut what a process killed mid-write left at the end: a partial line, and the whole records of an
+    evaluation that has fewer than its `n_records` (records of one evaluation share an `eval_id`)."""
     if not path.exists() or path.stat().st_size == 0:
         return
     data = path.read_bytes()
-    if data.endswith(b"\n"):
-        return
     keep = data.rfind(b"\n") + 1
-    with open(path, "r+b") as f:
-        f.truncate(keep)
+    lines = data[:keep].splitlines(keepends=True)
+    tail = [_loads(line) for line in lines[-1:]]
+    if tail and tail[0] is not None and tail[0].get("eval_id") is not None:
+        eval_id, n = tail[0]["eval_id"], tail[0].get("n_records", 1)
+        j = len(lines)
+        while j > 0 and (_loads(lines[j - 1]) or {}).get("eval_id") == eval_id:
+            j -= 1
+        if len(lines) - j < n:
+            keep = sum(len(line) for line in lines[:j])
+    if keep < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(keep)
+
+
+def _loads(line: bytes) -> dict | None:
+    try:
+        return json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -91,6 +91,7 @@ class MLflowSink:
             if not os.environ.get("MLFLOW_TRACKING_URI"):
                 store = (ws.monitor_dir / "mlruns").resolve()
                 store.mkdir(parents=True, exist_ok=True)
+                os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow >= 3.x: opt in to file stores
                 mlflow.set_tracking_uri(store.as_uri())
             mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "probecast"))
             self.run = mlflow.start_run(run_name=run_name or None)
