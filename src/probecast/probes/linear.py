@@ -27,7 +27,7 @@ EPS = 1e-4
 
 @dataclass
 class LinearConfig(ProbeConfig):
-    kind: str = "logistic"  # "logistic" (soft BCE) or "ridge" (least squares on pass@1, clipped)
+    kind: str = "logistic"  # "logistic" (soft BCE) or "ridge" (least squares on pass@1, then Platt-scaled)
     pooling: str = "last"  # "last" | "mean" | "both"
     layer: int | None = None  # None: choose by grouped CV
     l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
@@ -94,15 +94,19 @@ def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float
 
 def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, l2_grid: list[float],
                     n_folds: int, seed: int, max_iter: int) -> np.ndarray:
-    """Held-out soft BCE [G, L] of every (l2, layer) candidate, averaged over grouped folds (lower is better)."""
+    """Held-out loss [G, L] of every (l2, layer) candidate, averaged over grouped folds (lower is better):
+    soft BCE for the logistic, squared error for ridge (each model's own objective)."""
     total = np.zeros((len(l2_grid), X.shape[1]))
     for tr, va in group_folds(groups, n_folds, seed):
         W, b = fit_linear_grid(kind, X[tr], y[tr], l2_grid, max_iter)
         with torch.no_grad():
             p = _scores(kind, torch.from_numpy(X[va]), W, b).clamp(EPS, 1 - EPS).double()
         yv = torch.from_numpy(y[va]).double()[:, None, None]
-        bce = -(yv * torch.log(p) + (1 - yv) * torch.log(1 - p)).mean(0)
-        total += bce.numpy() * len(va) / len(y)
+        if kind == "logistic":
+            loss = -(yv * torch.log(p) + (1 - yv) * torch.log(1 - p)).mean(0)
+        else:
+            loss = ((p - yv) ** 2).mean(0)
+        total += loss.numpy() * len(va) / len(y)
     return total
 
 
@@ -155,29 +159,37 @@ class LinearProbe(Probe):
         self.scaler_ = Standardizer().fit(A)
         with torch_threads(cfg.threads):
             W, b = fit_linear_grid(cfg.kind, self.scaler_.transform(A), y, [self.l2_], cfg.max_iter)
-        self.coef_, self.intercept_ = W[0, 0].numpy(), float(b[0, 0])
+            self.coef_, self.intercept_ = W[0, 0].numpy(), float(b[0, 0])
+            self.platt_ = np.array([1.0, 0.0])  # identity until the ridge calibration below
+            if cfg.kind == "ridge":  # order-preserving map of the regression output to a probability
+                z = self.decision_function(X)
+                zs = ((z - z.mean()) / (z.std() + 1e-12)).astype(np.float32)[:, None, None]
+                Wp, bp = fit_linear_grid("logistic", zs, y, [1e-4], cfg.max_iter)
+                a = float(Wp[0, 0, 0]) / (z.std() + 1e-12)
+                self.platt_ = np.array([a, float(bp[0, 0]) - a * z.mean()])
 
     def _scale(self) -> float | None:
         return self.step_scale_ if self.config.include_progress else None
 
     def decision_function(self, X: FeatureSet) -> np.ndarray:
-        """Logit (logistic) or raw regression output (ridge)."""
+        """The logit of P(success) (for ridge: the Platt-scaled regression output; raw before Platt is fitted)."""
         A = layer_inputs(X, self.config.pooling, self._scale(), [self.layer_])
         A = self.scaler_.transform(A)[:, 0]
-        return A.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_
+        z = A.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_
+        platt = getattr(self, "platt_", np.array([1.0, 0.0]))
+        return platt[0] * z + platt[1]
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        z = self.decision_function(X)
-        return 1.0 / (1.0 + np.exp(-z)) if self.config.kind == "logistic" else np.clip(z, 0.0, 1.0)
+        return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
 
     def _get_state(self):
         arrays = {"coef": self.coef_, "intercept": np.array([self.intercept_], dtype=np.float64),
-                  "cv_table": self.cv_table_, **self.scaler_.state("scaler_")}
+                  "cv_table": self.cv_table_, "platt": self.platt_, **self.scaler_.state("scaler_")}
         return arrays, {"layer": self.layer_, "l2": self.l2_}
 
     def _set_state(self, arrays, extra) -> None:
         self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
-        self.cv_table_ = arrays["cv_table"]
+        self.cv_table_, self.platt_ = arrays["cv_table"], arrays["platt"]
         self.scaler_ = Standardizer.from_state(arrays, "scaler_")
         self.layer_, self.l2_ = int(extra["layer"]), float(extra["l2"])
         expect_shape(self.coef_.shape, self.scaler_.mean.shape[1:], "coef")
@@ -185,7 +197,8 @@ class LinearProbe(Probe):
 
 @register("ridge")
 class RidgeProbe(LinearProbe):
-    """The linear probe with least squares on pass@1 (output clipped to [0, 1])."""
+    """The linear probe with least squares on pass@1, its output mapped to a probability by a 1-D logistic
+    (Platt scaling) on the training rows, so ranking is kept where a clip to [0, 1] would tie."""
 
     Config = LinearConfig
 
