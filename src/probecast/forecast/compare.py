@@ -14,11 +14,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
 from rich.progress import track
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query, get_forecaster
 from probecast.forecast.table import final_rows, resolve_metric, wide
+
+_STDERR = Console(stderr=True)  # progress never mixes into --json output on stdout
 
 
 def select_runs(table: pd.DataFrame, prefixes: Iterable[str]) -> list[str]:
@@ -31,7 +34,11 @@ def select_runs(table: pd.DataFrame, prefixes: Iterable[str]) -> list[str]:
 def compare_runs(table: pd.DataFrame, holdout: Sequence[str], tasks: Sequence[str],
                  methods: Sequence[str] = ("ladder", "flp", "flpm"), configs: dict[str, dict] | None = None,
                  progress: bool = True) -> pd.DataFrame:
-    """One row per method x task x held-out run: actual, predicted, interval, error (all on the 0-1 scale)."""
+    """One row per method x task x held-out run: actual, predicted, interval, error (all on the 0-1 scale).
+
+    `methods` are labels; `configs[label]` holds the forecaster's settings, with "method" naming the registered
+    forecaster when the label is a variant (e.g. {"flp-sigmoid": {"method": "flp", "stage2": "sigmoid"}}).
+    """
     targets = select_runs(table, holdout)
     if not targets:
         raise ProbecastError(f"--holdout {' '.join(holdout)}: no run matches; runs: {', '.join(sorted(table['run'].unique()))}")
@@ -39,11 +46,12 @@ def compare_runs(table: pd.DataFrame, holdout: Sequence[str], tasks: Sequence[st
     test = table[table["run"].isin(targets)]
     rows = []
     jobs = [(m, t) for t in tasks for m in methods]
-    for method, task in (track(jobs, description="fitting") if progress else jobs):
+    for method, task in (track(jobs, description="fitting", console=_STDERR) if progress else jobs):
         metric = resolve_metric(table, task, "acc")
         finals = final_rows(wide(test, [metric]))
         try:
-            forecaster = get_forecaster(method, task=task, **(configs or {}).get(method, {})).fit(train)
+            config = dict((configs or {}).get(method, {}))
+            forecaster = get_forecaster(config.pop("method", method), task=task, **config).fit(train)
         except ProbecastError as exc:  # e.g. a task that never rises above chance in the small runs
             rows += [dict(method=method, task=task, run=r.run, actual=r[metric], predicted=np.nan, lo=np.nan,
                           hi=np.nan, error=np.nan, note=str(exc)) for _, r in finals.iterrows()]
@@ -63,7 +71,7 @@ def compare_trajectories(table: pd.DataFrame, runs: Sequence[str], tasks: Sequen
     visible = table[table["tokens"] <= fit_until_tokens]
     rows = []
     jobs = [(t, r) for t in tasks for r in runs]
-    for task, run in (track(jobs, description="trajectories") if progress else jobs):
+    for task, run in (track(jobs, description="trajectories", console=_STDERR) if progress else jobs):
         metric = resolve_metric(table, task, "acc")
         later = wide(table[(table["run"] == run) & (table["tokens"] > fit_until_tokens)], [metric])
         if later.empty:
