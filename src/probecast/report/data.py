@@ -111,3 +111,28 @@ def latest_monitor(d: ReportData) -> pd.DataFrame:
         return d.monitor
     keys = [k for k in ("run", "probe", "step", "task") if k in d.monitor]
     return d.monitor.drop_duplicates(keys, keep="last").reset_index(drop=True)
+
+
+def monitor_accuracy(d: ReportData) -> pd.DataFrame:
+    """Per task, over monitored checkpoints that have labels and come after the probe's training checkpoints
+    (summary.json `train_checkpoints`, when known): mean |predicted − actual| task score, how often
+    the actual score fell inside the interval, and for audited evaluations the gap between the probe's mean
+    and the generative pass@1 on the audited subset."""
+    mon = latest_monitor(d)
+    if mon.empty:
+        return pd.DataFrame()
+    rows = []
+    joined = mon.merge(d.actual[["step", "task", "actual"]], on=["step", "task"], how="left") if not d.actual.empty \
+        else mon.assign(actual=float("nan"))
+    last_train = max(d.train_steps) if d.train_steps else None
+    for task, g in joined.groupby("task", sort=True):
+        lab = g[g["actual"].notna() & ((g["step"] > last_train) if last_train is not None else True)]
+        row = {"task": task, "evaluations": len(g), "scored": len(lab),
+               "mean_abs_err": float((lab["pred_pass1"] - lab["actual"]).abs().mean()) if len(lab) else float("nan"),
+               "interval_coverage": float(((lab["pred_pass1_lo"] <= lab["actual"]) &
+                                           (lab["actual"] <= lab["pred_pass1_hi"])).mean()) if len(lab) else float("nan")}
+        if "audit_pass1" in g and g["audit_pass1"].notna().any():
+            au = g[g["audit_pass1"].notna()]
+            row.update(audits=len(au), audit_abs_err=float((au["audit_pred_pass1"] - au["audit_pass1"]).abs().mean()))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -16,7 +16,7 @@ import time
 import pandas as pd
 
 from probecast.report import figures
-from probecast.report.data import ReportData, best_rows, latest_monitor
+from probecast.report.data import ReportData, best_rows, latest_monitor, monitor_accuracy
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222;
@@ -124,6 +124,11 @@ def scores_section(d: ReportData) -> str:
         body += table(joined, "monitor", ["run", "checkpoint", "step", "task", "pred_pass1", "pred_pass1_lo",
                                           "pred_pass1_hi", "actual", "audit_pass1", "audit_pred_pass1", "latency_s",
                                           "eval_latency_s", "probe", "source"], "monitor.csv")
+        body += ("<h3>Monitor accuracy per task</h3><p class=\"note\">Over monitored checkpoints that have generative "
+                 "labels and come after the probe's training checkpoints (\"scored\"): mean |predicted − actual| task score, the fraction of checkpoints whose actual score lies in "
+                 "the interval (it covers question sampling, not probe error), and for audits the gap between the "
+                 "probe's mean and generative pass@1 on the same random subset.</p>")
+        body += table(monitor_accuracy(d), "monitor-accuracy", csv_name="monitor_accuracy.csv")
     return body
 
 
