@@ -54,7 +54,9 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130 when not standalone
+            sys.exit(code)
     except ProbecastError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -46,9 +46,11 @@ class Watcher:
         self.monitor, self.cfg = monitor, cfg
         self.ws = monitor.ws
         self.run_dir = Path(run_dir)
-        if not self.run_dir.is_dir():
-            raise ProbecastError(f"{self.run_dir}: no such run folder; give the folder the training run writes "
-                                 f"its checkpoints into")
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ProbecastError(f"{self.run_dir}: not a folder; give the folder the training run writes its "
+                                 f"checkpoints into")
+        if cfg.once and not self.run_dir.is_dir():
+            raise ProbecastError(f"{self.run_dir}: no such run folder (without --once the watcher waits for it)")
         self.state = WatchState(self.ws, monitor.probe_name)
         self.stability = StabilityTracker()
         self.console = console or Console(stderr=True)
@@ -147,7 +149,7 @@ class Watcher:
                 self._sleep(self.cfg.interval)
             left = self.pending()
             if left:
-                self.say(f"not complete yet: {', '.join(left)}")
+                self.say(f"not evaluated yet: {', '.join(left)}")
         finally:
             self._restore_signals(previous)
             self.monitor.close()
