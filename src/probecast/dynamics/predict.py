@@ -2,8 +2,8 @@
 tasks of its domain, evaluated leave-one-task-out against a mean-of-domain baseline.
 
 For a held-out task t of domain D, the predictors are the scores of the other tasks of D at the same
-checkpoint. The model is a ridge regression (alpha by internal CV) from those scores to t's score, and it
-never sees t on the run it predicts:
+checkpoint. The model is a ridge regression (alpha by internal CV, raw scores, output clipped to [0, 1]) from
+those scores to t's score, and it never sees t on the run it predicts:
 
 * `split="run"` (two or more runs): leave-one-run-out. The regression is fitted on every checkpoint of the
   other runs, where t was evaluated, and predicts t's whole trajectory on the held-out run from that run's
@@ -36,12 +36,23 @@ class LotoConfig:
     train_fraction: float = 0.5  # split="time": the share of checkpoints the regression is fitted on
 
 
-def _ridge(X: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+class _Ridge:
+    """Ridge (alpha by leave-one-out CV) on the raw scores, predictions clipped to the score scale [0, 1].
 
-    return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS)).fit(X, y)
+    No standardisation: every feature is already a score on the same scale, and dividing by the spread of a
+    task that is still flat on the training rows would blow its weight up when it starts to move."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.linear_model import RidgeCV
+
+        self.model = RidgeCV(alphas=ALPHAS).fit(X, y)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(self.model.predict(X), 0.0, 1.0)
+
+
+def _ridge(X: np.ndarray, y: np.ndarray) -> _Ridge:
+    return _Ridge(X, y)
 
 
 def _splits(sm: ScoreMatrix, cfg: LotoConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -84,7 +95,7 @@ def leave_one_task_out(sm: ScoreMatrix, config: LotoConfig | None = None) -> pd.
                 slope, intercept = np.polyfit(mean[train], y[train], 1)
                 err_model.append(np.mean(np.abs(pred - y[test])))
                 err_base.append(np.mean(np.abs(mean[test] - y[test])))
-                err_scaled.append(np.mean(np.abs(intercept + slope * mean[test] - y[test])))
+                err_scaled.append(np.mean(np.abs(np.clip(intercept + slope * mean[test], 0, 1) - y[test])))
             rows.append({"domain": domain, "task": task, "seen_tasks": len(seen), "folds": len(folds),
                          "mae_regression": float(np.mean(err_model)), "mae_mean_of_domain": float(np.mean(err_base)),
                          "mae_scaled_mean": float(np.mean(err_scaled))})
