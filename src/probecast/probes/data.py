@@ -79,7 +79,15 @@ def train_losses(ws: Workspace, path: str | Path | None = None) -> dict[int, flo
 
 
 def multistep_tasks(ws: Workspace, index: pd.DataFrame) -> list[str]:
-    """Tasks whose label metadata says `multi_step` (true) on any checkpoint."""
+    """Tasks flagged `multi_step`: by the task definitions the workspace remembers (W/tasks.json), else by
+    the label metadata."""
+    names = set(index["task"])
+    try:
+        from probecast.resolve import resolve_tasks
+
+        return sorted(t.name for t in resolve_tasks(None, ws) if t.multi_step and t.name in names)
+    except (ProbecastError, ImportError, AttributeError, OSError):
+        pass
     out = set()
     for ckpt, task in zip(index["checkpoint"], index["task"]):
         if task in out or not ws.has_labels(ckpt, task):
