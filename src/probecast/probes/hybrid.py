@@ -2,10 +2,14 @@
 
 Why stacking: for a short unique answer sampled at temperature 1, exp(log-likelihood) of the reference
 answer *is* pass@1, so the combination must never lose that signal to regularisation of a wide linear model.
-We therefore fit the linear hidden-state probe, take its *out-of-fold* logit (grouped by question, so the
-stacker never sees a logit fitted on the same question), and fit a small logistic on
+We therefore fit the linear hidden-state probe, take its *out-of-fold* logit, and fit a small logistic on
 [hidden logit, loglik, loglik per token, exp(loglik), (progress)]. The stacker has five inputs; the hidden
 probe has the wide ones. (Wolpert 1992, stacked generalisation.)
+
+Out-of-fold means other questions *and* (with `oof="checkpoint"`, the default, when there are >= 2 training
+checkpoints) another checkpoint: the logit a row gets comes from a probe that saw neither its question nor
+its checkpoint. So the stacker learns how far the hidden-state logit can be trusted across weight drift,
+which is the situation at a later checkpoint, instead of trusting an in-checkpoint logit too much.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
@@ -30,6 +35,7 @@ class HybridConfig(ProbeConfig):
     n_folds: int = 3
     include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
     stack_l2: float = 1e-3
+    oof: str = "checkpoint"  # "checkpoint": out of question fold and checkpoint; "question": question fold only
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
@@ -61,12 +67,23 @@ class HybridProbe(Probe):
         self.hidden_ = LinearProbe(self._hidden_cfg(cfg.layer)).fit(X, y)
         fixed = self._hidden_cfg(self.hidden_.layer_)
         fixed.l2_grid = [self.hidden_.l2_]
-        oof = np.zeros(len(X))
-        for tr, va in group_folds(question_groups(X), cfg.n_folds, cfg.seed + 1):
-            oof[va] = LinearProbe(fixed).fit(X.subset(tr), y[tr]).decision_function(X.subset(va))
-        A = self._stack_inputs(X, oof)
+        A = self._stack_inputs(X, self._oof_logits(X, y, fixed))
         self.scaler_ = Standardizer().fit(A)
         self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, cfg.stack_l2, cfg.threads)
+
+    def _oof_logits(self, X: FeatureSet, y: np.ndarray, fixed: LinearConfig) -> np.ndarray:
+        if self.config.oof not in ("checkpoint", "question"):
+            raise ProbecastError(f"hybrid probe: oof must be 'checkpoint' or 'question', got {self.config.oof!r}")
+        ckpts = X.checkpoint.astype(str)
+        by_ckpt = self.config.oof == "checkpoint" and len(np.unique(ckpts)) >= 2
+        oof = np.zeros(len(X))
+        for tr, va in group_folds(question_groups(X), self.config.n_folds, self.config.seed + 1):
+            for c in (np.unique(ckpts[va]) if by_ckpt else [None]):
+                fit_rows = tr if c is None else tr[ckpts[tr] != c]
+                pred_rows = va if c is None else va[ckpts[va] == c]
+                probe = LinearProbe(fixed).fit(X.subset(fit_rows), y[fit_rows])
+                oof[pred_rows] = probe.decision_function(X.subset(pred_rows))
+        return oof
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         A = self.scaler_.transform(self._stack_inputs(X, self.hidden_.decision_function(X)))
