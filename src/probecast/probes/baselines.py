@@ -4,8 +4,9 @@
   history gets its task's mean pass@1 at that task's last labelled checkpoint (the base rate). The
   evaluation fits it on every question's labels at the training checkpoints (it *is* allowed the held-out
   questions' early labels, which the probes never see: the strongest honest version of "nothing changes").
-- `answer_loglik`: a soft-target logistic on [loglik, loglik per token, exp(loglik)] at the new checkpoint,
-  fitted on training rows (a calibration of the one number a prefill pass gives for free).
+- `answer_loglik`: a strictly monotone calibration (isotonic + tie-break, `calibration.LoglikCalibrator`) of
+  the answer log-likelihood at the new checkpoint, fitted on training rows: the one number a prefill pass
+  gives for free, ranked exactly as it is.
 - `text_difficulty`: TF-IDF (word 1-2 grams) of the prompt + log prompt length -> logistic; one row per
   distinct prompt with its mean pass@1 over the training checkpoints as target (weights = row counts).
 - `training_loss`: a per-checkpoint constant: per task, logit(mean pass@1) = a + b·loss fitted over the
@@ -22,8 +23,7 @@ import pandas as pd
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
-from probecast.probes.hybrid import stack_logistic
-from probecast.probes.inputs import Standardizer, loglik_features
+from probecast.probes.calibration import LoglikCalibrator
 
 BASELINES = ("carry_forward", "answer_loglik", "text_difficulty", "training_loss")
 
@@ -62,30 +62,19 @@ class CarryForward(_Baseline):
         self.by_question_, self.by_task_, self.overall_ = extra["by_question"], extra["by_task"], extra["overall"]
 
 
-@dataclass
-class LoglikConfig(ProbeConfig):
-    l2: float = 1e-3
-
-
 @register("answer_loglik")
 class AnswerLoglik(_Baseline):
-    Config = LoglikConfig
-
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
-        A = loglik_features(X)
-        self.scaler_ = Standardizer().fit(A)
-        self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, self.config.l2, threads=1)
+        self.calib_ = LoglikCalibrator().fit(X, y)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        z = self.scaler_.transform(loglik_features(X)).astype(np.float64) @ self.coef_ + self.intercept_
-        return 1.0 / (1.0 + np.exp(-z))
+        return self.calib_.proba(X)
 
     def _get_state(self):
-        return {**self.scaler_.state("scaler_"), "coef": self.coef_, "intercept": np.array([self.intercept_])}, {}
+        return self.calib_.state("calib_"), {}
 
     def _set_state(self, arrays, extra) -> None:
-        self.scaler_ = Standardizer.from_state(arrays, "scaler_")
-        self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+        self.calib_ = LoglikCalibrator.from_state(arrays, "calib_")
 
 
 @dataclass

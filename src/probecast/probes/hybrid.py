@@ -1,15 +1,20 @@
 """Hybrid probe: hidden states + the teacher-forced answer log-likelihood, combined by stacking.
 
 Why stacking: for a short unique answer sampled at temperature 1, exp(log-likelihood) of the reference
-answer *is* pass@1, so the combination must never lose that signal to regularisation of a wide linear model.
-We therefore fit the linear hidden-state probe, take its *out-of-fold* logit, and fit a small logistic on
-[hidden logit, loglik, loglik per token, exp(loglik), (progress)]. The stacker has five inputs; the hidden
-probe has the wide ones. (Wolpert 1992, stacked generalisation.)
+answer *is* pass@1, so the combination must never lose that signal to regularisation of a wide model. The
+stacker is a logistic on two columns: the logit of the calibrated log-likelihood (`LoglikCalibrator`:
+strictly monotone isotonic map) and the linear hidden-state probe's *out-of-fold* logit (+ progress if
+asked). (Wolpert 1992, stacked generalisation.)
 
 Out-of-fold means other questions *and* (with `oof="checkpoint"`, the default, when there are >= 2 training
 checkpoints) another checkpoint: the logit a row gets comes from a probe that saw neither its question nor
-its checkpoint. So the stacker learns how far the hidden-state logit can be trusted across weight drift,
-which is the situation at a later checkpoint, instead of trusting an in-checkpoint logit too much.
+its checkpoint, so the stacker learns how far the hidden-state logit survives weight drift.
+
+Whether the hidden logit enters at all is decided like the evaluation itself (`select="forward"`): both
+stackers ("loglik", "loglik+hidden") are fitted on the earlier training checkpoints and judged on the last
+one by mean per-task AUROC; "loglik+hidden" is kept only if it ranks better there. On a model whose hidden
+states carry little beyond the likelihood, the hybrid thus falls back to the calibrated likelihood instead
+of adding noise to it.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
-from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
-from probecast.probes.linear import LinearConfig, LinearProbe, fit_linear_grid
-from probecast.probes.torch_train import torch_threads
+from probecast.probes.calibration import LoglikCalibrator, stack_logistic
+from probecast.probes.inputs import Standardizer, group_folds, progress_column, question_groups
+from probecast.probes.linear import LinearConfig, LinearProbe
+from probecast.probes.metrics import auroc, nanmean
 
 
 @dataclass
@@ -36,14 +41,15 @@ class HybridConfig(ProbeConfig):
     include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
     stack_l2: float = 1e-3
     oof: str = "checkpoint"  # "checkpoint": out of question fold and checkpoint; "question": question fold only
+    select: str = "forward"  # "forward": keep the hidden logit only if it helps on the last training checkpoint;
+    #                          "always": always stack it
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
-def stack_logistic(A: np.ndarray, y: np.ndarray, l2: float, threads: int) -> tuple[np.ndarray, float]:
-    """Soft-target logistic on a few standardised columns -> (coef [k], intercept)."""
-    with torch_threads(threads):
-        W, b = fit_linear_grid("logistic", A[:, None, :].astype(np.float32), y, [l2], max_iter=200)
-    return W[0, 0].double().numpy(), float(b[0, 0])
+def within_task_auroc(X: FeatureSet, y: np.ndarray, p: np.ndarray) -> float:
+    """Mean over tasks of the AUROC against pass@1 >= 0.5 (NaN where a task has one class)."""
+    tasks = X.task.astype(str)
+    return nanmean(auroc(y[tasks == t] >= 0.5, p[tasks == t]) for t in np.unique(tasks))
 
 
 @register("hybrid")
@@ -55,19 +61,37 @@ class HybridProbe(Probe):
         return LinearConfig(pooling=c.pooling, layer=layer, l2_grid=list(c.l2_grid), n_folds=c.n_folds,
                             include_progress=c.include_progress, seed=c.seed, threads=c.threads)
 
-    def _stack_inputs(self, X: FeatureSet, hidden_logit: np.ndarray) -> np.ndarray:
-        cols = [hidden_logit[:, None], loglik_features(X)]
+    def _columns(self, X: FeatureSet, hidden_logit: np.ndarray, use_hidden: bool) -> np.ndarray:
+        cols = [self.calib_.logit(X)[:, None]]
+        if use_hidden:
+            cols.append(hidden_logit[:, None])
         if self.config.include_progress:
             cols.append(progress_column(X, self.step_scale_)[:, None])
         return np.concatenate(cols, axis=1)
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         cfg = self.config
-        loglik_features(X)  # fail early with a clear message when the features lack log-likelihoods
+        if cfg.select not in ("forward", "always"):
+            raise ProbecastError(f"hybrid probe: select must be 'forward' or 'always', got {cfg.select!r}")
+        self.calib_ = LoglikCalibrator().fit(X, y)  # also fails early when the features lack log-likelihoods
         self.hidden_ = LinearProbe(self._hidden_cfg(cfg.layer)).fit(X, y)
         fixed = self._hidden_cfg(self.hidden_.layer_)
         fixed.l2_grid = [self.hidden_.l2_]
-        A = self._stack_inputs(X, self._oof_logits(X, y, fixed))
+        hid = self._oof_logits(X, y, fixed)
+        self.use_hidden_, self.selection_ = True, {}
+        ckpts = X.checkpoint.astype(str)
+        if cfg.select == "forward" and len(np.unique(ckpts)) >= 2:
+            last = ckpts[np.argmax(X.step)]
+            early, late = ckpts != last, ckpts == last
+            for use in (False, True):
+                A = self._columns(X, hid, use)
+                sc = Standardizer().fit(A[early])
+                w, b = stack_logistic(sc.transform(A[early]), y[early], cfg.stack_l2, cfg.threads)
+                p = 1.0 / (1.0 + np.exp(-(sc.transform(A[late]).astype(np.float64) @ w + b)))
+                self.selection_["loglik+hidden" if use else "loglik"] = within_task_auroc(X.subset(late), y[late], p)
+            a_ll, a_hy = self.selection_["loglik"], self.selection_["loglik+hidden"]
+            self.use_hidden_ = bool(np.isfinite(a_hy) and (not np.isfinite(a_ll) or a_hy > a_ll + 0.002))
+        A = self._columns(X, hid, self.use_hidden_)
         self.scaler_ = Standardizer().fit(A)
         self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, cfg.stack_l2, cfg.threads)
 
@@ -86,16 +110,18 @@ class HybridProbe(Probe):
         return oof
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        A = self.scaler_.transform(self._stack_inputs(X, self.hidden_.decision_function(X)))
+        hid = self.hidden_.decision_function(X) if self.use_hidden_ else np.zeros(len(X))
+        A = self.scaler_.transform(self._columns(X, hid, self.use_hidden_))
         z = A.astype(np.float64) @ self.coef_ + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 
     def _get_state(self):
         h_arrays, h_extra = self.hidden_._get_state()
         arrays = {**{f"hidden.{k}": v for k, v in h_arrays.items()}, **self.scaler_.state("scaler_"),
-                  "coef": self.coef_, "intercept": np.array([self.intercept_])}
+                  **self.calib_.state("calib_"), "coef": self.coef_, "intercept": np.array([self.intercept_])}
         return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params(),
-                        "step_scale": self.hidden_.step_scale_}
+                        "step_scale": self.hidden_.step_scale_, "use_hidden": self.use_hidden_,
+                        "selection": {k: (float(v) if np.isfinite(v) else None) for k, v in self.selection_.items()}}
 
     def _set_state(self, arrays, extra) -> None:
         self.hidden_ = LinearProbe(LinearConfig(**extra["hidden_config"]))
@@ -103,7 +129,9 @@ class HybridProbe(Probe):
         self.hidden_.fitted_, self.hidden_.hidden_shape_ = True, None
         self.hidden_.step_scale_ = float(extra["step_scale"])
         self.scaler_ = Standardizer.from_state(arrays, "scaler_")
+        self.calib_ = LoglikCalibrator.from_state(arrays, "calib_")
         self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+        self.use_hidden_, self.selection_ = bool(extra["use_hidden"]), extra.get("selection", {})
 
     @property
     def layer_(self) -> int:
