@@ -18,6 +18,7 @@ def test_discovers_run_folder_with_sidecars(tiny_run):
     assert len(ckpts) == 3 and [c.step for c in ckpts] == sorted(c.step for c in ckpts)
     for c in ckpts:
         assert c.tokens == c.step * 8 * 64 and c.params > 0 and c.flops == pytest.approx(6 * c.params * c.tokens)
+        assert c.train_loss > 0 and c.to_record()["train_loss"] == c.train_loss
     single = discover_checkpoints(ckpts[-1].path)
     assert len(single) == 1 and single[0].step == ckpts[-1].step
 

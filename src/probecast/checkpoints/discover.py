@@ -31,6 +31,7 @@ class Checkpoint:
     tokens: float | None = None
     flops: float | None = None
     params: float | None = None
+    train_loss: float | None = None  # training loss at this step, when the run logged it
     revision: str | None = None  # hub revision
     gguf_file: str | None = None  # file name inside `path` for GGUF checkpoints
 
@@ -86,7 +87,9 @@ def checkpoint_from_folder(path: Path, step: int | None = None) -> Checkpoint:
     flops = meta.get("flops")
     if flops is None and tokens and params:
         flops = 6.0 * float(params) * float(tokens)
-    return Checkpoint(id=path.name, path=str(path), step=step, tokens=tokens, flops=flops, params=params)
+    loss = meta.get("train_loss")
+    return Checkpoint(id=path.name, path=str(path), step=step, tokens=tokens, flops=flops, params=params,
+                      train_loss=float(loss) if loss is not None else None)
 
 
 def discover_checkpoints(source: str | Path) -> list[Checkpoint]:
