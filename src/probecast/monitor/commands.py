@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         ready_glob: Optional[str] = typer.Option(None, "--ready-glob", help="A pattern inside the checkpoint "
                                                  "folder that must exist (implies --marker glob)."),
         sinks: str = typer.Option("tensorboard", "--sinks", help="Comma-separated trackers besides JSONL: "
-                                  "tensorboard, wandb, mlflow, or auto (every installed one)."),
+                                  "tensorboard, wandb, mlflow, auto (every installed one), or jsonl (JSONL only)."),
         run_name: Optional[str] = typer.Option(None, "--run-name", help="Run name in the trackers "
                                                "(default: the run folder's name)."),
         audit_every: int = typer.Option(0, "--audit-every", help="Every Mth checkpoint also gets real generative "

@@ -29,7 +29,8 @@ def available_trackers() -> list[str]:
 def _require(name: str) -> None:
     if importlib.util.find_spec(TRACKER_MODULES[name]) is None:
         raise ProbecastError(f"--sinks {name}: the {TRACKER_MODULES[name]!r} package is not installed; "
-                             f"`pip install {TRACKER_MODULES[name]}` or drop it from --sinks")
+                             f"`pip install {TRACKER_MODULES[name]}` or drop it from --sinks (`--sinks jsonl` logs to "
+                             f"W/monitor/predictions.jsonl only)")
 
 
 @register_sink("tensorboard")
