@@ -75,6 +75,16 @@ def olmo(n_boot: int, out: Path | None) -> None:
         print(f"  not forecast: {r.method} {r.task}: {r.note}")
 
 
+def per_cell(res: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
+    """One cell per model x task: the actual score, then the absolute errors (points) of power / last / loglinear."""
+    err = res.assign(e=res["error"].abs() * 100).pivot_table(index=["run", "task"], columns="form", values="e")
+    actual = res.groupby(["run", "task"])["actual"].first()
+    cells = {k: f"{actual[k]:.3f} ({v['power']:.1f} / {v['last']:.1f} / {v['loglinear']:.1f})"
+             for k, v in err.iterrows()}
+    out = pd.Series(cells).unstack()
+    return out.loc[[r for r in runs if r in out.index]]
+
+
 def pythia(n_boot: int, out: Path | None, dedup: bool) -> None:
     table = load_runs([DATA / "pythia"])
     table = table[table["run"].str.contains("deduped") == dedup]
@@ -95,6 +105,8 @@ def pythia(n_boot: int, out: Path | None, dedup: bool) -> None:
     show(f"Pythia ({label}): fit <= 13,000 steps, forecast step 143,000: MAE (points) per task",
          mae_table(res, "task", "form"))
     show(f"Pythia ({label}): MAE (points) per model, mean over the four tasks", mae_table(res, "run", "form"))
+    show(f"Pythia ({label}): actual score at 143k and |error| (points) of power / last / loglinear",
+         per_cell(res, runs))
     print("\n90% interval coverage:")
     print(coverage(res, "form").to_string())
 

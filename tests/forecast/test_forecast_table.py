@@ -130,9 +130,16 @@ def test_workspace_adapter(tmp_path):
     for ckpt, p in [("ck-100", [0.0, 1.0, 0.5]), ("ck-200", [1.0, 1.0, 0.5])]:
         labels = pd.DataFrame({"checkpoint": ckpt, "task": "gsm8k", "question_id": ["a", "b", "c"], "pass1": p})
         ws.write_labels(ckpt, "gsm8k", labels, {})
+    pred = pd.DataFrame({"checkpoint": "ck-200", "step": 200, "task": "gsm8k", "question_id": ["a", "b"],
+                         "p_success": [0.2, 0.4]})
+    path = ws.predictions_path("ck-200", "gsm8k", "ridge")
+    path.parent.mkdir(parents=True)
+    pred.to_parquet(path)
     df = load_runs([ws.root])
-    assert df.set_index("step")["value"].to_dict() == pytest.approx({100: 0.5, 200: 2.5 / 3})
-    assert set(df["run"]) == {"myrun"} and set(df["metric"]) == {"acc/gsm8k"} and df["flops"].max() == 1.2e16
+    acc = df[df["metric"] == "acc/gsm8k"]
+    assert acc.set_index("step")["value"].to_dict() == pytest.approx({100: 0.5, 200: 2.5 / 3})
+    assert df[df["metric"] == "pred/ridge/gsm8k"]["value"].tolist() == pytest.approx([0.3])
+    assert set(df["run"]) == {"myrun"} and df["flops"].max() == 1.2e16
 
 
 def test_missing_path_is_a_clear_error(tmp_path):

@@ -200,12 +200,12 @@ def read_pythia_model(path: Path, shots: str = "zero") -> list[pd.DataFrame]:
 
 
 # ---- long tables and workspaces ----------------------------------------------------------------------------
-_PRED_COLUMNS = ("predicted", "pred", "p_pass1", "pred_pass1", "prob")
+_PRED_COLUMNS = ("p_success", "predicted", "pred", "p_pass1")  # probes write p_success
 
 
 def read_workspace(path: Path) -> pd.DataFrame:
     """acc/<task> = mean pass1 over questions per labelled checkpoint; pred/<probe>/<task> = the mean predicted
-    pass@1 of each probe's predictions. step/tokens/flops/params from checkpoints.json; run = folder name."""
+    pass@1 (`p_success`) of each probe's predictions/<probe>/<checkpoint>/<task>.parquet. step/tokens/flops/params from checkpoints.json; run = folder name."""
     from probecast.workspace import Workspace
 
     ws = Workspace(path, create=False)
@@ -216,8 +216,10 @@ def read_workspace(path: Path) -> pd.DataFrame:
         means = labels.groupby(["checkpoint", "task"])["pass1"].mean()
         rows += [_ws_row(path, index, ckpt, f"acc/{task}", v) for (ckpt, task), v in means.items()]
     for file in sorted((path / "predictions").glob("*/*/*.parquet")):
-        probe, ckpt, task = file.parent.parent.name, file.parent.name, file.stem
         df = pd.read_parquet(file)
+        probe = file.parent.parent.name
+        ckpt = str(df["checkpoint"].iloc[0]) if "checkpoint" in df and len(df) else file.parent.name
+        task = str(df["task"].iloc[0]) if "task" in df and len(df) else file.stem
         col = next((c for c in _PRED_COLUMNS if c in df.columns), None)
         if col is not None:
             rows.append(_ws_row(path, index, ckpt, f"pred/{probe}/{task}", float(df[col].mean())))

@@ -217,7 +217,7 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
                 fit_until_tokens: Optional[str] = typer.Option(None, "--fit-until-tokens", help="Along-run split: "
                                                                "fit each run up to here, forecast its last checkpoint."),
                 run_filter: Optional[List[str]] = typer.Option(None, "--run", help="Along-run split: runs to forecast "
-                                                               "(default all)."),
+                                                               "(exact names, repeat; default all)."),
                 params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
                 n_boot: int = typer.Option(0, "--n-boot", help="Bootstrap refits (0: delta-method intervals)."),
                 as_json: bool = JsonOpt, plot: Optional[Path] = PlotOpt,
@@ -241,7 +241,11 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     else:
         from probecast.forecast.table import parse_count
 
-        chosen = select_runs(df, run_filter) if run_filter else sorted(df["run"].unique())
+        have = sorted(df["run"].unique())
+        chosen = list(run_filter or have)
+        if set(chosen) - set(have):
+            raise ProbecastError(f"--run {', '.join(sorted(set(chosen) - set(have)))}: not in the table; runs: "
+                                 f"{', '.join(have)}")
         res = compare_trajectories(df, chosen, tasks, parse_count(fit_until_tokens, "--fit-until-tokens"),
                                    n_boot=n_boot)
         by = "form"

@@ -95,5 +95,6 @@ def mae_table(df: pd.DataFrame, index: str, columns: str) -> pd.DataFrame:
     """Mean absolute error in points (x100) by `index` x `columns`, with a row for the mean over everything."""
     out = df.assign(abs_err=df["error"].abs() * 100).pivot_table(index=index, columns=columns, values="abs_err",
                                                                   aggfunc="mean")
+    out = out.reindex([k for k in pd.unique(df[index]) if k in out.index])  # rows in the order they were run
     out.loc["mean"] = df.assign(abs_err=df["error"].abs() * 100).groupby(columns)["abs_err"].mean()
     return out

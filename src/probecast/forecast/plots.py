@@ -102,14 +102,17 @@ def plot_trajectory(f: Forecaster, later: pd.DataFrame, predictions: list[dict],
 
 
 def plot_compare(df: pd.DataFrame, by: str, path: str | Path) -> None:
-    """Predicted against actual score per method/form, with intervals; the diagonal is a perfect forecast."""
+    """Predicted against actual score per method/form (intervals drawn for up to three groups); the diagonal is
+    a perfect forecast."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     ok = df.dropna(subset=["predicted"])
-    for i, (name, grp) in enumerate(ok.groupby(by)):
-        yerr = [grp["predicted"] - grp["lo"], grp["hi"] - grp["predicted"]]
-        ax.errorbar(grp["actual"], grp["predicted"], yerr=np.clip(np.array(yerr, float), 0, None), fmt="o", ms=4,
-                    alpha=0.7, capsize=2, label=f"{name} (MAE {grp['error'].abs().mean() * 100:.1f} pts)")
+    groups = list(ok.groupby(by))
+    for name, grp in groups:
+        yerr = np.clip(np.array([grp["predicted"] - grp["lo"], grp["hi"] - grp["predicted"]], float), 0, None)
+        ax.errorbar(grp["actual"], grp["predicted"], yerr=yerr if len(groups) <= 3 else None, fmt="o", ms=4,
+                    alpha=0.7, capsize=2, elinewidth=0.6,
+                    label=f"{name} (MAE {grp['error'].abs().mean() * 100:.1f} pts)")
     lim = [ok[["actual", "predicted"]].min().min() - 0.02, ok[["actual", "predicted"]].max().max() + 0.02]
     ax.plot(lim, lim, "k:", lw=1)
     ax.set(xlabel="actual score", ylabel="forecast", xlim=lim, ylim=lim)
