@@ -36,7 +36,7 @@ from probecast.probes.metrics import auroc, nanmean
 class HybridConfig(ProbeConfig):
     pooling: str = "last"
     layer: int | None = None
-    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
+    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 10.0])
     n_folds: int = 3
     include_progress: bool = False  # extrapolates badly past the training checkpoints (README)
     stack_l2: float = 1e-3

@@ -105,6 +105,25 @@ def group_folds(groups: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.nd
     return [(np.flatnonzero(f != i), np.flatnonzero(f == i)) for i in range(k)]
 
 
+def checkpoint_folds(groups: np.ndarray, checkpoints: np.ndarray, n_folds: int,
+                     seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds that are out of question *and* out of checkpoint: fold i validates checkpoint c_i on question
+    fold i mod k and trains on the other checkpoints' other questions, so a score says how well a model
+    transfers to a checkpoint it never saw. Falls back to question folds with a single checkpoint."""
+    ckpts = np.unique(checkpoints)
+    qfolds = group_folds(groups, n_folds, seed)
+    if len(ckpts) < 2:
+        return qfolds
+    out = []
+    for i, c in enumerate(ckpts):
+        tr_q, va_q = qfolds[i % len(qfolds)]
+        tr = tr_q[checkpoints[tr_q] != c]
+        va = va_q[checkpoints[va_q] == c]
+        if len(tr) and len(va):
+            out.append((tr, va))
+    return out or qfolds
+
+
 def group_holdout(groups: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train_idx, val_idx) with `fraction` of the groups held out (empty val when there are < 4 groups)."""
     uniq = np.unique(groups)

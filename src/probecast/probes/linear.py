@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
-from probecast.probes.inputs import (Standardizer, expect_shape, group_folds, hidden_block, progress_column,
+from probecast.probes.inputs import (Standardizer, checkpoint_folds, expect_shape, group_folds, hidden_block,
+                                     progress_column,
                                      question_groups)  # noqa: F401
 from probecast.probes.torch_train import torch_threads
 
@@ -30,8 +31,9 @@ class LinearConfig(ProbeConfig):
     kind: str = "logistic"  # "logistic" (soft BCE) or "ridge" (least squares on pass@1, then Platt-scaled)
     pooling: str = "last"  # "last" | "mean" | "both"
     layer: int | None = None  # None: choose by grouped CV
-    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1])
+    l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 10.0])
     n_folds: int = 3
+    cv: str = "checkpoint"  # "checkpoint": folds out of question and checkpoint; "question": question folds
     include_progress: bool = False
     max_iter: int = 100
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
@@ -92,22 +94,54 @@ def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float
     raise ProbecastError(f"linear probe: kind must be 'logistic' or 'ridge', got {kind!r}")
 
 
-def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray, l2_grid: list[float],
-                    n_folds: int, seed: int, max_iter: int) -> np.ndarray:
-    """Held-out loss [G, L] of every (l2, layer) candidate, averaged over grouped folds (lower is better):
-    soft BCE for the logistic, squared error for ridge (each model's own objective)."""
-    total = np.zeros((len(l2_grid), X.shape[1]))
-    for tr, va in group_folds(groups, n_folds, seed):
+def strata_auroc(scores: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Mean AUROC (vs pass@1 >= 0.5) within each stratum, for every candidate: scores [n, ...] -> [...].
+    NaN where no stratum has both classes."""
+    from scipy.stats import rankdata
+
+    total, count = np.zeros(scores.shape[1:]), 0
+    for s in np.unique(strata):
+        m = strata == s
+        pos = y[m] >= 0.5
+        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+        if n_pos == 0 or n_neg == 0:
+            continue
+        ranks = rankdata(scores[m], axis=0)
+        total += (ranks[pos].sum(0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        count += 1
+    return total / count if count else np.full(scores.shape[1:], np.nan)
+
+
+def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                    l2_grid: list[float], max_iter: int, strata: np.ndarray) -> np.ndarray:
+    """Held-out loss [G, L] of every (l2, layer) candidate, averaged over folds (lower is better).
+
+    The loss is minus the mean within-(task, checkpoint) AUROC, i.e. what the evaluation reports: a pooled
+    likelihood would instead reward layers that only tell tasks apart (the embedding layer at the last token
+    is one constant per task and wins a pooled BCE). The model's own held-out objective (soft BCE for the
+    logistic, squared error for ridge) is added with weight 1e-3 to break ties, and decides alone when no
+    validation stratum has both classes."""
+    auc_sum, auc_n = np.zeros((len(l2_grid), X.shape[1])), np.zeros((len(l2_grid), X.shape[1]))
+    own = np.zeros((len(l2_grid), X.shape[1]))
+    n_val = sum(len(va) for _, va in folds)
+    for tr, va in folds:
         W, b = fit_linear_grid(kind, X[tr], y[tr], l2_grid, max_iter)
         with torch.no_grad():
+            raw = torch.einsum("nld,gld->ngl", torch.from_numpy(X[va]), W) + b
             p = _scores(kind, torch.from_numpy(X[va]), W, b).clamp(EPS, 1 - EPS).double()
         yv = torch.from_numpy(y[va]).double()[:, None, None]
         if kind == "logistic":
             loss = -(yv * torch.log(p) + (1 - yv) * torch.log(1 - p)).mean(0)
         else:
             loss = ((p - yv) ** 2).mean(0)
-        total += loss.numpy() * len(va) / len(y)
-    return total
+        own += loss.numpy() * len(va) / n_val
+        auc = strata_auroc(raw.numpy(), y[va], strata[va])
+        if np.isfinite(auc).all():
+            auc_sum += auc
+            auc_n += 1
+    if auc_n.max() == 0:
+        return own
+    return -(auc_sum / auc_n) + 1e-3 * own
 
 
 def layer_inputs(X: FeatureSet, pooling: str, step_scale: float | None, layers: list[int] | None = None) -> np.ndarray:
@@ -118,6 +152,14 @@ def layer_inputs(X: FeatureSet, pooling: str, step_scale: float | None, layers: 
         prog = np.broadcast_to(progress_column(X, step_scale)[:, None, None], (H.shape[0], H.shape[1], 1))
         H = np.concatenate([H, prog], axis=-1)
     return H
+
+
+def cv_folds(X: FeatureSet, cfg: LinearConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+    if cfg.cv == "checkpoint":
+        return checkpoint_folds(question_groups(X), X.checkpoint.astype(str), cfg.n_folds, cfg.seed)
+    if cfg.cv == "question":
+        return group_folds(question_groups(X), cfg.n_folds, cfg.seed)
+    raise ProbecastError(f"linear probe: cv must be 'checkpoint' or 'question', got {cfg.cv!r}")
 
 
 def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
@@ -134,7 +176,8 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     raw = layer_inputs(X, cfg.pooling, step_scale if cfg.include_progress else None, layers)
     A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
-        scores = cv_layer_scores(cfg.kind, A, y, question_groups(X), grid, cfg.n_folds, cfg.seed, cfg.max_iter)
+        strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
+        scores = cv_layer_scores(cfg.kind, A, y, cv_folds(X, cfg), grid, cfg.max_iter, strata)
     if layers is None:
         table[:] = scores
     else:
