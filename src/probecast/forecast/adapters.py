@@ -25,6 +25,7 @@ from probecast.forecast.table import LONG_COLUMNS
 OLMO_LADDER_PARAMS = {"190M": 190_354_176, "370M": 371_262_464, "760M": 758_220_288, "1B": 1_279_395_840}
 PYTHIA_TOKENS_PER_STEP = 2_097_152  # 1024 sequences x 2048 tokens
 _STEP = re.compile(r"step[_-]?(\d+)", re.IGNORECASE)
+_CKPT_DIR = re.compile(r"(step|checkpoint|global_step|iter|ckpt)[-_]?\d+", re.IGNORECASE)
 
 
 def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = None) -> list[pd.DataFrame]:
@@ -103,7 +104,7 @@ def parse_lm_eval_results(results: dict) -> dict[str, float]:
             continue
         for key, value in entry.items():
             name, _, filt = key.partition(",")
-            if name.endswith("_stderr") or name == "alias" or isinstance(value, bool):
+            if name.endswith("_stderr") or name in ("alias", "sample_len") or isinstance(value, bool):
                 continue
             if not isinstance(value, (int, float)):
                 continue
@@ -155,9 +156,20 @@ def read_lm_eval_files(files: list[Path], run: str | None, tokens_per_step: floa
 
 
 def _model_name(config: dict) -> str | None:
-    args = str(config.get("model_args", ""))
-    m = re.search(r"pretrained=([^,]+)", args)
-    return m.group(1).rstrip("/").split("/")[-1] if m else None
+    """The run a results file belongs to: the `pretrained=` model (a string in old lm-eval, a dict since 0.4.x);
+    for a local checkpoint folder of a sweep (`.../<run>/step-300`) the run is its parent folder."""
+    args = config.get("model_args", "")
+    if isinstance(args, dict):
+        pretrained = args.get("pretrained")
+    else:
+        m = re.search(r"pretrained=([^,]+)", str(args))
+        pretrained = m.group(1) if m else None
+    if not pretrained:
+        return None
+    parts = str(pretrained).rstrip("/").split("/")
+    if len(parts) > 1 and _CKPT_DIR.fullmatch(parts[-1]):
+        return parts[-2]
+    return parts[-1]
 
 
 def _is_pythia_model(path: Path) -> bool:
