@@ -89,3 +89,17 @@ def test_real_ladder_cli_on_olmo_runs():
                             "--target-params", "1279395840", "--target-tokens", "255895535616",
                             "--target-flops", "2.5868662302475654e21", "--n-boot", "0", "--json"))
     assert "1B-10xC" not in out["runs"] and abs(out["predicted"] - 0.645) < 0.03
+
+
+def test_trajectory_on_an_lm_eval_sweep(tmp_path):
+    curve = lambda d: SAT_POWER.fn(np.array([0.8, np.log(0.1), 0.5]), d)  # noqa: E731
+    for step in (1000, 2000, 4000, 8000, 16000, 32000):
+        folder = tmp_path / "sweep" / f"step{step}"
+        folder.mkdir(parents=True)
+        (folder / "results_x.json").write_text(json.dumps(
+            {"results": {"piqa": {"acc,none": float(curve(step * 4e6))}}, "config": {"model_args": "pretrained=m"}}))
+    out = json.loads(invoke("trajectory", "--runs", tmp_path / "sweep", "--run", "sweep", "--task", "piqa",
+                            "--tokens-per-step", "4e6", "--fit-until-tokens", str(8000 * 4e6), "--n-boot", "0",
+                            "--form", "power", "--json"))
+    assert [p["step"] for p in out["predictions"]] == [16000, 32000]
+    assert out["predicted"] == pytest.approx(curve(32000 * 4e6), abs=0.01)

@@ -14,24 +14,28 @@ RunsOpt = typer.Option(..., "--runs", help="Files or folders of training runs (O
                                             "JSON, long-table CSV/Parquet, probecast workspace).")
 ParamsOpt = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run or run prefix, e.g. 190M=190354176.")
 ShotsOpt = typer.Option("zero", "--shots", help="Pythia folders: zero, five or all (five-shot runs are <model>-5shot).")
+TpsOpt = typer.Option(None, "--tokens-per-step", help="lm-eval sweeps without token counts: tokens = step x this.")
 
 
 # `--runs A B C`: click options take one value each, so extra positional words after --runs are its values too.
 MULTI = {"allow_extra_args": True}
 
 
-def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], shots: str):
+def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], shots: str,
+          tokens_per_step: Optional[float] = None):
     from probecast.errors import ProbecastError
     from probecast.forecast.table import load_runs, parse_params
 
     extra = [a for a in ctx.args]
     if any(a.startswith("-") for a in extra):
         raise ProbecastError(f"unknown option(s) {' '.join(a for a in extra if a.startswith('-'))}")
-    return load_runs([*runs, *map(Path, extra)], parse_params(params or []), shots=shots)
+    return load_runs([*runs, *map(Path, extra)], parse_params(params or []), shots=shots,
+                     tokens_per_step=tokens_per_step)
 
 
 @forecast_app.command("table", context_settings=MULTI)
 def table_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+              tokens_per_step: Optional[float] = TpsOpt,
               out: Optional[Path] = typer.Option(None, "--out", help="Write the long table (.csv or .parquet).")) -> None:
     """Read runs in any supported format and print (or write) the long table summary."""
     from rich.console import Console
@@ -39,7 +43,7 @@ def table_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, params: Optional[L
 
     from probecast.io import atomic_path, write_parquet_atomic
 
-    df = _load(ctx, runs, params, shots)
+    df = _load(ctx, runs, params, shots, tokens_per_step)
     if out is not None:
         if out.suffix == ".parquet":
             write_parquet_atomic(out, df)
@@ -172,6 +176,7 @@ def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = ty
                    predict_tokens: Optional[List[str]] = typer.Option(None, "--predict-tokens",
                                                                       help="Extra token counts to forecast."),
                    params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+                   tokens_per_step: Optional[float] = TpsOpt,
                    n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
                    plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
     """Forecast every later checkpoint of one run from its checkpoints up to --fit-until-tokens."""
@@ -179,7 +184,7 @@ def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = ty
     from probecast.forecast.base import Query, get_forecaster
     from probecast.forecast.table import parse_count, wide
 
-    df = _load(ctx, runs, params, shots)
+    df = _load(ctx, runs, params, shots, tokens_per_step)
     cut = parse_count(fit_until_tokens, "--fit-until-tokens")
     f = get_forecaster("trajectory", task=task, run=run, form=form, fit_until=cut, n_boot=n_boot, level=level)
     f.fit(df[df["tokens"] <= cut])
