@@ -80,9 +80,9 @@ class _AttentionProbe(Probe):
         mean = (x * w).sum(0) / count
         std = np.sqrt((((x - mean) ** 2) * w).sum(0) / count)
         self.scaler_ = Standardizer(mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32))
-        torch.manual_seed(cfg.seed)
-        self.net_ = AttentionPool(x.shape[2], x.shape[1], cfg.hidden, int(cfg.include_progress), cfg.dropout)
-        self.train_info_ = train_soft_bce(self.net_, self._inputs(X), y, question_groups(X), cfg, cfg.seed)
+        make = lambda: AttentionPool(x.shape[2], x.shape[1], cfg.hidden, int(cfg.include_progress), cfg.dropout)  # noqa: E731
+        self.net_, self.train_info_ = train_soft_bce(make, self._inputs(X), y, question_groups(X), cfg, cfg.seed,
+                                                     X.step, X.task)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         z = predict_logits(self.net_, self._inputs(X), self.config.threads)

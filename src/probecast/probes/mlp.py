@@ -64,10 +64,9 @@ class MLPProbe(Probe):
             raise ProbecastError(f"mlp probe: layers must be 'cv', 'all' or a list of indices, got {cfg.layers!r}")
         A = self._inputs(X)
         self.scaler_ = Standardizer().fit(A)
-        torch.manual_seed(cfg.seed)
-        self.net_ = _MLP(A.shape[1], cfg.hidden, cfg.dropout)
-        self.train_info_ = train_soft_bce(self.net_, [self.scaler_.transform(A)], y, question_groups(X), cfg,
-                                          cfg.seed)
+        self.net_, self.train_info_ = train_soft_bce(lambda: _MLP(A.shape[1], cfg.hidden, cfg.dropout),
+                                                     [self.scaler_.transform(A)], y, question_groups(X), cfg,
+                                                     cfg.seed, X.step, X.task)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         z = predict_logits(self.net_, [self.scaler_.transform(self._inputs(X))], self.config.threads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -38,35 +38,63 @@ class TrainConfig:
     max_epochs: int = 150
     patience: int = 12
     val_fraction: float = 0.15
+    val_mode: str = "question"  # or "checkpoint": early stopping for transfer to the last training checkpoint
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
-def train_soft_bce(net: torch.nn.Module, inputs: list[np.ndarray], y: np.ndarray, groups: np.ndarray,
-                   cfg: TrainConfig, seed: int) -> dict:
-    """Train `net(*batch) -> logits [b]` in place; returns {"epochs", "best_val_bce"}."""
+def train_soft_bce(make_net: Callable[[], torch.nn.Module], inputs: list[np.ndarray], y: np.ndarray,
+                   groups: np.ndarray, cfg: TrainConfig, seed: int,
+                   steps: np.ndarray | None = None,
+                   tasks: np.ndarray | None = None) -> tuple[torch.nn.Module, dict]:
+    """Train `make_net()(*batch) -> logits [b]`; returns (trained net, {"epochs", "best_val_bce", "val"}).
+
+    `val_mode="checkpoint"` (with `steps` spanning >= 2 checkpoints): early-stop a first run trained on the
+    earlier checkpoints (minus the validation questions) against the validation questions at the *last*
+    training checkpoint (the number of epochs that transfers to a checkpoint the net never saw), scored by
+    the mean within-task AUROC (`tasks`; a BCE there would mostly measure the base-rate shift between
+    checkpoints), then train a fresh net on every row for that many epochs. `val_mode="question"`: one run, validation = held-out
+    questions at every checkpoint, best epoch restored."""
+    tr, va = group_holdout(groups, cfg.val_fraction, seed)
+    if cfg.val_mode == "checkpoint" and steps is not None and len(np.unique(steps)) >= 2 and len(va):
+        last = np.max(steps)
+        tr1, va1 = tr[steps[tr] != last], va[steps[va] == last]
+        net, info = _run(make_net(), inputs, y, tr1, va1, cfg, seed, cfg.max_epochs,
+                         None if tasks is None else np.asarray(tasks).astype(str))
+        net, _ = _run(make_net(), inputs, y, np.arange(len(y)), np.zeros(0, int), cfg, seed, info["best_epoch"])
+        return net, {**info, "val": "checkpoint"}
+    if cfg.val_mode not in ("checkpoint", "question"):
+        raise ValueError(f"val_mode must be 'checkpoint' or 'question', got {cfg.val_mode!r}")
+    net, info = _run(make_net(), inputs, y, tr, va, cfg, seed, cfg.max_epochs)
+    return net, {**info, "val": "question"}
+
+
+def _run(net: torch.nn.Module, inputs: list[np.ndarray], y: np.ndarray, tr: np.ndarray, va: np.ndarray,
+         cfg: TrainConfig, seed: int, max_epochs: int,
+         strata: np.ndarray | None = None) -> tuple[torch.nn.Module, dict]:
+    """AdamW on soft BCE over rows `tr`; early stopping on rows `va` (best epoch restored) when non-empty,
+    by minus the mean within-stratum AUROC when `strata` is given and defined, else by BCE."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    tr, va = group_holdout(groups, cfg.val_fraction, seed)
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
     target = torch.from_numpy(y.astype(np.float32))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    best, best_state, since, epoch = float("inf"), copy.deepcopy(net.state_dict()), 0, 0
+    best, best_state, best_epoch, since, epoch = float("inf"), copy.deepcopy(net.state_dict()), max_epochs, 0, 0
     with torch_threads(cfg.threads):
-        for epoch in range(1, cfg.max_epochs + 1):
+        for epoch in range(1, max_epochs + 1):
             net.train()
             order = rng.permutation(tr)
             for start in range(0, len(order), cfg.batch_size):
                 idx = torch.from_numpy(order[start:start + cfg.batch_size])
-                logits = net(*[t[idx] for t in tensors])
-                loss = F.binary_cross_entropy_with_logits(logits, target[idx])
+                loss = F.binary_cross_entropy_with_logits(net(*[t[idx] for t in tensors]), target[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
             if len(va) == 0:
                 continue
-            val = evaluate_bce(net, [t[torch.from_numpy(va)] for t in tensors], target[torch.from_numpy(va)])
+            val = _val_score(net, [t[torch.from_numpy(va)] for t in tensors], y[va],
+                             None if strata is None else strata[va])
             if val < best - 1e-5:
-                best, best_state, since = val, copy.deepcopy(net.state_dict()), 0
+                best, best_state, best_epoch, since = val, copy.deepcopy(net.state_dict()), epoch, 0
             else:
                 since += 1
                 if since >= cfg.patience:
@@ -74,7 +102,20 @@ def train_soft_bce(net: torch.nn.Module, inputs: list[np.ndarray], y: np.ndarray
         if len(va):
             net.load_state_dict(best_state)
     net.eval()
-    return {"epochs": epoch, "best_val_bce": best if len(va) else None}
+    return net, {"epochs": epoch, "best_epoch": best_epoch, "best_val_bce": best if len(va) else None}
+
+
+@torch.no_grad()
+def _val_score(net: torch.nn.Module, tensors: list[torch.Tensor], y: np.ndarray, strata: np.ndarray | None) -> float:
+    net.eval()
+    logits = net(*tensors)
+    if strata is not None:
+        from probecast.probes.linear import strata_auroc
+
+        auc = float(strata_auroc(logits.double().numpy()[:, None], y, strata)[0])
+        if np.isfinite(auc):
+            return -auc
+    return float(F.binary_cross_entropy_with_logits(logits, torch.from_numpy(y.astype(np.float32))))
 
 
 @torch.no_grad()
