@@ -24,14 +24,14 @@ class RealDemoConfig:
     model: str = "smollm2"
     quick: bool = False
     piqa_questions: int = 300
-    gsm8k_questions: int = 16
+    gsm8k_questions: int = 12
     gsm8k_samples: int = 2
-    gsm8k_max_new_tokens: int = 128
+    gsm8k_max_new_tokens: int = 96
     n_train_checkpoints: int = 2
     tail_tokens: int = 8
     batch_size: int = 16
     latency_repeats: int = 1
-    finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(steps=200, batch_size=2, train_layers=4,
+    finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(steps=100, batch_size=2, train_layers=4,
                                                                             n_checkpoints=4, max_len=256, lr=2e-4))
 
     @classmethod
@@ -93,9 +93,9 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     out = Path(out).resolve()
     ws = Workspace(out)
     base = fetch_model(cfg.model, log=print if progress else None)
-    finetune(base, ws.run_dir, cfg.finetune, progress=progress)
+    losses = {r["step"]: r.get("train_loss") for r in finetune(base, ws.run_dir, cfg.finetune, progress=progress)}
     ckpts = discover_checkpoints(ws.run_dir)
-    ws.add_checkpoints(c.to_record() for c in ckpts)
+    ws.add_checkpoints({**c.to_record(), "train_loss": losses.get(c.step)} for c in ckpts)  # for the training_loss baseline
     gsm8k = load_gsm8k(_benchmark_dir("gsm8k"), n_fewshot=0, limit=cfg.gsm8k_questions)
     gsm8k_file = write_task_jsonl(gsm8k, out / "tasks" / "gsm8k.jsonl", cfg.gsm8k_max_new_tokens)
     tasks = (resolve_tasks("piqa", ws, cfg.piqa_questions, remember=True)

@@ -136,6 +136,9 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
         model.train()
 
     out.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():  # the starting model's loss on a fixed batch: step-0's training loss
+        ids, mask, labels = collate(examples[:cfg.batch_size], pad)
+        ema = float(model(input_ids=ids, attention_mask=mask, labels=labels).loss)
     if 0 in save_at:
         save(0)
     model.train()
