@@ -66,7 +66,8 @@ def load_pairs(ws: Workspace, pairs: pd.DataFrame, labelled: bool) -> tuple[Feat
 
 def train_losses(ws: Workspace, path: str | Path | None = None) -> dict[int, float]:
     """{step: training loss}: from a JSON file {step: loss} when given, else from checkpoints.json records'
-    `train_loss` (written by the embedded run); empty when neither has it."""
+    `train_loss`, else from each checkpoint folder's `probecast_checkpoint.json` sidecar (written by the
+    embedded run); empty when none has it."""
     if path is not None:
         path = Path(path)
         try:
@@ -74,8 +75,20 @@ def train_losses(ws: Workspace, path: str | Path | None = None) -> dict[int, flo
             return {int(k): float(v) for k, v in raw.items()}
         except (OSError, ValueError, AttributeError) as exc:
             raise ProbecastError(f"{path}: expected a JSON object {{step: loss}} ({exc})") from exc
-    return {int(r["step"]): float(r["train_loss"]) for r in ws.read_checkpoints()
-            if r.get("train_loss") is not None and r.get("step") is not None}
+    out = {}
+    for r in ws.read_checkpoints():
+        if r.get("step") is None:
+            continue
+        loss = r.get("train_loss")
+        sidecar = Path(r.get("path") or "") / "probecast_checkpoint.json"
+        if loss is None and r.get("path") and sidecar.is_file():
+            try:
+                loss = json.loads(sidecar.read_text()).get("train_loss")
+            except (OSError, ValueError):
+                loss = None
+        if loss is not None:
+            out[int(r["step"])] = float(loss)
+    return out
 
 
 def multistep_tasks(ws: Workspace, index: pd.DataFrame) -> list[str]:
