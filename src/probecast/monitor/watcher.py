@@ -59,6 +59,7 @@ class Watcher:
         recovered = self.state.reconcile([t.name for t in monitor.tasks])
         for c in recovered:
             self.say(f"[yellow]{c}[/]: already in the log (previous watcher stopped before recording it); not redone")
+        monitor.n_evaluations = self.state.n_done()  # the audit schedule (every Mth) continues across restarts
 
     def say(self, text: str) -> None:
         self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {text}")
