@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from probecast.checkpoints.discover import Checkpoint, checkpoint_from_folder
+from probecast.checkpoints.discover import checkpoint_from_folder
 from probecast.errors import ProbecastError
 from probecast.monitor.completeness import ReadyRule, StabilityTracker, candidates, marker_ready
 from probecast.monitor.evaluator import Monitor
