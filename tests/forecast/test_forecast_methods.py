@@ -6,7 +6,7 @@ import pytest
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Query, available, get_forecaster
-from probecast.forecast.laws import SAT_POWER, SIGMOID_LOG
+from probecast.forecast.laws import SAT_POWER, SIGMOID_LOG, SIGMOID_SCORE
 from probecast.forecast.synthetic import LadderTruth, ladder_table, trajectory_table
 
 TRUTH = LadderTruth()
@@ -116,3 +116,17 @@ def test_bad_inputs_get_clear_errors():
         get_forecaster("flp", task="toy").fit(ladder_table().drop(columns=["flops"]))
     with pytest.raises(ProbecastError, match="non-positive"):
         get_forecaster("flp", task="toy").fit(ladder_table().assign(flops=0.0))
+
+
+def test_trajectory_against_a_loss_recovers_the_sigmoid():
+    theta = (0.6, 6.0, 1.5, 0.25)  # a, k, L0, b
+    loss = np.linspace(2.5, 0.9, 14)
+    tokens = np.geomspace(1e9, 3e11, 14)
+    score = SIGMOID_SCORE.fn(np.array(theta), loss)
+    table = pd.concat([trajectory_table(lambda d: score, tokens),
+                       trajectory_table(lambda d: loss, tokens, task="x").assign(metric="loss/val")])
+    f = get_forecaster("trajectory", task="toy", x="loss/val", form="sigmoid", fit_until=3e10, n_boot=0).fit(table)
+    assert f.result_.params == pytest.approx(theta, rel=0.05)
+    assert f.predict(Query(values={"loss/val": 0.9})).predicted == pytest.approx(score[-1], abs=0.01)
+    with pytest.raises(ProbecastError, match="form 'power'"):
+        get_forecaster("trajectory", task="toy", x="loss/val", form="power").fit(table)

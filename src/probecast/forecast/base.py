@@ -25,6 +25,7 @@ class Query:
     flops: float | None = None
     step: int | None = None
     run: str | None = None
+    values: dict[str, float] | None = None  # measured metrics of the queried checkpoint (e.g. its loss)
 
     @property
     def compute(self) -> float:

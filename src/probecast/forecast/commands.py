@@ -172,7 +172,10 @@ def flpm_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt
 def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = typer.Option(..., "--run"),
                    task: str = TaskOpt,
                    fit_until_tokens: str = typer.Option(..., "--fit-until-tokens", help="Fit on checkpoints up to here."),
-                   form: str = typer.Option("power", "--form", help="power, sigmoid, pooled, loglinear or last."),
+                   form: str = typer.Option("power", "--form", help="power, sigmoid, pooled, loglinear or last "
+                                            "(against a loss: sigmoid, linear or last)."),
+                   x: str = typer.Option("tokens", "--x", help="Fit the score against tokens, flops, step, or a loss "
+                                         "metric (e.g. loss/c4_en: later checkpoints are forecast from their loss)."),
                    predict_tokens: Optional[List[str]] = typer.Option(None, "--predict-tokens",
                                                                       help="Extra token counts to forecast."),
                    params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
@@ -186,20 +189,27 @@ def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = ty
 
     df = _load(ctx, runs, params, shots, tokens_per_step)
     cut = parse_count(fit_until_tokens, "--fit-until-tokens")
-    f = get_forecaster("trajectory", task=task, run=run, form=form, fit_until=cut, n_boot=n_boot, level=level)
+    f = get_forecaster("trajectory", task=task, run=run, form=form, x=x, fit_until=cut, n_boot=n_boot, level=level)
     f.fit(df[df["tokens"] <= cut])
-    later = wide(df[(df["run"] == run) & (df["tokens"] > cut)], [f.score_metric_]) \
-        if ((df["run"] == run) & (df["tokens"] > cut) & (df["metric"] == f.score_metric_)).any() else None
-    targets = [] if later is None else [(int(r.step), float(r.tokens), float(r[f.score_metric_]))
-                                        for _, r in later.iterrows()]
-    targets += [(None, parse_count(t, "--predict-tokens"), None) for t in predict_tokens or []]
-    if not targets:
-        raise ProbecastError(f"run {run}: no checkpoint after {cut:.4g} tokens; give --predict-tokens")
+    rest = df[(df["run"] == run) & (df["tokens"] > cut)]
+    later = wide(rest, [f.score_metric_]) if (rest["metric"] == f.score_metric_).any() else rest.iloc[:0]
+    queries = [(Query(tokens=float(r.tokens), step=int(r.step), flops=r.flops), float(r[f.score_metric_]))
+               for _, r in later.iterrows()]
+    queries += [(Query(tokens=parse_count(t, "--predict-tokens")), None) for t in predict_tokens or []]
+    if x not in ("tokens", "flops", "step"):  # the queried checkpoints' measured loss
+        measured = rest[rest["metric"] == x].set_index("step")["value"]
+        queries = [(q, a) for q, a in queries if q.step in measured.index]
+        for q, _ in queries:
+            q.values = {x: float(measured[q.step])}
+    if not queries:
+        raise ProbecastError(f"run {run}: no checkpoint after {cut:.4g} tokens to forecast"
+                             + ("; give --predict-tokens" if x == "tokens" else f" with a measured {x}"))
     predictions = []
-    for step, tokens, actual in sorted(targets, key=lambda t: t[1]):
-        fc = f.predict(Query(tokens=tokens, step=step))
-        predictions.append({"step": step, "tokens": tokens, "predicted": fc.predicted,
-                            "interval": list(fc.interval), "actual": actual})
+    for q, actual in sorted(queries, key=lambda qa: qa[0].tokens):
+        fc = f.predict(q)
+        predictions.append({"step": q.step, "tokens": q.tokens, "predicted": fc.predicted,
+                            "interval": list(fc.interval), "actual": actual, **(q.values or {}),
+                            **({"flops": q.flops} if x == "flops" else {})})
     last = predictions[-1]
     result = {"method": "trajectory", "task": task, "metric": f.score_metric_, "form": form,
               "target": {"run": run, "fit_until_tokens": cut, "tokens": last["tokens"], "step": last["step"]},
@@ -208,7 +218,8 @@ def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = ty
     if plot is not None:
         from probecast.forecast.plots import plot_trajectory
 
-        plot_trajectory(f, later if later is not None else df.iloc[:0], predictions, plot)
+        plot_trajectory(f, later if x in ("tokens", "flops", "step") else wide(rest, [f.score_metric_, x]),
+                        predictions, plot)
         result["plot"] = str(plot)
     _emit(result, as_json, save)
 

@@ -88,14 +88,16 @@ def plot_trajectory(f: Forecaster, later: pd.DataFrame, predictions: list[dict],
     ys = np.array([p["predicted"] for p in predictions])
     lo = np.array([p["interval"][0] for p in predictions])
     hi = np.array([p["interval"][1] for p in predictions])
-    grid = np.geomspace(seen[f.x].min(), xs.max(), 80)
-    curve = [f.predict(Query(**{"tokens": None, "step": None, "flops": None, f.x: g})).predicted for g in grid]
+    axis = f.x in ("tokens", "flops", "step")
+    span = np.concatenate([seen[f.x].to_numpy(float), xs])
+    grid = np.geomspace(span.min(), span.max(), 80) if axis else np.linspace(span.min(), span.max(), 80)
+    curve = [f.predict(f.query_at(g)).predicted for g in grid]
     ax.plot(grid, curve, "k--", lw=0.8, alpha=0.6, label="fitted law")
     ax.plot(xs, ys, "k-", lw=1.2, label=f"{f.form} forecast")
     ax.fill_between(xs, lo, hi, color="k", alpha=0.12, label=f"{int(f.level * 100)}% interval")
-    if f.fit_until is not None:
+    if f.fit_until is not None and f.x == "tokens":
         ax.axvline(f.fit_until, c="grey", ls=":", lw=1)
-    ax.set(xscale="log", xlabel=f.x, ylabel=f.score_metric_, title=f"{f.run_}: trajectory ({f.form})")
+    ax.set(xscale="log" if axis else "linear", xlabel=f.x, ylabel=f.score_metric_, title=f"{f.run_}: trajectory ({f.form})")
     ax.legend(fontsize=7)
     _save(fig, path)
     plt.close(fig)

@@ -1,6 +1,6 @@
 """Trajectory extrapolation: forecast a run's later checkpoints from its own early ones.
 
-Fit the task score against training tokens (or FLOPs, or steps) on the checkpoints up to a cut-off and
+Fit the task score against training tokens (or FLOPs, or steps) on the checkpoints up to a token cut-off and
 predict every later checkpoint. Forms:
 - `power`: saturating power law y = c - a (D / 1e11)^(-b), on checkpoints past the emergent phase;
 - `sigmoid`: sigmoid of log tokens, y = lo + (hi - lo) sigmoid(k (ln D - m)), on all checkpoints;
@@ -8,6 +8,8 @@ predict every later checkpoint. Forms:
   sigmoid of a ladder-style pseudo-loss u = a_N (N / 1e9)^(-alpha) + a_D (D / 1e11)^(-beta), floored at chance,
   y = chance + (hi - chance) sigmoid(u0 - u). Larger models late in training share information with this run;
 - baselines `last` (the last fitted value) and `loglinear` (least squares line in ln D).
+Against a loss (`x="loss/<set>"` or `"bpb/<task>"`): the score as a sigmoid (`sigmoid`) or a line (`linear`) of
+the run's own loss, forecasting a later checkpoint from its measured loss (cheap to evaluate, unlike the task).
 Intervals: bootstrap refits (rows, or whole runs for `pooled`) plus the residual spread, widened in quadrature by a
 measured extrapolation error: the form's own error forecasting the last visible checkpoint from the earlier
 ones, scaled by how far (in log x) the query lies beyond the data relative to that backtest step.
@@ -25,10 +27,12 @@ from scipy.special import expit
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
 from probecast.forecast.fitting import FitResult, interval, predict_with_interval
-from probecast.forecast.laws import LOG_LINEAR, SAT_POWER, SIGMOID_LOG, Law, fit_law
+from probecast.forecast.laws import LINEAR, LOG_LINEAR, SAT_POWER, SIGMOID_LOG, SIGMOID_SCORE, Law, fit_law
 from probecast.forecast.table import chance_level, resolve_metric, validate_long_table, wide
 
 FORMS = ("power", "sigmoid", "pooled", "loglinear", "last")
+LOSS_FORMS = ("sigmoid", "linear", "last")  # when x is a loss metric
+AXES = ("tokens", "flops", "step")
 EMERGENCE_MARGIN = 0.05
 
 
@@ -62,21 +66,22 @@ class TrajectoryForecaster(Forecaster):
     task: str = "arc_easy"
     run: str | None = None  # default: the only run in the table
     form: str = "power"  # chosen by a backtest inside the fit window (README: forecast)
-    x: str = "tokens"  # tokens, flops or step
-    fit_until: float | None = None  # last x value (inclusive) the fit may see; None = every row given
+    x: str = "tokens"  # tokens, flops, step, or a loss metric such as loss/c4_en
+    fit_until: float | None = None  # last token count (inclusive) the fit may see; None = every row given
     chance: float | None = None
     n_boot: int = 100
     level: float = 0.9
     seed: int = 0
 
     def fit(self, table: pd.DataFrame) -> "TrajectoryForecaster":
-        if self.form not in FORMS:
-            raise ProbecastError(f"trajectory form {self.form!r}: expected one of {', '.join(FORMS)}")
-        if self.x not in ("tokens", "flops", "step"):
-            raise ProbecastError(f"trajectory x={self.x!r}: expected tokens, flops or step")
+        forms = FORMS if self.x in AXES else LOSS_FORMS
+        if self.form not in forms:
+            raise ProbecastError(f"trajectory form {self.form!r} with x={self.x}: expected one of {', '.join(forms)}")
         table = validate_long_table(table, "trajectory fit table")
         self.score_metric_ = resolve_metric(table, self.task, "acc")
-        w = wide(table, [self.score_metric_])
+        if self.x not in AXES and self.x not in set(table["metric"]):
+            raise ProbecastError(f"trajectory x={self.x!r}: expected tokens, flops, step or a metric of the table")
+        w = wide(table, [self.score_metric_] + ([] if self.x in AXES else [self.x]))
         runs = sorted(w["run"].unique())
         self.run_ = self.run or (runs[0] if len(runs) == 1 else None)
         if self.run_ not in runs:
@@ -84,12 +89,12 @@ class TrajectoryForecaster(Forecaster):
                                  f"the table holds {len(runs)} runs; name one with --run")
         w = w.dropna(subset=[self.x])
         if self.fit_until is not None:
-            w = w[w[self.x] <= self.fit_until]
+            w = w[w["tokens"] <= self.fit_until]
         self.chance_ = chance_level(self.score_metric_) if self.chance is None else self.chance
-        own = w[w["run"] == self.run_].sort_values(self.x)
+        own = w[w["run"] == self.run_].sort_values("step")
         if len(own) < 2:
             raise ProbecastError(f"trajectory: run {self.run_!r} has {len(own)} checkpoint(s) of {self.score_metric_} "
-                                 f"up to {self.x} {self.fit_until}; a trajectory needs at least 2")
+                                 f"up to {self.fit_until} tokens; a trajectory needs at least 2")
         self.last_ = own.iloc[-1]
         self.fit_data_ = own
         kw = dict(n_boot=self.n_boot, seed=self.seed)
@@ -109,8 +114,7 @@ class TrajectoryForecaster(Forecaster):
         if self.form == "power":
             keep = emerged_mask(y, self.chance_, len(SAT_POWER.names))
             return fit_law(SAT_POWER, x[keep], y[keep], what="trajectory power (emerged checkpoints)", **kw)
-        law = LOG_LINEAR if self.form == "loglinear" else SIGMOID_LOG
-        return fit_law(law, x, y, what=f"trajectory {self.form}", **kw)
+        return fit_law(self._law(), x, y, what=f"trajectory {self.form}", **kw)
 
     def _backtest(self, w: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> float:
         """|error| when the same form, fitted without the last visible checkpoint, forecasts it. Widens the
@@ -119,7 +123,7 @@ class TrajectoryForecaster(Forecaster):
             return 0.0
         try:
             if self.form == "pooled":
-                prev = w[w[self.x] < x[-1]]
+                prev = w[w["tokens"] < self.last_["tokens"]]
                 r = self._fit_pooled(prev, {"n_boot": 0, "seed": self.seed})
                 guess = self.law_.fn(r.params, (np.array([self.params_]), x[-1:]))[0]
             elif self.form == "last":
@@ -144,10 +148,21 @@ class TrajectoryForecaster(Forecaster):
                        what="trajectory pooled", **kw)
 
     def _law(self) -> Law:
+        if self.x not in AXES:
+            return {"sigmoid": SIGMOID_SCORE, "linear": LINEAR}[self.form]
         return {"loglinear": LOG_LINEAR, "sigmoid": SIGMOID_LOG, "power": SAT_POWER}.get(self.form) or self.law_
 
+    def query_at(self, value: float) -> Query:
+        """A query whose x (tokens, flops, step or the loss metric) is `value`."""
+        if self.x in AXES:
+            return Query(**{self.x: value})
+        return Query(values={self.x: value})
+
     def _xq(self, query: Query) -> float:
-        value = {"tokens": query.tokens, "flops": query.flops, "step": query.step}[self.x]
+        if self.x in AXES:
+            value = {"tokens": query.tokens, "flops": query.flops, "step": query.step}[self.x]
+        else:
+            value = (query.values or {}).get(self.x)
         if value is None:
             raise ProbecastError(f"trajectory: the query needs {self.x}")
         return float(value)
@@ -163,8 +178,8 @@ class TrajectoryForecaster(Forecaster):
             point, lo, hi = float(c[0]), float(lo_[0]), float(hi_[0])
         # extrapolation error, scaled by the distance beyond the data relative to the backtest's step
         xs = self.fit_data_[self.x].to_numpy(float)
-        if len(xs) >= 2 and xq > xs[-1]:
-            ratio = max(1.0, np.log(xq / xs[-1]) / max(np.log(xs[-1] / xs[-2]), 1e-9))
+        if len(xs) >= 2 and not xs.min() <= xq <= xs.max() and xq > 0 and np.all(xs[-2:] > 0):
+            ratio = max(1.0, abs(np.log(xq / xs[-1])) / max(abs(np.log(xs[-1] / xs[-2])), 1e-9))
             half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
             lo = point - float(np.hypot(point - lo, half))
             hi = point + float(np.hypot(hi - point, half))
