@@ -113,14 +113,10 @@ def strata_auroc(scores: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.nd
 
 
 def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                    l2_grid: list[float], max_iter: int, strata: np.ndarray) -> np.ndarray:
-    """Held-out loss [G, L] of every (l2, layer) candidate, averaged over folds (lower is better).
-
-    The loss is minus the mean within-(task, checkpoint) AUROC, i.e. what the evaluation reports: a pooled
-    likelihood would instead reward layers that only tell tasks apart (the embedding layer at the last token
-    is one constant per task and wins a pooled BCE). The model's own held-out objective (soft BCE for the
-    logistic, squared error for ridge) is added with weight 1e-3 to break ties, and decides alone when no
-    validation stratum has both classes."""
+                    l2_grid: list[float], max_iter: int, strata: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out scores [G, L] of every (l2, layer) candidate, averaged over folds, lower is better:
+    (minus the mean within-(task, checkpoint) AUROC, NaN when no validation stratum has both classes;
+    the model's own objective: soft BCE for the logistic, squared error for ridge)."""
     auc_sum, auc_n = np.zeros((len(l2_grid), X.shape[1])), np.zeros((len(l2_grid), X.shape[1]))
     own = np.zeros((len(l2_grid), X.shape[1]))
     n_val = sum(len(va) for _, va in folds)
@@ -140,8 +136,8 @@ def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, folds: list[tuple[n
             auc_sum += auc
             auc_n += 1
     if auc_n.max() == 0:
-        return own
-    return -(auc_sum / auc_n) + 1e-3 * own
+        return np.full_like(own, np.nan), own
+    return -(auc_sum / np.maximum(auc_n, 1)), own
 
 
 def layer_inputs(X: FeatureSet, pooling: str, step_scale: float | None, layers: list[int] | None = None) -> np.ndarray:
@@ -164,9 +160,13 @@ def cv_folds(X: FeatureSet, cfg: LinearConfig) -> list[tuple[np.ndarray, np.ndar
 
 def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
                  step_scale: float | None = None) -> tuple[int, float, np.ndarray]:
-    """(best layer, best l2, the [G, L] CV table; NaN where not evaluated) for a linear probe.
+    """(best layer, best l2, the [G, L] CV table of the layer criterion; NaN where not evaluated).
 
-    Shared by the MLP and hybrid probes. With a fixed layer only that layer is cross-validated, and with a
+    The layer is the one with the best within-(task, checkpoint) AUROC, i.e. what the evaluation reports (a
+    pooled likelihood would reward layers that only tell tasks apart: the embedding layer at the last token
+    is one constant per task and wins a pooled BCE); the L2 strength at that layer is the one with the best
+    held-out likelihood (AUROC ignores the weights' scale, calibration does not). Without any stratum with
+    both classes, the likelihood decides both. Shared by the MLP and hybrid probes. With a fixed layer only that layer is cross-validated, and with a
     fixed layer and a single l2 there is nothing to choose, so no CV runs at all."""
     grid = list(cfg.l2_grid)
     table = np.full((len(grid), X.n_layers), np.nan)
@@ -177,12 +177,15 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
         strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
-        scores = cv_layer_scores(cfg.kind, A, y, cv_folds(X, cfg), grid, cfg.max_iter, strata)
+        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, cfg), grid, cfg.max_iter, strata)
+    crit = own if np.isnan(auc).all() else np.where(np.isnan(auc), np.inf, auc)
     if layers is None:
-        table[:] = scores
+        table[:] = crit
     else:
-        table[:, layers[0]] = scores[:, 0]
-    g, layer = np.unravel_index(int(np.nanargmin(table)), table.shape)
+        table[:, layers[0]] = crit[:, 0]
+    _, layer = np.unravel_index(int(np.argmin(np.where(np.isnan(table), np.inf, table))), table.shape)
+    col = layer if layers is None else 0
+    g = int(np.argmin(own[:, col]))
     return int(layer), float(grid[g]), table
 
 
