@@ -68,3 +68,18 @@ def test_clear_errors_for_missing_inputs():
     fit = make_probe("attn_layers", max_epochs=2).fit(*planted(n_questions=20, seed=10)[:2])
     with pytest.raises(ProbecastError, match="shape"):
         fit.predict_proba(planted(n_questions=5, n_layers=3, seed=11)[0])
+
+
+def test_hybrid_uses_hidden_probe_alone_where_loglik_is_blind():
+    fs, y, p_true = planted(n_questions=120, layer=2, seed=12, tasks=("single", "multi"))
+    blind = fs.task == "multi"
+    fs.answer_loglik = np.where(blind, -40.0, fs.answer_loglik)  # the reference answer's likelihood says nothing
+    tr, te = question_split(fs)
+    probe = make_probe("hybrid").fit(fs.subset(tr), y[tr])
+    assert probe.hidden_only_tasks_ == ["multi"]
+    te_blind = te & blind
+    p = probe.predict_proba(fs.subset(te_blind))
+    hidden = probe.hidden_.decision_function(fs.subset(te_blind))
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-hidden)))
+    assert auroc(p_true[te_blind] >= 0.5, p) > 0.85
+    assert abs(p.mean() - y[te_blind].mean()) < 0.1  # not the ~0 that exp(loglik) would say

@@ -10,7 +10,14 @@ Out-of-fold means other questions *and* (with `oof="checkpoint"`, the default, w
 checkpoints) another checkpoint: the logit a row gets comes from a probe that saw neither its question nor
 its checkpoint, so the stacker learns how far the hidden-state logit survives weight drift.
 
-Whether the hidden logit enters at all is decided like the evaluation itself (`select="forward"`): both
+Per task, the likelihood is trusted only where it explains the task's success rate on the training rows:
+exp(loglik) of a short unique answer sampled at temperature 1 averages to pass@1, so a task whose mean
+exp(loglik) is below `loglik_min_ratio` × its mean pass@1 (with at least `loglik_min_rate` successes) is one
+where the reference answer's likelihood does not measure success, typically a multi-step task where the
+model writes a scratchpad before the answer. Those tasks are predicted by the hidden-state probe alone
+(`hidden_only_tasks_`), and the calibrator and stacker are fitted on the other tasks' rows.
+
+Whether the hidden logit enters the stacker is decided like the evaluation itself (`select="forward"`): both
 stackers ("loglik", "loglik+hidden") are fitted on the earlier training checkpoints and judged on the last
 one by mean per-task AUROC; "loglik+hidden" is kept only if it ranks better there. On a model whose hidden
 states carry little beyond the likelihood, the hybrid thus falls back to the calibrated likelihood instead
@@ -27,7 +34,7 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator, stack_logistic
-from probecast.probes.inputs import Standardizer, group_folds, progress_column, question_groups
+from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
 from probecast.probes.linear import LinearConfig, LinearProbe
 from probecast.probes.metrics import auroc, nanmean
 
@@ -43,6 +50,8 @@ class HybridConfig(ProbeConfig):
     oof: str = "checkpoint"  # "checkpoint": out of question fold and checkpoint; "question": question fold only
     select: str = "forward"  # "forward": keep the hidden logit only if it helps on the last training checkpoint;
     #                          "always": always stack it
+    loglik_min_ratio: float = 0.5  # tasks with mean exp(loglik) < ratio × mean pass@1 use the hidden probe alone
+    loglik_min_rate: float = 0.01  # ... when their mean pass@1 on the training rows is at least this
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
@@ -73,8 +82,13 @@ class HybridProbe(Probe):
         cfg = self.config
         if cfg.select not in ("forward", "always"):
             raise ProbecastError(f"hybrid probe: select must be 'forward' or 'always', got {cfg.select!r}")
-        self.calib_ = LoglikCalibrator().fit(X, y)  # also fails early when the features lack log-likelihoods
+        self.hidden_only_tasks_ = self._loglik_blind_tasks(X, y)  # also fails early without log-likelihoods
         self.hidden_ = LinearProbe(self._hidden_cfg(cfg.layer)).fit(X, y)
+        keep = ~np.isin(X.task.astype(str), self.hidden_only_tasks_)
+        if not keep.any():  # no task where the likelihood measures success: the stacker is never used
+            keep = np.ones(len(X), dtype=bool)
+        X, y = X.subset(keep), y[keep]
+        self.calib_ = LoglikCalibrator().fit(X, y)
         fixed = self._hidden_cfg(self.hidden_.layer_)
         fixed.l2_grid = [self.hidden_.l2_]
         hid = self._oof_logits(X, y, fixed)
@@ -95,6 +109,17 @@ class HybridProbe(Probe):
         self.scaler_ = Standardizer().fit(A)
         self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, cfg.stack_l2, cfg.threads)
 
+    def _loglik_blind_tasks(self, X: FeatureSet, y: np.ndarray) -> list[str]:
+        e = np.exp(np.clip(loglik_features(X)[:, 0], -50, 0))
+        tasks = X.task.astype(str)
+        out = []
+        for t in np.unique(tasks):
+            m = tasks == t
+            rate = float(y[m].mean())
+            if rate >= self.config.loglik_min_rate and float(e[m].mean()) < self.config.loglik_min_ratio * rate:
+                out.append(str(t))
+        return out
+
     def _oof_logits(self, X: FeatureSet, y: np.ndarray, fixed: LinearConfig) -> np.ndarray:
         if self.config.oof not in ("checkpoint", "question"):
             raise ProbecastError(f"hybrid probe: oof must be 'checkpoint' or 'question', got {self.config.oof!r}")
@@ -110,9 +135,11 @@ class HybridProbe(Probe):
         return oof
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        hid = self.hidden_.decision_function(X) if self.use_hidden_ else np.zeros(len(X))
+        blind = np.isin(X.task.astype(str), self.hidden_only_tasks_)
+        hid = self.hidden_.decision_function(X) if (self.use_hidden_ or blind.any()) else np.zeros(len(X))
         A = self.scaler_.transform(self._columns(X, hid, self.use_hidden_))
         z = A.astype(np.float64) @ self.coef_ + self.intercept_
+        z[blind] = hid[blind]
         return 1.0 / (1.0 + np.exp(-z))
 
     def _get_state(self):
@@ -121,6 +148,7 @@ class HybridProbe(Probe):
                   **self.calib_.state("calib_"), "coef": self.coef_, "intercept": np.array([self.intercept_])}
         return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params(),
                         "step_scale": self.hidden_.step_scale_, "use_hidden": self.use_hidden_,
+                        "hidden_only_tasks": self.hidden_only_tasks_,
                         "selection": {k: (float(v) if np.isfinite(v) else None) for k, v in self.selection_.items()}}
 
     def _set_state(self, arrays, extra) -> None:
@@ -132,6 +160,7 @@ class HybridProbe(Probe):
         self.calib_ = LoglikCalibrator.from_state(arrays, "calib_")
         self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
         self.use_hidden_, self.selection_ = bool(extra["use_hidden"]), extra.get("selection", {})
+        self.hidden_only_tasks_ = list(extra.get("hidden_only_tasks", []))
 
     @property
     def layer_(self) -> int:
