@@ -72,3 +72,22 @@ def test_corrupt_weights_and_tokenizer_mismatch(tmp_path, tiny_run):
     tok.save_pretrained(mism)
     with pytest.raises(ProbecastError, match="tokenizer does not belong"):
         load_model(Checkpoint(id="step-2", path=str(mism)))
+
+
+def test_tokenizer_saved_once_in_the_run_folder(tmp_path, tiny_run):
+    import shutil
+
+    from probecast.checkpoints.discover import Checkpoint
+
+    src = discover_checkpoints(tiny_run)[-1].path
+    ck = tmp_path / "checkpoint-3"
+    shutil.copytree(src, ck)
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (ck / f).exists():
+            shutil.move(str(ck / f), str(tmp_path / f))
+    model, tok = load_model(Checkpoint(id="checkpoint-3", path=str(ck)))
+    assert tok("1+1=").input_ids[0] == tok.bos_token_id
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / f).unlink()
+    with pytest.raises(ProbecastError, match="no tokenizer files"):
+        load_model(Checkpoint(id="checkpoint-3", path=str(ck)))

@@ -38,8 +38,9 @@ def load_model(ckpt: Checkpoint, dtype: str = "float32", device: str = "cpu"):
                                                   "pytorch_model.bin", "pytorch_model.bin.index.json")):
             raise ProbecastError(f"{path}: checkpoint has no weights (model.safetensors / pytorch_model.bin); "
                                  f"it may still be being written or was deleted")
+    tok_source = _tokenizer_source(path) if path.is_dir() and not ckpt.gguf_file else ckpt.path
     try:
-        tokenizer = AutoTokenizer.from_pretrained(ckpt.path, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(tok_source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(ckpt.path, dtype=torch_dtype, **kwargs)
     except ProbecastError:
         raise
@@ -60,6 +61,20 @@ def load_model(ckpt: Checkpoint, dtype: str = "float32", device: str = "cpu"):
     tokenizer.padding_side = "left"
     model.to(device).eval()
     return model, tokenizer
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def _tokenizer_source(path: Path) -> str:
+    """The checkpoint folder, or its run folder when only the run saved the tokenizer (HF Trainer runs often
+    save it once in the output folder, not in every checkpoint-N)."""
+    if any((path / f).exists() for f in _TOKENIZER_FILES):
+        return str(path)
+    if any((path.parent / f).exists() for f in _TOKENIZER_FILES):
+        return str(path.parent)
+    raise ProbecastError(f"{path}: no tokenizer files ({', '.join(_TOKENIZER_FILES)}) in the checkpoint or its "
+                         f"parent folder; save the tokenizer with the checkpoint (tokenizer.save_pretrained)")
 
 
 def fingerprint(model, tokenizer) -> str:

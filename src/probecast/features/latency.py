@@ -12,29 +12,13 @@ import statistics
 import time
 from typing import Sequence
 
-import numpy as np
-
 from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import ExtractConfig, bare_forward, extract_task
-from probecast.features.featureset import FeatureSet
-from probecast.features.store import progress_of
+from probecast.features.in_memory import featureset_from_arrays
 from probecast.labels.backend import HFBackend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
-
-
-def _featureset(task: Task, ckpt: Checkpoint, arrays: dict, max_step: float) -> FeatureSet:
-    n = len(task.questions)
-    step = np.full(n, ckpt.step or 0, dtype=np.int64)
-    return FeatureSet(question_ids=np.array([q.id for q in task.questions], dtype=object),
-                      task=np.array([task.name] * n, dtype=object), checkpoint=np.array([ckpt.id] * n, dtype=object),
-                      step=step, hidden_last=arrays["hidden_last"].astype(np.float32),
-                      hidden_mean=None if arrays["hidden_mean"] is None else arrays["hidden_mean"].astype(np.float32),
-                      tail=None if arrays["tail"] is None else arrays["tail"].astype(np.float32),
-                      tail_mask=arrays["tail_mask"], answer_loglik=arrays["answer_loglik"],
-                      answer_loglik_mean=arrays["answer_loglik_mean"], progress=progress_of(step, max_step),
-                      text=np.array(task.prompts(), dtype=object))
 
 
 def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig) -> float:
@@ -52,7 +36,7 @@ def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, prob
     model, tok = load_model(ckpt)
     for task in tasks:
         arrays, _ = extract_task(model, tok, task, cfg)
-        probe.predict_proba(_featureset(task, ckpt, arrays, max_step))
+        probe.predict_proba(featureset_from_arrays(task, ckpt.id, ckpt.step, arrays, max_step))
     free_model(model)
     return time.perf_counter() - t0
 
