@@ -141,12 +141,16 @@ def print_results(s: dict) -> None:
     ms = s.get("multistep")
     if ms and ms.get("tasks"):
         ref = (ms.get("answer_loglik") or {}).get("auroc_mean")
-        console.print(f"Multi-step tasks {ms['tasks']}, pure hidden-state probes (AUROC) vs answer_loglik "
-                      f"{'-' if ref is None else f'{ref:.3f}'}:")
+        ref_err = (ms.get("answer_loglik") or {}).get("task_abs_err_mean")
+        console.print(f"Multi-step tasks {ms['tasks']}, pure hidden-state probes vs answer_loglik (AUROC "
+                      f"{'-' if ref is None else f'{ref:.3f}'}, task err {'-' if ref_err is None else f'{ref_err:.3f}'}):")
         for name, r in ms["probes"].items():
             v = r.get("auroc_mean")
-            console.print(f"  {name}: {'-' if v is None else f'{v:.3f}'}"
-                          f"{'' if name not in ms['beats_answer_loglik'] else ('  beats' if ms['beats_answer_loglik'][name] else '  LOSES')}")
+            verdicts = ms.get("beats_answer_loglik_by_metric", {}).get(name, {})
+            detail = ", ".join(f"{m} {'beats' if ok else 'LOSES'}" for m, ok in verdicts.items())
+            console.print(f"  {name}: AUROC {'-' if v is None else f'{v:.3f}'}, task err "
+                          f"{'-' if r.get('task_abs_err_mean') is None else format(r['task_abs_err_mean'], '.3f')}"
+                          f"{'' if not detail else '  (' + detail + ')'}")
     for name, why in s.get("skipped", {}).items():
         console.print(f"skipped {name}: {why}")
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
-from probecast.probes.scoring import clean, losses_to_baselines, per_checkpoint, summarise
+from probecast.probes.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
@@ -195,7 +195,8 @@ def _steps(X: FeatureSet, ids: list[str]) -> list[int]:
 def _multistep(rows: pd.DataFrame, tasks: list[str]) -> dict:
     """Pure hidden-state probes vs the answer log-likelihood, on the multi-step tasks only."""
     sub = rows[rows["task"].isin(tasks)]
-    out = {"tasks": sorted(set(sub["task"])), "probes": {}, "answer_loglik": None, "beats_answer_loglik": {}}
+    out = {"tasks": sorted(set(sub["task"])), "probes": {}, "answer_loglik": None, "beats_answer_loglik": {},
+           "beats_answer_loglik_by_metric": {}}
     if sub.empty:
         return out
     if "answer_loglik" in set(sub["method"]):
@@ -204,9 +205,15 @@ def _multistep(rows: pd.DataFrame, tasks: list[str]) -> dict:
         if name in set(sub["method"]):
             s = summarise(sub[sub["method"] == name])
             out["probes"][name] = s
-            ref = (out["answer_loglik"] or {}).get("auroc_mean")
-            if ref is not None and s["auroc_mean"] is not None:
-                out["beats_answer_loglik"][name] = bool(s["auroc_mean"] > ref)
+            ref = out["answer_loglik"] or {}
+            if ref.get("auroc_mean") is not None and s["auroc_mean"] is not None:
+                out["beats_answer_loglik"][name] = bool(s["auroc_mean"] > ref["auroc_mean"])
+            verdicts = {}
+            for metric, higher in HIGHER_IS_BETTER.items():
+                mine, theirs = s.get(f"{metric}_mean"), ref.get(f"{metric}_mean")
+                if mine is not None and theirs is not None:
+                    verdicts[metric] = bool(mine > theirs) if higher else bool(mine < theirs)
+            out["beats_answer_loglik_by_metric"][name] = verdicts
     return out
 
 
