@@ -114,3 +114,19 @@ def test_gguf_file_loads_like_the_converted_folder(smollm2):
     assert t1("Question: How do I boil an egg?\nAnswer:", return_tensors="pt").input_ids.tolist() == ids.tolist()
     with torch.inference_mode():
         assert torch.allclose(m1(ids).logits, m2(ids).logits, atol=1e-4)
+
+
+def test_cli_fetch_prints_the_checkpoint_path_last(tmp_path, capsys):
+    from probecast.cli import main
+
+    folder = fetch.hf_dir("smollm2", tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"x")
+    (folder / fetch.MODEL_CARD).write_text("{}")
+    main(["models", "fetch", "smollm2", "--cache-dir", str(tmp_path)])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(folder)
+    main(["models", "list", "--cache-dir", str(tmp_path)])
+    assert str(folder) in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["models", "fetch", "nope", "--cache-dir", str(tmp_path)])
+    assert exc.value.code == 2
