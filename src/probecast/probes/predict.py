@@ -86,4 +86,4 @@ def print_table(table: pd.DataFrame, title: str) -> None:
     for r in table.itertuples():
         t.add_row(str(r.checkpoint), str(r.step), str(r.task), str(r.n_questions), f"{r.score:.3f}",
                   f"[{r.lo:.3f}, {r.hi:.3f}]", "-" if np.isnan(r.actual) else f"{r.actual:.3f}")
-    Console().print(t)
+    Console(width=max(Console().width, 100)).print(t)
