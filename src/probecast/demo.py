@@ -23,13 +23,14 @@ class DemoConfig:
     quick: bool = False
     size: str = "m"
     questions_per_task: int = 120
-    samples: int = 4
+    samples: int = 8
     n_train_checkpoints: int = 5
     tail_tokens: int = 8
 
     @classmethod
     def make(cls, quick: bool, size: str, questions: int | None = None) -> "DemoConfig":
-        cfg = cls(quick=True, size=size, questions_per_task=60, n_train_checkpoints=3) if quick else cls(size=size)
+        cfg = (cls(quick=True, size=size, questions_per_task=60, samples=4, n_train_checkpoints=3) if quick
+               else cls(size=size))
         return replace(cfg, questions_per_task=questions) if questions else cfg
 
 
@@ -64,7 +65,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     best = summary["best_probe"]
     latency = measure_latency(ckpts[-1], tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)),
                               max_step=max(c.step or 0 for c in ckpts))
-    summary["latency_s"] = {k: latency[k] for k in ("generative", "probe", "prefill_floor")}
+    summary["latency_s"] = {k: latency[k] for k in ("generative", "probe", "prefill_floor", "hidden_states_only")}
     summary["latency_detail"] = {"checkpoint": latency["checkpoint"], "n_questions": latency["n_questions"],
                                  "repeats": latency["repeats"], "probe_name": best,
                                  "generative_over_probe": latency["generative"] / latency["probe"],

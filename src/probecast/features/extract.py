@@ -35,10 +35,13 @@ class ExtractConfig:
 
 
 def reference_answer(task: Task, question) -> str:
-    """The continuation scored for answer log-likelihood: the gold choice (MC) or the final answer."""
-    if task.is_multiple_choice:
-        return task.template.choice_prefix + question.choices[question.gold]
-    return task.template.answer_prefix + question.answers[0]
+    """The continuation scored for answer log-likelihood: the gold choice (MC) or the reference solution
+    (the canonical target, e.g. a worked solution or scratchpad; the final answer when there is none).
+
+    For a multi-step task this is the probability of one valid path, a lower bound on pass@1 that the probes
+    calibrate; scoring only the final answer right after the prompt would ask the model for an answer in a
+    form it never produces."""
+    return task.reference_continuation(question)
 
 
 def encode(tokenizer, task: Task, with_answer: bool) -> tuple[list[list[int]], list[int]]:

@@ -2,7 +2,9 @@
 
 - generative: load + generative labelling with the settings that made the labels;
 - probe: load + prefill with hidden states + pooling + the fitted probe's prediction;
-- prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept.
+- prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept;
+- hidden states only: load + the prefill pass with pooling but without the reference answer appended (what a
+  probe needs that does not use the answer log-likelihood).
 Each is repeated and the median kept, interleaved so machine load hits all three alike.
 """
 
@@ -32,11 +34,13 @@ def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig) -
 
 
 def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, probe, max_step: float) -> float:
+    """`probe=None`: extraction alone (e.g. without the answer pass, what a hidden-state-only probe needs)."""
     t0 = time.perf_counter()
     model, tok = load_model(ckpt)
     for task in tasks:
         arrays, _ = extract_task(model, tok, task, cfg)
-        probe.predict_proba(featureset_from_arrays(task, ckpt.id, ckpt.step, arrays, max_step))
+        if probe is not None:
+            probe.predict_proba(featureset_from_arrays(task, ckpt.id, ckpt.step, arrays, max_step))
     free_model(model)
     return time.perf_counter() - t0
 
@@ -53,13 +57,16 @@ def time_floor(ckpt: Checkpoint, tasks: Sequence[Task], batch_size: int) -> floa
 def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
                     probe, max_step: float, repeats: int = 3, generative_repeats: int = 1) -> dict[str, float]:
     """Median wall seconds of the three paths for one checkpoint over `tasks`."""
-    probe_t, floor_t, gen_t = [], [], []
+    from dataclasses import replace
+
+    probe_t, floor_t, gen_t, hidden_t = [], [], [], []
     time_floor(ckpt, tasks, extract_cfg.batch_size)  # warm-up: file cache, kernels
     for r in range(repeats):
         floor_t.append(time_floor(ckpt, tasks, extract_cfg.batch_size))
         probe_t.append(time_probe(ckpt, tasks, extract_cfg, probe, max_step))
+        hidden_t.append(time_probe(ckpt, tasks, replace(extract_cfg, answer_loglik=False), None, max_step))
         if r < generative_repeats:
             gen_t.append(time_generative(ckpt, tasks, label_cfg))
     return {"generative": statistics.median(gen_t), "probe": statistics.median(probe_t),
-            "prefill_floor": statistics.median(floor_t), "checkpoint": ckpt.id,
-            "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
+            "prefill_floor": statistics.median(floor_t), "hidden_states_only": statistics.median(hidden_t),
+            "checkpoint": ckpt.id, "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
