@@ -8,7 +8,8 @@ For the same questions and batching it times (median over --repeats, interleaved
 alike) `probecast.features.extract.extract_task` (prefill + every layer's pooled hidden states + last-T token
 states + answer log-likelihood) and `bare_forward` (the transformer over the prompts, nothing kept), and
 prints tokens/s of each, the time ratio extract/bare, and the peak resident memory of each phase (Linux
-VmHWM, reset between phases through /proc/self/clear_refs).
+VmHWM, reset between phases through /proc/self/clear_refs) with its rise over the RSS at the phase's start
+(the model and allocator caches are already resident).
 """
 
 from __future__ import annotations
@@ -39,16 +40,27 @@ def peak_rss_reset() -> None:
         pass
 
 
-def peak_rss_mb() -> float:
+def _status_mb(key: str) -> float | None:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    import resource
+    return None
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def peak_rss_mb() -> float:
+    peak = _status_mb("VmHWM")
+    if peak is None:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
+
+
+def rss_mb() -> float:
+    return _status_mb("VmRSS") or 0.0
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -91,20 +103,22 @@ def main(argv: list[str] | None = None) -> dict:
 
     for t in tasks:  # warm-up (allocator, kernels)
         bare_forward(model, tok, t, args.batch_size)
-    bare_s, ext_s, bare_mem, ext_mem = [], [], 0.0, 0.0
+    bare_s, ext_s, bare_mem, ext_mem, bare_add, ext_add = [], [], 0.0, 0.0, 0.0, 0.0
     for _ in range(args.repeats):
         peak_rss_reset()
+        start = rss_mb()
         t0 = time.perf_counter()
         for t in tasks:
             bare_forward(model, tok, t, args.batch_size)
         bare_s.append(time.perf_counter() - t0)
-        bare_mem = max(bare_mem, peak_rss_mb())
+        bare_mem, bare_add = max(bare_mem, peak_rss_mb()), max(bare_add, peak_rss_mb() - start)
         peak_rss_reset()
+        start = rss_mb()
         t0 = time.perf_counter()
         for t in tasks:
             extract_task(model, tok, t, cfg)
         ext_s.append(time.perf_counter() - t0)
-        ext_mem = max(ext_mem, peak_rss_mb())
+        ext_mem, ext_add = max(ext_mem, peak_rss_mb()), max(ext_add, peak_rss_mb() - start)
     bare, ext = statistics.median(bare_s), statistics.median(ext_s)
     result = {"checkpoint": ckpt.path, "tasks": [t.name for t in tasks], "n_questions": sum(len(t.questions) for t in tasks),
               "layers_kept": model.config.num_hidden_layers + 1, "hidden_size": model.config.hidden_size,
@@ -112,13 +126,15 @@ def main(argv: list[str] | None = None) -> dict:
               "bare_forward_s": bare, "extract_s": ext, "prompt_tokens": prompt_tokens,
               "extract_tokens": extract_tokens, "bare_tokens_per_s": prompt_tokens / bare,
               "extract_tokens_per_s": extract_tokens / ext, "extract_over_bare_time": ext / bare,
-              "peak_rss_mb_bare": bare_mem, "peak_rss_mb_extract": ext_mem}
+              "peak_rss_mb_bare": bare_mem, "peak_rss_mb_extract": ext_mem,
+              "peak_rss_increase_mb_bare": bare_add, "peak_rss_increase_mb_extract": ext_add}
     print(f"model {ckpt.path}  tasks {spec} ({result['n_questions']} questions, batch {args.batch_size}, "
           f"{args.threads} thread(s), median of {args.repeats})")
     print(f"bare forward : {bare:8.2f} s  {result['bare_tokens_per_s']:9.1f} tokens/s  ({prompt_tokens} prompt tokens)  "
-          f"peak RSS {bare_mem:.0f} MB")
+          f"peak RSS {bare_mem:.0f} MB (+{bare_add:.0f} over the phase start)")
     print(f"extract      : {ext:8.2f} s  {result['extract_tokens_per_s']:9.1f} tokens/s  ({extract_tokens} prompt+answer "
-          f"tokens, {result['layers_kept']} layers, tail {args.tail_tokens})  peak RSS {ext_mem:.0f} MB")
+          f"tokens, {result['layers_kept']} layers, tail {args.tail_tokens})  peak RSS {ext_mem:.0f} MB "
+          f"(+{ext_add:.0f})")
     print(f"ratio extract / bare forward (time): {result['extract_over_bare_time']:.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
