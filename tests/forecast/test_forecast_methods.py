@@ -29,6 +29,10 @@ def test_ladder_recovers_law_and_forecasts_larger_model():
     assert isinstance(fc, Forecast) and fc.predicted == pytest.approx(truth, abs=0.02)
     assert fc.interval[0] <= fc.predicted <= fc.interval[1]
     assert f.get_params()["task"] == "toy" and "step1" in f.fitted_params()
+    # leave-largest-size-out backtest: small error on an exact law, and it only ever widens the interval
+    assert 0 < f.backtest_error_ < 0.02
+    plain = get_forecaster("ladder", task="toy", n_boot=30, calibrate=False).fit(table).predict(Query(**TARGET))
+    assert plain.predicted == fc.predicted and plain.interval[0] >= fc.interval[0] and plain.interval[1] <= fc.interval[1]
 
 
 def test_flp_recovers_power_law_and_linear_map():

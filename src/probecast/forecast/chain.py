@@ -65,3 +65,44 @@ def chain_forecast(first: list[Stage], x: Any, second: Stage, level: float = 0.9
         lo, hi = interval(point, None, level, float(np.sqrt(max(var, 0.0))))
     return (float(np.clip(point, *clip)), (float(np.clip(lo, *clip)), float(np.clip(hi, *clip))),
             [float(v[0]) for v in z])
+
+
+class SizeBacktest:
+    """Mixin for cross-run forecasters: widen intervals by a measured extrapolation error.
+
+    The bootstrap carries the fits' parameter uncertainty but not the error of the law's form. So after the fit,
+    the same forecaster (no bootstrap) is refitted without the largest model size of the table and forecasts
+    the final checkpoints of that size's runs; the RMS error, scaled by how far the target's N lies beyond the
+    largest size (in log N, relative to the backtest's step), is added in quadrature to the interval.
+    """
+
+    def _size_backtest(self, table) -> None:
+        import dataclasses
+
+        from probecast.errors import ProbecastError
+        from probecast.forecast.base import Query
+        from probecast.forecast.table import final_rows, wide
+
+        self.backtest_error_, self.sizes_ = 0.0, sorted(table["params"].dropna().unique())
+        if not getattr(self, "calibrate", True) or len(self.sizes_) < 3:
+            return
+        largest = self.sizes_[-1]
+        clone = dataclasses.replace(self, n_boot=0, calibrate=False)
+        try:
+            clone.fit(table[table["params"] < largest])
+        except ProbecastError:
+            return
+        finals = final_rows(wide(table[table["params"] == largest], [self.score_metric_]))
+        errors = [clone.predict(Query(params=r.params, tokens=r.tokens, flops=r.flops)).predicted - r[self.score_metric_]
+                  for _, r in finals.iterrows()]
+        self.backtest_error_ = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
+
+    def _widen(self, point: float, lo: float, hi: float, query) -> tuple[float, float]:
+        if not self.backtest_error_:
+            return lo, hi
+        step = np.log(self.sizes_[-1] / self.sizes_[-2])
+        beyond = np.log(float(query.params) / self.sizes_[-1]) if query.params is not None else 0.0
+        ratio = max(1.0, beyond / step)
+        half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
+        return (float(np.clip(point - np.hypot(point - lo, half), 0, 1)),
+                float(np.clip(point + np.hypot(hi - point, half), 0, 1)))

@@ -5,6 +5,7 @@ Stage 1: validation loss as a power law of training compute, L(C) = (C / C_N)^(-
          fitted on the final checkpoints of the small "sampling" runs.
 Stage 2: task score from loss, fitted on checkpoints past the emergent phase (score above chance + 5 points):
          linear as in the paper, sigmoid as an option.
+Intervals: paired bootstrap refits of both stages, widened by a leave-largest-size-out backtest (as the ladder).
 Compute is the table's FLOPs column (6 N D where it is missing); the target's compute is --target-flops, or
 6 N D of the target.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.chain import Stage, chain_forecast
+from probecast.forecast.chain import SizeBacktest, Stage, chain_forecast
 from probecast.forecast.laws import LINEAR, POWER_COMPUTE, POWER_COMPUTE_E, SIGMOID_SCORE, Law, fit_law
 from probecast.forecast.table import (chance_level, compute_of, final_rows, metric_names, resolve_metric,
                                       validate_long_table, wide)
@@ -48,7 +49,7 @@ def emerged(w: pd.DataFrame, score: str, chance: float | None) -> pd.DataFrame:
 
 @register_forecaster
 @dataclass
-class FLPForecaster(Forecaster):
+class FLPForecaster(SizeBacktest, Forecaster):
     name: ClassVar[str] = "flp"
     task: str = "hellaswag"
     loss_metric: str | None = None  # default: loss/c4_en, loss/pile, ... whichever the table has
@@ -60,6 +61,7 @@ class FLPForecaster(Forecaster):
     level: float = 0.9
     fit_loss: str = "linear"
     seed: int = 0
+    calibrate: bool = True  # widen intervals by a leave-largest-size-out backtest (chain.SizeBacktest)
 
     def _stage1_law(self) -> Law:
         return POWER_COMPUTE_E if self.irreducible else POWER_COMPUTE
@@ -84,6 +86,7 @@ class FLPForecaster(Forecaster):
                                groups=s2["run"].to_numpy(), what=f"flp stage 2 ({self.score_metric_})", **kw)
         self.fit_data_ = w
         self.fitted_ = True
+        self._size_backtest(table)
         return self
 
     def predict(self, query: Query) -> Forecast:
@@ -91,7 +94,9 @@ class FLPForecaster(Forecaster):
         x = np.array([query.compute])
         point, (lo, hi), z = chain_forecast([Stage(self._stage1_law().fn, self.stage1_)], x,
                                             Stage(self._stage2_law().fn, self.stage2_), self.level)
-        return Forecast(point, (lo, hi), {"intermediate": {self.loss_metric_: z[0]}, "compute": float(x[0])})
+        lo, hi = self._widen(point, lo, hi, query)
+        return Forecast(point, (lo, hi), {"intermediate": {self.loss_metric_: z[0]}, "compute": float(x[0]),
+                                            "backtest_error": self.backtest_error_})
 
     def fitted_params(self) -> dict:
         self.check_fitted()

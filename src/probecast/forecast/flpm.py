@@ -18,7 +18,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.chain import Stage, chain_forecast
+from probecast.forecast.chain import SizeBacktest, Stage, chain_forecast
 from probecast.forecast.fitting import FitResult, bootstrap, fit_curve
 from probecast.forecast.flp import emerged
 from probecast.forecast.laws import POWER_COMPUTE, fit_law
@@ -50,7 +50,7 @@ def mlp_jacobian(theta: np.ndarray, z: np.ndarray, mean: np.ndarray, std: np.nda
 
 @register_forecaster
 @dataclass
-class FLPMForecaster(Forecaster):
+class FLPMForecaster(SizeBacktest, Forecaster):
     name: ClassVar[str] = "flpm"
     task: str = "hellaswag"
     domains: list[str] = field(default_factory=list)  # loss metrics; empty = every loss/<set> in the table
@@ -61,6 +61,7 @@ class FLPMForecaster(Forecaster):
     level: float = 0.9
     chance: float | None = None
     seed: int = 0
+    calibrate: bool = True  # widen intervals by a leave-largest-size-out backtest (chain.SizeBacktest)
 
     def fit(self, table: pd.DataFrame) -> "FLPMForecaster":
         table = validate_long_table(table, "flpm fit table")
@@ -90,6 +91,7 @@ class FLPMForecaster(Forecaster):
                       seed=self.seed, **kw)
         self.fit_data_ = w
         self.fitted_ = True
+        self._size_backtest(table)
         return self
 
     def _net(self, theta: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -103,7 +105,9 @@ class FLPMForecaster(Forecaster):
         x = np.array([query.compute])
         first = [Stage(POWER_COMPUTE.fn, r) for r in self.stage1_]
         point, (lo, hi), z = chain_forecast(first, x, Stage(self._net, self.stage2_), self.level)
-        return Forecast(point, (lo, hi), {"intermediate": dict(zip(self.domains_, z)), "compute": float(x[0])})
+        lo, hi = self._widen(point, lo, hi, query)
+        return Forecast(point, (lo, hi), {"intermediate": dict(zip(self.domains_, z)), "compute": float(x[0]),
+                                            "backtest_error": self.backtest_error_})
 
     def fitted_params(self) -> dict:
         self.check_fitted()

@@ -6,7 +6,8 @@ Step 1: task loss (bits per byte of the correct answer) from parameters N and to
         (a fully trained model for its (N, D); intermediate checkpoints of a decaying schedule are not).
 Step 2: accuracy from task loss, Acc(L) = a / (1 + exp(k (L - L0))) + b, fitted on all checkpoints of the
         ladder runs (the loss -> accuracy map does not depend on how the loss was reached).
-The interval chains bootstrap refits of both steps (resampling whole runs) plus the step-2 residual spread.
+The interval chains bootstrap refits of both steps (resampling whole runs) plus the step-2 residual spread,
+widened by the error of a leave-largest-size-out backtest (`chain.SizeBacktest`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.chain import Stage, chain_forecast
+from probecast.forecast.chain import SizeBacktest, Stage, chain_forecast
 from probecast.forecast.laws import LADDER_LOSS, SIGMOID_SCORE, fit_law
 from probecast.forecast.table import final_rows, resolve_metric, validate_long_table, wide
 
 
 @register_forecaster
 @dataclass
-class LadderForecaster(Forecaster):
+class LadderForecaster(SizeBacktest, Forecaster):
     name: ClassVar[str] = "ladder"
     task: str = "hellaswag"
     loss_metric: str | None = None  # default bpb/<task>
@@ -35,6 +36,7 @@ class LadderForecaster(Forecaster):
     level: float = 0.9
     fit_loss: str = "linear"  # or a robust loss of scipy least_squares: soft_l1, huber, cauchy
     seed: int = 0
+    calibrate: bool = True  # widen intervals by a leave-largest-size-out backtest (chain.SizeBacktest)
 
     def fit(self, table: pd.DataFrame) -> "LadderForecaster":
         table = validate_long_table(table, "ladder fit table")
@@ -55,6 +57,7 @@ class LadderForecaster(Forecaster):
                               groups=w["run"].to_numpy(), what=f"ladder step 2 ({self.score_metric_})", **kw)
         self.fit_data_ = w
         self.fitted_ = True
+        self._size_backtest(table)
         return self
 
     def predict(self, query: Query) -> Forecast:
@@ -64,7 +67,9 @@ class LadderForecaster(Forecaster):
         x = (np.array([float(query.params)]), np.array([float(query.tokens)]))
         point, (lo, hi), z = chain_forecast([Stage(LADDER_LOSS.fn, self.step1_)], x,
                                             Stage(SIGMOID_SCORE.fn, self.step2_), self.level)
-        return Forecast(point, (lo, hi), {"intermediate": {self.loss_metric_: z[0]}})
+        lo, hi = self._widen(point, lo, hi, query)
+        return Forecast(point, (lo, hi), {"intermediate": {self.loss_metric_: z[0]},
+                                          "backtest_error": self.backtest_error_})
 
     def fitted_params(self) -> dict:
         self.check_fitted()
