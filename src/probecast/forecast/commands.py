@@ -245,7 +245,7 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     from rich.table import Table
 
     from probecast.errors import ProbecastError
-    from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, select_runs
+    from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table
     from probecast.io import atomic_path
 
     if (holdout is None) == (fit_until_tokens is None):
