@@ -31,6 +31,7 @@ class RealDemoConfig:
     tail_tokens: int = 8
     batch_size: int = 16
     latency_repeats: int = 1
+    latency_questions: int | None = 48  # per task (a deterministic subset); None = every labelled question
     finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(steps=100, batch_size=2, train_layers=4,
                                                                             n_checkpoints=4, max_len=256, lr=2e-4))
 
@@ -109,7 +110,8 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     summary = json.loads(ws.summary_file.read_text())
     max_step = max(c.step or 0 for c in ckpts)
     if summary.get("best_probe"):
-        add_latency(ws, summary, ckpts[-1], tasks, label_cfg, extract_cfg, max_step, cfg.latency_repeats)
+        lat_tasks = [t.subset(cfg.latency_questions) for t in tasks]
+        add_latency(ws, summary, ckpts[-1], lat_tasks, label_cfg, extract_cfg, max_step, cfg.latency_repeats)
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     labels = ws.read_labels()
     summary["demo"] = {"model": cfg.model, "base_checkpoint": str(base), "quick": cfg.quick,
