@@ -4,7 +4,7 @@
   history gets its task's mean pass@1 at that task's last labelled checkpoint (the base rate). The
   evaluation fits it on every question's labels at the training checkpoints (it *is* allowed the held-out
   questions' early labels, which the probes never see: the strongest honest version of "nothing changes").
-- `answer_loglik`: a strictly monotone calibration (isotonic + tie-break, `calibration.LoglikCalibrator`) of
+- `answer_loglik`: a calibration (`calibration.LoglikCalibrator`: exp(loglik) scaled by a per-task path count) of
   the answer log-likelihood at the new checkpoint, fitted on training rows: the one number a prefill pass
   gives for free, ranked exactly as it is.
 - `text_difficulty`: TF-IDF (word 1-2 grams) of the prompt + log prompt length -> logistic; one row per

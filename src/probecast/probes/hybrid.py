@@ -2,9 +2,9 @@
 
 Why stacking: for a short unique answer sampled at temperature 1, exp(log-likelihood) of the reference
 answer *is* pass@1, so the combination must never lose that signal to regularisation of a wide model. The
-stacker is a logistic on two columns: the logit of the calibrated log-likelihood (`LoglikCalibrator`:
-strictly monotone isotonic map) and the linear hidden-state probe's *out-of-fold* logit (+ progress if
-asked). (Wolpert 1992, stacked generalisation.)
+stacker is a logistic on the logit of the calibrated log-likelihood (`LoglikCalibrator`, which extrapolates to
+later checkpoints; its weight is shrunk towards 1) and the linear hidden-state probe's *out-of-fold* logit
+(+ progress if asked). (Wolpert 1992, stacked generalisation.)
 
 Out-of-fold means other questions *and* (with `oof="checkpoint"`, the default, when there are >= 2 training
 checkpoints) another checkpoint: the logit a row gets comes from a probe that saw neither its question nor
@@ -50,7 +50,8 @@ class HybridConfig(ProbeConfig):
     oof: str = "checkpoint"  # "checkpoint": out of question fold and checkpoint; "question": question fold only
     select: str = "forward"  # "forward": keep the hidden logit only if it helps on the last training checkpoint;
     #                          "always": always stack it
-    loglik_min_ratio: float = 0.5  # tasks with mean exp(loglik) < ratio × mean pass@1 use the hidden probe alone
+    loglik_min_ratio: float = 0.05  # tasks with mean exp(loglik) < ratio × mean pass@1 (more than ~20 valid
+    #                                 paths per answer) use the hidden probe alone
     loglik_min_rate: float = 0.01  # ... when their mean pass@1 on the training rows is at least this
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
@@ -71,7 +72,8 @@ class HybridProbe(Probe):
                             include_progress=c.include_progress, seed=c.seed, threads=c.threads)
 
     def _columns(self, X: FeatureSet, hidden_logit: np.ndarray, use_hidden: bool) -> np.ndarray:
-        cols = [self.calib_.logit(X)[:, None]]
+        """The stacker's columns besides the calibrated log-likelihood logit, which enters as an offset."""
+        cols = [np.zeros((len(X), 0))]
         if use_hidden:
             cols.append(hidden_logit[:, None])
         if self.config.include_progress:
@@ -97,17 +99,19 @@ class HybridProbe(Probe):
         if cfg.select == "forward" and len(np.unique(ckpts)) >= 2:
             last = ckpts[np.argmax(X.step)]
             early, late = ckpts != last, ckpts == last
+            offset = self.calib_.logit(X)
             for use in (False, True):
                 A = self._columns(X, hid, use)
                 sc = Standardizer().fit(A[early])
-                w, b = stack_logistic(sc.transform(A[early]), y[early], cfg.stack_l2, cfg.threads)
-                p = 1.0 / (1.0 + np.exp(-(sc.transform(A[late]).astype(np.float64) @ w + b)))
+                w, b, c = stack_logistic(sc.transform(A[early]), offset[early], y[early], cfg.stack_l2)
+                p = 1.0 / (1.0 + np.exp(-(c * offset[late] + sc.transform(A[late]).astype(np.float64) @ w + b)))
                 self.selection_["loglik+hidden" if use else "loglik"] = within_task_auroc(X.subset(late), y[late], p)
             a_ll, a_hy = self.selection_["loglik"], self.selection_["loglik+hidden"]
             self.use_hidden_ = bool(np.isfinite(a_hy) and (not np.isfinite(a_ll) or a_hy > a_ll + 0.002))
         A = self._columns(X, hid, self.use_hidden_)
         self.scaler_ = Standardizer().fit(A)
-        self.coef_, self.intercept_ = stack_logistic(self.scaler_.transform(A), y, cfg.stack_l2, cfg.threads)
+        self.coef_, self.intercept_, self.offset_weight_ = stack_logistic(self.scaler_.transform(A), self.calib_.logit(X),
+                                                                          y, cfg.stack_l2)
 
     def _loglik_blind_tasks(self, X: FeatureSet, y: np.ndarray) -> list[str]:
         e = np.exp(np.clip(loglik_features(X)[:, 0], -50, 0))
@@ -138,14 +142,14 @@ class HybridProbe(Probe):
         blind = np.isin(X.task.astype(str), self.hidden_only_tasks_)
         hid = self.hidden_.decision_function(X) if (self.use_hidden_ or blind.any()) else np.zeros(len(X))
         A = self.scaler_.transform(self._columns(X, hid, self.use_hidden_))
-        z = A.astype(np.float64) @ self.coef_ + self.intercept_
+        z = self.offset_weight_ * self.calib_.logit(X) + A.astype(np.float64) @ self.coef_ + self.intercept_
         z[blind] = hid[blind]
         return 1.0 / (1.0 + np.exp(-z))
 
     def _get_state(self):
         h_arrays, h_extra = self.hidden_._get_state()
         arrays = {**{f"hidden.{k}": v for k, v in h_arrays.items()}, **self.scaler_.state("scaler_"),
-                  **self.calib_.state("calib_"), "coef": self.coef_, "intercept": np.array([self.intercept_])}
+                  **self.calib_.state("calib_"), "coef": self.coef_, "intercept": np.array([self.intercept_, self.offset_weight_])}
         return arrays, {"hidden": h_extra, "hidden_config": self.hidden_.get_params(),
                         "step_scale": self.hidden_.step_scale_, "use_hidden": self.use_hidden_,
                         "hidden_only_tasks": self.hidden_only_tasks_,
@@ -159,6 +163,7 @@ class HybridProbe(Probe):
         self.scaler_ = Standardizer.from_state(arrays, "scaler_")
         self.calib_ = LoglikCalibrator.from_state(arrays, "calib_")
         self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+        self.offset_weight_ = float(arrays["intercept"][1])
         self.use_hidden_, self.selection_ = bool(extra["use_hidden"]), extra.get("selection", {})
         self.hidden_only_tasks_ = list(extra.get("hidden_only_tasks", []))
 
