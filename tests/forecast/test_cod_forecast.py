@@ -104,3 +104,14 @@ def test_fit_on_a_long_table_is_a_clear_error():
                          "metric": ["acc/x"], "value": [0.5]})
     with pytest.raises(ProbecastError, match="per-question table needs"):
         CODForecaster().fit(long)
+
+
+def test_compare_keeps_going_when_cod_has_no_predictable_cluster(split):
+    from probecast.forecast.cod_eval import compare_methods
+
+    fit, _, target = split
+    result = compare_methods(pd.concat([fit, target]), "synthetic",
+                             CODForecaster(n_boot=0, rule=PredictableRule(min_a=1e6)), EndToEndForecaster(n_boot=0))
+    assert result.loc[result["method"] == "cod", "predicted"].isna().all()
+    assert "no cluster passes" in result.loc[result["method"] == "cod", "note"].iloc[0]
+    assert result.loc[result["method"] == "end-to-end", "predicted"].notna().all()

@@ -148,11 +148,15 @@ def cod_compare_cmd(
     write_json_atomic(out / "cod_compare.json", result.to_dict(orient="records"))
     table = Table("task", "method", "target", "fit models", "predicted", "interval", "actual", "abs error")
     for r in result.itertuples(index=False):
-        table.add_row(r.task, r.method, r.target, str(r.fit_models), f"{r.predicted:.4f}",
-                      f"[{r.interval_low:.3f}, {r.interval_high:.3f}]", f"{r.actual:.4f}", f"{r.abs_error:.4f}")
-    Console().print(table)
-    mean = result.groupby("method")["abs_error"].mean()
-    Console().print("mean abs error: " + ", ".join(f"{m} {v:.4f}" for m, v in mean.items()))
+        ok = r.predicted == r.predicted  # not NaN
+        table.add_row(r.task, r.method, r.target, str(r.fit_models), f"{r.predicted:.4f}" if ok else "n/a",
+                      f"[{r.interval_low:.3f}, {r.interval_high:.3f}]" if ok else r.note[:60],
+                      f"{r.actual:.4f}", f"{r.abs_error:.4f}" if ok else "n/a")
+    console = Console()
+    console.print(table)
+    both = result.pivot(index="task", columns="method", values="abs_error").dropna()
+    console.print(f"mean abs error over all tasks where every method forecasts ({len(both)} of {len(tasks)}): "
+                  + ", ".join(f"{m} {both[m].mean():.4f}" for m in both.columns))
 
 
 def register(forecast_app: typer.Typer) -> None:

@@ -36,23 +36,36 @@ def holdout_largest(df: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFr
 
 def compare_methods(df: pd.DataFrame, task: str, cod: CODForecaster, end_to_end: EndToEndForecaster,
                     source: str = "table") -> pd.DataFrame:
-    """One row per method: predicted, interval, actual, absolute error (the target is the largest model)."""
+    """One row per method: predicted, interval, actual, absolute error (the target is the largest model).
+
+    When COD cannot forecast the task (no predictable cluster), its rows hold NaN and the reason in `note`."""
     fit_rows, target, compute, actual = holdout_largest(df, task, source)
     matrix = question_matrix(fit_rows, task, source)
+    base = {"task": task, "target": target, "fit_models": len(matrix.models), "actual": actual}
     rows = []
     cod.task = end_to_end.task = task
     cod.use_mapping = True
-    cod.fit_matrix(matrix)
+    try:
+        cod.fit_matrix(matrix)
+        cod_error = ""
+    except ProbecastError as exc:  # e.g. no predictable cluster: COD has no forecast for this task
+        cod_error = str(exc)
     for method in METHODS:
         if method == "end-to-end":
             forecast = end_to_end.fit_matrix(matrix).predict(Query(flops=compute))
             subset = np.nan
+        elif cod_error:
+            rows.append({**base, "method": method, "predicted": np.nan, "interval_low": np.nan,
+                         "interval_high": np.nan, "abs_error": np.nan, "subset_share": np.nan, "note": cod_error})
+            continue
         else:
             cod.use_mapping = method == "cod"  # the fit is shared; only the last step differs
             forecast = cod.predict(Query(flops=compute))
             subset = forecast.extras["subset_questions"] / forecast.extras["questions"]
         lo, hi = forecast.interval
-        rows.append({"task": task, "method": method, "target": target, "fit_models": len(matrix.models),
-                     "predicted": forecast.predicted, "interval_low": lo, "interval_high": hi, "actual": actual,
-                     "abs_error": abs(forecast.predicted - actual), "subset_share": subset})
-    return pd.DataFrame(rows)
+        rows.append({**base, "method": method, "predicted": forecast.predicted, "interval_low": lo,
+                     "interval_high": hi, "abs_error": abs(forecast.predicted - actual), "subset_share": subset,
+                     "note": ""})
+    cols = ["task", "method", "target", "fit_models", "predicted", "interval_low", "interval_high", "actual",
+            "abs_error", "subset_share", "note"]
+    return pd.DataFrame(rows)[cols]
