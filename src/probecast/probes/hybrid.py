@@ -110,8 +110,11 @@ class HybridProbe(Probe):
             self.use_hidden_ = bool(np.isfinite(a_hy) and (not np.isfinite(a_ll) or a_hy > a_ll + 0.002))
         A = self._columns(X, hid, self.use_hidden_)
         self.scaler_ = Standardizer().fit(A)
-        self.coef_, self.intercept_, self.offset_weight_ = stack_logistic(self.scaler_.transform(A), self.calib_.logit(X),
-                                                                          y, cfg.stack_l2)
+        if A.shape[1]:
+            self.coef_, self.intercept_, self.offset_weight_ = stack_logistic(
+                self.scaler_.transform(A), self.calib_.logit(X), y, cfg.stack_l2)
+        else:  # nothing to stack: the calibrated likelihood as it is (a refit would undo its extrapolation)
+            self.coef_, self.intercept_, self.offset_weight_ = np.zeros(0), 0.0, 1.0
 
     def _loglik_blind_tasks(self, X: FeatureSet, y: np.ndarray) -> list[str]:
         e = np.exp(np.clip(loglik_features(X)[:, 0], -50, 0))
