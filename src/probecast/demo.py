@@ -24,12 +24,12 @@ class DemoConfig:
     size: str = "m"
     questions_per_task: int = 120
     samples: int = 8
-    n_train_checkpoints: int = 5
+    train_fraction: float = 1 / 3  # probes learn from the checkpoints in this first part of training
     tail_tokens: int = 8
 
     @classmethod
     def make(cls, quick: bool, size: str, questions: int | None = None) -> "DemoConfig":
-        cfg = (cls(quick=True, size=size, questions_per_task=60, samples=4, n_train_checkpoints=3) if quick
+        cfg = (cls(quick=True, size=size, questions_per_task=60, samples=4) if quick
                else cls(size=size))
         return replace(cfg, questions_per_task=questions) if questions else cfg
 
@@ -37,7 +37,7 @@ class DemoConfig:
 def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     from probecast.checkpoints.discover import discover_checkpoints
     from probecast.features.extract import ExtractConfig
-    from probecast.features.latency import measure_latency
+    from probecast.features.latency import latency_summary, measure_latency
     from probecast.features.workspace_features import extract_workspace
     from probecast.labels.label import LabelConfig
     from probecast.labels.workspace_labels import label_workspace
@@ -59,17 +59,13 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     extract_cfg = ExtractConfig(tail_tokens=cfg.tail_tokens)
     label_workspace(ws, ckpts, tasks, label_cfg, progress=progress)
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
-    result = evaluate_workspace(ws, split=SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints),
-                                show_progress=progress)
+    early = [c.id for c in ckpts if (c.step or 0) <= cfg.train_fraction * toy.steps]
+    evaluate_workspace(ws, split=SplitConfig(train_checkpoints=early), show_progress=progress)
     summary = json.loads(ws.summary_file.read_text())
     best = summary["best_probe"]
     latency = measure_latency(ckpts[-1], tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)),
                               max_step=max(c.step or 0 for c in ckpts))
-    summary["latency_s"] = {k: latency[k] for k in ("generative", "probe", "prefill_floor", "hidden_states_only")}
-    summary["latency_detail"] = {"checkpoint": latency["checkpoint"], "n_questions": latency["n_questions"],
-                                 "repeats": latency["repeats"], "probe_name": best,
-                                 "generative_over_probe": latency["generative"] / latency["probe"],
-                                 "probe_over_floor": latency["probe"] / latency["prefill_floor"]}
+    summary["latency_s"], summary["latency_detail"] = latency_summary(latency, best)
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task,
                        "samples": cfg.samples, "train_steps": toy.steps,

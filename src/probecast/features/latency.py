@@ -70,3 +70,13 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     return {"generative": statistics.median(gen_t), "probe": statistics.median(probe_t),
             "prefill_floor": statistics.median(floor_t), "hidden_states_only": statistics.median(hidden_t),
             "checkpoint": ckpt.id, "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
+
+
+def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]:
+    """(`latency_s`, `latency_detail`) blocks of summary.json from a `measure_latency` result."""
+    seconds = {k: lat[k] for k in ("generative", "probe", "prefill_floor", "hidden_states_only")}
+    detail = {"checkpoint": lat["checkpoint"], "n_questions": lat["n_questions"], "repeats": lat["repeats"],
+              "probe_name": probe_name, "generative_over_probe": lat["generative"] / lat["probe"],
+              "probe_over_floor": lat["probe"] / lat["prefill_floor"],
+              "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
+    return seconds, detail
