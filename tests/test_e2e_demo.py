@@ -43,9 +43,17 @@ def test_bad_input_gets_one_line_error(tmp_path, capsys):
         (["label", str(tmp_path / "missing"), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no such checkpoint folder"),
         (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no checkpoints found"),
         (["train-toy", "--out", str(tmp_path / "r"), "--size", "huge"], "unknown --size"),
+        (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "nope"], "no checkpoints found"),
     ]:
         with pytest.raises(SystemExit) as exc:
             main(args)
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
+
+
+def test_usage_error_is_not_a_traceback(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["extract", "--bogus-option"])
+    assert exc.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err

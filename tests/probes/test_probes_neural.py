@@ -75,7 +75,8 @@ def test_hybrid_uses_hidden_probe_alone_where_loglik_is_blind():
     blind = fs.task == "multi"
     fs.answer_loglik = np.where(blind, -40.0, fs.answer_loglik)  # the reference answer's likelihood says nothing
     tr, te = question_split(fs)
-    probe = make_probe("hybrid").fit(fs.subset(tr), y[tr])
+    assert make_probe("hybrid").fit(fs.subset(tr), y[tr]).hidden_only_tasks_ == []  # routing is opt-in
+    probe = make_probe("hybrid", loglik_min_ratio=0.5).fit(fs.subset(tr), y[tr])
     assert probe.hidden_only_tasks_ == ["multi"]
     te_blind = te & blind
     p = probe.predict_proba(fs.subset(te_blind))

@@ -50,8 +50,10 @@ class HybridConfig(ProbeConfig):
     oof: str = "checkpoint"  # "checkpoint": out of question fold and checkpoint; "question": question fold only
     select: str = "forward"  # "forward": keep the hidden logit only if it helps on the last training checkpoint;
     #                          "always": always stack it
-    loglik_min_ratio: float = 0.05  # tasks with mean exp(loglik) < ratio × mean pass@1 (more than ~20 valid
-    #                                 paths per answer) use the hidden probe alone
+    loglik_min_ratio: float = 0.0  # > 0: tasks with mean exp(loglik) < ratio × mean pass@1 use the hidden probe
+    #                                alone. Off by default: the calibrator's per-task path count already absorbs a
+    #                                constant ratio, and early checkpoints (where a long scratchpad's likelihood is
+    #                                tiny) flagged tasks whose likelihood later tracked pass@1 well (README).
     loglik_min_rate: float = 0.01  # ... when their mean pass@1 on the training rows is at least this
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
