@@ -94,10 +94,10 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     out = Path(out).resolve()
     ws = Workspace(out)
     base = fetch_model(cfg.model, log=print if progress else None)
-    losses = {r["step"]: r.get("train_loss") for r in finetune(base, ws.run_dir, cfg.finetune, progress=progress)}
-    ckpts = discover_checkpoints(ws.run_dir)
-    complete = all(losses.get(c.step) is not None for c in ckpts)  # the training_loss baseline needs every step's
-    ws.add_checkpoints({**c.to_record(), **({"train_loss": losses[c.step]} if complete else {})} for c in ckpts)
+    finetune(base, ws.run_dir, cfg.finetune, progress=progress)
+    ckpts = discover_checkpoints(ws.run_dir)  # train_loss comes from the sidecars
+    complete = all(c.train_loss is not None for c in ckpts)  # the training_loss baseline needs every step's
+    ws.add_checkpoints({k: v for k, v in c.to_record().items() if complete or k != "train_loss"} for c in ckpts)
     gsm8k = load_gsm8k(_benchmark_dir("gsm8k"), n_fewshot=0, limit=cfg.gsm8k_questions)
     gsm8k_file = write_task_jsonl(gsm8k, out / "tasks" / "gsm8k.jsonl", cfg.gsm8k_max_new_tokens)
     tasks = (resolve_tasks("piqa", ws, cfg.piqa_questions, remember=True)
