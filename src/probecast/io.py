@@ -43,6 +43,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_jsonl_atomic(path: str | os.PathLike[str], rows: list[dict]) -> None:
+    """Rewrite a JSON-lines log in one piece (e.g. a training-loss log, after every checkpoint)."""
+    write_text_atomic(path, "".join(json.dumps(r, default=_json_default) + "\n" for r in rows))
+
+
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, indent: int = 2) -> None:
     write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False, default=_json_default) + "\n")
 

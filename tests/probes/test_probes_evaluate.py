@@ -75,3 +75,11 @@ def test_evaluate_errors():
         evaluate(fs, labels, split=SplitConfig(n_train_checkpoints=5), show_progress=False)
     with pytest.raises(ProbecastError, match="training_loss"):
         evaluate(fs, labels, baselines=["training_loss"], show_progress=False)
+
+
+def test_training_loss_baseline_is_skipped_when_a_checkpoint_has_no_loss():
+    fs, labels = _data(seed=2)
+    losses = {s: 4.0 - np.log(s) / 5 for s in (100, 200, 400, 800)}  # step 1600 has none
+    res = evaluate(fs, labels, probes=["linear"], train_loss=losses, show_progress=False)
+    assert "training_loss" not in res.summary["baselines"]
+    assert "1600" in res.summary["skipped"]["training_loss"]

@@ -28,7 +28,7 @@ import torch
 
 from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
-from probecast.io import atomic_path, write_json_atomic
+from probecast.io import write_json_atomic, write_jsonl_atomic
 
 
 @dataclass
@@ -132,7 +132,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
                   "train_loss": ema, **meta}
         path = save_checkpoint(model, tokenizer, out, record)
         records.append({**record, "id": path.name, "path": str(path)})
-        _write_log(out, log_rows)
+        write_jsonl_atomic(out / "train_log.jsonl", log_rows)
         model.train()
 
     out.mkdir(parents=True, exist_ok=True)
@@ -169,13 +169,8 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
             bar.update(bar_id, advance=1, loss=ema)
             if step in save_at:
                 save(step)
-    _write_log(out, log_rows)
+    write_jsonl_atomic(out / "train_log.jsonl", log_rows)
     write_json_atomic(run_file, {"config": asdict(cfg), **meta, "params": n_params,
                                  "train_seconds": round(time.time() - t0, 2), "checkpoints": records,
                                  "finished": True})
     return records
-
-
-def _write_log(out: Path, rows: list[dict]) -> None:
-    with atomic_path(out / "train_log.jsonl") as tmp:
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -102,8 +102,12 @@ def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
         return "features have no last-T token states (tail)"
     if name == "text_difficulty" and X.text is None:
         return "features have no prompt text"
-    if name == "training_loss" and not train_loss:
-        return "no training loss per checkpoint was given"
+    if name == "training_loss":
+        if not train_loss:
+            return "no training loss per checkpoint was given"
+        missing = sorted({int(s) for s in np.unique(X.step)} - {int(k) for k in train_loss})
+        if missing:
+            return f"no training loss for the checkpoints at steps {missing}"
     return None
 
 

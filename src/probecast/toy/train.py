@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from probecast.errors import ProbecastError
-from probecast.io import atomic_path, write_json_atomic
-from probecast.tasks.synthetic import SPECS, World, corpus_line
+from probecast.io import write_json_atomic, write_jsonl_atomic
+from probecast.tasks.synthetic import World, corpus_line
 from probecast.toy.tokenizer import build_tokenizer
 
 SIDECAR = "probecast_checkpoint.json"
@@ -185,15 +185,10 @@ def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[di
                           "train_loss": ema, "size": cfg.size}
                 path = save_checkpoint(model, tokenizer, out, record)
                 records.append({**record, "id": path.name, "path": str(path)})
-                _write_log(out, log_rows)
+                write_jsonl_atomic(out / "train_log.jsonl", log_rows)
                 model.train()
-    _write_log(out, log_rows)
+    write_jsonl_atomic(out / "train_log.jsonl", log_rows)
     write_json_atomic(run_file, {"config": asdict(cfg), "params": n_params, "tokens_per_step": tokens_per_step,
                                  "train_seconds": round(time.time() - t0, 2), "checkpoints": records,
                                  "finished": True})
     return records
-
-
-def _write_log(out: Path, rows: list[dict]) -> None:
-    with atomic_path(out / "train_log.jsonl") as tmp:
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
