@@ -17,7 +17,6 @@ training-compute convention), params, train_loss, and `run.json` records the who
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
+from probecast.optim import warmup_cosine
 
 
 @dataclass
@@ -53,10 +53,7 @@ class FinetuneConfig:
 
 
 def _lr_at(step: int, cfg: FinetuneConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+    return warmup_cosine(step, steps=cfg.steps, lr=cfg.lr, warmup=cfg.warmup, min_lr_ratio=cfg.min_lr_ratio)
 
 
 def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:

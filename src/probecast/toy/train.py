@@ -10,7 +10,6 @@ parameters, and the training loss) and the run keeps `train_log.jsonl`.
 from __future__ import annotations
 
 import json
-import math
 import random
 import shutil
 import time
@@ -22,6 +21,7 @@ import torch
 
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_jsonl_atomic
+from probecast.optim import warmup_cosine
 from probecast.tasks.synthetic import World, corpus_line
 from probecast.toy.tokenizer import build_tokenizer
 
@@ -113,10 +113,7 @@ def non_embedding_params(model) -> int:
 
 
 def _lr_at(step: int, cfg: ToyConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+    return warmup_cosine(step, steps=cfg.steps, lr=cfg.lr, warmup=cfg.warmup, min_lr_ratio=cfg.min_lr_ratio)
 
 
 def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:

@@ -1,0 +1,13 @@
+"""The learning-rate schedule shared by probecast's two training loops (embedded run, fine-tuning)."""
+
+from __future__ import annotations
+
+import math
+
+
+def warmup_cosine(step: int, *, steps: int, lr: float, warmup: int, min_lr_ratio: float) -> float:
+    """Linear warm-up over `warmup` steps, then cosine decay from `lr` to `min_lr_ratio · lr` at `steps`."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = (step - warmup) / max(steps - warmup, 1)
+    return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
