@@ -52,6 +52,17 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any, indent: int = 2) -
     write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False, default=_json_default) + "\n")
 
 
+def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110, **savefig_kwargs: Any) -> Path:
+    """Save a matplotlib figure as PNG atomically, then close it (figures left open leak memory)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, **savefig_kwargs)
+    plt.close(fig)
+    return path
+
+
 def write_parquet_atomic(path: str | os.PathLike[str], df: "Any", metadata: dict[str, Any] | None = None) -> None:
     """Write a pandas DataFrame as Parquet; `metadata` is stored as JSON in the schema under b"probecast"."""
     import pyarrow as pa

@@ -18,7 +18,7 @@ from probecast.dynamics.leadlag import LeadLagConfig, lead_lag, plot_progress
 from probecast.dynamics.predict import LotoConfig, domain_summary, leave_one_task_out, trajectories
 from probecast.dynamics.report import Report
 from probecast.dynamics.scores import ScoreMatrix
-from probecast.io import atomic_path
+from probecast.io import atomic_path, save_figure
 
 
 @dataclass
@@ -66,10 +66,7 @@ def plot_loto(sm: ScoreMatrix, loto: pd.DataFrame, cfg: LotoConfig, path: Path) 
             title=f"{last}: actual (solid), regression (dashed), mean of domain (dotted)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _loto_section(sm: ScoreMatrix, cfg: DynamicsConfig, out: Path, report: Report):

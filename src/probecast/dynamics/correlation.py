@@ -15,7 +15,7 @@ import pandas as pd
 
 from probecast.dynamics.domains import short_name
 from probecast.dynamics.scores import ScoreMatrix
-from probecast.io import atomic_path
+from probecast.io import save_figure
 
 
 def task_correlation(sm: ScoreMatrix) -> pd.DataFrame:
@@ -88,8 +88,4 @@ def plot_heatmap(corr: pd.DataFrame, domains: dict[str, str], path: str | Path, 
     fig.colorbar(im, cax=ax_cb, label="Pearson r across checkpoints (mean over runs)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=palette(i % 10)) for i in range(len(names))]
     fig.legend(handles, names, loc="lower center", ncol=min(len(names), 4), fontsize=8, frameon=False)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

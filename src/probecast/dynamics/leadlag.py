@@ -109,7 +109,7 @@ def plot_progress(sm: ScoreMatrix, t50: pd.DataFrame, path, title: str):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from probecast.io import atomic_path
+    from probecast.io import save_figure
 
     fig, ax = plt.subplots(figsize=(8, 5))
     log_tokens = np.log10(sm.index["tokens"].to_numpy(float))
@@ -135,7 +135,4 @@ def plot_progress(sm: ScoreMatrix, t50: pd.DataFrame, path, title: str):
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

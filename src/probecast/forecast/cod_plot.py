@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from probecast.forecast.cod_law import cluster_law
-from probecast.io import atomic_path
+from probecast.io import save_figure
 
 
 def plot_cod(curves: dict, target_compute: float, predicted: float, interval: tuple[float, float],
@@ -49,8 +49,4 @@ def plot_cod(curves: dict, target_compute: float, predicted: float, interval: tu
     axm.legend(fontsize=8)
     axm.set_title("subset -> full mapping")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.forecast.base import Forecast, Forecaster, Query
-from probecast.io import atomic_path
+from probecast.io import save_figure
 
 
 def _pyplot():
@@ -18,11 +18,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
 def plot_two_stage(f: Forecaster, query: Query, forecast: Forecast, path: str | Path,
@@ -71,8 +66,7 @@ def plot_two_stage(f: Forecaster, query: Query, forecast: Forecast, path: str | 
         a2.plot(ls, law.fn(stage2.params, ls), "k--", lw=1)
     a2.set(xlabel=loss, ylabel=score, title=f"{f.name}: stage 2")
     a2.legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches="tight")
 
 
 def plot_trajectory(f: Forecaster, later: pd.DataFrame, predictions: list[dict], path: str | Path) -> None:
@@ -99,8 +93,7 @@ def plot_trajectory(f: Forecaster, later: pd.DataFrame, predictions: list[dict],
         ax.axvline(f.fit_until, c="grey", ls=":", lw=1)
     ax.set(xscale="log" if axis else "linear", xlabel=f.x, ylabel=f.score_metric_, title=f"{f.run_}: trajectory ({f.form})")
     ax.legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches="tight")
 
 
 def plot_compare(df: pd.DataFrame, by: str, path: str | Path) -> None:
@@ -119,5 +112,4 @@ def plot_compare(df: pd.DataFrame, by: str, path: str | Path) -> None:
     ax.plot(lim, lim, "k:", lw=1)
     ax.set(xlabel="actual score", ylabel="forecast", xlim=lim, ylim=lim)
     ax.legend(fontsize=7)
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches="tight")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from probecast.io import atomic_path
+from probecast.io import save_figure
 
 
 def plot_task_scores(table: pd.DataFrame, path: str | Path, methods: list[str], train_steps: list[int],
@@ -43,8 +43,4 @@ def plot_task_scores(table: pd.DataFrame, path: str | Path, methods: list[str], 
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
