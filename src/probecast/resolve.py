@@ -6,8 +6,6 @@ tasks from W/tasks.json, so features and predictions use exactly the prompts the
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from probecast.checkpoints.discover import Checkpoint, discover_checkpoints
 from probecast.errors import ProbecastError
 from probecast.tasks.registry import load_tasks
@@ -47,11 +45,3 @@ def resolve_tasks(spec: str | None, ws: Workspace, limit: int | None = None, rem
         if remember:
             ws.remember_tasks(spec, limit)
     return tasks
-
-
-def split_names(values: str | None) -> list[str] | None:
-    return [v.strip() for v in values.split(",") if v.strip()] if values else None
-
-
-def steps_of(checkpoints: Sequence[Checkpoint]) -> list[int]:
-    return [c.step if c.step is not None else -1 for c in checkpoints]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,12 +98,3 @@ def label_task(backend: Backend, task: Task, cfg: LabelConfig, checkpoint: str,
     meta = {"wall_time_s": wall, "settings": asdict(cfg), "task": task.name, "checkpoint": checkpoint,
             "n_questions": len(df), "mode": "loglik" if task.is_multiple_choice else "generate"}
     return df, meta
-
-
-def summarize(df: pd.DataFrame) -> dict[str, float]:
-    return {"pass1": float(df["pass1"].mean()), "greedy": float(np.nanmean(df["greedy_correct"]))
-            if df["greedy_correct"].notna().any() else float("nan")}
-
-
-def tasks_by_name(tasks: Sequence[Task]) -> dict[str, Task]:
-    return {t.name: t for t in tasks}

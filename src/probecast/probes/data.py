@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
@@ -110,6 +109,3 @@ def multistep_tasks(ws: Workspace, index: pd.DataFrame) -> list[str]:
             out.add(task)
     return sorted(out)
 
-
-def steps_of(X: FeatureSet) -> dict[str, int]:
-    return dict(zip(X.checkpoint.astype(str), np.asarray(X.step).astype(int)))
