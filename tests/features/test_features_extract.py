@@ -25,6 +25,13 @@ def test_answer_loglik_matches_backend_and_padding_is_invisible(model_and_tasks)
         ref = backend.loglik(task.prompts(), [reference_answer(task, q) for q in task.questions])
         np.testing.assert_allclose(arrays["answer_loglik"], [r[0] for r in ref], atol=1e-4)
         np.testing.assert_allclose(arrays["answer_loglik_mean"], [r[0] / r[1] for r in ref], atol=1e-4)
+        # with alternatives (sum3: the terms in any order), scored on the prompt's cache, the paths' log-sum-exp
+        every_path = [np.logaddexp.reduce([ll for ll, _ in backend.loglik(
+            [task.prompt(q)] * (1 + len(task.alternative_continuations(q))),
+            [reference_answer(task, q)] + task.alternative_continuations(q))]) for q in task.questions]
+        np.testing.assert_allclose(arrays["answer_loglik_paths"], every_path, atol=1e-4)
+        assert (task.name == "sum3") == any(task.alternative_continuations(q) for q in task.questions)
+        assert extract_task(model, tok, task, ExtractConfig(alternatives=False))[0]["answer_loglik_paths"] is None
         # the batched, right-padded pass gives the same states as one unpadded prompt on its own
         ids = torch.tensor([tok(task.prompts()[3]).input_ids])
         with torch.inference_mode():

@@ -64,3 +64,61 @@ def test_baselines_save_load_round_trip(tmp_path):
         b = make_probe(name).fit(fs, y)
         b.save(tmp_path / name)
         np.testing.assert_allclose(load_probe(tmp_path / name).predict_proba(fs), b.predict_proba(fs))
+
+
+def _loglik_rows(q_early, q_late, floor, paths, n=4000, seed=0):
+    """Rows of one task: early checkpoints (tiny path probability) and late ones; pass@1 = floor + (1 − floor)·
+    min(1, paths·q), q = exp(loglik) of the one scored path."""
+    from probecast.features.in_memory import featureset_from_arrays  # noqa: F401  (documents the shape)
+    from probecast.features.featureset import FeatureSet
+
+    rng = np.random.default_rng(seed)
+    q = np.r_[rng.uniform(*q_early, n), rng.uniform(*q_late, n)]
+    y = floor + (1 - floor) * np.minimum(1.0, paths * q)
+    step = np.r_[np.full(n, 100), np.full(n, 1000)]
+    fs = FeatureSet(question_ids=np.array([f"q{i}" for i in range(2 * n)], dtype=object),
+                    task=np.full(2 * n, "t", dtype=object), checkpoint=np.array([f"s{s}" for s in step], dtype=object),
+                    step=step, hidden_last=np.zeros((2 * n, 1, 1), np.float32), answer_loglik=np.log(q),
+                    answer_loglik_mean=np.log(q))
+    return fs, y, step == 100
+
+
+def test_calibrator_separates_guess_floor_from_path_count():
+    from probecast.probes.calibration import LoglikCalibrator
+
+    # early successes are guesses (floor 0.02, unrelated to the path's likelihood): a path count fitted on them
+    # alone would blow up the late checkpoints; the floor keeps exp(loglik) at face value there
+    fs, y, early = _loglik_rows((1e-6, 1e-4), (0.05, 0.9), floor=0.02, paths=1.0)
+    cal = LoglikCalibrator().fit(fs.subset(early), y[early])
+    assert cal.floors_[0] == pytest.approx(0.02, abs=0.005) and cal.offsets_[0] < 0.2
+    late = ~early
+    assert np.abs(cal.proba(fs.subset(late)) - y[late]).mean() < 0.02
+    # a single-path task with no guesses keeps exp(loglik) exactly
+    fs, y, early = _loglik_rows((1e-3, 0.2), (0.05, 0.9), floor=0.0, paths=1.0, seed=1)
+    cal = LoglikCalibrator().fit(fs.subset(early), y[early])
+    assert cal.floors_[0] < 1e-3 and cal.offsets_[0] < 0.05
+    # unlisted paths seen in the training rows become the offset (log of the path count) ...
+    fs, y, early = _loglik_rows((1e-3, 0.05), (0.01, 0.1), floor=0.0, paths=3.0, seed=2)
+    cal = LoglikCalibrator().fit(fs.subset(early), y[early])
+    assert cal.offsets_[0] == pytest.approx(np.log(3.0), abs=0.15)
+    # ... but not when the paths' probability is too small to explain any success (a guess on easy questions)
+    fs, y, early = _loglik_rows((1e-7, 1e-5), (0.05, 0.3), floor=0.0, paths=1.0, seed=3)
+    y = np.where(early & (fs.answer_loglik > np.log(5e-6)), 0.05, y)  # guesses on the "easier" questions
+    cal = LoglikCalibrator().fit(fs.subset(early), y[early])
+    assert cal.offsets_[0] == 0.0
+    assert np.abs(cal.proba(fs.subset(~early)) - y[~early]).mean() < 0.05
+
+
+def test_calibrator_takes_listed_paths_from_the_features():
+    """Three listed paths: the features' log-sum-exp over them is 3x the reference's probability on the
+    training rows, so the reference alone predicts later checkpoints (a new checkpoint needs only it)."""
+    from dataclasses import replace
+
+    from probecast.probes.calibration import LoglikCalibrator
+
+    fs, y, early = _loglik_rows((1e-3, 0.05), (0.01, 0.3), floor=0.0, paths=3.0, seed=4)
+    fs = replace(fs, answer_loglik_paths=fs.answer_loglik + np.log(3.0))
+    cal = LoglikCalibrator().fit(fs.subset(early), y[early])
+    assert cal.path_counts_[0] == pytest.approx(3.0, rel=1e-6) and cal.offsets_[0] < 0.05
+    late = replace(fs.subset(~early), answer_loglik_paths=None)
+    assert np.abs(cal.proba(late) - y[~early]).mean() < 0.01

@@ -42,7 +42,8 @@ def test_evaluate_produces_the_summary_contract(tmp_path):
     for block in list(s["probes"].values()) + list(s["baselines"].values()):
         assert CONTRACT <= set(block) and set(block["auroc_by_task"]) == {"a", "b"}
     assert s["test_checkpoints"] == [400, 800, 1600] and s["split"]["n_test_questions"] == 48
-    assert s["probes"][s["best_probe"]]["auroc_mean"] > 0.85
+    best = s["probes"][s["best_probe"]]["auroc_mean"]
+    assert best > 0.8 and best >= s["baselines"]["answer_loglik"]["auroc_mean"] - 0.01
     assert s["probes"]["hybrid"]["auroc_mean"] >= s["baselines"]["answer_loglik"]["auroc_mean"] - 0.01
     assert set(res.summary_parts()) == {"probes", "baselines", "split"}
     assert set(s["multistep"]["probes"]) >= {"linear", "mlp"} and s["multistep"]["tasks"] == ["b"]

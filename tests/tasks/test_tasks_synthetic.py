@@ -39,3 +39,36 @@ def test_knowledge_frequencies_fall_with_rank():
     w = World()
     freqs = [e["freq"] for e in w.entities]
     assert freqs == sorted(freqs, reverse=True) and freqs[0] > 50 * freqs[-1]
+
+
+def test_multi_step_questions_list_every_valid_path():
+    for t in [SyntheticSuite(n_per_task=30).task(n) for n in ("sum3", "age_sum")]:
+        for q in t.questions:
+            paths = [q.target, *q.alternatives]
+            assert len(set(paths)) == len(paths)
+            assert all(t.scorer.score(" " + p, q) == 1.0 for p in paths), q.text
+        assert max(len(q.alternatives) for q in t.questions) == (5 if t.name == "sum3" else 1)
+        # the corpus writes exactly these scratchpads: every sampled target for a question is listed
+        rng, listed = random.Random(3), {q.text: {q.target, *q.alternatives} for q in t.questions}
+        for _ in range(2000):
+            text, target, _, _ = SPECS[t.name].make(rng, SyntheticSuite().world, rng.random())
+            if text in listed:
+                assert target in listed[text]
+
+
+def test_fewshot_prompts_fit_the_budget_and_never_leak_the_question():
+    suite = SyntheticSuite(n_per_task=30)
+    for t in suite.tasks():
+        for q in t.questions:
+            prompt = t.prompt(q)
+            assert prompt.endswith(q.text) and prompt.count("<s>") >= 1, (t.name, prompt)
+            # "<s>" is one token of the toy tokenizer; BOS + prompt + " " + answer fits the budget
+            assert len(prompt) - 2 * prompt.count("<s>") + 2 + len(q.target) <= suite.context_budget
+            shots = prompt[: -len(q.text)]
+            for name in q.text.split()[1:]:
+                if name.isalpha() and len(name) > 2:
+                    assert name not in shots, (t.name, name, shots)
+    zero_shot = SyntheticSuite(context_budget=0).task("add")
+    assert zero_shot.prompt(zero_shot.questions[0]) == zero_shot.questions[0].text
+    assert [q.id for q in SyntheticSuite(context_budget=0).task("age").questions] == \
+        [q.id for q in SyntheticSuite().task("age").questions]  # shots do not change question ids

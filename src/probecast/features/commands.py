@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         layers: Optional[str] = typer.Option(None, "--layers", help="Comma-separated hidden_states indices (default: all)."),
         tail_tokens: int = typer.Option(8, "--tail-tokens", help="Keep the last T prompt-token states (0 = off)."),
         dtype: str = typer.Option("float16", "--store-dtype", help="float16 or float32 storage."),
-        batch_size: int = typer.Option(64, "--batch-size"),
+        batch_size: int = typer.Option(32, "--batch-size"),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads"),
     ) -> None:

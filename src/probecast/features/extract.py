@@ -6,6 +6,13 @@ kept layer, plus optionally the last T token states) and the teacher-forced log-
 final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
 would cost more than the transformer for small models). Rows are right-padded so positions match those of
 generation, and batches are formed from length-sorted prompts to waste little on padding.
+
+When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
+each is scored on top of the same pass's key/value cache of the prompt — only its own tokens are computed —
+and `answer_loglik_paths` is the log-sum-exp over all of them: the probability that a temperature-1 sample
+follows *some* valid path, which is what pass@1 measures (`answer_loglik`, one path, under-counts it by about
+the number of paths). Probes use it on labelled checkpoints to learn each task's path multiplicity; at
+prediction time they need only the canonical path, so `alternatives=False` keeps the probe pass cheap.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ class ExtractConfig:
     tail_tokens: int = 0  # keep the last T prompt-token states (attention probes); 0 = off
     tail_layer: int = -1  # which hidden_states index the tail comes from
     answer_loglik: bool = True
+    alternatives: bool = True  # also score each question's other valid continuations (answer_loglik_paths)
     dtype: str = "float16"  # storage dtype
-    batch_size: int = 64
+    batch_size: int = 32  # on 2 CPU cores 32 rows per pass beat 64 and more (cache-friendlier)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +61,42 @@ def encode(tokenizer, task: Task, with_answer: bool) -> tuple[list[list[int]], l
         seqs.append(ctx + ans)
         prompt_lens.append(len(ctx))
     return seqs, prompt_lens
+
+
+def encode_alternatives(tokenizer, task: Task) -> list[list[list[int]]]:
+    """Token ids of each question's other valid continuations (empty lists when it has none)."""
+    return [[tokenizer(a, add_special_tokens=False).input_ids for a in task.alternative_continuations(q)]
+            for q in task.questions]
+
+
+def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, width: int, plens: torch.Tensor,
+                        alts: list[list[list[int]]], pad: int) -> torch.Tensor:
+    """[b, J] log-likelihood of the j-th alternative continuation of each row (-inf where a row has none).
+
+    `cache` holds the batch's main pass (width `width`, right-padded); every alternative attends to its row's
+    prompt only (cache positions >= prompt length are masked) at positions continuing the prompt, and the
+    cache is cropped back after each alternative."""
+    device = plens.device
+    b, J = len(alts), max((len(a) for a in alts), default=0)
+    out = torch.full((b, J), float("-inf"), device=device)
+    for j in range(J):
+        toks = [a[j] if j < len(a) else [pad] for a in alts]
+        has = torch.tensor([j < len(a) for a in alts], device=device)
+        ids, new_mask = _pad_right(toks, pad)
+        ids, new_mask = ids.to(device), new_mask.to(device)
+        n = ids.shape[1]
+        past_mask = (torch.arange(width, device=device)[None, :] < plens[:, None]).long()
+        pos = plens[:, None] + torch.arange(n, device=device)[None, :]
+        res = base(input_ids=ids, attention_mask=torch.cat([past_mask, new_mask], dim=1), position_ids=pos,
+                   past_key_values=cache, use_cache=True)
+        cache.crop(-(cache.get_seq_length() - width))  # negative = tokens to drop (transformers 4 and 5)
+        states = torch.cat([last_prompt_state[:, None], res.last_hidden_state[:, :-1]], dim=1)  # predicts ids
+        logp = torch.log_softmax(head(states[new_mask.bool()]).float(), dim=-1)
+        tok_ll = logp[torch.arange(len(logp), device=device), ids[new_mask.bool()]]
+        rows = torch.arange(b, device=device)[:, None].expand(b, n)[new_mask.bool()]
+        sums = torch.zeros(b, device=device).index_add_(0, rows, tok_ll)
+        out[:, j] = torch.where(has, sums, out[:, j])
+    return out
 
 
 def _batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -81,6 +125,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     seqs, plens = encode(tokenizer, task, cfg.answer_loglik)
+    alts = encode_alternatives(tokenizer, task) if cfg.answer_loglik and cfg.alternatives else [[]] * len(seqs)
     n = len(seqs)
     base, head = base_model(model), model.get_output_embeddings()
     n_hidden = model.config.num_hidden_layers + 1
@@ -94,10 +139,13 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
     tail_mask = np.zeros((n, T), bool) if T else None
     ll = np.full(n, np.nan, np.float32)
     ll_mean = np.full(n, np.nan, np.float32)
+    ll_paths = np.full(n, np.nan, np.float32)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for idx in _batches([len(s) for s in seqs], cfg.batch_size):
         ids, mask = _pad_right([seqs[i] for i in idx], pad)
-        out = base(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+        with_alts = any(alts[i] for i in idx)
+        out = base(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True,
+                   use_cache=with_alts)
         hs = torch.stack([out.hidden_states[l] for l in layers], dim=1).float()  # [b, L, t, D]
         pl = torch.tensor([plens[i] for i in idx], device=device)
         rows = torch.arange(len(idx), device=device)
@@ -123,9 +171,15 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
                 has = (lens > pl).cpu().numpy()
                 ll[idx[has]] = sums.cpu().numpy()[has]
                 ll_mean[idx[has]] = (sums / counts).cpu().numpy()[has]
+                if with_alts:  # log-sum-exp over the canonical path and every alternative
+                    other = alternatives_loglik(base, head, out.past_key_values, out.last_hidden_state[rows, pl - 1],
+                                                ids.shape[1], pl, [alts[i] for i in idx], pad)
+                    sums = torch.logsumexp(torch.cat([sums[:, None], other], dim=1), dim=1)
+                ll_paths[idx[has]] = sums.cpu().numpy()[has]
     arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
               "answer_loglik": ll if cfg.answer_loglik else None,
-              "answer_loglik_mean": ll_mean if cfg.answer_loglik else None}
+              "answer_loglik_mean": ll_mean if cfg.answer_loglik else None,
+              "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None}
     return arrays, time.perf_counter() - t0
 
 

@@ -25,8 +25,9 @@ class FeatureSet:
     tail_mask: np.ndarray | None = None  # [n, T] bool, False where the prompt was shorter than T
     answer_loglik: np.ndarray | None = None  # [n] teacher-forced log-likelihood of the reference answer (sum)
     answer_loglik_mean: np.ndarray | None = None  # [n] the same per answer token
+    answer_loglik_paths: np.ndarray | None = None  # [n] log-sum-exp over every listed valid answer path
     progress: np.ndarray | None = None  # [n] training progress of the checkpoint (e.g. log-step scaled to 0..1)
-    text: np.ndarray | None = None  # [n] str, the prompt (for text-only baselines)
+    text: np.ndarray | None = None  # [n] str, the question text (for text-only baselines)
 
     def __post_init__(self) -> None:
         n = len(self.question_ids)

@@ -29,5 +29,6 @@ def featureset_from_arrays(task: Task, checkpoint: str, step: int | None, arrays
                       hidden_last=f32("hidden_last"), hidden_mean=f32("hidden_mean"), tail=f32("tail"),
                       tail_mask=arrays.get("tail_mask"), answer_loglik=arrays.get("answer_loglik"),
                       answer_loglik_mean=arrays.get("answer_loglik_mean"),
+                      answer_loglik_paths=arrays.get("answer_loglik_paths"),
                       progress=progress_of(steps, max_step if max_step is not None else float(steps.max(initial=0))),
-                      text=np.array(task.prompts(), dtype=object))
+                      text=np.array([q.text for q in task.questions], dtype=object))

@@ -1,7 +1,8 @@
 """Latency accounting, measured side by side on the same checkpoint and questions.
 
 - generative: load + generative labelling with the settings that made the labels;
-- probe: load + prefill with hidden states + pooling + the fitted probe's prediction;
+- probe: load + prefill with hidden states + pooling + the fitted probe's prediction (the reference answer only:
+  other valid paths are scored on labelled checkpoints to calibrate, a new checkpoint does not need them);
 - prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept;
 - hidden states only: load + the prefill pass with pooling but without the reference answer appended (what a
   probe needs that does not use the answer log-likelihood).
@@ -60,6 +61,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     from dataclasses import replace
 
     probe_t, floor_t, gen_t, hidden_t = [], [], [], []
+    extract_cfg = replace(extract_cfg, alternatives=False)
     time_floor(ckpt, tasks, extract_cfg.batch_size)  # warm-up: file cache, kernels
     for r in range(repeats):
         floor_t.append(time_floor(ckpt, tasks, extract_cfg.batch_size))

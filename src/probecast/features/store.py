@@ -1,9 +1,9 @@
 """Save and load extracted features as safetensors, and join them with labels into a `FeatureSet`.
 
 File: W/features/<checkpoint>/<task>.safetensors. Tensors: `hidden_last`, `hidden_mean` [n, L, D],
-optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean` [n].
+optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n].
 Metadata (str → str): `question_ids` (JSON list), `checkpoint`, `step`, `task`, `fingerprint`, `settings`
-(JSON), `wall_time_s`.
+(JSON), `wall_time_s`, `prompts` and `questions` (JSON lists).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from probecast.features.featureset import FeatureSet
 from probecast.io import atomic_path
 from probecast.workspace import Workspace
 
-ARRAY_KEYS = ("hidden_last", "hidden_mean", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean")
+ARRAY_KEYS = ("hidden_last", "hidden_mean", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean",
+              "answer_loglik_paths")
 
 
 def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question_ids: list[str],
@@ -70,8 +71,16 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
         tail_mask=arrays.get("tail_mask").astype(bool) if "tail_mask" in arrays else None,
         answer_loglik=arrays.get("answer_loglik"),
         answer_loglik_mean=arrays.get("answer_loglik_mean"),
-        text=np.array(json.loads(meta["prompts"]), dtype=object) if "prompts" in meta else None,
+        answer_loglik_paths=arrays.get("answer_loglik_paths"),
+        text=_question_texts(meta),
     )
+
+
+def _question_texts(meta: dict) -> np.ndarray | None:
+    """The question text of each row for text-only baselines (the prompts, few-shot examples and all, in features
+    written before question texts were stored)."""
+    key = "questions" if "questions" in meta else "prompts" if "prompts" in meta else None
+    return np.array(json.loads(meta[key]), dtype=object) if key else None
 
 
 def progress_of(step: np.ndarray, max_step: float) -> np.ndarray:

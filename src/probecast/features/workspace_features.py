@@ -20,7 +20,7 @@ def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: S
         save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
                       [q.id for q in task.questions], arrays,
                       {"fingerprint": fingerprint(model, tokenizer), "settings": cfg.to_dict(), "wall_time_s": wall,
-                       "prompts": task.prompts()})
+                       "prompts": task.prompts(), "questions": [q.text for q in task.questions]})
 
     return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
                                desc="extract", progress=progress)

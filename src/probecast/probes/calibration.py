@@ -1,14 +1,22 @@
 """Calibration helpers shared by the answer-log-likelihood baseline and the hybrid probe.
 
 `LoglikCalibrator` maps the teacher-forced log-likelihood of the reference answer to P(success). For an
-answer sampled at temperature 1 with a single accepted form, pass@1 *is* exp(loglik); when several forms or
-paths are accepted (a scratchpad in any order, a lenient scorer) pass@1 ≈ m·exp(loglik) with m >= 1 the task's
-effective number of paths. So p = sigmoid(logit(exp(loglik)) + δ_task) with δ_task = log m >= 0 fitted per
-task on the training rows (δ = 0 gives exactly exp(loglik)). It extrapolates to later checkpoints — a task
-with no success in the training rows keeps δ = 0, the likelihood taken at face value, instead of a fitted
-"never succeeds" — and within a task it ranks exactly as the raw log-likelihood. Measured on the embedded run
-(README): free slopes or an isotonic map fitted on early checkpoints extrapolate worse (task-score error
-0.09–0.12 vs 0.05), since later checkpoints live at log-likelihoods the early ones never reached.
+answer sampled at temperature 1 with a single accepted form, pass@1 *is* exp(loglik). Three gaps:
+- listed paths (`Question.alternatives`: a scratchpad whose steps may come in any order): the reference is one
+  of r valid paths. r_task = Σ exp(loglik over all paths) / Σ exp(loglik of the reference) is measured on the
+  training rows from the features alone (`answer_loglik_paths`), and q = min(r·exp(loglik), 1) — so a new
+  checkpoint needs only the reference scored;
+- paths the task does not list (a lenient scorer, solutions in free form): pass@1 ≈ m·q with m >= 1 the
+  effective number of further paths, a logit offset δ_task = log m >= 0 fitted on the labels;
+- right final answers reached off every valid path (a guess from a small answer space, a wrong scratchpad that
+  lands on the right number): a floor g_task that early, near-random checkpoints show clearly.
+So p = g + (1 − g)·sigmoid(logit(q) + δ), with (g, δ) fitted per task on the training rows
+(r = 1, g = δ = 0 gives exactly exp(loglik)). Without the floor, early guesses get absorbed into δ, which then
+over-predicts every later checkpoint where the model follows its paths (measured on the embedded run: task
+error 0.52 on the three-term sum). A task with no success in the training rows keeps g = δ = 0, the
+likelihood at face value, and within a task p ranks exactly as the log-likelihood. Free slopes or an isotonic
+map fitted on early checkpoints extrapolate worse, since later checkpoints live at log-likelihoods the early
+ones never reached.
 
 `stack_logistic`: the hybrid's stacker, a soft-target logistic on a few standardised columns with the
 calibrated log-likelihood logit as an offset whose weight is shrunk towards 1.
@@ -67,38 +75,89 @@ def _decode(arr: np.ndarray) -> list[str]:
     return json.loads(bytes(np.asarray(arr, dtype=np.uint8)).decode())
 
 
+def _fit_task(z: np.ndarray, y: np.ndarray, max_offset: float, max_floor: float,
+              min_path_mass: float) -> tuple[float, float]:
+    """(δ, g) minimising the soft cross-entropy of p = g + (1 − g)·sigmoid(z + δ) on one task's rows.
+
+    δ is left at 0 unless the paths could account for at least `min_path_mass` successes (Σ sigmoid(z), in
+    questions): before that, successes cannot tell extra paths from guesses on the easy questions, and a δ
+    fitted to them multiplies every later checkpoint's likelihood."""
+    from scipy.optimize import minimize
+
+    identifiable = float(np.sum(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))) >= min_path_mass
+    max_offset = max_offset if identifiable else 0.0
+
+    def loss(theta: np.ndarray) -> float:
+        d, g = theta
+        p = np.clip(g + (1.0 - g) / (1.0 + np.exp(-np.clip(z + d, -50, 50))), 1e-12, 1 - 1e-12)
+        return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+
+    starts = ((0.0, 0.0), (0.0, min(max(float(y.mean()), 1e-4), max_floor)), (min(3.0, max_offset), 0.0))
+    best = min((minimize(loss, np.array(x0), method="L-BFGS-B", bounds=[(0.0, max_offset), (0.0, max_floor)])
+                for x0 in starts),
+               key=lambda r: r.fun)
+    d, g = best.x
+    return (float(d) if d > 1e-3 else 0.0), (float(g) if g > 1e-5 else 0.0)
+
+
 class LoglikCalibrator:
-    def __init__(self, max_offset: float = 50.0) -> None:
+    def __init__(self, max_offset: float = 50.0, max_floor: float = 0.5, min_path_mass: float = 1.0) -> None:
         self.max_offset = max_offset  # large enough for multiple-choice gold log-likelihoods (pass@1 = argmax)
+        self.max_floor = max_floor
+        self.min_path_mass = min_path_mass
 
     def fit(self, X: FeatureSet, y: np.ndarray) -> "LoglikCalibrator":
-        from scipy.optimize import minimize_scalar
-
-        z = _z(loglik_features(X)[:, 0])
         tasks = X.task.astype(str)
         y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
         self.tasks_ = sorted(set(tasks))
-        offsets = []
-        for t in self.tasks_:
-            zt, yt = z[tasks == t], y[tasks == t]
-            res = minimize_scalar(lambda d: float(np.mean(np.logaddexp(0.0, zt + d) - yt * (zt + d))),
-                                  bounds=(0.0, self.max_offset), method="bounded")
-            offsets.append(float(res.x) if res.x > 1e-3 else 0.0)
-        self.offsets_ = np.array(offsets)
+        self.path_counts_ = np.array([_path_count(X, tasks == t) for t in self.tasks_])
+        z = self._path_logit(X)
+        fits = [_fit_task(z[tasks == t], y[tasks == t], self.max_offset, self.max_floor, self.min_path_mass)
+                for t in self.tasks_]
+        self.offsets_ = np.array([d for d, _ in fits])
+        self.floors_ = np.array([g for _, g in fits])
         return self
 
-    def logit(self, X: FeatureSet) -> np.ndarray:
-        known = dict(zip(self.tasks_, self.offsets_))
-        return _z(loglik_features(X)[:, 0]) + np.array([known.get(t, 0.0) for t in X.task.astype(str)])
+    def _per_task(self, X: FeatureSet, values: np.ndarray, default: float = 0.0) -> np.ndarray:
+        known = dict(zip(self.tasks_, values))
+        return np.array([known.get(t, default) for t in X.task.astype(str)], dtype=np.float64)
+
+    def _path_logit(self, X: FeatureSet) -> np.ndarray:
+        """logit(min(r·exp(loglik), 1)) of the reference path scaled by the task's listed path count r."""
+        ll = np.minimum(loglik_features(X)[:, 0], 0.0) + np.log(self._per_task(X, self.path_counts_, 1.0))
+        return _z(ll)
 
     def proba(self, X: FeatureSet) -> np.ndarray:
-        return np.clip(1.0 / (1.0 + np.exp(-np.clip(self.logit(X), -50, 50))), EPS, 1 - EPS)
+        s = self._path_logit(X) + self._per_task(X, self.offsets_)
+        g = self._per_task(X, self.floors_)
+        return np.clip(g + (1.0 - g) / (1.0 + np.exp(-np.clip(s, -50, 50))), EPS, 1 - EPS)
+
+    def logit(self, X: FeatureSet) -> np.ndarray:
+        p = self.proba(X)
+        return np.log(p) - np.log1p(-p)
 
     def state(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}offsets": self.offsets_, f"{prefix}tasks": _encode(self.tasks_)}
+        return {f"{prefix}offsets": self.offsets_, f"{prefix}floors": self.floors_,
+                f"{prefix}path_counts": self.path_counts_, f"{prefix}tasks": _encode(self.tasks_)}
 
     @staticmethod
     def from_state(arrays: dict[str, np.ndarray], prefix: str) -> "LoglikCalibrator":
         c = LoglikCalibrator()
         c.offsets_, c.tasks_ = arrays[f"{prefix}offsets"], _decode(arrays[f"{prefix}tasks"])
+        ones, zeros = np.ones(len(c.offsets_)), np.zeros(len(c.offsets_))  # probes saved before these existed
+        c.floors_ = arrays.get(f"{prefix}floors", zeros)
+        c.path_counts_ = arrays.get(f"{prefix}path_counts", ones)
         return c
+
+
+def _path_count(X: FeatureSet, rows: np.ndarray) -> float:
+    """r = Σ P(any listed path) / Σ P(reference path) over a task's rows (1 without listed paths)."""
+    if X.answer_loglik_paths is None or X.answer_loglik is None:
+        return 1.0
+    paths, ref = np.asarray(X.answer_loglik_paths, np.float64)[rows], np.asarray(X.answer_loglik, np.float64)[rows]
+    ok = np.isfinite(paths) & np.isfinite(ref)
+    if not ok.any():
+        return 1.0
+    from scipy.special import logsumexp
+
+    return float(max(np.exp(logsumexp(paths[ok]) - logsumexp(ref[ok])), 1.0))

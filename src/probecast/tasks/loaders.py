@@ -38,7 +38,8 @@ def load_jsonl_task(path: str | Path, name: str | None = None) -> Task:
 
     Optional first line `{"probecast_task": {name, scorer, scorer_args, template, fewshot, stop,
     max_new_tokens, domain, multi_step}}`, then one question per line:
-    generative `{"question": str, "answer": str | [str], "target"?: str, "id"?: str, "metadata"?: {...}}` or
+    generative `{"question": str, "answer": str | [str], "target"?: str, "alternatives"?: [str], "id"?: str,
+    "metadata"?: {...}}` (alternatives: other valid full continuations, scored with the target) or
     multiple choice `{"question": str, "choices": [str, ...], "answer": int, "context"?: str, "id"?: str}`.
     """
     path = Path(path)
@@ -80,7 +81,11 @@ def load_jsonl_task(path: str | Path, name: str | None = None) -> Task:
             choices_t, gold = None, None
         qid = str(obj.get("id") or question_id(name, text, answers, choices_t))
         meta = dict(obj.get("metadata") or {})
+        alternatives = obj.get("alternatives", [])
+        if not isinstance(alternatives, list) or (alternatives and is_mc):
+            raise ProbecastError(f"{path}:{lineno}: `alternatives` must be a list of strings (generative tasks only)")
         questions.append(Question(id=qid, text=text, answers=answers, target=str(obj.get("target", "")),
+                                  alternatives=tuple(str(a) for a in alternatives),
                                   choices=choices_t, gold=gold, metadata=meta))
     default_scorer = "multiple_choice" if is_mc else "exact_match"
     scorer = make_scorer(header.get("scorer", default_scorer), **header.get("scorer_args", {}))

@@ -28,6 +28,7 @@ class Question:
     text: str  # the question before templating
     answers: tuple[str, ...]  # accepted final answers (MC: the gold choice text)
     target: str = ""  # canonical full continuation (e.g. a worked solution); teacher-forced for answer log-lik
+    alternatives: tuple[str, ...] = ()  # other valid full continuations (a scratchpad in another order, ...)
     choices: tuple[str, ...] | None = None
     gold: int | None = None  # index into choices
     metadata: Mapping[str, Any] = field(default_factory=dict)  # domain, difficulty, ...
@@ -83,6 +84,15 @@ class Task:
         if self.is_multiple_choice:
             return self.template.choice_prefix + question.choices[question.gold]
         return self.template.answer_prefix + question.reference
+
+    def alternative_continuations(self, question: Question) -> list[str]:
+        """Other valid continuations (generative only). pass@1 of a model sampling at temperature 1 is the
+        summed probability of every valid continuation, so when a task can list them (a scratchpad whose
+        steps may come in any order) the answer log-likelihood is a log-sum-exp over all of them."""
+        if self.is_multiple_choice:
+            return []
+        canonical = question.reference
+        return [self.template.answer_prefix + a for a in dict.fromkeys(question.alternatives) if a != canonical]
 
     def subset(self, n: int | None, seed: int = 0) -> "Task":
         """A deterministic subset of n questions (all when n is None or >= size)."""

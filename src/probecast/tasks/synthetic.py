@@ -6,6 +6,13 @@ length, how often a fact appears in pretraining) so that skills emerge at differ
 hardest questions stay unsolved. Two tasks (`sum3`, `age_sum`) are multi-step: the model writes a scratchpad
 of intermediate results in any valid order and is graded on the final `#answer` only.
 
+Prompts are few-shot like the field's benchmarks (GSM8K 8-shot, MMLU 5-shot): each question is preceded by
+examples of its task drawn from the pretraining distribution, each written as a pretraining document
+(`example answer\n<s>`, `<s>` being the toy tokenizer's document start), as many as fit a context budget
+(`SyntheticSuite.context_budget`, the toy is trained on 128-token rows). Shots are seeded per question (as
+lm-evaluation-harness does) and never mention the question's own entities or strings, so they cannot leak
+its answer. The prompt then dominates the tokens of a forward pass, as on real benchmarks.
+
 Domains: arithmetic (add, mul), string (copy, reverse), knowledge (color, age), composition (sum3, age_sum).
 """
 
@@ -77,6 +84,7 @@ class SyntheticSpec:
     multi_step: bool = False
     numeric: bool = False
     max_new_tokens: int = 16
+    paths: Callable[[str, str], tuple[str, ...]] | None = None  # (text, target) → every valid target
 
 
 def _add(rng, world, level) -> Sample:
@@ -128,6 +136,26 @@ def _sum3(rng, world, level) -> Sample:
     return f"sum {xs[0]} {xs[1]} {xs[2]} =", pad, (str(sum(xs)),), (sum(digits) - 4) / 2
 
 
+def _sum3_paths(text: str, target: str) -> tuple[str, ...]:
+    """Every valid scratchpad of `sum a b c =`: the three terms in any order."""
+    from itertools import permutations
+
+    xs = [int(x) for x in text.split()[1:4]]
+    pads = []
+    for o in permutations(xs):
+        s1 = o[0] + o[1]
+        pads.append(f"{o[0]}+{o[1]}={s1} {s1}+{o[2]}={s1 + o[2]} #{sum(xs)}")
+    return tuple(dict.fromkeys(pads))
+
+
+def _age_sum_paths(text: str, target: str) -> tuple[str, ...]:
+    """Both valid scratchpads of `ages x y =`: recall either entity first."""
+    first, second, _, final = target.split(" ")
+    (na, aa), (nb, ab) = first.split("="), second.split("=")
+    swapped = f"{nb}={ab} {na}={aa} {ab}+{aa}={int(aa) + int(ab)} {final}"
+    return tuple(dict.fromkeys([target, swapped]))
+
+
 def _age_sum(rng, world, level) -> Sample:
     """Sum of two entities' ages: recall both (either order), then add."""
     e1, e2 = _entity_at(rng, world, level * 0.6), world.pick(rng)
@@ -145,18 +173,55 @@ SPECS: dict[str, SyntheticSpec] = {s.name: s for s in [
     SyntheticSpec("reverse", "string", _reverse, max_new_tokens=10),
     SyntheticSpec("color", "knowledge", _color, max_new_tokens=6),
     SyntheticSpec("age", "knowledge", _age, numeric=True, max_new_tokens=4),
-    SyntheticSpec("sum3", "composition", _sum3, multi_step=True, numeric=True, max_new_tokens=28),
-    SyntheticSpec("age_sum", "composition", _age_sum, multi_step=True, numeric=True, max_new_tokens=34),
+    SyntheticSpec("sum3", "composition", _sum3, multi_step=True, numeric=True, max_new_tokens=28,
+                  paths=_sum3_paths),
+    SyntheticSpec("age_sum", "composition", _age_sum, multi_step=True, numeric=True, max_new_tokens=34,
+                  paths=_age_sum_paths),
 ]}
+
+
+SHOT_SEPARATOR = "\n<s>"  # end of one pretraining document, start of the next
+_TEMPLATE_WORDS = {"color", "of", "age", "ages", "sum", "copy", "rev"}
+
+
+def _names(text: str) -> set[str]:
+    """The question's own entities/strings/numbers (what a shot must not mention)."""
+    return {w.strip(":=>") for w in text.split()} - _TEMPLATE_WORDS - {"", "=", ">"}
 
 
 @dataclass(frozen=True)
 class SyntheticSuite:
-    """Evaluation questions of every synthetic task, graded over `levels` difficulty levels."""
+    """Evaluation questions of every synthetic task, graded over `levels` difficulty levels.
+
+    `context_budget`: characters (≈ tokens of the char-level toy tokenizer) that shots + question + reference
+    answer may fill; 0 = zero-shot prompts. `max_shots` caps the examples per question."""
 
     world: World = field(default_factory=World)
     n_per_task: int = 120
     seed: int = 1234
+    context_budget: int = 120
+    max_shots: int = 8
+
+    def shots(self, name: str, text: str, target: str) -> str:
+        """Few-shot prefix for one question: task examples from the pretraining distribution that fit."""
+        if self.context_budget <= 0 or self.max_shots <= 0:
+            return ""
+        rng = random.Random(f"{self.seed}/{name}/shots/{text}")
+        own = _names(text)
+        room = self.context_budget - len(text) - len(target) - 2  # BOS + space before the answer
+        out: list[str] = []
+        for _ in range(8 * self.max_shots):
+            if len(out) >= self.max_shots:
+                break
+            shot_text, shot_target = example(rng, self.world, name)
+            if own & _names(shot_text) or shot_text == text or any(d.startswith(f"{shot_text} ") for d in out):
+                continue
+            doc = f"{shot_text} {shot_target}{SHOT_SEPARATOR}"
+            if len(doc) - 2 > room:  # "<s>" is one token
+                break
+            out.append(doc)
+            room -= len(doc) - 2
+        return "".join(out)
 
     def task(self, name: str) -> Task:
         spec = SPECS[name]
@@ -171,11 +236,13 @@ class SyntheticSuite:
                 continue
             seen.add(text)
             qid = question_id(f"synthetic/{name}", text, answers, None)
-            questions.append(Question(id=qid, text=text, answers=answers, target=target,
-                                      metadata={"domain": spec.domain, "difficulty": round(difficulty, 4)}))
+            alternatives = tuple(p for p in spec.paths(text, target) if p != target) if spec.paths else ()
+            questions.append(Question(id=qid, text=text, answers=answers, target=target, alternatives=alternatives,
+                                      metadata={"domain": spec.domain, "difficulty": round(difficulty, 4),
+                                                "fewshot": self.shots(name, text, target)}))
         scorer = Numeric(marker="#") if spec.numeric else ExactMatch(normalize=False)
         return Task(name=name, questions=questions, scorer=scorer,
-                    template=PromptTemplate(template="{text}", answer_prefix=" "), domain=spec.domain,
+                    template=PromptTemplate(template="{fewshot}{text}", answer_prefix=" "), domain=spec.domain,
                     max_new_tokens=spec.max_new_tokens, stop=("\n",), multi_step=spec.multi_step,
                     description=f"synthetic {spec.domain} task")
 
@@ -183,13 +250,17 @@ class SyntheticSuite:
         return [self.task(name) for name in SPECS]
 
 
+def example(rng: random.Random, world: World, name: str) -> tuple[str, str]:
+    """(text, target) of one task example as pretraining sees it: random difficulty, facts by frequency."""
+    if name in ("color", "age"):
+        e = world.pick(rng)
+        return (f"color of {e['name']}:", e["color"]) if name == "color" else (f"age of {e['name']}:", str(e["age"]))
+    text, target, _, _ = SPECS[name].make(rng, world, rng.random())
+    return text, target
+
+
 def corpus_line(rng: random.Random, world: World, task_weights: dict[str, float]) -> str:
     """One pretraining document: a task example at a random difficulty (facts drawn by frequency)."""
     name = rng.choices(list(task_weights), weights=list(task_weights.values()))[0]
-    spec = SPECS[name]
-    if name in ("color", "age"):
-        e = world.pick(rng)
-        text, target = (f"color of {e['name']}:", e["color"]) if name == "color" else (f"age of {e['name']}:", str(e["age"]))
-    else:
-        text, target, _, _ = spec.make(rng, world, rng.random())
+    text, target = example(rng, world, name)
     return f"{text} {target}"
