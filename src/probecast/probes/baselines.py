@@ -4,11 +4,12 @@
   history gets its task's mean pass@1 at that task's last labelled checkpoint (the base rate). The
   evaluation fits it on every question's labels at the training checkpoints (it *is* allowed the held-out
   questions' early labels, which the probes never see: the strongest honest version of "nothing changes").
-- `answer_loglik`: a calibration (`calibration.LoglikCalibrator`: exp(loglik) scaled by a per-task path count) of
-  the answer log-likelihood at the new checkpoint, fitted on training rows: the one number a prefill pass
-  gives for free, ranked exactly as it is.
-- `text_difficulty`: TF-IDF (word 1-2 grams) of the prompt + log prompt length -> logistic; one row per
-  distinct prompt with its mean pass@1 over the training checkpoints as target (weights = row counts).
+- `answer_loglik`: a calibration (`calibration.LoglikCalibrator`: exp(loglik) scaled by the task's listed path
+  count, a guess floor, an offset for unlisted paths) of the answer log-likelihood at the new checkpoint,
+  fitted on training rows: the one number a prefill pass gives for free, ranked exactly as it is.
+- `text_difficulty`: TF-IDF (word 1-2 grams) of the question text (without few-shot examples) + log length ->
+  logistic; one row per distinct question with its mean pass@1 over the training checkpoints as target
+  (weights = row counts).
 - `training_loss`: a per-checkpoint constant: per task, logit(mean pass@1) = a + b·loss fitted over the
   training checkpoints, applied to the training loss logged for the new checkpoint (`losses` = {step: loss}).
 """

@@ -1,12 +1,14 @@
 """Resolve task names to `Task`s: an explicit registry, no import magic.
 
-A spec is a comma-separated list of: `synthetic` (the whole built-in suite), a synthetic task name (`add`,
-`synthetic:add`), `gsm8k`, `piqa` (read from the shared data folder), or a path to a task JSONL file.
+A spec is a comma-separated list of: `synthetic` (the whole built-in suite, few-shot prompts),
+`synthetic-0shot` (the same questions with bare prompts), a synthetic task name (`add`, `synthetic:add`),
+`gsm8k`, `piqa` (read from the shared data folder), or a path to a task JSONL file.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -43,8 +45,11 @@ BENCHMARKS: dict[str, Callable[[int | None], Task]] = {
 }
 
 
+ZERO_SHOT = "synthetic-0shot"  # the suite with bare prompts (no few-shot examples), as measured before they existed
+
+
 def task_names() -> list[str]:
-    return ["synthetic", *SPECS, *BENCHMARKS]
+    return ["synthetic", ZERO_SHOT, *SPECS, *BENCHMARKS]
 
 
 def load_tasks(spec: str | Sequence[str], limit: int | None = None, synthetic: SyntheticSuite | None = None) -> list[Task]:
@@ -58,6 +63,8 @@ def load_tasks(spec: str | Sequence[str], limit: int | None = None, synthetic: S
         name = item.removeprefix("synthetic:")
         if item == "synthetic":
             tasks.extend(t.subset(limit) for t in suite.tasks())
+        elif item == ZERO_SHOT:
+            tasks.extend(t.subset(limit) for t in replace(suite, context_budget=0).tasks())
         elif name in SPECS:
             tasks.append(suite.task(name).subset(limit))
         elif item in BENCHMARKS:
