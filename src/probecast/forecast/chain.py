@@ -76,6 +76,13 @@ class SizeBacktest:
     largest size (in log N, relative to the backtest's step), is added in quadrature to the interval.
     """
 
+    def _finish_fit(self, w, table):
+        """The common end of a cross-run `fit`: keep the wide data (plots), mark fitted, run the backtest."""
+        self.fit_data_ = w
+        self.fitted_ = True
+        self._size_backtest(table)
+        return self
+
     def _size_backtest(self, table) -> None:
         import dataclasses
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 
@@ -123,48 +124,60 @@ def _emit(result: dict, as_json: bool, save: Optional[Path]) -> None:
                    f"[{p['interval'][0]:.4f}, {p['interval'][1]:.4f}]{actual}")
 
 
-@forecast_app.command("ladder", context_settings=MULTI)
-def ladder_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
-               target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
-               target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
-               exclude: Optional[List[str]] = ExcludeOpt,
-               loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Task loss (default bpb/<task>)."),
-               n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
-               plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+def _cross_run_options(runs: List[Path] = RunsOpt, task: str = TaskOpt, target_params: Optional[str] = TParams,
+                       target_tokens: Optional[str] = TTokens, target_flops: Optional[str] = TFlops,
+                       params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
+                       exclude: Optional[List[str]] = ExcludeOpt, as_json: bool = JsonOpt,
+                       plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+    """The options every cross-run command shares (its signature is all that is used)."""
+
+
+def cross_run_command(method: str) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
+    """Register `probecast forecast <method>`: the shared options of `_cross_run_options` plus the decorated
+    function's own, which turns its options into the forecaster's config. One place for the shared options
+    instead of a copy per command; typer reads the assembled `__signature__`."""
+
+    def decorate(config_of: Callable[..., dict]) -> Callable[..., dict]:
+        shared = inspect.signature(_cross_run_options, eval_str=True).parameters
+        own = inspect.signature(config_of, eval_str=True).parameters
+
+        def command(ctx: typer.Context, **kw) -> None:
+            common = {name: kw.pop(name) for name in shared}
+            _cross_run(ctx, method, config_of(**kw), **common)
+
+        ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        command.__signature__ = inspect.Signature([ctx_param, *shared.values(), *own.values()])  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in command.__signature__.parameters.values()}  # type: ignore[attr-defined]
+        command.__doc__ = config_of.__doc__
+        forecast_app.command(method, context_settings=MULTI)(command)
+        return config_of
+
+    return decorate
+
+
+@cross_run_command("ladder")
+def ladder_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Task loss (default bpb/<task>)."),
+               n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """Model ladder (arXiv 2412.04403): task bpb from (N, D), then accuracy from bpb."""
-    _cross_run(ctx, "ladder", dict(loss_metric=loss_metric, n_boot=n_boot, level=level), runs, params, shots, task,
-               target_params, target_tokens, target_flops, exclude, as_json, plot, save)
+    return dict(loss_metric=loss_metric, n_boot=n_boot, level=level)
 
 
-@forecast_app.command("flp", context_settings=MULTI)
-def flp_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
-            target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
-            target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
-            exclude: Optional[List[str]] = ExcludeOpt,
-            loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Validation loss (default loss/c4_en)."),
+@cross_run_command("flp")
+def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Validation loss (default loss/c4_en)."),
             stage2: str = typer.Option("linear", "--stage2", help="Loss -> score map: linear (paper) or sigmoid."),
             irreducible: bool = typer.Option(False, "--irreducible", help="Add an irreducible term E to L(C)."),
-            n_boot: int = BootOpt, level: float = LevelOpt, as_json: bool = JsonOpt,
-            plot: Optional[Path] = PlotOpt, save: Optional[Path] = SaveOpt) -> None:
+            n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """FLP (arXiv 2410.08527): loss from compute, then score from loss."""
-    _cross_run(ctx, "flp", dict(loss_metric=loss_metric, stage2=stage2, irreducible=irreducible, n_boot=n_boot,
-                                level=level), runs, params, shots, task, target_params, target_tokens, target_flops,
-               exclude, as_json, plot, save)
+    return dict(loss_metric=loss_metric, stage2=stage2, irreducible=irreducible, n_boot=n_boot, level=level)
 
 
-@forecast_app.command("flpm", context_settings=MULTI)
-def flpm_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, task: str = TaskOpt,
-             target_params: Optional[str] = TParams, target_tokens: Optional[str] = TTokens,
-             target_flops: Optional[str] = TFlops, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
-             exclude: Optional[List[str]] = ExcludeOpt,
-             domains: Optional[List[str]] = typer.Option(None, "--domain", help="Domain loss (repeat); default all loss/*."),
+@cross_run_command("flpm")
+def flpm_cmd(domains: Optional[List[str]] = typer.Option(None, "--domain", help="Domain loss (repeat); default all loss/*."),
              hidden: int = typer.Option(4, "--hidden", help="Hidden units of the two-layer network."),
              n_boot: int = typer.Option(50, "--n-boot", help="Bootstrap refits for the interval."),
-             level: float = LevelOpt, as_json: bool = JsonOpt, plot: Optional[Path] = PlotOpt,
-             save: Optional[Path] = SaveOpt) -> None:
+             level: float = LevelOpt) -> dict:
     """FLP-M: per-domain losses from compute, then a two-layer network from domain losses to score."""
-    _cross_run(ctx, "flpm", dict(domains=list(domains or []), hidden=hidden, n_boot=n_boot, level=level), runs,
-               params, shots, task, target_params, target_tokens, target_flops, exclude, as_json, plot, save)
+    return dict(domains=list(domains or []), hidden=hidden, n_boot=n_boot, level=level)
 
 
 # ---- within-run trajectory ------------------------------------------------------------------------------------

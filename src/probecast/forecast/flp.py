@@ -84,10 +84,7 @@ class FLPForecaster(SizeBacktest, Forecaster):
         s2 = emerged(w, self.score_metric_, self.chance)
         self.stage2_ = fit_law(self._stage2_law(), s2[self.loss_metric_].to_numpy(), s2[self.score_metric_].to_numpy(),
                                groups=s2["run"].to_numpy(), what=f"flp stage 2 ({self.score_metric_})", **kw)
-        self.fit_data_ = w
-        self.fitted_ = True
-        self._size_backtest(table)
-        return self
+        return self._finish_fit(w, table)
 
     def predict(self, query: Query) -> Forecast:
         self.check_fitted()

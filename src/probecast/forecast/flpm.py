@@ -89,10 +89,7 @@ class FLPMForecaster(SizeBacktest, Forecaster):
         if self.n_boot:
             bootstrap(self._net, z, y, self.stage2_, n_boot=self.n_boot, groups=s2["run"].to_numpy(),
                       seed=self.seed, **kw)
-        self.fit_data_ = w
-        self.fitted_ = True
-        self._size_backtest(table)
-        return self
+        return self._finish_fit(w, table)
 
     def _net(self, theta: np.ndarray, z: np.ndarray) -> np.ndarray:
         return mlp(theta, z, self.mean_, self.std_, self.hidden)

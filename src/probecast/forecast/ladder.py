@@ -55,10 +55,7 @@ class LadderForecaster(SizeBacktest, Forecaster):
                               what=f"ladder step 1 ({self.loss_metric_})", **kw)
         self.step2_ = fit_law(SIGMOID_SCORE, w[self.loss_metric_].to_numpy(), w[self.score_metric_].to_numpy(),
                               groups=w["run"].to_numpy(), what=f"ladder step 2 ({self.score_metric_})", **kw)
-        self.fit_data_ = w
-        self.fitted_ = True
-        self._size_backtest(table)
-        return self
+        return self._finish_fit(w, table)
 
     def predict(self, query: Query) -> Forecast:
         self.check_fitted()
