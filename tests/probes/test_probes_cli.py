@@ -22,6 +22,8 @@ def test_cli_evaluate_fit_predict(ws_dir, capsys):
     out = capsys.readouterr().out
     assert "AUROC" in out and "hybrid" in out
     s = json.loads((ws_dir / "summary.json").read_text())
+    per_task = out[out.index("AUROC per task"):]  # every method's AUROC on every task is printed
+    assert all(f"{s['probes']['hybrid']['auroc_by_task'][t]:.2f}" in per_task for t in s["tasks"])
     assert s["test_checkpoints"] == [400, 800] and "training_loss" in s["baselines"]
     assert s["multistep"]["tasks"] == ["b"]
     assert (ws_dir / "evaluation" / "task_scores.png").stat().st_size > 1000

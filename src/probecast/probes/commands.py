@@ -126,6 +126,7 @@ def print_results(s: dict) -> None:
             t.add_row(f"{name}{star}", *("-" if r.get(k) is None else f"{r[k]:.3f}" for k, _ in cols))
         t.add_section()
     console.print(t)
+    console.print(per_task_auroc_table(s))
     losses = s.get("losses_to_baselines", [])
     if losses:
         console.print(f"[bold]Where the best probe ({s['best_probe']}) loses to a baseline "
@@ -153,6 +154,23 @@ def print_results(s: dict) -> None:
                           f"{'' if not detail else '  (' + detail + ')'}")
     for name, why in s.get("skipped", {}).items():
         console.print(f"skipped {name}: {why}")
+
+
+def per_task_auroc_table(s: dict):
+    """Methods × tasks AUROC: where a mean hides a task on which a method fails."""
+    from rich.table import Table
+
+    tasks = list(s.get("tasks", []))
+    t = Table(title="AUROC per task (test checkpoints, held-out questions)")
+    t.add_column("method")
+    for task in tasks:
+        t.add_column(task, justify="right")
+    for kind in ("probes", "baselines"):
+        for name, r in s[kind].items():
+            by = r.get("auroc_by_task", {})
+            t.add_row(name, *("-" if by.get(task) is None else f"{by[task]:.2f}" for task in tasks))
+        t.add_section()
+    return t
 
 
 def register(app: typer.Typer) -> None:
