@@ -11,8 +11,10 @@ predict every later checkpoint. Forms:
 Against a loss (`x="loss/<set>"` or `"bpb/<task>"`): the score as a sigmoid (`sigmoid`) or a line (`linear`) of
 the run's own loss, forecasting a later checkpoint from its measured loss (cheap to evaluate, unlike the task).
 Intervals: bootstrap refits (rows, or whole runs for `pooled`) plus the residual spread, widened in quadrature by a
-measured extrapolation error: the form's own error forecasting the last visible checkpoint from the earlier
-ones, scaled by how far (in log x) the query lies beyond the data relative to that backtest step.
+measured extrapolation error (`backtest.Backtest`): on every run of the table, the form fitted on the first half
+of the fit window (checkpoints up to half its last step) forecasts the window's last checkpoint; those errors,
+scaled to how far (in log x) the query lies beyond the data, give the extra spread. Each run has its own
+backtest, and the runs share the cut-off, so they measure the same form error on the same horizon.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import pandas as pd
 from scipy.special import expit
 
 from probecast.errors import ProbecastError
+from probecast.forecast.backtest import Backtest
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.fitting import FitResult, interval, predict_with_interval
+from probecast.forecast.fitting import FitResult, predict_with_interval
 from probecast.forecast.laws import LINEAR, LOG_LINEAR, SAT_POWER, SIGMOID_LOG, SIGMOID_SCORE, Law, fit_law
 from probecast.forecast.table import chance_level, resolve_metric, validate_long_table, wide
 
@@ -104,7 +107,7 @@ class TrajectoryForecaster(Forecaster):
             self.result_ = self._fit_pooled(w, kw)
         else:
             self.result_ = self._fit_own(x, y, **kw)
-        self.backtest_error_ = self._backtest(w, x, y)
+        self.backtest_ = self._backtest(w)
         self.fitted_ = True
         return self
 
@@ -116,24 +119,38 @@ class TrajectoryForecaster(Forecaster):
             return fit_law(SAT_POWER, x[keep], y[keep], what="trajectory power (emerged checkpoints)", **kw)
         return fit_law(self._law(), x, y, what=f"trajectory {self.form}", **kw)
 
-    def _backtest(self, w: pd.DataFrame, x: np.ndarray, y: np.ndarray) -> float:
-        """|error| when the same form, fitted without the last visible checkpoint, forecasts it. Widens the
-        interval in proportion to how far (in log x) a query lies beyond the data; 0 when it cannot be run."""
-        if len(x) < 3:
-            return 0.0
-        try:
-            if self.form == "pooled":
-                prev = w[w["tokens"] < self.last_["tokens"]]
-                r = self._fit_pooled(prev, {"n_boot": 0, "seed": self.seed})
-                guess = self.law_.fn(r.params, (np.array([self.params_]), x[-1:]))[0]
-            elif self.form == "last":
-                guess = y[-2]
-            else:
-                r = self._fit_own(x[:-1], y[:-1], n_boot=0, seed=self.seed)
-                guess = self._law().fn(r.params, x[-1:])[0]
-        except ProbecastError:
-            return 0.0
-        return float(abs(guess - y[-1]))
+    def _backtest(self, w: pd.DataFrame) -> Backtest:
+        """Per run of `w`: fit on the checkpoints up to half the run's last visible step, forecast that last one.
+
+        Half the window keeps the backtest horizon comparable to a forecast's (a last-step-only backtest would
+        scale a tiny, noise-sized error by a large ratio); a run whose half-window cannot be fitted is skipped.
+        """
+        bt = Backtest()
+        w = w.dropna(subset=[self.score_metric_]).sort_values("step")
+        first = w["step"] <= w.groupby("run")["step"].transform("max") / 2
+        if self.form == "pooled":  # one pooled fit on every run's first half, forecasting every run's end
+            try:
+                r = self._fit_pooled(w[first], {"n_boot": 0, "seed": self.seed})
+            except ProbecastError:
+                return bt
+            starts = w[first].groupby("run")["tokens"].max()
+            ends = w[~first & w["run"].isin(starts.index)].groupby("run").tail(1).dropna(subset=["params"])
+            guess = self.law_.fn(r.params, (ends["params"].to_numpy(float), ends["tokens"].to_numpy(float)))
+            for (_, end), g in zip(ends.iterrows(), guess):
+                bt.add(_log_distance(end["tokens"], starts[end["run"]]), g - end[self.score_metric_])
+            return bt
+        for _, run in w.groupby("run"):
+            head, end = run[run["step"] <= run["step"].max() / 2], run.iloc[-1]
+            if len(head) < 2 or len(head) == len(run):
+                continue
+            x, y = head[self.x].to_numpy(float), head[self.score_metric_].to_numpy(float)
+            try:
+                guess = y[-1] if self.form == "last" else \
+                    self._law().fn(self._fit_own(x, y, n_boot=0, seed=self.seed).params, np.array([end[self.x]]))[0]
+            except ProbecastError:
+                continue
+            bt.add(_log_distance(end[self.x], x[-1]), guess - end[self.score_metric_])
+        return bt
 
     def _fit_pooled(self, w: pd.DataFrame, kw: dict) -> FitResult:
         if self.x != "tokens":
@@ -176,18 +193,20 @@ class TrajectoryForecaster(Forecaster):
             xin = (np.array([self.params_]), np.array([xq])) if self.form == "pooled" else np.array([xq])
             c, lo_, hi_ = predict_with_interval(self._law().fn, self.result_, xin, self.level)
             point, lo, hi = float(c[0]), float(lo_[0]), float(hi_[0])
-        # extrapolation error, scaled by the distance beyond the data relative to the backtest's step
         xs = self.fit_data_[self.x].to_numpy(float)
-        if len(xs) >= 2 and not xs.min() <= xq <= xs.max() and xq > 0 and np.all(xs[-2:] > 0):
-            ratio = max(1.0, abs(np.log(xq / xs[-1])) / max(abs(np.log(xs[-1] / xs[-2])), 1e-9))
-            half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
-            lo = point - float(np.hypot(point - lo, half))
-            hi = point + float(np.hypot(hi - point, half))
+        horizon = 0.0 if xs.min() <= xq <= xs.max() else _log_distance(xq, xs[-1])  # beyond the data, in log x
+        lo, hi = self.backtest_.widen(point, lo, hi, horizon, self.level)
         clip = lambda v: float(np.clip(v, 0.0, 1.0))  # noqa: E731
-        return Forecast(clip(point), (clip(lo), clip(hi)), {"form": self.form, self.x: xq})
+        return Forecast(clip(point), (clip(lo), clip(hi)), {"form": self.form, self.x: xq,
+                                                           "extrapolation_sd": self.backtest_.sd(horizon)})
 
     def fitted_params(self) -> dict:
         self.check_fitted()
         if self.result_ is None:
             return {"last": float(self.last_[self.score_metric_]), "at": float(self.last_[self.x])}
         return {**self.result_.as_dict(), "rmse": self.result_.rmse, "formula": self._law().formula}
+
+
+def _log_distance(a: float, b: float) -> float:
+    """|ln(a / b)|: how far apart two positive x values are (tokens, FLOPs, steps, or losses); NaN otherwise."""
+    return float(abs(np.log(a / b))) if a > 0 and b > 0 else float("nan")
