@@ -26,6 +26,19 @@ def test_generative_jsonl_with_header(tmp_path):
     assert not task.is_multiple_choice
 
 
+def test_alternatives_are_scored_continuations(tmp_path):
+    f = write(tmp_path / "sum.jsonl", [
+        {"probecast_task": {"name": "sum", "scorer": "numeric", "answer_prefix": " "}},
+        {"question": "1+2+3=", "answer": "6", "target": "1+2=3 3+3=6 #### 6",
+         "alternatives": ["2+3=5 5+1=6 #### 6", "1+2=3 3+3=6 #### 6"]},
+    ])
+    task = load_jsonl_task(f)
+    q = task.questions[0]
+    assert task.reference_continuation(q) == " 1+2=3 3+3=6 #### 6"
+    assert task.alternative_continuations(q) == [" 2+3=5 5+1=6 #### 6"]  # the target itself is not repeated
+    assert q.id == load_tasks(str(f))[0].questions[0].id
+
+
 def test_multiple_choice_jsonl_defaults(tmp_path):
     f = write(tmp_path / "mc.jsonl", [{"question": "2+2?", "choices": ["3", "4"], "answer": 1, "context": "Math."}])
     task = load_jsonl_task(f)
@@ -47,6 +60,8 @@ def test_ids_are_stable_content_hashes(tmp_path):
     (['{"question": "a", "choices": ["x", "y"], "answer": 2}'], r":1: `answer` must be the index"),
     (['{"question": "a", "choices": ["x"], "answer": 0}'], r"at least 2"),
     (['[1, 2]'], r":1: expected a JSON object"),
+    (['{"question": "a", "answer": "b", "alternatives": "c"}'], r":1: `alternatives` must be a list"),
+    (['{"question": "a", "choices": ["x", "y"], "answer": 0, "alternatives": ["y"]}'], r"generative tasks only"),
 ])
 def test_malformed_jsonl_names_file_and_line(tmp_path, lines, match):
     f = write(tmp_path / "m.jsonl", lines)
