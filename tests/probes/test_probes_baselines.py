@@ -122,3 +122,19 @@ def test_calibrator_takes_listed_paths_from_the_features():
     assert cal.path_counts_[0] == pytest.approx(3.0, rel=1e-6) and cal.offsets_[0] < 0.05
     late = replace(fs.subset(~early), answer_loglik_paths=None)
     assert np.abs(cal.proba(late) - y[~early]).mean() < 0.01
+
+
+def test_path_counts_survive_blocks_without_listed_paths():
+    """Features written before `answer_loglik_paths` existed concatenate as NaN rows, which the path count skips."""
+    from dataclasses import replace
+
+    from probecast.features.featureset import FeatureSet
+    from probecast.probes.calibration import LoglikCalibrator
+
+    fs, y, early = _loglik_rows((1e-3, 0.05), (0.01, 0.3), floor=0.0, paths=3.0, seed=5)
+    new = replace(fs.subset(early), answer_loglik_paths=fs.answer_loglik[early] + np.log(3.0))
+    both = FeatureSet.concat([new, fs.subset(~early)])
+    assert np.isnan(both.answer_loglik_paths[len(new):]).all()
+    cal = LoglikCalibrator().fit(both.subset(np.arange(len(new))), y[early])
+    assert cal.path_counts_[0] == pytest.approx(3.0, rel=1e-6)
+    assert LoglikCalibrator().fit(both, np.r_[y[early], y[~early]]).path_counts_[0] == pytest.approx(3.0, rel=1e-6)

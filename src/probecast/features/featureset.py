@@ -13,6 +13,11 @@ from typing import Sequence
 import numpy as np
 
 
+# Optional per-row values that may be missing from some blocks (features written before they existed): NaN
+# there instead of dropping the column for every block. Its users skip non-finite rows.
+NAN_FILLED = ("answer_loglik_paths",)
+
+
 @dataclass
 class FeatureSet:
     question_ids: np.ndarray  # [n] str
@@ -60,6 +65,8 @@ class FeatureSet:
         out = {}
         for f in fields(FeatureSet):
             values = [getattr(p, f.name) for p in parts]
+            if f.name in NAN_FILLED and any(v is not None for v in values):
+                values = [np.full(len(p), np.nan, np.float32) if v is None else v for p, v in zip(parts, values)]
             if any(v is None for v in values):
                 out[f.name] = None
             else:
