@@ -84,3 +84,14 @@ def test_hybrid_uses_hidden_probe_alone_where_loglik_is_blind():
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-hidden)))
     assert auroc(p_true[te_blind] >= 0.5, p) > 0.85
     assert abs(p.mean() - y[te_blind].mean()) < 0.1  # not the ~0 that exp(loglik) would say
+
+
+@pytest.mark.parametrize("name", ["mlp", "attn_layers", "attn_tokens"])
+def test_neural_probes_are_reproducible(name):
+    """Same data, same seed → the same probe (initial weights are seeded, not only the batch order)."""
+    fs, y, _ = planted(n_questions=60, tail_len=4, seed=3)
+    a = make_probe(name, max_epochs=5).fit(fs, y).predict_proba(fs)
+    b = make_probe(name, max_epochs=5).fit(fs, y).predict_proba(fs)
+    np.testing.assert_array_equal(a, b)
+    c = make_probe(name, max_epochs=5, seed=1).fit(fs, y).predict_proba(fs)
+    assert np.abs(a - c).max() > 0  # and the seed is what fixes it

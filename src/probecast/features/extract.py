@@ -65,8 +65,11 @@ def encode(tokenizer, task: Task, with_answer: bool) -> tuple[list[list[int]], l
 
 def encode_alternatives(tokenizer, task: Task) -> list[list[list[int]]]:
     """Token ids of each question's other valid continuations (empty lists when it has none)."""
-    return [[tokenizer(a, add_special_tokens=False).input_ids for a in task.alternative_continuations(q)]
-            for q in task.questions]
+    out = []
+    for q in task.questions:
+        ids = (tokenizer(a, add_special_tokens=False).input_ids for a in task.alternative_continuations(q))
+        out.append([x for x in ids if x])  # an empty continuation has no likelihood to add
+    return out
 
 
 def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, width: int, plens: torch.Tensor,

@@ -55,17 +55,27 @@ def train_soft_bce(make_net: Callable[[], torch.nn.Module], inputs: list[np.ndar
     checkpoints), then train a fresh net on every row for that many epochs. `val_mode="question"`: one run, validation = held-out
     questions at every checkpoint, best epoch restored."""
     tr, va = group_holdout(groups, cfg.val_fraction, seed)
+    make = _seeded(make_net, seed)
     if cfg.val_mode == "checkpoint" and steps is not None and len(np.unique(steps)) >= 2 and len(va):
         last = np.max(steps)
         tr1, va1 = tr[steps[tr] != last], va[steps[va] == last]
-        net, info = _run(make_net(), inputs, y, tr1, va1, cfg, seed, cfg.max_epochs,
+        net, info = _run(make(), inputs, y, tr1, va1, cfg, seed, cfg.max_epochs,
                          None if tasks is None else np.asarray(tasks).astype(str))
-        net, _ = _run(make_net(), inputs, y, np.arange(len(y)), np.zeros(0, int), cfg, seed, info["best_epoch"])
+        net, _ = _run(make(), inputs, y, np.arange(len(y)), np.zeros(0, int), cfg, seed, info["best_epoch"])
         return net, {**info, "val": "checkpoint"}
     if cfg.val_mode not in ("checkpoint", "question"):
         raise ValueError(f"val_mode must be 'checkpoint' or 'question', got {cfg.val_mode!r}")
-    net, info = _run(make_net(), inputs, y, tr, va, cfg, seed, cfg.max_epochs)
+    net, info = _run(make(), inputs, y, tr, va, cfg, seed, cfg.max_epochs)
     return net, {**info, "val": "question"}
+
+
+def _seeded(make_net: Callable[[], torch.nn.Module], seed: int) -> Callable[[], torch.nn.Module]:
+    """`make_net` with the torch RNG seeded first, so the initial weights (not only the training order) are
+    the same on every run: two fits with the same seed give the same probe."""
+    def make() -> torch.nn.Module:
+        torch.manual_seed(seed)
+        return make_net()
+    return make
 
 
 def _run(net: torch.nn.Module, inputs: list[np.ndarray], y: np.ndarray, tr: np.ndarray, va: np.ndarray,
