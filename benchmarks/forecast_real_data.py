@@ -42,10 +42,13 @@ def _has_tabulate() -> bool:
         return False
 
 
-def coverage(df: pd.DataFrame, by: str) -> pd.Series:
+def coverage(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share of actual scores inside the 90 % interval, and the interval's mean width in points: a coverage
+    is only worth as much as the width it takes."""
     ok = df.dropna(subset=["predicted"])
     inside = (ok["actual"] >= ok["lo"]) & (ok["actual"] <= ok["hi"])
-    return inside.groupby(ok[by]).mean().round(2)
+    return pd.DataFrame({"coverage": inside.groupby(ok[by]).mean().round(2),
+                         "mean width (points)": ((ok["hi"] - ok["lo"]) * 100).groupby(ok[by]).mean().round(1)})
 
 
 def olmo(n_boot: int, out: Path | None) -> None:
@@ -68,7 +71,7 @@ def olmo(n_boot: int, out: Path | None) -> None:
     show("HellaSwag / ARC-Easy / PIQA: signed error (forecast - actual, points)", signed)
     print("\nmean MAE over HellaSwag, ARC-Easy, PIQA x six 1B runs (target <= 3 points):")
     print((main3.groupby("method")["error"].apply(lambda e: e.abs().mean() * 100)).round(2).to_string())
-    print("\n90% interval coverage (all tasks, all 1B runs):")
+    print("\n90% interval coverage and mean width (all tasks, all 1B runs):")
     print(coverage(res, "method").to_string())
     notes = res.loc[res["note"] != "", ["method", "task", "note"]].drop_duplicates(["method", "task"])
     for _, r in notes.iterrows():
@@ -107,7 +110,7 @@ def pythia(n_boot: int, out: Path | None, dedup: bool) -> None:
     show(f"Pythia ({label}): MAE (points) per model, mean over the four tasks", mae_table(res, "run", "form"))
     show(f"Pythia ({label}): actual score at 143k and |error| (points) of power / last / loglinear",
          per_cell(res, runs))
-    print("\n90% interval coverage:")
+    print("\n90% interval coverage and mean width:")
     print(coverage(res, "form").to_string())
 
 

@@ -46,6 +46,11 @@ class QuestionMatrix:
         """The task's score per model: the mean over questions of the per-question pass rate."""
         return self.pass_rate.mean(axis=0)
 
+    def smallest(self, k: int) -> "QuestionMatrix":
+        """The series cut to its `k` smallest models (for leave-largest-models-out backtests)."""
+        return QuestionMatrix(self.task, self.models[:k], self.compute[:k], self.question_ids, self.n[:, :k],
+                              self.c[:, :k])
+
     def take(self, rows: np.ndarray) -> "QuestionMatrix":
         """A matrix over a subset (or a resample, with repeats) of the questions."""
         return QuestionMatrix(self.task, self.models, self.compute, [self.question_ids[i] for i in rows],

@@ -75,6 +75,7 @@ class TrajectoryForecaster(Forecaster):
     n_boot: int = 100
     level: float = 0.9
     seed: int = 0
+    calibrate: bool = True  # widen intervals by the backtest inside the fit window (backtest.Backtest)
 
     def fit(self, table: pd.DataFrame) -> "TrajectoryForecaster":
         forms = FORMS if self.x in AXES else LOSS_FORMS
@@ -107,7 +108,7 @@ class TrajectoryForecaster(Forecaster):
             self.result_ = self._fit_pooled(w, kw)
         else:
             self.result_ = self._fit_own(x, y, **kw)
-        self.backtest_ = self._backtest(w)
+        self.backtest_ = self._backtest(w) if self.calibrate else Backtest()
         self.fitted_ = True
         return self
 
