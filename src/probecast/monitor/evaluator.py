@@ -3,7 +3,8 @@
 Shared by the watcher (a checkpoint loaded from disk) and the training callbacks (the live model, no reload).
 Per task: one prefill pass (`extract_task`, with the extraction settings the probe's training features were
 made with) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
-over questions -> one record per task to every sink. Optionally every Mth evaluation is audited by real
+over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
+(`probes/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
 generative labelling of a small subset (`audit.py`).
 """
 
@@ -25,6 +26,7 @@ from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig, audit_task
 from probecast.monitor.sinks import make_sinks, metrics_of
 from probecast.probes.base import load_probe
+from probecast.probes.interval import BOOTSTRAP, WITH_ERROR, probe_score_errors, widen
 from probecast.probes.metrics import bootstrap_mean_ci
 from probecast.workspace import Workspace, safe_name
 
@@ -72,6 +74,7 @@ class Monitor:
         self.probe_name, probe_dir = resolve_probe(self.ws, cfg.probe)
         self.probe = load_probe(probe_dir)
         self.probe_fingerprint = fingerprint(probe_dir)
+        self.score_errors = probe_score_errors(self.ws, self.probe_name)  # {} without an evaluation of it
         self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
         self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
@@ -93,9 +96,12 @@ class Monitor:
                 t_task = time.perf_counter()
                 arrays, prefill_s = extract_task(model, tokenizer, task, self.extract_cfg)
                 p = self.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
-                lo, hi = bootstrap_mean_ci(p, n_boot=self.cfg.n_boot, seed=self.cfg.seed)
+                error = self.score_errors.get(task.name)
+                lo, hi = widen(float(p.mean()), *bootstrap_mean_ci(p, n_boot=self.cfg.n_boot, seed=self.cfg.seed),
+                               error)
                 rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
-                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "latency_s": time.perf_counter() - t_task,
+                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": BOOTSTRAP if error is None else WITH_ERROR,
+                       "latency_s": time.perf_counter() - t_task,
                        "prefill_s": prefill_s, "n_questions": len(p), "probe": self.probe_name,
                        "run": self.cfg.run_name, "source": source}
                 if self.cfg.save_features:

@@ -3,7 +3,8 @@
 Writes W/predictions/<probe>/<checkpoint>/<task>.parquet (checkpoint, step, task, question_id, p_success)
 with the probe's fingerprint in the metadata; a file made by the same fitted probe is reused, so the step is
 resumable and a refitted probe is never served stale predictions. The task score is the mean predicted
-pass@1 with a percentile bootstrap interval over questions; when labels exist, the actual score is shown.
+pass@1 with a percentile bootstrap interval over questions, widened by the probe's task-score error measured by
+`probecast evaluate` when there is one (`probes/interval.py`); when labels exist, the actual score is shown.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_parquet_atomic
 from probecast.probes.base import Probe, load_probe
 from probecast.probes.data import feature_index, load_pairs, select
+from probecast.probes.interval import BOOTSTRAP, WITH_ERROR, probe_score_errors, widen
 from probecast.probes.metrics import bootstrap_mean_ci
 from probecast.workspace import Workspace
 
@@ -49,6 +51,7 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
     model: Probe = load_probe(directory)
     fp = fingerprint(directory)
     pairs = select(feature_index(ws), checkpoints, tasks, labelled=False)
+    errors = probe_score_errors(ws, name)
     rows = []
     for _, pair in tqdm(list(pairs.iterrows()), desc=f"predict {name}", disable=not show_progress):
         path = ws.predictions_path(pair["checkpoint"], pair["task"], name)
@@ -60,15 +63,17 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
                                "task": X.task.astype(str), "question_id": X.question_ids.astype(str),
                                "p_success": model.predict_proba(X)})
             write_parquet_atomic(path, df, {"probe": name, "probe_fingerprint": fp, "probe_dir": str(directory)})
-        rows.append(task_row(ws, df, pair, n_boot, seed))
+        rows.append(task_row(ws, df, pair, n_boot, seed, errors.get(str(pair["task"]))))
     return pd.DataFrame(rows)
 
 
-def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed: int) -> dict:
+def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed: int,
+             score_error: float | None = None) -> dict:
     p = df["p_success"].to_numpy()
-    lo, hi = bootstrap_mean_ci(p, n_boot=n_boot, seed=seed)
+    lo, hi = widen(float(p.mean()), *bootstrap_mean_ci(p, n_boot=n_boot, seed=seed), score_error)
     row = {"checkpoint": pair["checkpoint"], "step": int(pair["step"]), "task": pair["task"],
-           "n_questions": len(df), "score": float(p.mean()), "lo": lo, "hi": hi, "actual": np.nan}
+           "n_questions": len(df), "score": float(p.mean()), "lo": lo, "hi": hi, "actual": np.nan,
+           "interval": BOOTSTRAP if score_error is None else WITH_ERROR}
     if pair["has_labels"]:
         lab = pd.read_parquet(ws.labels_path(pair["checkpoint"], pair["task"]), columns=["question_id", "pass1"])
         actual = lab.set_index("question_id")["pass1"].reindex(df["question_id"]).dropna()
