@@ -4,9 +4,11 @@
     python benchmarks/extract_throughput.py --model smollm2      # SmolLM2-135M (fetched once, cached)
     python benchmarks/extract_throughput.py --checkpoint PATH --tasks piqa --limit 200
 
-For the same questions and batching it times (median over --repeats, interleaved so machine load hits both
+For the same questions and batching it times (median over --repeats, interleaved so machine load hits all
 alike) `probecast.features.extract.extract_task` (prefill + every layer's pooled hidden states + last-T token
-states + answer log-likelihood) and `bare_forward` (the transformer over the prompts, nothing kept), and
+states + answer log-likelihood of the reference: what a probe needs at a new checkpoint), the same with the
+listed alternative paths scored too (what `probecast extract` stores) and `bare_forward` (the transformer over
+the prompts, nothing kept), and
 prints tokens/s of each, the time ratio extract/bare, and the peak resident memory of each phase (Linux
 VmHWM, reset between phases through /proc/self/clear_refs) with its rise over the RSS at the phase's start
 (the model and allocator caches are already resident).
@@ -20,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 TOY_CACHE = Path(os.environ.get("PROBECAST_BENCH_CACHE", Path.home() / ".cache" / "probecast" / "bench-toy"))
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from probecast.checkpoints.discover import discover_checkpoints
     from probecast.checkpoints.load import load_model
-    from probecast.features.extract import ExtractConfig, bare_forward, encode, extract_task
+    from probecast.features.extract import ExtractConfig, bare_forward, encode, encode_alternatives, extract_task
     from probecast.tasks.registry import load_tasks, shared_data_dir
 
     torch.set_num_threads(args.threads)
@@ -97,45 +100,49 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = load_tasks(spec, limit=args.limit)
     ckpt = discover_checkpoints(source)[-1]
     model, tok = load_model(ckpt)
-    cfg = ExtractConfig(tail_tokens=args.tail_tokens, batch_size=args.batch_size)
+    cfg = ExtractConfig(tail_tokens=args.tail_tokens, batch_size=args.batch_size, alternatives=False)
     prompt_tokens = sum(len(ids) for t in tasks for ids in encode(tok, t, with_answer=False)[0])
     extract_tokens = sum(len(ids) for t in tasks for ids in encode(tok, t, with_answer=True)[0])
+    alt_tokens = sum(len(ids) for t in tasks for alts in encode_alternatives(tok, t) for ids in alts)
 
+    phases = {"bare": lambda t: bare_forward(model, tok, t, args.batch_size),  # the floor
+              "extract": lambda t: extract_task(model, tok, t, cfg),  # what a probe needs at a new checkpoint
+              "extract_paths": lambda t: extract_task(model, tok, t, replace(cfg, alternatives=True))}  # + listed paths
     for t in tasks:  # warm-up (allocator, kernels)
-        bare_forward(model, tok, t, args.batch_size)
-    bare_s, ext_s, bare_mem, ext_mem, bare_add, ext_add = [], [], 0.0, 0.0, 0.0, 0.0
-    for _ in range(args.repeats):
-        peak_rss_reset()
-        start = rss_mb()
-        t0 = time.perf_counter()
-        for t in tasks:
-            bare_forward(model, tok, t, args.batch_size)
-        bare_s.append(time.perf_counter() - t0)
-        bare_mem, bare_add = max(bare_mem, peak_rss_mb()), max(bare_add, peak_rss_mb() - start)
-        peak_rss_reset()
-        start = rss_mb()
-        t0 = time.perf_counter()
-        for t in tasks:
-            extract_task(model, tok, t, cfg)
-        ext_s.append(time.perf_counter() - t0)
-        ext_mem, ext_add = max(ext_mem, peak_rss_mb()), max(ext_add, peak_rss_mb() - start)
-    bare, ext = statistics.median(bare_s), statistics.median(ext_s)
+        phases["bare"](t)
+    seconds: dict[str, list[float]] = {k: [] for k in phases}
+    peak: dict[str, float] = dict.fromkeys(phases, 0.0)
+    added: dict[str, float] = dict.fromkeys(phases, 0.0)
+    for _ in range(args.repeats):  # interleaved, so machine load hits every phase alike
+        for name, run in phases.items():
+            peak_rss_reset()
+            start = rss_mb()
+            t0 = time.perf_counter()
+            for t in tasks:
+                run(t)
+            seconds[name].append(time.perf_counter() - t0)
+            peak[name], added[name] = max(peak[name], peak_rss_mb()), max(added[name], peak_rss_mb() - start)
+    bare, ext, ext_paths = (statistics.median(seconds[k]) for k in phases)
     result = {"checkpoint": ckpt.path, "tasks": [t.name for t in tasks], "n_questions": sum(len(t.questions) for t in tasks),
               "layers_kept": model.config.num_hidden_layers + 1, "hidden_size": model.config.hidden_size,
               "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats,
-              "bare_forward_s": bare, "extract_s": ext, "prompt_tokens": prompt_tokens,
-              "extract_tokens": extract_tokens, "bare_tokens_per_s": prompt_tokens / bare,
-              "extract_tokens_per_s": extract_tokens / ext, "extract_over_bare_time": ext / bare,
-              "peak_rss_mb_bare": bare_mem, "peak_rss_mb_extract": ext_mem,
-              "peak_rss_increase_mb_bare": bare_add, "peak_rss_increase_mb_extract": ext_add}
+              "bare_forward_s": bare, "extract_s": ext, "extract_paths_s": ext_paths, "prompt_tokens": prompt_tokens,
+              "extract_tokens": extract_tokens, "alternative_tokens": alt_tokens,
+              "bare_tokens_per_s": prompt_tokens / bare, "extract_tokens_per_s": extract_tokens / ext,
+              "extract_over_bare_time": ext / bare, "extract_paths_over_bare_time": ext_paths / bare,
+              "peak_rss_mb_bare": peak["bare"], "peak_rss_mb_extract": peak["extract"],
+              "peak_rss_increase_mb_bare": added["bare"], "peak_rss_increase_mb_extract": added["extract"]}
     print(f"model {ckpt.path}  tasks {spec} ({result['n_questions']} questions, batch {args.batch_size}, "
           f"{args.threads} thread(s), median of {args.repeats})")
     print(f"bare forward : {bare:8.2f} s  {result['bare_tokens_per_s']:9.1f} tokens/s  ({prompt_tokens} prompt tokens)  "
-          f"peak RSS {bare_mem:.0f} MB (+{bare_add:.0f} over the phase start)")
+          f"peak RSS {peak['bare']:.0f} MB (+{added['bare']:.0f} over the phase start)")
     print(f"extract      : {ext:8.2f} s  {result['extract_tokens_per_s']:9.1f} tokens/s  ({extract_tokens} prompt+answer "
-          f"tokens, {result['layers_kept']} layers, tail {args.tail_tokens})  peak RSS {ext_mem:.0f} MB "
-          f"(+{ext_add:.0f})")
-    print(f"ratio extract / bare forward (time): {result['extract_over_bare_time']:.2f}x")
+          f"tokens, {result['layers_kept']} layers, tail {args.tail_tokens})  peak RSS {peak['extract']:.0f} MB "
+          f"(+{added['extract']:.0f})")
+    print(f"extract+paths: {ext_paths:8.2f} s  (+ {alt_tokens} tokens of listed alternative paths, on the prompt's "
+          f"cache; what `probecast extract` stores for labelled checkpoints)")
+    print(f"ratio extract / bare forward (time): {result['extract_over_bare_time']:.2f}x   "
+          f"with paths: {result['extract_paths_over_bare_time']:.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return result
