@@ -54,7 +54,11 @@ def test_layer_selection_and_store_roundtrip(model_and_tasks, tmp_path):
     save_features(ws, "step-5", 5, task.name, qids, arrays, {"settings": {"x": 1}, "prompts": task.prompts()})
     fs = load_features(ws, "step-5", task.name)
     assert list(fs.question_ids) == qids and fs.hidden_last.dtype == np.float32 and list(fs.text) == task.prompts()
-    assert set(fs.step) == {5} and fs.tail is None
+    assert set(fs.step) == {5} and fs.tail is None and fs.multiple_choice is None  # written before the flag
+    save_features(ws, "step-6", 6, task.name, qids, arrays, {"questions": [q.text for q in task.questions],
+                                                              "multiple_choice": "false"})
+    fs = load_features(ws, "step-6", task.name)
+    assert list(fs.text) == [q.text for q in task.questions] and not fs.multiple_choice.any()
 
 
 def test_load_dataset_aligns_labels(model_and_tasks, tmp_path):

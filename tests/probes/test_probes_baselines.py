@@ -138,3 +138,22 @@ def test_path_counts_survive_blocks_without_listed_paths():
     cal = LoglikCalibrator().fit(both.subset(np.arange(len(new))), y[early])
     assert cal.path_counts_[0] == pytest.approx(3.0, rel=1e-6)
     assert LoglikCalibrator().fit(both, np.r_[y[early], y[~early]]).path_counts_[0] == pytest.approx(3.0, rel=1e-6)
+
+
+def test_multiple_choice_keeps_a_free_offset():
+    """A gold choice's log-likelihood is far below 0 while pass@1 (argmax) is high: no floor, a large offset."""
+    from dataclasses import replace
+
+    from probecast.probes.calibration import LoglikCalibrator
+
+    rng = np.random.default_rng(6)
+    n = 2000
+    ll = rng.uniform(-40, -20, n)
+    y = 1 / (1 + np.exp(-(ll + 30)))  # success grows with the gold's likelihood, around ll = -30
+    fs, _, _ = _loglik_rows((1e-3, 0.05), (0.01, 0.3), floor=0.0, paths=1.0, n=n // 2, seed=6)
+    fs = replace(fs, answer_loglik=ll, answer_loglik_mean=ll / 10, multiple_choice=np.ones(n, bool))
+    cal = LoglikCalibrator().fit(fs, y)
+    assert cal.floors_[0] == 0.0 and cal.offsets_[0] == pytest.approx(30.0, abs=1.0)
+    assert auroc(y >= 0.5, cal.proba(fs)) > 0.99
+    generative = LoglikCalibrator().fit(replace(fs, multiple_choice=None), y)
+    assert generative.offsets_[0] == 0.0  # as generative rows, no path could explain a success

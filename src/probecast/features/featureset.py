@@ -33,6 +33,7 @@ class FeatureSet:
     answer_loglik_paths: np.ndarray | None = None  # [n] log-sum-exp over every listed valid answer path
     progress: np.ndarray | None = None  # [n] training progress of the checkpoint (e.g. log-step scaled to 0..1)
     text: np.ndarray | None = None  # [n] str, the question text (for text-only baselines)
+    multiple_choice: np.ndarray | None = None  # [n] bool: the row's task is multiple choice (pass@1 = argmax)
 
     def __post_init__(self) -> None:
         n = len(self.question_ids)

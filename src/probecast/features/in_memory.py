@@ -31,4 +31,5 @@ def featureset_from_arrays(task: Task, checkpoint: str, step: int | None, arrays
                       answer_loglik_mean=arrays.get("answer_loglik_mean"),
                       answer_loglik_paths=arrays.get("answer_loglik_paths"),
                       progress=progress_of(steps, max_step if max_step is not None else float(steps.max(initial=0))),
-                      text=np.array([q.text for q in task.questions], dtype=object))
+                      text=np.array([q.text for q in task.questions], dtype=object),
+                      multiple_choice=np.full(n, task.is_multiple_choice))

@@ -73,6 +73,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
         answer_loglik_mean=arrays.get("answer_loglik_mean"),
         answer_loglik_paths=arrays.get("answer_loglik_paths"),
         text=_question_texts(meta),
+        multiple_choice=np.full(n, meta["multiple_choice"] == "true") if "multiple_choice" in meta else None,
     )
 
 

@@ -20,7 +20,8 @@ def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: S
         save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
                       [q.id for q in task.questions], arrays,
                       {"fingerprint": fingerprint(model, tokenizer), "settings": cfg.to_dict(), "wall_time_s": wall,
-                       "prompts": task.prompts(), "questions": [q.text for q in task.questions]})
+                       "prompts": task.prompts(), "questions": [q.text for q in task.questions],
+                       "multiple_choice": "true" if task.is_multiple_choice else "false"})
 
     return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
                                desc="extract", progress=progress)

@@ -11,7 +11,8 @@ answer sampled at temperature 1 with a single accepted form, pass@1 *is* exp(log
 - right final answers reached off every valid path (a guess from a small answer space, a wrong scratchpad that
   lands on the right number): a floor g_task that early, near-random checkpoints show clearly.
 So p = g + (1 − g)·sigmoid(logit(q) + δ), with (g, δ) fitted per task on the training rows
-(r = 1, g = δ = 0 gives exactly exp(loglik)). Without the floor, early guesses get absorbed into δ, which then
+(r = 1, g = δ = 0 gives exactly exp(loglik)). Multiple-choice tasks (`FeatureSet.multiple_choice`) are not
+sampled: pass@1 is "the gold choice has the highest likelihood", so they keep a free offset δ and no floor. Without the floor, early guesses get absorbed into δ, which then
 over-predicts every later checkpoint where the model follows its paths (measured on the embedded run: task
 error 0.52 on the three-term sum). A task with no success in the training rows keeps g = δ = 0, the
 likelihood at face value, and within a task p ranks exactly as the log-likelihood. Free slopes or an isotonic
@@ -81,7 +82,8 @@ def _fit_task(z: np.ndarray, y: np.ndarray, max_offset: float, max_floor: float,
 
     δ is left at 0 unless the paths could account for at least `min_path_mass` successes (Σ sigmoid(z), in
     questions): before that, successes cannot tell extra paths from guesses on the easy questions, and a δ
-    fitted to them multiplies every later checkpoint's likelihood."""
+    fitted to them multiplies every later checkpoint's likelihood. `min_path_mass=0`, `max_floor=0`: the
+    plain offset fit (multiple choice)."""
     from scipy.optimize import minimize
 
     identifiable = float(np.sum(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))) >= min_path_mass
@@ -112,8 +114,10 @@ class LoglikCalibrator:
         self.tasks_ = sorted(set(tasks))
         self.path_counts_ = np.array([_path_count(X, tasks == t) for t in self.tasks_])
         z = self._path_logit(X)
-        fits = [_fit_task(z[tasks == t], y[tasks == t], self.max_offset, self.max_floor, self.min_path_mass)
-                for t in self.tasks_]
+        mc = np.zeros(len(X), bool) if X.multiple_choice is None else np.asarray(X.multiple_choice, bool)
+        fits = [_fit_task(z[tasks == t], y[tasks == t], self.max_offset,
+                          0.0 if mc[tasks == t].any() else self.max_floor,
+                          0.0 if mc[tasks == t].any() else self.min_path_mass) for t in self.tasks_]
         self.offsets_ = np.array([d for d, _ in fits])
         self.floors_ = np.array([g for _, g in fits])
         return self
