@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import pandas as pd
 
 from probecast.probes.data import feature_index, load_pairs, select
 from probecast.probes.evaluate import SplitConfig, evaluate
-from probecast.probes.interval import widen
+from probecast.probes.interval import score_errors, widen
 from probecast.probes.metrics import bootstrap_mean_ci
 from probecast.workspace import Workspace
 
@@ -37,8 +36,7 @@ def main() -> None:
     train_ck = sorted({str(c) for c, s in zip(X.checkpoint, X.step) if s <= args.train_until})
     res = evaluate(X.subset(early), labels[early].reset_index(drop=True), probes=[args.probe], baselines=[],
                    split=SplitConfig(train_checkpoints=train_ck, test_fraction=0.3), show_progress=False)
-    err = res.table.assign(e=res.table["pred_score"] - res.table["true_score"]).groupby("task")["e"]
-    sd = {t: float(np.sqrt(np.mean(e.to_numpy() ** 2))) for t, e in err}
+    sd = score_errors(res.table, args.probe)  # what `probecast evaluate` would have measured by then
 
     late = ~early
     p = res.fitted[args.probe].predict_proba(X.subset(late))

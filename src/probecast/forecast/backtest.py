@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from probecast.errors import ProbecastError
+from probecast.uncertainty import grow_in_quadrature
 
 
 @dataclass
@@ -49,10 +50,11 @@ class Backtest:
             return 0.0
         return float(stats.t.ppf(0.5 + level / 2, len(self.errors)) * self.sd(horizon))
 
-    def widen(self, point: float, lo: float, hi: float, horizon: float, level: float) -> tuple[float, float]:
+    def widen(self, point: float, lo: float, hi: float, horizon: float, level: float,
+              bounds: tuple[float, float] | None = None) -> tuple[float, float]:
         """(lo, hi) grown in quadrature by the extrapolation half-width; the point forecast is untouched."""
         half = self.half_width(horizon, level) if horizon > 0 else 0.0
-        return point - float(np.hypot(point - lo, half)), point + float(np.hypot(hi - point, half))
+        return grow_in_quadrature(point, lo, hi, half, bounds)
 
     def to_dict(self) -> dict:
         return {"horizons": self.horizons, "errors": self.errors}
@@ -91,5 +93,4 @@ class SeriesBacktest:
 
     def _widen(self, point: float, lo: float, hi: float, flops: float) -> tuple[float, float]:
         horizon = float(np.log(flops / self.matrix_.compute[-1]))
-        lo, hi = self.backtest().widen(point, lo, hi, horizon, self.level)
-        return float(np.clip(lo, 0.0, 1.0)), float(np.clip(hi, 0.0, 1.0))
+        return self.backtest().widen(point, lo, hi, horizon, self.level, bounds=(0.0, 1.0))

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from probecast.forecast.fitting import FitResult, interval, numerical_gradient
+from probecast.uncertainty import grow_in_quadrature
 
 Fn = Callable[[np.ndarray, Any], np.ndarray]
 
@@ -111,5 +112,4 @@ class SizeBacktest:
         beyond = np.log(float(query.params) / self.sizes_[-1]) if query.params is not None else 0.0
         ratio = max(1.0, beyond / step)
         half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
-        return (float(np.clip(point - np.hypot(point - lo, half), 0, 1)),
-                float(np.clip(point + np.hypot(hi - point, half), 0, 1)))
+        return grow_in_quadrature(point, lo, hi, half)

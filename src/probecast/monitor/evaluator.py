@@ -26,8 +26,7 @@ from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig, audit_task
 from probecast.monitor.sinks import make_sinks, metrics_of
 from probecast.probes.base import load_probe
-from probecast.probes.interval import BOOTSTRAP, WITH_ERROR, probe_score_errors, widen
-from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.probes.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace, safe_name
 
 
@@ -96,11 +95,10 @@ class Monitor:
                 t_task = time.perf_counter()
                 arrays, prefill_s = extract_task(model, tokenizer, task, self.extract_cfg)
                 p = self.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
-                error = self.score_errors.get(task.name)
-                lo, hi = widen(float(p.mean()), *bootstrap_mean_ci(p, n_boot=self.cfg.n_boot, seed=self.cfg.seed),
-                               error)
+                lo, hi, covers = task_score_interval(p, self.score_errors.get(task.name), n_boot=self.cfg.n_boot,
+                                                     seed=self.cfg.seed)
                 rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
-                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": BOOTSTRAP if error is None else WITH_ERROR,
+                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": covers,
                        "latency_s": time.perf_counter() - t_task,
                        "prefill_s": prefill_s, "n_questions": len(p), "probe": self.probe_name,
                        "run": self.cfg.run_name, "source": source}

@@ -12,9 +12,9 @@ answer sampled at temperature 1 with a single accepted form, pass@1 *is* exp(log
   lands on the right number): a floor g_task that early, near-random checkpoints show clearly.
 So p = g + (1 − g)·sigmoid(logit(q) + δ), with (g, δ) fitted per task on the training rows
 (r = 1, g = δ = 0 gives exactly exp(loglik)). Multiple-choice tasks (`FeatureSet.multiple_choice`) are not
-sampled: pass@1 is "the gold choice has the highest likelihood", so they keep a free offset δ and no floor. Without the floor, early guesses get absorbed into δ, which then
-over-predicts every later checkpoint where the model follows its paths (measured on the embedded run: task
-error 0.52 on the three-term sum). A task with no success in the training rows keeps g = δ = 0, the
+sampled: pass@1 is "the gold choice has the highest likelihood", so they keep a free offset δ and no floor.
+Without the floor, early guesses get absorbed into δ, which then over-predicts every later checkpoint where
+the model follows its paths (measured on the embedded run: task error 0.52 on the three-term sum). A task with no success in the training rows keeps g = δ = 0, the
 likelihood at face value, and within a task p ranks exactly as the log-likelihood. Free slopes or an isotonic
 map fitted on early checkpoints extrapolate worse, since later checkpoints live at log-likelihoods the early
 ones never reached.
@@ -115,9 +115,12 @@ class LoglikCalibrator:
         self.path_counts_ = np.array([_path_count(X, tasks == t) for t in self.tasks_])
         z = self._path_logit(X)
         mc = np.zeros(len(X), bool) if X.multiple_choice is None else np.asarray(X.multiple_choice, bool)
-        fits = [_fit_task(z[tasks == t], y[tasks == t], self.max_offset,
-                          0.0 if mc[tasks == t].any() else self.max_floor,
-                          0.0 if mc[tasks == t].any() else self.min_path_mass) for t in self.tasks_]
+        fits = []
+        for t in self.tasks_:
+            rows = tasks == t
+            sampled = not mc[rows].any()  # multiple choice: the plain offset fit, no floor, no path-mass gate
+            fits.append(_fit_task(z[rows], y[rows], self.max_offset, self.max_floor if sampled else 0.0,
+                                  self.min_path_mass if sampled else 0.0))
         self.offsets_ = np.array([d for d, _ in fits])
         self.floors_ = np.array([g for _, g in fits])
         return self

@@ -16,18 +16,16 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.uncertainty import grow_in_quadrature
 from probecast.workspace import Workspace
 
 BOOTSTRAP = "bootstrap over questions"
 WITH_ERROR = "bootstrap over questions + the probe's task-score error on later checkpoints (evaluation)"
 
 
-def probe_score_errors(ws: Workspace, probe: str) -> dict[str, float]:
-    """{task: RMS task-score error of `probe` on the evaluation's test checkpoints}; {} without one."""
-    path = ws.root / "evaluation" / "per_checkpoint.parquet"
-    if not path.exists():
-        return {}
-    table = pd.read_parquet(path)
+def score_errors(table: pd.DataFrame, probe: str) -> dict[str, float]:
+    """{task: RMS of predicted − actual task score of `probe`} from an evaluation's per-checkpoint table."""
     if not {"method", "task", "pred_score", "true_score"} <= set(table.columns):
         return {}
     rows = table[table["method"] == probe]
@@ -35,11 +33,23 @@ def probe_score_errors(ws: Workspace, probe: str) -> dict[str, float]:
     return {str(t): float(np.sqrt(np.mean(e.to_numpy() ** 2))) for t, e in err.groupby(rows["task"]) if len(e)}
 
 
+def probe_score_errors(ws: Workspace, probe: str) -> dict[str, float]:
+    """`score_errors` of the workspace's evaluation (W/evaluation/per_checkpoint.parquet); {} without one."""
+    path = ws.root / "evaluation" / "per_checkpoint.parquet"
+    return score_errors(pd.read_parquet(path), probe) if path.exists() else {}
+
+
 def widen(mean: float, lo: float, hi: float, sd: float | None, level: float = 0.95) -> tuple[float, float]:
     """Add a normal error of sd `sd` to a (lo, hi) interval around `mean` in quadrature, clipped to [0, 1]."""
     if sd is None or not np.isfinite(sd) or sd <= 0:
         return lo, hi
-    z = NormalDist().inv_cdf((1 + level) / 2)
-    down = float(np.hypot(mean - lo, z * sd))
-    up = float(np.hypot(hi - mean, z * sd))
-    return max(0.0, mean - down), min(1.0, mean + up)
+    return grow_in_quadrature(mean, lo, hi, NormalDist().inv_cdf((1 + level) / 2) * sd)
+
+
+def task_score_interval(p: np.ndarray, score_error: float | None, n_boot: int = 1000, seed: int = 0,
+                        level: float = 0.95) -> tuple[float, float, str]:
+    """(lo, hi, what the interval covers) of the task score mean(p): the question bootstrap, widened by the
+    probe's measured task-score error when there is one."""
+    mean = float(np.mean(p))
+    lo, hi = widen(mean, *bootstrap_mean_ci(p, n_boot=n_boot, level=level, seed=seed), score_error, level)
+    return lo, hi, BOOTSTRAP if score_error is None else WITH_ERROR

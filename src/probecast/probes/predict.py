@@ -20,8 +20,7 @@ from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_parquet_atomic
 from probecast.probes.base import Probe, load_probe
 from probecast.probes.data import feature_index, load_pairs, select
-from probecast.probes.interval import BOOTSTRAP, WITH_ERROR, probe_score_errors, widen
-from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.probes.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace
 
 
@@ -70,10 +69,10 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
 def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed: int,
              score_error: float | None = None) -> dict:
     p = df["p_success"].to_numpy()
-    lo, hi = widen(float(p.mean()), *bootstrap_mean_ci(p, n_boot=n_boot, seed=seed), score_error)
+    lo, hi, covers = task_score_interval(p, score_error, n_boot=n_boot, seed=seed)
     row = {"checkpoint": pair["checkpoint"], "step": int(pair["step"]), "task": pair["task"],
            "n_questions": len(df), "score": float(p.mean()), "lo": lo, "hi": hi, "actual": np.nan,
-           "interval": BOOTSTRAP if score_error is None else WITH_ERROR}
+           "interval": covers}
     if pair["has_labels"]:
         lab = pd.read_parquet(ws.labels_path(pair["checkpoint"], pair["task"]), columns=["question_id", "pass1"])
         actual = lab.set_index("question_id")["pass1"].reindex(df["question_id"]).dropna()
