@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Protocol
+
+
+class Schedule(Protocol):
+    """What a training config needs for the schedule (ToyConfig, FinetuneConfig)."""
+
+    steps: int
+    lr: float
+    warmup: int
+    min_lr_ratio: float
 
 
 def warmup_cosine(step: int, *, steps: int, lr: float, warmup: int, min_lr_ratio: float) -> float:
@@ -11,3 +21,8 @@ def warmup_cosine(step: int, *, steps: int, lr: float, warmup: int, min_lr_ratio
         return lr * (step + 1) / warmup
     t = (step - warmup) / max(steps - warmup, 1)
     return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def lr_at(step: int, cfg: Schedule) -> float:
+    """`warmup_cosine` with a training config's settings (0-based step)."""
+    return warmup_cosine(step, steps=cfg.steps, lr=cfg.lr, warmup=cfg.warmup, min_lr_ratio=cfg.min_lr_ratio)

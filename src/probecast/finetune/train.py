@@ -28,7 +28,7 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
-from probecast.optim import warmup_cosine
+from probecast.optim import lr_at
 
 
 @dataclass
@@ -50,10 +50,6 @@ class FinetuneConfig:
     def save_steps(self) -> list[int]:
         steps = sorted({int(round(s)) for s in np.linspace(0, self.steps, self.n_checkpoints + 1)[1:]})
         return ([0] if self.save_base else []) + [s for s in steps if s > 0]
-
-
-def _lr_at(step: int, cfg: FinetuneConfig) -> float:
-    return warmup_cosine(step, steps=cfg.steps, lr=cfg.lr, warmup=cfg.warmup, min_lr_ratio=cfg.min_lr_ratio)
 
 
 def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:
@@ -151,7 +147,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
             batch = [examples[i] for i in order[:cfg.batch_size]]
             order = order[cfg.batch_size:]
             for g in opt.param_groups:
-                g["lr"] = _lr_at(step - 1, cfg)
+                g["lr"] = lr_at(step - 1, cfg)
             ids, mask, labels = collate(batch, pad)
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()

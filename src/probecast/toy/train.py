@@ -21,7 +21,7 @@ import torch
 
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_jsonl_atomic
-from probecast.optim import warmup_cosine
+from probecast.optim import lr_at
 from probecast.tasks.synthetic import World, corpus_line
 from probecast.toy.tokenizer import build_tokenizer
 
@@ -112,10 +112,6 @@ def non_embedding_params(model) -> int:
     return sum(p.numel() for p in model.parameters()) - emb
 
 
-def _lr_at(step: int, cfg: ToyConfig) -> float:
-    return warmup_cosine(step, steps=cfg.steps, lr=cfg.lr, warmup=cfg.warmup, min_lr_ratio=cfg.min_lr_ratio)
-
-
 def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
     """Write an HF checkpoint folder atomically (temp folder, then rename), sidecar last."""
     from transformers.utils import logging as hf_logging
@@ -163,7 +159,7 @@ def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[di
         model.train()
         for step in range(1, cfg.steps + 1):
             for g in opt.param_groups:
-                g["lr"] = _lr_at(step - 1, cfg)
+                g["lr"] = lr_at(step - 1, cfg)
             x = stream.batch(cfg.batch_size)
             loss = model(input_ids=x, labels=x).loss
             loss.backward()
