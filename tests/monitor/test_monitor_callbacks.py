@@ -143,3 +143,13 @@ def test_lightning_callback(monitor_ws):
     records = [r for r in read_jsonl(jsonl_path(Workspace(monitor_ws))) if r["run"] == "lit"]
     assert Counter((r["step"], r["task"]) for r in records) == Counter({(s, t): 1 for s in (2, 4) for t in TASK_NAMES})
     assert {r["source"] for r in records} == {"lightning"}
+
+
+def test_monitor_skips_listed_paths_unless_features_are_saved(monitor_ws):
+    """Alternative scratchpads teach the calibrator at fit time only; the prediction pass stays the cheap one."""
+    from probecast.monitor.evaluator import workspace_extract_config
+
+    assert workspace_extract_config(Workspace(monitor_ws)).alternatives  # what the workspace extracted with
+    assert not Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=())).extract_cfg.alternatives
+    saving = Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), save_features=True))
+    assert saving.extract_cfg.alternatives  # saved features stay what `probecast extract` would write
