@@ -64,3 +64,16 @@ def test_predict_reuses_files_of_the_same_probe_only(ws_dir, capsys):
     main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
     assert not np.allclose(pd.read_parquet(path)["p_success"], first["p_success"])  # refitted: recomputed
     capsys.readouterr()
+
+
+def test_training_history_is_the_held_out_questions_at_training_checkpoints():
+    """The plot's grey curve: actual score of exactly the evaluated questions, at the training steps only."""
+    from probecast.probes.evaluate import EvalResult
+    from probecast.probes.pipeline import training_history
+
+    labels = pd.DataFrame({"task": ["a"] * 6, "question_id": ["q1", "q2", "q3"] * 2, "step": [100] * 3 + [400] * 3,
+                           "pass1": [0.0, 0.5, 1.0, 1.0, 1.0, 1.0]})
+    rows = pd.DataFrame({"task": ["a", "a"], "question_id": ["q1", "q2"], "step": [400, 400]})
+    result = EvalResult(summary={"train_checkpoints": [100]}, rows=rows, table=pd.DataFrame())
+    h = training_history(labels, result)
+    assert h.to_dict("records") == [{"task": "a", "step": 100, "true_score": 0.25}]  # q3 was a training question

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_parquet_atomic
 from probecast.probes.base import Probe, make_probe
@@ -46,11 +48,22 @@ def evaluate_workspace(ws: Workspace, split: SplitConfig | None = None, probes: 
                       train_loss=losses or None,
                       multistep_tasks=multistep if multistep is not None else multistep_tasks(ws, index),
                       ws=ws, show_progress=show_progress)
-    write_outputs(ws, result)
+    write_outputs(ws, result, training_history(labels, result))
     return result
 
 
-def write_outputs(ws: Workspace, result: EvalResult) -> None:
+def training_history(labels: pd.DataFrame, result: EvalResult) -> pd.DataFrame:
+    """Actual task score of the held-out questions at the training checkpoints (for the plot)."""
+    train_steps = set(result.summary.get("train_checkpoints") or [])
+    if result.rows.empty or not train_steps:
+        return pd.DataFrame(columns=["task", "step", "true_score"])
+    test_questions = result.rows[["task", "question_id"]].drop_duplicates().astype(str)
+    early = labels.loc[labels["step"].isin(train_steps), ["task", "question_id", "step", "pass1"]]
+    early = early.astype({"task": str, "question_id": str}).merge(test_questions, on=["task", "question_id"])
+    return early.groupby(["task", "step"], as_index=False)["pass1"].mean().rename(columns={"pass1": "true_score"})
+
+
+def write_outputs(ws: Workspace, result: EvalResult, history: pd.DataFrame | None = None) -> None:
     out = ws.root / "evaluation"
     write_json_atomic(out / "evaluation.json", result.summary)
     write_parquet_atomic(out / "per_checkpoint.parquet", result.table)
@@ -58,7 +71,7 @@ def write_outputs(ws: Workspace, result: EvalResult) -> None:
     s = result.summary
     if s["best_probe"] is not None and not result.table.empty:
         methods = [s["best_probe"]] + [b for b in ("answer_loglik", "carry_forward") if b in s["baselines"]]
-        plot_task_scores(result.table, out / "task_scores.png", methods, s["train_checkpoints"])
+        plot_task_scores(result.table, out / "task_scores.png", methods, s["train_checkpoints"], history)
     summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
     summary.update({k: s[k] for k in SUMMARY_KEYS if k in s})
     write_json_atomic(ws.summary_file, summary)

@@ -10,8 +10,11 @@ from probecast.io import save_figure
 
 
 def plot_task_scores(table: pd.DataFrame, path: str | Path, methods: list[str], train_steps: list[int],
-                     title: str = "predicted vs actual task score (test questions, test checkpoints)") -> Path:
-    """`table`: per (method, task, checkpoint) rows from the evaluation (pred_score, pred_lo/hi, true_score)."""
+                     history: pd.DataFrame | None = None,
+                     title: str = "predicted vs actual task score of the held-out questions (grey: at the training checkpoints)") -> Path:
+    """`table`: per (method, task, checkpoint) rows from the evaluation (pred_score, pred_lo/hi, true_score).
+    `history` (task, step, true_score): the same questions' actual score at the training checkpoints, drawn in
+    grey so that each panel shows the whole curve the probe was asked to continue."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,6 +27,9 @@ def plot_task_scores(table: pd.DataFrame, path: str | Path, methods: list[str], 
     for ax, task in zip(axes.flat, tasks):
         t = table[table["task"] == task]
         truth = t.drop_duplicates("step").sort_values("step")
+        if history is not None and (history["task"] == task).any():
+            h = pd.concat([history[history["task"] == task], truth.head(1)]).sort_values("step")
+            ax.plot(h["step"], h["true_score"], "-o", color="grey", lw=1.5, ms=3, label="actual (training ckpts)")
         ax.plot(truth["step"], truth["true_score"], "k-o", lw=2, ms=3, label="actual pass@1")
         for i, m in enumerate(methods):
             r = t[t["method"] == m].sort_values("step")
