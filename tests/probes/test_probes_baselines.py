@@ -124,6 +124,30 @@ def test_calibrator_takes_listed_paths_from_the_features():
     assert np.abs(cal.proba(late) - y[~early]).mean() < 0.01
 
 
+def test_answer_loglik_paths_ranks_by_each_questions_own_paths(tmp_path):
+    """Questions differ in how many of their listed paths the model can follow: the reference's probability
+    times the task's average path count cannot rank them, their own log-sum-exp can."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(6)
+    fs, _, early = _loglik_rows((1e-3, 0.05), (0.01, 0.3), floor=0.0, paths=1.0, seed=6)
+    own = rng.choice([1.0, 6.0], size=len(fs))  # paths each question can follow
+    y = np.minimum(1.0, own * np.exp(fs.answer_loglik))
+    fs = replace(fs, answer_loglik_paths=fs.answer_loglik + np.log(own))
+    ref = make_probe("answer_loglik").fit(fs.subset(early), y[early])
+    paths = make_probe("answer_loglik_paths").fit(fs.subset(early), y[early])
+    late, y_late = fs.subset(~early), y[~early]
+    assert paths.needs_alternatives and not ref.needs_alternatives
+    assert auroc(y_late >= 0.5, paths.predict_proba(late)) > auroc(y_late >= 0.5, ref.predict_proba(late)) + 0.1
+    assert np.abs(paths.predict_proba(late) - y_late).mean() < 0.01
+    paths.save(tmp_path / "p")
+    np.testing.assert_allclose(load_probe(tmp_path / "p").predict_proba(late), paths.predict_proba(late))
+    with pytest.raises(ProbecastError, match="answer_loglik_paths"):
+        paths.predict_proba(replace(late, answer_loglik_paths=None))
+    hybrid = make_probe("hybrid", paths=True)
+    assert hybrid.needs_alternatives and not make_probe("hybrid").needs_alternatives
+
+
 def test_path_counts_survive_blocks_without_listed_paths():
     """Features written before `answer_loglik_paths` existed concatenate as NaN rows, which the path count skips."""
     from dataclasses import replace

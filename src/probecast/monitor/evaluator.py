@@ -2,8 +2,9 @@
 
 Shared by the watcher (a checkpoint loaded from disk) and the training callbacks (the live model, no reload).
 Per task: one prefill pass (`extract_task`, with the extraction settings the probe's training features were
-made with, except that the listed alternative answer paths are scored only when the features are saved: a
-probe learns from them at fit time, predicting needs the reference path alone) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
+made with, except that the listed alternative answer paths are scored only when the features are saved or the
+probe reads them at prediction time (`Probe.needs_alternatives`); otherwise a probe learns from them at fit time
+only) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
 (`probes/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
 generative labelling of a small subset (`audit.py`).
@@ -77,8 +78,8 @@ class Monitor:
         self.score_errors = probe_score_errors(self.ws, self.probe_name)  # {} without an evaluation of it
         self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
         self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
-        if not cfg.save_features:  # listed paths only teach a probe at fit time; predicting needs the reference
-            self.extract_cfg = replace(self.extract_cfg, alternatives=False)
+        if not (cfg.save_features or self.probe.needs_alternatives):  # listed paths teach at fit time only,
+            self.extract_cfg = replace(self.extract_cfg, alternatives=False)  # unless the probe reads them
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
 

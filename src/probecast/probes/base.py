@@ -87,6 +87,12 @@ class Probe:
     def get_params(self) -> dict:
         return asdict(self.config)
 
+    @property
+    def needs_alternatives(self) -> bool:
+        """Whether predicting needs every listed answer path scored (`ExtractConfig.alternatives`), not only
+        the reference: the extraction at prediction time (monitor, latency) follows it."""
+        return False
+
     # ---- subclass hooks ------------------------------------------------------------------------------------
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         raise NotImplementedError

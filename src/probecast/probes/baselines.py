@@ -7,6 +7,8 @@
 - `answer_loglik`: a calibration (`calibration.LoglikCalibrator`: exp(loglik) scaled by the task's listed path
   count, a guess floor, an offset for unlisted paths) of the answer log-likelihood at the new checkpoint,
   fitted on training rows: the one number a prefill pass gives for free, ranked exactly as it is.
+- `answer_loglik_paths`: the same on the log-likelihood of *some* listed valid path (`answer_loglik_paths`),
+  for tasks that list alternatives (`sum3`, `age_sum`): what scoring every path on each new checkpoint buys.
 - `text_difficulty`: TF-IDF (word 1-2 grams) of the question text (without few-shot examples) + log length ->
   logistic; one row per distinct question with its mean pass@1 over the training checkpoints as target
   (weights = row counts).
@@ -26,7 +28,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator
 
-BASELINES = ("carry_forward", "answer_loglik", "text_difficulty", "training_loss")
+BASELINES = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")
 
 
 def _keys(X: FeatureSet) -> np.ndarray:
@@ -65,8 +67,10 @@ class CarryForward(_Baseline):
 
 @register("answer_loglik")
 class AnswerLoglik(_Baseline):
+    use_paths = False
+
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
-        self.calib_ = LoglikCalibrator().fit(X, y)
+        self.calib_ = LoglikCalibrator(use_paths=self.use_paths).fit(X, y)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         return self.calib_.proba(X)
@@ -76,6 +80,18 @@ class AnswerLoglik(_Baseline):
 
     def _set_state(self, arrays, extra) -> None:
         self.calib_ = LoglikCalibrator.from_state(arrays, "calib_")
+
+
+@register("answer_loglik_paths")
+class AnswerLoglikPaths(AnswerLoglik):
+    """The same calibration on P(some listed answer path) at the new checkpoint: better ranked on multi-step
+    tasks, at the price of scoring every listed path on every new checkpoint."""
+
+    use_paths = True
+
+    @property
+    def needs_alternatives(self) -> bool:
+        return True
 
 
 @dataclass

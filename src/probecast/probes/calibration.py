@@ -5,7 +5,9 @@ answer sampled at temperature 1 with a single accepted form, pass@1 *is* exp(log
 - listed paths (`Question.alternatives`: a scratchpad whose steps may come in any order): the reference is one
   of r valid paths. r_task = Σ exp(loglik over all paths) / Σ exp(loglik of the reference) is measured on the
   training rows from the features alone (`answer_loglik_paths`), and q = min(r·exp(loglik), 1) — so a new
-  checkpoint needs only the reference scored;
+  checkpoint needs only the reference scored. `use_paths=True` instead reads every row's own probability of
+  some listed path (the log-sum-exp, `answer_loglik_paths`), which ranks multi-step questions better at the
+  price of scoring every path on each new checkpoint (`Probe.needs_alternatives`);
 - paths the task does not list (a lenient scorer, solutions in free form): pass@1 ≈ m·q with m >= 1 the
   effective number of further paths, a logit offset δ_task = log m >= 0 fitted on the labels;
 - right final answers reached off every valid path (a guess from a small answer space, a wrong scratchpad that
@@ -29,6 +31,7 @@ import json
 
 import numpy as np
 
+from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.inputs import loglik_features
 
@@ -103,12 +106,15 @@ def _fit_task(z: np.ndarray, y: np.ndarray, max_offset: float, max_floor: float,
 
 
 class LoglikCalibrator:
-    def __init__(self, max_offset: float = 50.0, max_floor: float = 0.5, min_path_mass: float = 1.0) -> None:
+    def __init__(self, max_offset: float = 50.0, max_floor: float = 0.5, min_path_mass: float = 1.0,
+                 use_paths: bool = False) -> None:
         self.max_offset = max_offset  # large enough for multiple-choice gold log-likelihoods (pass@1 = argmax)
         self.max_floor = max_floor
         self.min_path_mass = min_path_mass
+        self.use_paths = use_paths
 
     def fit(self, X: FeatureSet, y: np.ndarray) -> "LoglikCalibrator":
+        self._check_paths(X)
         tasks = X.task.astype(str)
         y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
         self.tasks_ = sorted(set(tasks))
@@ -130,11 +136,22 @@ class LoglikCalibrator:
         return np.array([known.get(t, default) for t in X.task.astype(str)], dtype=np.float64)
 
     def _path_logit(self, X: FeatureSet) -> np.ndarray:
-        """logit(min(r·exp(loglik), 1)) of the reference path scaled by the task's listed path count r."""
+        """logit(min(r·exp(loglik), 1)) of the reference path scaled by the task's listed path count r, or with
+        `use_paths` logit(P(some listed path)) wherever the row has it scored."""
         ll = np.minimum(loglik_features(X)[:, 0], 0.0) + np.log(self._per_task(X, self.path_counts_, 1.0))
-        return _z(ll)
+        if self.use_paths:
+            paths = np.asarray(X.answer_loglik_paths, np.float64)
+            ll = np.where(np.isfinite(paths), paths, ll)
+        return _z(np.minimum(ll, 0.0))
+
+    def _check_paths(self, X: FeatureSet) -> None:
+        if self.use_paths and (X.answer_loglik_paths is None or not np.isfinite(X.answer_loglik_paths).any()):
+            raise ProbecastError("features have no answer_loglik_paths (every listed answer path scored), which a "
+                                 "probe fitted with paths=true needs; extract them with `probecast extract` "
+                                 "(listed paths are on by default) or fit without paths")
 
     def proba(self, X: FeatureSet) -> np.ndarray:
+        self._check_paths(X)
         s = self._path_logit(X) + self._per_task(X, self.offsets_)
         g = self._per_task(X, self.floors_)
         return np.clip(g + (1.0 - g) / (1.0 + np.exp(-np.clip(s, -50, 50))), EPS, 1 - EPS)
@@ -145,7 +162,8 @@ class LoglikCalibrator:
 
     def state(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}offsets": self.offsets_, f"{prefix}floors": self.floors_,
-                f"{prefix}path_counts": self.path_counts_, f"{prefix}tasks": _encode(self.tasks_)}
+                f"{prefix}path_counts": self.path_counts_, f"{prefix}tasks": _encode(self.tasks_),
+                f"{prefix}use_paths": np.array([float(self.use_paths)])}
 
     @staticmethod
     def from_state(arrays: dict[str, np.ndarray], prefix: str) -> "LoglikCalibrator":
@@ -154,6 +172,7 @@ class LoglikCalibrator:
         ones, zeros = np.ones(len(c.offsets_)), np.zeros(len(c.offsets_))  # probes saved before these existed
         c.floors_ = arrays.get(f"{prefix}floors", zeros)
         c.path_counts_ = arrays.get(f"{prefix}path_counts", ones)
+        c.use_paths = bool(arrays.get(f"{prefix}use_paths", [0.0])[0])
         return c
 
 

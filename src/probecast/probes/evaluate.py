@@ -26,7 +26,7 @@ from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
 HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
-BASELINE_ORDER = ("carry_forward", "answer_loglik", "text_difficulty", "training_loss")
+BASELINE_ORDER = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")
 
 
 @dataclass
@@ -96,8 +96,10 @@ class EvalResult:
 
 def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
     """Why a method cannot run on these features (None when it can)."""
-    if name in ("hybrid", "answer_loglik") and X.answer_loglik is None:
+    if name in ("hybrid", "answer_loglik", "answer_loglik_paths") and X.answer_loglik is None:
         return "features have no answer log-likelihood"
+    if name == "answer_loglik_paths" and (X.answer_loglik_paths is None or not np.isfinite(X.answer_loglik_paths).any()):
+        return "features have no listed answer paths scored (answer_loglik_paths)"
     if name == "attn_tokens" and X.tail is None:
         return "features have no last-T token states (tail)"
     if name == "text_difficulty" and X.text is None:

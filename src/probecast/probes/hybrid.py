@@ -56,6 +56,8 @@ class HybridConfig(ProbeConfig):
     #                                tiny) flagged tasks whose likelihood later tracked pass@1 well (README).
     loglik_min_rate: float = 0.01  # ... when their mean pass@1 on the training rows is at least this
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
+    paths: bool = False  # calibrate P(some listed answer path) instead of the reference's (`answer_loglik_paths`):
+    #                      ranks multi-step questions better, but every new checkpoint must score every path
 
 
 def within_task_auroc(X: FeatureSet, y: np.ndarray, p: np.ndarray) -> float:
@@ -92,7 +94,7 @@ class HybridProbe(Probe):
         if not keep.any():  # no task where the likelihood measures success: the stacker is never used
             keep = np.ones(len(X), dtype=bool)
         X, y = X.subset(keep), y[keep]
-        self.calib_ = LoglikCalibrator().fit(X, y)
+        self.calib_ = LoglikCalibrator(use_paths=self.config.paths).fit(X, y)
         fixed = self._hidden_cfg(self.hidden_.layer_)
         fixed.l2_grid = [self.hidden_.l2_]
         hid = self._oof_logits(X, y, fixed)
@@ -142,6 +144,10 @@ class HybridProbe(Probe):
                 probe = LinearProbe(fixed).fit(X.subset(fit_rows), y[fit_rows])
                 oof[pred_rows] = probe.decision_function(X.subset(pred_rows))
         return oof
+
+    @property
+    def needs_alternatives(self) -> bool:
+        return bool(self.config.paths)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         blind = np.isin(X.task.astype(str), self.hidden_only_tasks_)
