@@ -2,7 +2,8 @@
 
 - generative: load + generative labelling with the settings that made the labels;
 - probe: load + prefill with hidden states + pooling + the fitted probe's prediction (the reference answer only:
-  other valid paths are scored on labelled checkpoints to calibrate, a new checkpoint does not need them);
+  other valid paths are scored on labelled checkpoints to calibrate, a new checkpoint does not need them —
+  unless the probe reads them at prediction time, `Probe.needs_alternatives`);
 - prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept;
 - hidden states only: load + the prefill pass with pooling but without the reference answer appended (what a
   probe needs that does not use the answer log-likelihood).
