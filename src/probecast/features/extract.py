@@ -12,7 +12,8 @@ each is scored on top of the same pass's key/value cache of the prompt — only 
 and `answer_loglik_paths` is the log-sum-exp over all of them: the probability that a temperature-1 sample
 follows *some* valid path, which is what pass@1 measures (`answer_loglik`, one path, under-counts it by about
 the number of paths). Probes use it on labelled checkpoints to learn each task's path multiplicity; at
-prediction time they need only the canonical path, so `alternatives=False` keeps the probe pass cheap.
+prediction time they need only the canonical path, so `alternatives=False` keeps the probe pass cheap (unless
+the probe calibrates every row's own paths: `Probe.needs_alternatives`).
 """
 
 from __future__ import annotations

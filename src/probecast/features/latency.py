@@ -62,7 +62,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     from dataclasses import replace
 
     probe_t, floor_t, gen_t, hidden_t = [], [], [], []
-    extract_cfg = replace(extract_cfg, alternatives=bool(getattr(probe, "needs_alternatives", False)))
+    extract_cfg = replace(extract_cfg, alternatives=probe.needs_alternatives)
     time_floor(ckpt, tasks, extract_cfg.batch_size)  # warm-up: file cache, kernels
     for r in range(repeats):
         floor_t.append(time_floor(ckpt, tasks, extract_cfg.batch_size))

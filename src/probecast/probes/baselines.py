@@ -28,7 +28,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator
 
-BASELINES = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")
+BASELINES = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")  # the evaluation's default order
 
 
 def _keys(X: FeatureSet) -> np.ndarray:
@@ -72,6 +72,10 @@ class AnswerLoglik(_Baseline):
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         self.calib_ = LoglikCalibrator(use_paths=self.use_paths).fit(X, y)
 
+    @property
+    def needs_alternatives(self) -> bool:
+        return self.use_paths
+
     def _predict(self, X: FeatureSet) -> np.ndarray:
         return self.calib_.proba(X)
 
@@ -88,10 +92,6 @@ class AnswerLoglikPaths(AnswerLoglik):
     tasks, at the price of scoring every listed path on every new checkpoint."""
 
     use_paths = True
-
-    @property
-    def needs_alternatives(self) -> bool:
-        return True
 
 
 @dataclass

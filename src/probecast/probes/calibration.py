@@ -145,7 +145,7 @@ class LoglikCalibrator:
         return _z(np.minimum(ll, 0.0))
 
     def _check_paths(self, X: FeatureSet) -> None:
-        if self.use_paths and (X.answer_loglik_paths is None or not np.isfinite(X.answer_loglik_paths).any()):
+        if self.use_paths and not has_listed_paths(X):
             raise ProbecastError("features have no answer_loglik_paths (every listed answer path scored), which a "
                                  "probe fitted with paths=true needs; extract them with `probecast extract` "
                                  "(listed paths are on by default) or fit without paths")
@@ -174,6 +174,11 @@ class LoglikCalibrator:
         c.path_counts_ = arrays.get(f"{prefix}path_counts", ones)
         c.use_paths = bool(arrays.get(f"{prefix}use_paths", [0.0])[0])
         return c
+
+
+def has_listed_paths(X: FeatureSet) -> bool:
+    """Whether any row has its listed answer paths scored (`answer_loglik_paths`, NaN where not)."""
+    return X.answer_loglik_paths is not None and bool(np.isfinite(X.answer_loglik_paths).any())
 
 
 def _path_count(X: FeatureSet, rows: np.ndarray) -> float:

@@ -21,12 +21,13 @@ from tqdm.auto import tqdm
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
+from probecast.probes.baselines import BASELINES
+from probecast.probes.calibration import has_listed_paths
 from probecast.probes.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
 HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
-BASELINE_ORDER = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
     """Why a method cannot run on these features (None when it can)."""
     if name in ("hybrid", "answer_loglik", "answer_loglik_paths") and X.answer_loglik is None:
         return "features have no answer log-likelihood"
-    if name == "answer_loglik_paths" and (X.answer_loglik_paths is None or not np.isfinite(X.answer_loglik_paths).any()):
+    if name == "answer_loglik_paths" and not has_listed_paths(X):
         return "features have no listed answer paths scored (answer_loglik_paths)"
     if name == "attn_tokens" and X.tail is None:
         return "features have no last-T token states (tail)"
@@ -133,7 +134,7 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
     y = labels["pass1"].to_numpy(dtype=float)
     skipped = {}
     chosen = {}
-    for kind, names, order in (("probe", probes, PROBE_ORDER), ("baseline", baselines, BASELINE_ORDER)):
+    for kind, names, order in (("probe", probes, PROBE_ORDER), ("baseline", baselines, BASELINES)):
         for name in (order if names is None else names):
             why = _available(name, X, train_loss)
             if why and names is not None:

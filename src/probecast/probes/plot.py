@@ -11,7 +11,8 @@ from probecast.io import save_figure
 
 def plot_task_scores(table: pd.DataFrame, path: str | Path, methods: list[str], train_steps: list[int],
                      history: pd.DataFrame | None = None,
-                     title: str = "predicted vs actual task score of the held-out questions (grey: at the training checkpoints)") -> Path:
+                     title: str = "predicted vs actual task score of the held-out questions "
+                                  "(grey: at the training checkpoints)") -> Path:
     """`table`: per (method, task, checkpoint) rows from the evaluation (pred_score, pred_lo/hi, true_score).
     `history` (task, step, true_score): the same questions' actual score at the training checkpoints, drawn in
     grey so that each panel shows the whole curve the probe was asked to continue."""
