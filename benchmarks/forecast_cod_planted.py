@@ -4,7 +4,7 @@ The measured COD series of the README (toy models trained for it) is not in ../s
 measured on generated series instead: per seed, four difficulty clusters with random laws
 y = exp(-a C^-b - c) (a log-uniform in [0.3, 30], b in [0.4, 0.9], c in [0, 0.1]), 60 questions each, plus 15
 random-curve outliers, 9 models doubling in compute, 100 samples per question. Every method is fitted on the 8
-smaller models and forecasts the 9th (`cod_eval.compare_methods`), once with the question bootstrap alone
+smaller models and forecasts the 9th (`cod.eval.compare_methods`), once with the question bootstrap alone
 (`calibrate=False`) and once widened by the leave-largest-models-out backtest. The point forecasts are the same.
 
     .venv/bin/python benchmarks/forecast_cod_planted.py [--seeds 20] [--n-boot 100] [--out DIR]
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from rich.progress import track
 
-from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-from probecast.forecast.cod_eval import compare_methods
-from probecast.forecast.cod_synthetic import PlantedSeries
+from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod.eval import compare_methods
+from probecast.forecast.cod.synthetic import PlantedSeries
 
 COMPUTE = [1e17 * 2.0 ** i for i in range(9)]
 

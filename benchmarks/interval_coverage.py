@@ -1,5 +1,5 @@
 """Out-of-sample coverage of the probe's task-score interval: question bootstrap alone vs widened by the
-probe's error measured on earlier checkpoints (`probecast.probes.interval`).
+probe's error measured on earlier checkpoints (`probecast.evaluation.interval`).
 
 Three groups of labelled checkpoints in one workspace, in step order: the probe is fitted on the first
 (`--train-until`), its task-score error is measured on the second (up to `--calibrate-until`, as `probecast
@@ -14,10 +14,11 @@ import argparse
 
 import pandas as pd
 
-from probecast.probes.data import feature_index, load_pairs, select
-from probecast.probes.evaluate import SplitConfig, evaluate
-from probecast.probes.interval import score_errors, widen
-from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.evaluation.data import feature_index, load_pairs, select
+from probecast.evaluation.evaluate import evaluate
+from probecast.evaluation.splits import SplitConfig
+from probecast.evaluation.interval import score_errors, widen
+from probecast.evaluation.metrics import bootstrap_mean_ci
 from probecast.workspace import Workspace
 
 

@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from probecast.checkpoints.discover import Checkpoint, checkpoint_from_folder
 from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import base_model, encode
-from probecast.probes.data import feature_index, multistep_tasks
+from probecast.evaluation.data import feature_index, multistep_tasks
 from probecast.resolve import resolve_tasks
 from probecast.workspace import Workspace, safe_name
 

@@ -29,12 +29,12 @@ COMMAND_MODULES: list[str] = [
     "probecast.labels.lmeval",
     "probecast.labels.commands",
     "probecast.features.commands",
-    "probecast.probes.commands",
+    "probecast.evaluation.commands",
     "probecast.forecast.commands",
     "probecast.dynamics.commands",
     "probecast.monitor.commands",
     "probecast.report.commands",
-    "probecast.demo",
+    "probecast.demos.commands",
 ]
 
 

@@ -8,9 +8,9 @@ from scipy import stats
 
 from probecast.forecast.backtest import Backtest
 from probecast.forecast.base import Query, get_forecaster
-from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-from probecast.forecast.cod_data import question_matrix, validate_question_table
-from probecast.forecast.cod_synthetic import PlantedSeries
+from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod.data import question_matrix, validate_question_table
+from probecast.forecast.cod.synthetic import PlantedSeries
 from probecast.forecast.laws import SAT_POWER
 from probecast.forecast.synthetic import trajectory_table
 

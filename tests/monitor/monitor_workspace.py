@@ -17,7 +17,7 @@ def build_workspace(root: Path, run: Path, probe: str = "ridge", evaluate: bool 
     from probecast.features.workspace_features import extract_workspace
     from probecast.labels.label import LabelConfig
     from probecast.labels.workspace_labels import label_workspace
-    from probecast.probes.pipeline import evaluate_workspace, fit_workspace
+    from probecast.evaluation.pipeline import evaluate_workspace, fit_workspace
     from probecast.resolve import resolve_tasks
     from probecast.workspace import Workspace
 
@@ -28,7 +28,7 @@ def build_workspace(root: Path, run: Path, probe: str = "ridge", evaluate: bool 
     label_workspace(ws, ckpts, tasks, LabelConfig(samples=2, greedy=False, batch_size=32), progress=False)
     extract_workspace(ws, ckpts, tasks, ExtractConfig(tail_tokens=0, batch_size=32), progress=False)
     if evaluate:
-        from probecast.probes.evaluate import SplitConfig
+        from probecast.evaluation.splits import SplitConfig
 
         evaluate_workspace(ws, SplitConfig(n_train_checkpoints=1), probes=[probe],
                            baselines=["carry_forward", "answer_loglik"], show_progress=False)

@@ -153,7 +153,7 @@ def test_monitor_skips_listed_paths_unless_features_are_saved(monitor_ws):
     assert not Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=())).extract_cfg.alternatives
     saving = Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), save_features=True))
     assert saving.extract_cfg.alternatives  # saved features stay what `probecast extract` would write
-    from probecast.probes.pipeline import fit_workspace
+    from probecast.evaluation.pipeline import fit_workspace
 
     fit_workspace(Workspace(monitor_ws), "answer_loglik_paths")  # reads every path at prediction time
     assert Monitor(monitor_ws, MonitorConfig(probe="answer_loglik_paths", sinks=())).extract_cfg.alternatives

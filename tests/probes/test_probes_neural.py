@@ -3,7 +3,7 @@ import pytest
 
 from probecast.errors import ProbecastError
 from probecast.probes import load_probe, make_probe
-from probecast.probes.metrics import auroc
+from probecast.evaluation.metrics import auroc
 from probes_synthdata import planted, question_split
 
 FAST = dict(max_epochs=60, patience=8, threads=1)

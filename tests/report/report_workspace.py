@@ -20,8 +20,8 @@ def planted_workspace(root: Path, n_questions: int = 40, n_layers: int = 3, dim:
     real evaluation protocol (ridge probe + baselines), a latency block and a forecaster result."""
     from probecast.features.extract import ExtractConfig
     from probecast.features.store import save_features
-    from probecast.probes.evaluate import SplitConfig
-    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.evaluation.splits import SplitConfig
+    from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.workspace import Workspace
 
     rng = np.random.default_rng(seed)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
-from probecast.forecast.table import LONG_COLUMNS
+from probecast.forecast.schema import LONG_COLUMNS
 
 # allenai/OLMo-ladder src/scaling/utils.py (see ../shared/data/README.md): file prefix -> parameters N.
 OLMO_LADDER_PARAMS = {"190M": 190_354_176, "370M": 371_262_464, "760M": 758_220_288, "1B": 1_279_395_840}

@@ -8,6 +8,8 @@ from typing import Callable, List, Optional
 
 import typer
 
+from probecast.forecast.cod import cli as cod_cli
+
 forecast_app = typer.Typer(help="Forecast downstream scores from compute, loss and training trajectories.",
                            no_args_is_help=True)
 
@@ -299,13 +301,5 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
 
 
 def register(app: typer.Typer) -> None:
+    cod_cli.register(forecast_app)
     app.add_typer(forecast_app, name="forecast")
-    import importlib
-
-    try:
-        cod_cli = importlib.import_module("probecast.forecast.cod_cli")
-    except ModuleNotFoundError as exc:
-        if exc.name != "probecast.forecast.cod_cli":
-            raise
-    else:
-        cod_cli.register(forecast_app)

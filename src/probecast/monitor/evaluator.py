@@ -6,7 +6,7 @@ made with, except that the listed alternative answer paths are scored only when 
 probe reads them at prediction time (`Probe.needs_alternatives`); otherwise a probe learns from them at fit time
 only) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
-(`probes/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
+(`evaluation/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
 generative labelling of a small subset (`audit.py`).
 """
 
@@ -28,7 +28,7 @@ from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig, audit_task
 from probecast.monitor.sinks import make_sinks, metrics_of
 from probecast.probes.base import load_probe
-from probecast.probes.interval import probe_score_errors, task_score_interval
+from probecast.evaluation.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace, safe_name
 
 
@@ -67,7 +67,7 @@ class Monitor:
     """Holds the fitted probe, the tasks and the sinks across evaluations (one per checkpoint / step)."""
 
     def __init__(self, ws: str | Path | Workspace, cfg: MonitorConfig) -> None:
-        from probecast.probes.predict import fingerprint, resolve_probe
+        from probecast.evaluation.predict import fingerprint, resolve_probe
         from probecast.resolve import resolve_tasks
 
         self.ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)

@@ -22,15 +22,10 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from probecast.errors import ProbecastError
+from probecast.monitor.trackers import TRACKERS, available_trackers, metric_name
 from probecast.workspace import Workspace
 
-PREFIX = "probecast"
 RECORD_KEYS = ("checkpoint", "step", "task", "pred_pass1", "pred_pass1_lo", "pred_pass1_hi", "latency_s")
-
-
-def metric_name(task: str | None, what: str) -> str:
-    """`probecast/<task>/<what>`, or `probecast/<what>` for run-level metrics."""
-    return f"{PREFIX}/{what}" if task is None else f"{PREFIX}/{task}/{what}"
 
 
 def metrics_of(records: list[dict], eval_latency_s: float) -> dict[str, float]:
@@ -51,7 +46,7 @@ class Sink(Protocol):
 
 
 SinkFactory = Callable[[Workspace, str], Sink]
-SINKS: dict[str, SinkFactory] = {}
+SINKS: dict[str, SinkFactory] = dict(TRACKERS)  # + jsonl below, + any sink a user registers
 
 
 def register_sink(name: str):
@@ -67,12 +62,8 @@ def register_sink(name: str):
 def make_sinks(ws: Workspace, names: list[str] | tuple[str, ...], run_name: str) -> list[Sink]:
     """JSONL plus the named trackers. Naming a tracker whose package is missing is an error (say which to
     install); `auto` means every tracker that is importable."""
-    import probecast.monitor.trackers  # noqa: F401  (registers tensorboard / wandb / mlflow)
-
     wanted = [n.strip() for n in names if n.strip()]
     if "auto" in wanted:
-        from probecast.monitor.trackers import available_trackers
-
         wanted = [n for n in wanted if n != "auto"] + available_trackers()
     unknown = sorted(set(wanted) - set(SINKS))
     if unknown:

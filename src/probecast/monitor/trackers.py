@@ -16,8 +16,15 @@ import importlib.util
 import os
 
 from probecast.errors import ProbecastError
-from probecast.monitor.sinks import metric_name, register_sink
 from probecast.workspace import Workspace, safe_name
+
+PREFIX = "probecast"
+
+
+def metric_name(task: str | None, what: str) -> str:
+    """`probecast/<task>/<what>`, or `probecast/<what>` for run-level metrics: the same names in every tracker."""
+    return f"{PREFIX}/{what}" if task is None else f"{PREFIX}/{task}/{what}"
+
 
 TRACKER_MODULES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
 
@@ -33,7 +40,6 @@ def _require(name: str) -> None:
                              f"W/monitor/predictions.jsonl only)")
 
 
-@register_sink("tensorboard")
 class TensorBoardSink:
     def __init__(self, ws: Workspace, run_name: str) -> None:
         _require("tensorboard")
@@ -51,7 +57,6 @@ class TensorBoardSink:
         self.writer.close()
 
 
-@register_sink("wandb")
 class WandbSink:
     def __init__(self, ws: Workspace, run_name: str) -> None:
         _require("wandb")
@@ -80,7 +85,6 @@ class WandbSink:
             self.run.finish()
 
 
-@register_sink("mlflow")
 class MLflowSink:
     def __init__(self, ws: Workspace, run_name: str) -> None:
         _require("mlflow")
@@ -105,3 +109,6 @@ class MLflowSink:
     def close(self) -> None:
         if self.owns_run:
             self.mlflow.end_run()
+
+
+TRACKERS = {"tensorboard": TensorBoardSink, "wandb": WandbSink, "mlflow": MLflowSink}  # sink factories by name

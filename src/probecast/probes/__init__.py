@@ -1,5 +1,6 @@
-"""Probe zoo behind one estimator protocol (`fit`, `predict_proba`, `get_params`, save/load), baselines,
-metrics and the earlier-predicts-later evaluation. Importing this package registers every probe by name."""
+"""Probe zoo behind one estimator protocol (`fit`, `predict_proba`, `get_params`, save/load), the baselines
+(same protocol) and the log-likelihood calibration. Importing this package registers every probe by name.
+How probes are judged (split, metrics, evaluation loop) lives in `probecast.evaluation`."""
 
 from probecast.probes.base import REGISTRY, Probe, load_probe, make_probe, register  # noqa: F401
 from probecast.probes import attention, baselines, hybrid, linear, mlp  # noqa: F401  (registration side effects)

@@ -36,7 +36,7 @@ from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator, stack_logistic
 from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
 from probecast.probes.linear import LinearConfig, LinearProbe
-from probecast.probes.metrics import auroc, nanmean
+from probecast.evaluation.metrics import auroc, nanmean
 
 
 @dataclass

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from probecast.errors import ProbecastError
+from probecast.evaluation.metrics import strata_auroc
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import (Standardizer, checkpoint_folds, expect_shape, group_folds, hidden_block,
@@ -92,24 +93,6 @@ def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float
     if kind == "ridge":
         return _ridge(Xt, yt, l2)
     raise ProbecastError(f"linear probe: kind must be 'logistic' or 'ridge', got {kind!r}")
-
-
-def strata_auroc(scores: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
-    """Mean AUROC (vs pass@1 >= 0.5) within each stratum, for every candidate: scores [n, ...] -> [...].
-    NaN where no stratum has both classes."""
-    from scipy.stats import rankdata
-
-    total, count = np.zeros(scores.shape[1:]), 0
-    for s in np.unique(strata):
-        m = strata == s
-        pos = y[m] >= 0.5
-        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-        if n_pos == 0 or n_neg == 0:
-            continue
-        ranks = rankdata(scores[m], axis=0)
-        total += (ranks[pos].sum(0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-        count += 1
-    return total / count if count else np.full(scores.shape[1:], np.nan)
 
 
 def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from probecast.evaluation.metrics import strata_auroc
 from probecast.probes.inputs import group_holdout
 
 
@@ -120,8 +121,6 @@ def _val_score(net: torch.nn.Module, tensors: list[torch.Tensor], y: np.ndarray,
     net.eval()
     logits = net(*tensors)
     if strata is not None:
-        from probecast.probes.linear import strata_auroc
-
         auc = float(strata_auroc(logits.double().numpy()[:, None], y, strata)[0])
         if np.isfinite(auc):
             return -auc

@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
-
-if TYPE_CHECKING:
-    from probecast.tasks.scorers import Scorer
+from typing import Any, ClassVar, Mapping, Protocol
 
 
 def question_id(task: str, text: str, answers: tuple[str, ...], choices: tuple[str, ...] | None) -> str:
@@ -54,11 +51,20 @@ class PromptTemplate:
         return shots + self.template.format(text=question.text, **question.metadata)
 
 
+class Scoring(Protocol):
+    """What a task needs of its scorer (implemented by `probecast.tasks.scorers.Scorer`)."""
+
+    kind: ClassVar[str]  # "generate" or "loglik"
+    name: ClassVar[str]
+
+    def validate(self, task: "Task") -> None: ...
+
+
 @dataclass
 class Task:
     name: str
     questions: list[Question]
-    scorer: "Scorer"
+    scorer: Scoring
     template: PromptTemplate = field(default_factory=PromptTemplate)
     domain: str = "general"
     max_new_tokens: int = 32

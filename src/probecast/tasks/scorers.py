@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
 from probecast.errors import ProbecastError
-
-if TYPE_CHECKING:
-    from probecast.tasks.schema import Question, Task
+from probecast.tasks.schema import Question, Task
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _PUNCT = str.maketrans("", "", string.punctuation)

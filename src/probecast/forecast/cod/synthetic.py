@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from probecast.forecast.cod_law import cluster_law
+from probecast.forecast.cod.law import cluster_law
 
 
 @dataclass

@@ -86,3 +86,21 @@ def nanmean(values) -> float:
     v = np.asarray(list(values), dtype=np.float64)
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else float("nan")
+
+
+def strata_auroc(scores: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Mean AUROC (vs pass@1 >= 0.5) within each stratum, for every candidate: scores [n, ...] -> [...].
+    NaN where no stratum has both classes."""
+    from scipy.stats import rankdata
+
+    total, count = np.zeros(scores.shape[1:]), 0
+    for s in np.unique(strata):
+        m = strata == s
+        pos = y[m] >= 0.5
+        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+        if n_pos == 0 or n_neg == 0:
+            continue
+        ranks = rankdata(scores[m], axis=0)
+        total += (ranks[pos].sum(0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        count += 1
+    return total / count if count else np.full(scores.shape[1:], np.nan)

@@ -1,10 +1,6 @@
 """The evaluation protocol: earlier checkpoints predict later ones, on questions the probe never saw.
 
-Split (`make_split`): the first `n_train_checkpoints` labelled checkpoints by step (or the named ones) are
-training checkpoints; every checkpoint with a larger step is a test checkpoint. Independently, a fraction of
-each task's questions is held out. Probes and baselines are fitted on train questions × train checkpoints
-and scored on test questions × test checkpoints only; carry-forward alone is fitted on *all* questions at the
-training checkpoints (see baselines.py). `evaluate` returns an `EvalResult` whose `summary` holds the
+The split is `splits.make_split`. `evaluate` returns an `EvalResult` whose `summary` holds the
 summary.json blocks (`summary_parts()` gives exactly probes/baselines/split) and whose `rows` / `table` hold
 per-question and per-(task, checkpoint) results.
 """
@@ -19,68 +15,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from probecast.errors import ProbecastError
+from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
+from probecast.evaluation.splits import Split, SplitConfig, make_split
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
-from probecast.probes.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
 HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
-
-
-@dataclass
-class SplitConfig:
-    train_checkpoints: list[str] | None = None  # None: the first n_train_checkpoints by step
-    n_train_checkpoints: int = 2
-    test_fraction: float = 0.3  # of each task's questions
-    seed: int = 0
-
-
-@dataclass
-class Split:
-    train: np.ndarray  # bool [n]: train questions × train checkpoints
-    history: np.ndarray  # bool [n]: all questions × train checkpoints (carry-forward only)
-    test: np.ndarray  # bool [n]: test questions × test checkpoints
-    train_checkpoints: list[str]
-    test_checkpoints: list[str]
-    n_train_questions: int
-    n_test_questions: int
-
-
-def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
-    ck = (pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step}).drop_duplicates("checkpoint")
-          .sort_values(["step", "checkpoint"]))
-    if cfg.train_checkpoints:
-        unknown = sorted(set(cfg.train_checkpoints) - set(ck["checkpoint"]))
-        if unknown:
-            raise ProbecastError(f"--train-checkpoints: {unknown} have no labelled features; "
-                                 f"available: {list(ck['checkpoint'])}")
-        train_ck = list(cfg.train_checkpoints)
-    else:
-        if cfg.n_train_checkpoints < 1:
-            raise ProbecastError(f"--n-train {cfg.n_train_checkpoints}: train on at least one checkpoint")
-        train_ck = list(ck["checkpoint"].iloc[:cfg.n_train_checkpoints])
-    last = ck.loc[ck["checkpoint"].isin(train_ck), "step"].max()
-    test_ck = list(ck.loc[ck["step"] > last, "checkpoint"])
-    if not test_ck:
-        raise ProbecastError(f"evaluation: no labelled checkpoint after the training ones {train_ck} "
-                             f"(last step {last}); label later checkpoints or train on fewer")
-    rng = np.random.default_rng(cfg.seed)
-    test_q = set()
-    for task in sorted(set(X.task.astype(str))):
-        qs = np.array(sorted(set(X.question_ids[X.task == task].astype(str))))
-        k = int(round(cfg.test_fraction * len(qs)))
-        k = min(max(k, 1), len(qs) - 1) if len(qs) >= 2 else 0
-        test_q.update((task, q) for q in rng.choice(qs, size=k, replace=False))
-    is_test_q = np.array([(t, q) in test_q for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])
-    in_train_ck = np.isin(X.checkpoint.astype(str), train_ck)
-    in_test_ck = np.isin(X.checkpoint.astype(str), test_ck)
-    n_all = len(set(zip(X.task.astype(str), X.question_ids.astype(str))))
-    return Split(train=in_train_ck & ~is_test_q, history=in_train_ck, test=in_test_ck & is_test_q,
-                 train_checkpoints=train_ck, test_checkpoints=test_ck,
-                 n_train_questions=n_all - len(test_q), n_test_questions=len(test_q))
 
 
 @dataclass

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import typer
-
 from probecast.io import write_json_atomic
 
 
@@ -42,8 +40,8 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     from probecast.labels.label import LabelConfig
     from probecast.labels.workspace_labels import label_workspace
     from probecast.probes.base import load_probe
-    from probecast.probes.evaluate import SplitConfig
-    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.evaluation.splits import SplitConfig
+    from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.resolve import resolve_tasks
     from probecast.toy.train import ToyConfig, train_toy
     from probecast.workspace import Workspace
@@ -72,50 +70,3 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
                        "wall_time_s": round(time.perf_counter() - t_start, 1)}
     write_json_atomic(ws.summary_file, summary)
     return summary
-
-
-def results_table(summary: dict):
-    from rich.table import Table
-
-    table = Table("method", "AUROC", "Brier", "|task err|", "Spearman",
-                  title=f"test checkpoints {summary['test_checkpoints']} (trained on {summary['train_checkpoints']})")
-    rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
-    rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
-    for name, m in rows:
-        table.add_row(name, *(_fmt(m.get(k)) for k in ("auroc_mean", "brier_mean", "task_abs_err_mean", "spearman_mean")))
-    return table
-
-
-def _fmt(x) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo_cmd(
-        out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run)."),
-        quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
-        size: str = typer.Option("m", "--size", help="Embedded model size."),
-        questions: int = typer.Option(None, "--questions", help="Questions per synthetic task (default 120, quick 60)."),
-        threads: int = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
-        model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning)."),
-    ) -> None:
-        """Train → label → extract → probes → evaluation → summary.json + plot, on the embedded default."""
-        from rich.console import Console
-
-        from probecast.runtime import configure_threads
-
-        configure_threads(threads)
-        if model == "embedded":
-            summary = run_demo(out, DemoConfig.make(quick, size, questions))
-        else:
-            from probecast.finetune.demo import RealDemoConfig, run_real_demo
-
-            summary = run_real_demo(out, RealDemoConfig.make(quick, model))
-        console = Console()
-        console.print(results_table(summary))
-        lat = summary["latency_s"]
-        console.print(f"latency per checkpoint: generative {lat['generative']:.2f}s, probe {lat['probe']:.2f}s, "
-                      f"prefill floor {lat['prefill_floor']:.2f}s → {lat['generative'] / lat['probe']:.1f}× faster, "
-                      f"{lat['probe'] / lat['prefill_floor']:.2f}× the floor")
-        console.print(f"[green]summary[/] {out / 'summary.json'}   [green]plot[/] {out / summary['plot']}")

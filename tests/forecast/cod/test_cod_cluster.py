@@ -5,9 +5,9 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from probecast.errors import ProbecastError
-from probecast.forecast.cod_cluster import ClusterConfig, cluster_questions, cluster_summary
-from probecast.forecast.cod_data import question_matrix, validate_question_table
-from probecast.forecast.cod_synthetic import PlantedSeries
+from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary
+from probecast.forecast.cod.data import question_matrix, validate_question_table
+from probecast.forecast.cod.synthetic import PlantedSeries
 
 
 def _planted(**kw):

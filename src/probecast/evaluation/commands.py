@@ -49,7 +49,7 @@ def fit_cmd(
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
 ) -> None:
     """Fit a probe on the labelled checkpoints (soft pass@1 targets) and save it in the workspace."""
-    from probecast.probes.pipeline import fit_workspace
+    from probecast.evaluation.pipeline import fit_workspace
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
@@ -69,7 +69,7 @@ def predict_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Predict per-question P(success) -> W/predictions/<probe>/<checkpoint>/<task>.parquet and print task scores."""
-    from probecast.probes.predict import predict, print_table
+    from probecast.evaluation.predict import predict, print_table
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
@@ -94,8 +94,8 @@ def evaluate_cmd(
     seed: int = typer.Option(0, "--seed", help="Question-split seed."),
 ) -> None:
     """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged."""
-    from probecast.probes.evaluate import SplitConfig
-    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.evaluation.splits import SplitConfig
+    from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)

@@ -2,16 +2,16 @@
 
 Aggregate task scores scale badly because questions of very different difficulty are mixed: some are solved
 already, some follow a smooth curve, some stay at zero then jump. COD
-1. describes every question by its pass-rate curve over a series of small models (`cod_data`),
-2. clusters the questions by those curves with an improved MeanShift (`cod_cluster`),
-3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod_law`),
+1. describes every question by its pass-rate curve over a series of small models (`cod.data`),
+2. clusters the questions by those curves with an improved MeanShift (`cod.cluster`),
+3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`),
 4. keeps the predictable clusters (monotone, converging fits; `PredictableRule`) and predicts their
    size-weighted mean score at the target compute (the *subset* score),
 5. maps the subset score to the full-set score with a monotone function through (0,0) and (1,1), fitted on the
-   small models as anchors (`cod_mapping`).
+   small models as anchors (`cod.mapping`).
 `EndToEndForecaster` fits the same law directly to the task score (the paper's baseline).
 
-Both read the per-question table of `cod_data` (not the long table: COD needs per-question results). The
+Both read the per-question table of `cod.data` (not the long table: COD needs per-question results). The
 interval is a bootstrap over questions (resampled within each cluster, clusters fixed): the spread of the
 forecast that comes from which questions happened to be in the benchmark. That leaves out the error of the laws'
 extrapolation, so the interval is widened in quadrature by a leave-largest-models-out backtest on the fitted
@@ -30,10 +30,10 @@ from tqdm import tqdm
 from probecast.errors import ProbecastError
 from probecast.forecast.backtest import SeriesBacktest
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.cod_cluster import ClusterConfig, cluster_questions, cluster_summary
-from probecast.forecast.cod_data import QuestionMatrix, question_matrix, validate_question_table
-from probecast.forecast.cod_law import PredictableRule, cluster_law, fit_law
-from probecast.forecast.cod_mapping import MonotoneMapping
+from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary
+from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
+from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
+from probecast.forecast.cod.mapping import MonotoneMapping
 from probecast.forecast.fitting import interval
 
 
@@ -69,7 +69,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     calibrate: bool = True              # widen the interval by a leave-largest-models-out backtest
 
     def fit(self, table: pd.DataFrame) -> "CODForecaster":
-        """`table`: the per-question table of `cod_data` (not the long table; COD needs per-question results)."""
+        """`table`: the per-question table of `cod.data` (not the long table; COD needs per-question results)."""
         table = validate_question_table(table, "cod table")
         return self.fit_matrix(question_matrix(table, self.task or _only_task(table)))
 

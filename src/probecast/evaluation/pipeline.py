@@ -16,9 +16,10 @@ import pandas as pd
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_parquet_atomic
 from probecast.probes.base import Probe, make_probe
-from probecast.probes.data import feature_index, load_pairs, multistep_tasks, select, train_losses
-from probecast.probes.evaluate import EvalResult, SplitConfig, evaluate
-from probecast.probes.plot import plot_task_scores
+from probecast.evaluation.data import feature_index, load_pairs, multistep_tasks, select, train_losses
+from probecast.evaluation.evaluate import EvalResult, evaluate
+from probecast.evaluation.splits import SplitConfig
+from probecast.evaluation.plot import plot_task_scores
 from probecast.workspace import Workspace
 
 SUMMARY_KEYS = ("checkpoints", "train_checkpoints", "test_checkpoints", "tasks", "probes", "best_probe",

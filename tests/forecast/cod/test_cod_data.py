@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from probecast.errors import ProbecastError
-from probecast.forecast.cod_data import QUESTION_COLUMNS, load_questions, question_matrix, validate_question_table
-from probecast.forecast.cod_synthetic import PlantedSeries
+from probecast.forecast.cod.data import QUESTION_COLUMNS, load_questions, question_matrix, validate_question_table
+from probecast.forecast.cod.synthetic import PlantedSeries
 
 
 @pytest.fixture

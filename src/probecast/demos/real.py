@@ -82,8 +82,8 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     from probecast.labels.label import LabelConfig
     from probecast.labels.workspace_labels import label_workspace
     from probecast.models.fetch import fetch_model
-    from probecast.probes.evaluate import SplitConfig
-    from probecast.probes.pipeline import evaluate_workspace
+    from probecast.evaluation.splits import SplitConfig
+    from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.resolve import resolve_tasks
     from probecast.tasks.loaders import load_gsm8k
     from probecast.tasks.registry import _benchmark_dir

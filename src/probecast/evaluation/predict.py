@@ -4,7 +4,7 @@ Writes W/predictions/<probe>/<checkpoint>/<task>.parquet (checkpoint, step, task
 with the probe's fingerprint in the metadata; a file made by the same fitted probe is reused, so the step is
 resumable and a refitted probe is never served stale predictions. The task score is the mean predicted
 pass@1 with a percentile bootstrap interval over questions, widened by the probe's task-score error measured by
-`probecast evaluate` when there is one (`probes/interval.py`); when labels exist, the actual score is shown.
+`probecast evaluate` when there is one (`evaluation/interval.py`); when labels exist, the actual score is shown.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_parquet_atomic
 from probecast.probes.base import Probe, load_probe
-from probecast.probes.data import feature_index, load_pairs, select
-from probecast.probes.interval import probe_score_errors, task_score_interval
+from probecast.evaluation.data import feature_index, load_pairs, select
+from probecast.evaluation.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace
 
 

@@ -16,7 +16,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from probecast.probes.metrics import bootstrap_mean_ci
+from probecast.evaluation.metrics import bootstrap_mean_ci
 from probecast.uncertainty import grow_in_quadrature
 from probecast.workspace import Workspace
 

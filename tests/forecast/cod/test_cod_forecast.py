@@ -8,10 +8,10 @@ import pytest
 from probecast.cli import main
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query, get_forecaster
-from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-from probecast.forecast.cod_data import validate_question_table
-from probecast.forecast.cod_law import PredictableRule
-from probecast.forecast.cod_synthetic import PlantedSeries
+from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod.data import validate_question_table
+from probecast.forecast.cod.law import PredictableRule
+from probecast.forecast.cod.synthetic import PlantedSeries
 
 COMPUTE = [1e17 * 2.0 ** i for i in range(9)]
 
@@ -90,7 +90,7 @@ def test_cod_compare_backtests_the_largest_model(tmp_path, split, capsys):
 
 
 def test_holdout_drops_every_checkpoint_of_the_target_run(split):
-    from probecast.forecast.cod_eval import holdout_largest
+    from probecast.forecast.cod.eval import holdout_largest
 
     fit, _, target = split
     df = pd.concat([fit, target, target.assign(model="m8@early", flops=target["flops"] / 2)])
@@ -107,7 +107,7 @@ def test_fit_on_a_long_table_is_a_clear_error():
 
 
 def test_compare_keeps_going_when_cod_has_no_predictable_cluster(split):
-    from probecast.forecast.cod_eval import compare_methods
+    from probecast.forecast.cod.eval import compare_methods
 
     fit, _, target = split
     result = compare_methods(pd.concat([fit, target]), "synthetic",

@@ -47,11 +47,11 @@ def cod_cmd(
     from rich.console import Console
 
     from probecast.forecast.base import Query
-    from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-    from probecast.forecast.cod_cluster import ClusterConfig
-    from probecast.forecast.cod_data import load_questions, load_target_score, question_matrix
-    from probecast.forecast.cod_law import PredictableRule
-    from probecast.forecast.cod_plot import plot_cod
+    from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+    from probecast.forecast.cod.cluster import ClusterConfig
+    from probecast.forecast.cod.data import load_questions, load_target_score, question_matrix
+    from probecast.forecast.cod.law import PredictableRule
+    from probecast.forecast.cod.plot import plot_cod
     from probecast.io import atomic_path, write_json_atomic
     from probecast.workspace import safe_name
 
@@ -126,10 +126,10 @@ def cod_compare_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-    from probecast.forecast.cod_cluster import ClusterConfig
-    from probecast.forecast.cod_data import load_questions
-    from probecast.forecast.cod_eval import compare_methods
+    from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+    from probecast.forecast.cod.cluster import ClusterConfig
+    from probecast.forecast.cod.data import load_questions
+    from probecast.forecast.cod.eval import compare_methods
     from probecast.io import atomic_path, write_json_atomic
 
     paths = list(runs) + list(more_runs or [])

@@ -68,8 +68,8 @@ def test_predict_reuses_files_of_the_same_probe_only(ws_dir, capsys):
 
 def test_training_history_is_the_held_out_questions_at_training_checkpoints():
     """The plot's grey curve: actual score of exactly the evaluated questions, at the training steps only."""
-    from probecast.probes.evaluate import EvalResult
-    from probecast.probes.pipeline import training_history
+    from probecast.evaluation.evaluate import EvalResult
+    from probecast.evaluation.pipeline import training_history
 
     labels = pd.DataFrame({"task": ["a"] * 6, "question_id": ["q1", "q2", "q3"] * 2, "step": [100] * 3 + [400] * 3,
                            "pass1": [0.0, 0.5, 1.0, 1.0, 1.0, 1.0]})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from probecast.errors import ProbecastError
-from probecast.forecast.cod_mapping import MonotoneMapping
+from probecast.forecast.cod.mapping import MonotoneMapping
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from probecast.probes import metrics as M
+from probecast.evaluation import metrics as M
 
 
 def test_auroc_matches_sklearn_with_ties():

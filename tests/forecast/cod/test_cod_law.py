@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from probecast.forecast.cod_law import PredictableRule, cluster_law, fit_law
+from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 
 
 @pytest.mark.parametrize("a,b,c,g", [(2.0, 0.6, 0.05, 0.0), (6.0, 0.7, 0.1, 0.25), (20.0, 0.8, 0.3, 0.0)])

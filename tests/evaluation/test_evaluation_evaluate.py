@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from probecast.errors import ProbecastError
-from probecast.probes.evaluate import SplitConfig, evaluate, make_split
+from probecast.evaluation.evaluate import evaluate
+from probecast.evaluation.splits import SplitConfig, make_split
 from probes_synthdata import planted
 
 CONTRACT = {"auroc_mean", "auroc_by_task", "brier_mean", "task_abs_err_mean", "spearman_mean"}

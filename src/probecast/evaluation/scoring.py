@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from probecast.probes import metrics as M
+from probecast.evaluation import metrics as M
 
 
 def per_checkpoint(rows: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from probecast.forecast.cod_law import cluster_law
+from probecast.forecast.cod.law import cluster_law
 from probecast.io import save_figure
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query
-from probecast.forecast.cod import CODForecaster, EndToEndForecaster
-from probecast.forecast.cod_data import question_matrix
+from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
+from probecast.forecast.cod.data import question_matrix
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from probecast.io import write_parquet_atomic
-from probecast.probes.interval import probe_score_errors, widen
+from probecast.evaluation.interval import probe_score_errors, widen
 from probecast.workspace import Workspace
 
 
