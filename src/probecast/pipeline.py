@@ -18,24 +18,22 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
                         work: Callable[[object, object, Checkpoint, Task], None],
                         desc: str, dtype: str = "float32", progress: bool = True) -> int:
     """Run `work(model, tokenizer, checkpoint, task)` for every pair not yet done; returns pairs done now."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from probecast.checkpoints.load import free_model, load_model
+    from probecast.ui import steps
 
     todo = [(c, [t for t in tasks if not is_done(c, t)]) for c in checkpoints]
     total = sum(len(ts) for _, ts in todo)
     done = 0
-    with Progress(TextColumn(desc), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
-                  TimeElapsedColumn(), disable=not progress or total == 0) as bar:
-        pid = bar.add_task(desc, total=total, what="")
+    with steps(desc, total, show=progress and total > 0) as bar:
         for ckpt, pending in todo:
             if not pending:
                 continue
+            bar.describe(f"{ckpt.id}: loading")
             model, tokenizer = load_model(ckpt, dtype=dtype)
             for task in pending:
-                bar.update(pid, what=f"{ckpt.id} / {task.name}")
+                bar.describe(f"{ckpt.id} / {task.name}")
                 work(model, tokenizer, ckpt, task)
                 done += 1
-                bar.advance(pid)
+                bar.advance()
             free_model(model)
     return done

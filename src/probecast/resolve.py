@@ -18,7 +18,6 @@ def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = 
     comma-separated ids or steps."""
     if source:
         ckpts = discover_checkpoints(source)
-        ws.add_checkpoints(c.to_record() for c in ckpts)
     else:
         records = ws.read_checkpoints()
         if not records:
@@ -30,6 +29,8 @@ def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = 
         ckpts = [c for c in ckpts if c.id in wanted or str(c.step) in wanted]
         if not ckpts:
             raise ProbecastError(f"--checkpoints {select!r} matches no checkpoint (ids or steps)")
+    if source:
+        ws.add_checkpoints(c.to_record() for c in ckpts)
     return ckpts
 
 

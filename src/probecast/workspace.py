@@ -35,10 +35,10 @@ def safe_name(name: str) -> str:
 
 class Workspace:
     def __init__(self, root: str | Path, create: bool = True) -> None:
+        """`create=True`: the folder may be new; it appears with the first result written (so a command stopped by
+        bad input leaves no empty workspace behind). `create=False`: it must exist."""
         self.root = Path(root)
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif not self.root.is_dir():
+        if not create and not self.root.is_dir():
             raise ProbecastError(f"workspace {self.root} does not exist; create it with `probecast label ... --ws {self.root}`")
 
     # ---- paths ---------------------------------------------------------------------------------------------

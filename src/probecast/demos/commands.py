@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from probecast import validate as v
+
 
 def results_table(summary: dict):
     from rich.table import Table
@@ -28,15 +30,18 @@ def _fmt(x) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
-        out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run)."),
+        out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run).",
+                                  callback=v.workspace_out),
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
-        size: str = typer.Option("m", "--size", help="Embedded model size."),
-        questions: int = typer.Option(None, "--questions", help="Questions per synthetic task (default 120, quick 60)."),
-        threads: int = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
-        model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning)."),
+        size: str = typer.Option("m", "--size", help="Embedded model size.",
+                                  callback=v.one_of("xs", "s", "m", "l", "xl")),
+        questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60)."),
+        threads: int = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
+        model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning).",
+                                   callback=v.one_of("embedded", "smollm2")),
     ) -> None:
         """Train → label → extract → probes → evaluation → summary.json + plot, on the embedded default."""
-        from rich.console import Console
+        from probecast.ui import console as make_console
 
         from probecast.runtime import configure_threads
 
@@ -49,7 +54,7 @@ def register(app: typer.Typer) -> None:
             from probecast.demos.real import RealDemoConfig, run_real_demo
 
             summary = run_real_demo(out, RealDemoConfig.make(quick, model))
-        console = Console()
+        console = make_console()
         console.print(results_table(summary))
         lat = summary["latency_s"]
         console.print(f"latency per checkpoint: generative {lat['generative']:.2f}s, probe {lat['probe']:.2f}s, "

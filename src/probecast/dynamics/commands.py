@@ -7,38 +7,41 @@ from typing import List, Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def dynamics_cmd(
-    runs: List[Path] = typer.Option(..., "--runs", help="Per-checkpoint scores: Pythia folders, OLMo-ladder CSVs, "
+    runs: List[Path] = typer.Option(..., "--runs", callback=v.input_paths, help="Per-checkpoint scores: Pythia folders, OLMo-ladder CSVs, "
                                     "lm-eval sweeps, long tables, workspaces. Repeat the flag or list the paths after it."),
-    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
-    out: Path = typer.Option(..., "--out", help="Folder for report.md/report.html, plots and CSV tables."),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True, callback=v.input_paths),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md/report.html, plots and CSV tables.",
+                              callback=v.output_dir),
     metric: str = typer.Option("acc", "--metric", help="Score metric prefix in the long table (acc, acc_norm, ...)."),
-    shots: str = typer.Option("zero", "--shots", help="Pythia folders: zero or five (a run per model)."),
+    shots: str = typer.Option("zero", "--shots", callback=v.one_of("zero", "five"),
+                             help="Pythia folders: zero or five (a run per model)."),
     params: Optional[List[str]] = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run."),
-    domains: Optional[Path] = typer.Option(None, "--domains", help="JSON {task: domain} overriding the built-in grouping."),
-    split: str = typer.Option("auto", "--split", help="Leave-one-task-out split: run (leave one run out), time, auto."),
-    train_fraction: float = typer.Option(0.5, "--train-fraction", help="--split time: checkpoints fitted on."),
-    min_gain: float = typer.Option(0.02, "--min-gain", help="Lead/lag: least gain for a domain to have a t50."),
-    n_boot: int = typer.Option(500, "--n-boot", help="Lead/lag bootstrap replicates."),
-    seed: int = typer.Option(0, "--seed"),
+    domains: Optional[Path] = typer.Option(None, "--domains", callback=v.input_file, help="JSON {task: domain} overriding the built-in grouping."),
+    split: str = typer.Option("auto", "--split", callback=v.one_of("run", "time", "auto"), help="Leave-one-task-out split: run (leave one run out), time, auto."),
+    train_fraction: float = typer.Option(0.5, "--train-fraction", min=0.05, max=0.95, help="--split time: checkpoints fitted on."),
+    min_gain: float = typer.Option(0.02, "--min-gain", min=0.0, max=1.0, help="Lead/lag: least gain for a domain to have a t50."),
+    n_boot: int = typer.Option(500, "--n-boot", min=1, help="Lead/lag bootstrap replicates."),
+    seed: int = typer.Option(0, "--seed", min=0),
 ) -> None:
     """Task dynamics across checkpoints ("The Fine Line", arXiv 2404.01204): Markdown + HTML report with plots."""
-    from rich.console import Console
-
     from probecast.dynamics.analysis import DynamicsConfig, run_dynamics
     from probecast.dynamics.domains import read_overrides, workspace_domains
     from probecast.dynamics.leadlag import LeadLagConfig
     from probecast.dynamics.predict import LotoConfig
     from probecast.dynamics.scores import score_matrix
     from probecast.forecast.table import load_runs, parse_params
+    from probecast.ui import console as make_console
 
     paths = list(runs) + list(more_runs or [])
     if shots not in ("zero", "five"):
         from probecast.errors import ProbecastError
 
         raise ProbecastError(f"--shots {shots!r}: expected zero or five (runs must share one evaluation setting)")
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status("reading runs"):
         long = load_runs(paths, parse_params(params or []), shots=shots)
     overrides = {k: v for p in paths for k, v in workspace_domains(p).items()}

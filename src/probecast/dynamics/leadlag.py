@@ -21,9 +21,9 @@ from itertools import permutations
 import numpy as np
 import pandas as pd
 from scipy.optimize import isotonic_regression
-from tqdm import tqdm
 
 from probecast.dynamics.scores import ScoreMatrix
+from probecast.ui import track
 
 
 @dataclass
@@ -80,7 +80,7 @@ def lead_lag(sm: ScoreMatrix, config: LeadLagConfig | None = None, progress: boo
     point = _lags(t50)
     rng = np.random.default_rng(cfg.seed)
     draws: dict[tuple[str, str], list[float]] = {k: [] for k in point}
-    for _ in tqdm(range(cfg.n_boot), desc="lead/lag bootstrap", disable=not progress, leave=False):
+    for _ in track(range(cfg.n_boot), "lead/lag bootstrap", show=progress):
         pick_runs = list(rng.choice(runs, size=len(runs), replace=True)) if len(runs) > 1 else runs
         pick_tasks = {d: list(rng.choice(tasks, size=len(tasks), replace=True)) for d, tasks in domains.items()}
         for k, v in _lags(_t50_table(sm, pick_tasks, pick_runs, cfg.min_gain)).items():

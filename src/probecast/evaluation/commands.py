@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from probecast import validate as v
 from probecast.errors import ProbecastError
 
 WS_HELP = "Workspace folder (labels/ and features/ inside)."
@@ -39,7 +40,7 @@ def _parse_params(items: list[str] | None, nested: bool) -> dict:
 
 
 def fit_cmd(
-    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, "
                               "hybrid, or a baseline (carry_forward, answer_loglik, text_difficulty)."),
     name: Optional[str] = typer.Option(None, "--name", help="Save as W/probes/NAME (default: the probe kind)."),
@@ -59,14 +60,14 @@ def fit_cmd(
 
 
 def predict_cmd(
-    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     probe: str = typer.Option(..., "--probe", help="A fitted probe: its name in W/probes/ (as in summary.json) or a "
                               "probe directory."),
     checkpoints: Optional[str] = typer.Option(None, "--checkpoint", "--checkpoints",
                                               help="Comma-separated checkpoint ids (default: every one with features)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates over questions for the interval."),
-    seed: int = typer.Option(0, "--seed"),
+    n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
+    seed: int = typer.Option(0, "--seed", min=0),
 ) -> None:
     """Predict per-question P(success) -> W/predictions/<probe>/<checkpoint>/<task>.parquet and print task scores."""
     from probecast.evaluation.predict import predict, print_table
@@ -78,20 +79,20 @@ def predict_cmd(
 
 
 def evaluate_cmd(
-    ws: Path = typer.Option(..., "--ws", help=WS_HELP),
-    n_train: int = typer.Option(2, "--n-train", help="Train on the first N labelled checkpoints by step."),
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
+    n_train: int = typer.Option(2, "--n-train", min=1, help="Train on the first N labelled checkpoints by step."),
     train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints",
                                                     help="Comma-separated training checkpoint ids (overrides --n-train)."),
-    test_fraction: float = typer.Option(0.3, "--test-fraction", help="Fraction of each task's questions held out."),
+    test_fraction: float = typer.Option(0.3, "--test-fraction", min=0.01, max=0.99, help="Fraction of each task's questions held out."),
     probes: Optional[str] = typer.Option(None, "--probes", help="Comma-separated probes (default: all that fit the features)."),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="Comma-separated baselines (default: all available)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
-    train_loss: Optional[Path] = typer.Option(None, "--train-loss", help="JSON {step: training loss} for the "
+    train_loss: Optional[Path] = typer.Option(None, "--train-loss", callback=v.input_file, help="JSON {step: training loss} for the "
                                               "training_loss baseline (default: train_loss in checkpoints.json)."),
     multistep: Optional[str] = typer.Option(None, "--multistep", help="Comma-separated multi-step tasks (default: "
                                             "from label metadata)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
-    seed: int = typer.Option(0, "--seed", help="Question-split seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Question-split seed."),
 ) -> None:
     """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged."""
     from probecast.evaluation.splits import SplitConfig
@@ -108,10 +109,10 @@ def evaluate_cmd(
 
 
 def print_results(s: dict) -> None:
-    from rich.console import Console
+    from probecast.ui import console as make_console
     from rich.table import Table
 
-    console = Console(width=max(Console().width, 110))
+    console = make_console()
     t = Table(caption="* best probe; below the line: baselines", title=f"train steps {s['train_checkpoints']} -> test steps {s['test_checkpoints']}; "
                     f"{s['split']['n_test_questions']} held-out questions")
     cols = [("auroc_mean", "AUROC"), ("auroc_sampled_mean", "AUROC(sample)"), ("brier_mean", "Brier"),

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from probecast.errors import ProbecastError
 from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
@@ -21,6 +20,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
+from probecast.ui import steps
 from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
@@ -99,22 +99,23 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
     base["sample_correct"] = sampled[sp.test]
     rows, tables, results, fitted, seconds = [], [], {"probe": {}, "baseline": {}}, {}, {}
     X_train, y_train = X.subset(sp.train), y[sp.train]
-    bar = tqdm(list(chosen.items()), desc="evaluate", disable=not show_progress)
-    for name, kind in bar:
-        bar.set_postfix_str(name)
-        X_fit, y_fit = (X.subset(sp.history), y[sp.history]) if name == "carry_forward" else (X_train, y_train)
-        t0 = time.perf_counter()
-        method = make_probe(name, **params.get(name, {})).fit(X_fit, y_fit)
-        seconds[name] = time.perf_counter() - t0
-        r = base.assign(method=name, p=method.predict_proba(X_test))
-        table = per_checkpoint(r).assign(method=name)
-        results[kind][name] = summarise(r, table)
-        results[kind][name]["fit_seconds"] = round(seconds[name], 3)
-        rows.append(r)
-        tables.append(table)
-        fitted[name] = method
-        if ws is not None:
-            method.save(ws.probe_dir(name))
+    with steps("evaluate", len(chosen), show=show_progress) as bar:
+        for name, kind in chosen.items():
+            bar.describe(name)
+            X_fit, y_fit = (X.subset(sp.history), y[sp.history]) if name == "carry_forward" else (X_train, y_train)
+            t0 = time.perf_counter()
+            method = make_probe(name, **params.get(name, {})).fit(X_fit, y_fit)
+            seconds[name] = time.perf_counter() - t0
+            r = base.assign(method=name, p=method.predict_proba(X_test))
+            table = per_checkpoint(r).assign(method=name)
+            results[kind][name] = summarise(r, table)
+            results[kind][name]["fit_seconds"] = round(seconds[name], 3)
+            rows.append(r)
+            tables.append(table)
+            fitted[name] = method
+            if ws is not None:
+                method.save(ws.probe_dir(name))
+            bar.advance()
 
     probe_res, base_res = results["probe"], results["baseline"]
     best = max(probe_res, key=lambda k: -1 if probe_res[k]["auroc_mean"] is None else probe_res[k]["auroc_mean"],

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_parquet_atomic
 from probecast.probes.base import Probe, load_probe
 from probecast.evaluation.data import feature_index, load_pairs, select
 from probecast.evaluation.interval import probe_score_errors, task_score_interval
+from probecast.ui import track
 from probecast.workspace import Workspace
 
 
@@ -52,7 +52,7 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
     pairs = select(feature_index(ws), checkpoints, tasks, labelled=False)
     errors = probe_score_errors(ws, name)
     rows = []
-    for _, pair in tqdm(list(pairs.iterrows()), desc=f"predict {name}", disable=not show_progress):
+    for _, pair in track(list(pairs.iterrows()), f"predict {name}", show=show_progress):
         path = ws.predictions_path(pair["checkpoint"], pair["task"], name)
         if path.exists() and read_parquet_metadata(path).get("probe_fingerprint") == fp:
             df = pd.read_parquet(path)
@@ -81,7 +81,7 @@ def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed
 
 
 def print_table(table: pd.DataFrame, title: str) -> None:
-    from rich.console import Console
+    from probecast.ui import console
     from rich.table import Table
 
     t = Table(title=title)
@@ -90,4 +90,4 @@ def print_table(table: pd.DataFrame, title: str) -> None:
     for r in table.itertuples():
         t.add_row(str(r.checkpoint), str(r.step), str(r.task), str(r.n_questions), f"{r.score:.3f}",
                   f"[{r.lo:.3f}, {r.hi:.3f}]", "-" if np.isnan(r.actual) else f"{r.actual:.3f}")
-    Console(width=max(Console().width, 100)).print(t)
+    console().print(t)

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     register_latency(app)
@@ -14,18 +16,20 @@ def register(app: typer.Typer) -> None:
     @app.command("extract")
     def extract_cmd(
         source: Optional[str] = typer.Argument(None, help="Run folder / checkpoint (default: the workspace's checkpoints)."),
-        ws: Path = typer.Option(..., "--ws", help="Workspace folder."),
+        ws: Path = typer.Option(..., "--ws", help="Workspace folder.", callback=v.workspace_out),
         tasks: Optional[str] = typer.Option(None, "--tasks", help="Default: the tasks the workspace's labels used."),
-        limit: Optional[int] = typer.Option(None, "--limit"),
-        layers: Optional[str] = typer.Option(None, "--layers", help="Comma-separated hidden_states indices (default: all)."),
-        tail_tokens: int = typer.Option(8, "--tail-tokens", help="Keep the last T prompt-token states (0 = off)."),
-        dtype: str = typer.Option("float16", "--store-dtype", help="float16 or float32 storage."),
-        batch_size: int = typer.Option(32, "--batch-size"),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1),
+        layers: Optional[str] = typer.Option(None, "--layers", help="Comma-separated hidden_states indices (default: all).",
+                                              callback=v.layer_list),
+        tail_tokens: int = typer.Option(8, "--tail-tokens", min=0, help="Keep the last T prompt-token states (0 = off)."),
+        dtype: str = typer.Option("float16", "--store-dtype", help="float16 or float32 storage.",
+                                   callback=v.one_of("float16", "float32")),
+        batch_size: int = typer.Option(32, "--batch-size", min=1),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
-        threads: Optional[int] = typer.Option(None, "--threads"),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1),
     ) -> None:
         """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/."""
-        from rich.console import Console
+        from probecast.ui import console
 
         from probecast.features.extract import ExtractConfig
         from probecast.features.workspace_features import extract_workspace
@@ -35,27 +39,28 @@ def register(app: typer.Typer) -> None:
 
         configure_threads(threads)
         w = Workspace(ws)
+        task_list = resolve_tasks(tasks, w, limit)  # read and checked before any checkpoint is recorded
         ckpts = resolve_checkpoints(source, w, checkpoints)
-        task_list = resolve_tasks(tasks, w, limit)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
         n = extract_workspace(w, ckpts, task_list, cfg)
-        Console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
+        console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
 
 def register_latency(app: typer.Typer) -> None:
     @app.command("latency")
     def latency_cmd(
-        ws: Path = typer.Option(..., "--ws", help="Workspace with labels, features and a fitted probe."),
+        ws: Path = typer.Option(..., "--ws", help="Workspace with labels, features and a fitted probe.",
+                                callback=v.workspace_in),
         probe: Optional[str] = typer.Option(None, "--probe", help="Fitted probe (default: summary.json best_probe)."),
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
-        repeats: int = typer.Option(3, "--repeats"),
-        threads: Optional[int] = typer.Option(None, "--threads"),
+        repeats: int = typer.Option(3, "--repeats", min=1),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1),
     ) -> None:
         """Wall time of generative labelling vs probe vs bare prefill on one checkpoint → summary.json latency_s."""
         import json
 
-        from rich.console import Console
+        from probecast.ui import console
 
         from probecast.errors import ProbecastError
         from probecast.features.extract import ExtractConfig
@@ -86,4 +91,4 @@ def register_latency(app: typer.Typer) -> None:
                               max_step=max_step, repeats=repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         write_json_atomic(w.summary_file, summary)
-        Console().print(summary["latency_s"], summary["latency_detail"])
+        console().print(summary["latency_s"], summary["latency_detail"])

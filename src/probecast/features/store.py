@@ -57,6 +57,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
         arrays = {k: f.get_tensor(k) for k in f.keys()}
     qids = np.array(json.loads(meta["question_ids"]), dtype=object)
     n = len(qids)
+    check_finite(path, arrays, n)
     for k in ("hidden_last", "hidden_mean", "tail"):
         if k in arrays:
             arrays[k] = arrays[k].astype(dtype, copy=False)
@@ -75,6 +76,25 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
         text=_question_texts(meta),
         multiple_choice=np.full(n, meta["multiple_choice"] == "true") if "multiple_choice" in meta else None,
     )
+
+
+def check_finite(path, arrays: dict[str, np.ndarray], n: int) -> None:
+    """Refuse a features file with NaN/Inf values: they would turn into a `nan` task score or silently shifted
+    metrics downstream. Names the file, the arrays and how many of its n rows are affected."""
+    bad_rows = np.zeros(n, dtype=bool)
+    where = []
+    for k, a in arrays.items():
+        if a.dtype.kind != "f" or a.shape[:1] != (n,):
+            continue
+        rows = ~np.isfinite(a.reshape(n, -1)).all(axis=1)
+        if rows.any():
+            where.append(f"{k} ({int(rows.sum())})")
+            bad_rows |= rows
+    if bad_rows.any():
+        first = int(np.flatnonzero(bad_rows)[0])
+        raise ProbecastError(f"{path}: {int(bad_rows.sum())} of {n} rows have NaN/Inf values (in {', '.join(where)}; "
+                             f"first row {first}); delete the file and rerun `probecast extract` (with --store-dtype "
+                             f"float32 if float16 overflowed)")
 
 
 def _question_texts(meta: dict) -> np.ndarray | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import fingerprint
+from probecast.errors import ProbecastError
 from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.store import save_features
 from probecast.pipeline import for_each_checkpoint
@@ -16,12 +18,26 @@ from probecast.workspace import Workspace
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
                       progress: bool = True) -> int:
     def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
-        arrays, wall = extract_task(model, tokenizer, task, cfg)
+        resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
+        arrays, wall = extract_task(model, tokenizer, task, resolved)
         save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
                       [q.id for q in task.questions], arrays,
-                      {"fingerprint": fingerprint(model, tokenizer), "settings": cfg.to_dict(), "wall_time_s": wall,
+                      {"fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(), "wall_time_s": wall,
                        "prompts": task.prompts(), "questions": [q.text for q in task.questions],
                        "multiple_choice": "true" if task.is_multiple_choice else "false"})
 
     return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
                                desc="extract", progress=progress)
+
+
+def resolve_layers(cfg: ExtractConfig, n_hidden: int, ckpt: Checkpoint) -> ExtractConfig:
+    """`--layers` as the non-negative hidden_states indices stored (and recorded); an index outside the model
+    (e.g. 99 on a 3-layer model) is an error, never wrapped onto another layer."""
+    if cfg.layers is None:
+        return cfg
+    bad = [l for l in cfg.layers if not -n_hidden <= l < n_hidden]
+    if bad:
+        raise ProbecastError(f"--layers {','.join(map(str, cfg.layers))}: checkpoint {ckpt.id} has hidden_states "
+                             f"0..{n_hidden - 1} ({n_hidden - 1} layers + the embeddings); {bad} is out of range "
+                             f"(use indices in {-n_hidden}..{n_hidden - 1})")
+    return replace(cfg, layers=tuple(dict.fromkeys(l % n_hidden for l in cfg.layers)))

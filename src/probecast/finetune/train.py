@@ -89,7 +89,7 @@ def collate(batch: list[tuple[list[int], int]], pad: int) -> tuple[torch.Tensor,
 
 def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress: bool = True) -> list[dict]:
     """Fine-tune the checkpoint at `source` and save step-N checkpoints into `out`; returns their records."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from probecast.ui import steps
 
     from probecast.checkpoints.discover import discover_checkpoints
     from probecast.checkpoints.load import load_model
@@ -135,10 +135,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
     if 0 in save_at:
         save(0)
     model.train()
-    with Progress(TextColumn("finetune"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  disable=not progress) as bar:
-        bar_id = bar.add_task("finetune", total=cfg.steps, loss=float("nan"))
+    with steps("finetune", cfg.steps, show=progress) as bar:
         for step in range(1, cfg.steps + 1):
             if len(order) < cfg.batch_size:
                 fresh = list(range(len(examples)))
@@ -159,7 +156,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
             ema = value if ema is None else 0.8 * ema + 0.2 * value
             log_rows.append({"step": step, "loss": value, "tokens": tokens, "lr": opt.param_groups[0]["lr"],
                              "elapsed_s": round(time.time() - t0, 2)})
-            bar.update(bar_id, advance=1, loss=ema)
+            bar.advance(what=f"loss {ema:.3f}")
             if step in save_at:
                 save(step)
     write_jsonl_atomic(out / "train_log.jsonl", log_rows)

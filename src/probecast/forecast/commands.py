@@ -8,16 +8,17 @@ from typing import Callable, List, Optional
 
 import typer
 
+from probecast import validate as v
 from probecast.forecast.cod import cli as cod_cli
 
 forecast_app = typer.Typer(help="Forecast downstream scores from compute, loss and training trajectories.",
                            no_args_is_help=True)
 
-RunsOpt = typer.Option(..., "--runs", help="Files or folders of training runs (OLMo-ladder CSV, Pythia/lm-eval "
+RunsOpt = typer.Option(..., "--runs", callback=v.input_paths, help="Files or folders of training runs (OLMo-ladder CSV, Pythia/lm-eval "
                                             "JSON, long-table CSV/Parquet, probecast workspace).")
 ParamsOpt = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run or run prefix, e.g. 190M=190354176.")
-ShotsOpt = typer.Option("zero", "--shots", help="Pythia folders: zero, five or all (five-shot runs are <model>-5shot).")
-TpsOpt = typer.Option(None, "--tokens-per-step", help="lm-eval sweeps without token counts: tokens = step x this.")
+ShotsOpt = typer.Option("zero", "--shots", callback=v.one_of("zero", "five", "all"), help="Pythia folders: zero, five or all (five-shot runs are <model>-5shot).")
+TpsOpt = typer.Option(None, "--tokens-per-step", callback=v.positive, help="lm-eval sweeps without token counts: tokens = step x this.")
 
 
 # `--runs A B C`: click options take one value each, so extra positional words after --runs are its values too.
@@ -32,6 +33,10 @@ def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], sho
     extra = [a for a in ctx.args]
     if any(a.startswith("-") for a in extra):
         raise ProbecastError(f"unknown option(s) {' '.join(a for a in extra if a.startswith('-'))}")
+    try:
+        v.input_paths([Path(a) for a in extra])
+    except typer.BadParameter as exc:
+        raise ProbecastError(f"--runs: {exc.message}") from None
     return load_runs([*runs, *map(Path, extra)], parse_params(params or []), shots=shots,
                      tokens_per_step=tokens_per_step)
 
@@ -39,9 +44,10 @@ def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], sho
 @forecast_app.command("table", context_settings=MULTI)
 def table_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
               tokens_per_step: Optional[float] = TpsOpt,
-              out: Optional[Path] = typer.Option(None, "--out", help="Write the long table (.csv or .parquet).")) -> None:
+              out: Optional[Path] = typer.Option(None, "--out", help="Write the long table (.csv or .parquet).",
+                                                callback=v.output_file)) -> None:
     """Read runs in any supported format and print (or write) the long table summary."""
-    from rich.console import Console
+    from probecast.ui import console
     from rich.table import Table
 
     from probecast.io import atomic_path, write_parquet_atomic
@@ -61,7 +67,7 @@ def table_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, params: Optional[L
         table.add_column(col)
     for run, row in summary.iterrows():
         table.add_row(run, *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+    console().print(table)
 
 
 # ---- cross-run forecasts: FLP, FLP-M, model ladder ------------------------------------------------------------
@@ -72,10 +78,10 @@ TFlops = typer.Option(None, "--target-flops", help="Target training compute; def
                                                     "runs count compute differently (e.g. the OLMo CSVs' FLOPs).")
 ExcludeOpt = typer.Option(None, "--exclude", help="Drop runs named (or prefixed NAME-) from the fit, e.g. 1B.")
 JsonOpt = typer.Option(False, "--json", help="Print the result as JSON.")
-PlotOpt = typer.Option(None, "--plot", help="Write a PNG of the fitted curves and the forecast.")
-SaveOpt = typer.Option(None, "--save", help="Also write the JSON result to this file.")
-BootOpt = typer.Option(100, "--n-boot", help="Bootstrap refits for the interval (0: delta method).")
-LevelOpt = typer.Option(0.9, "--level", help="Interval coverage.")
+PlotOpt = typer.Option(None, "--plot", callback=v.output_file, help="Write a PNG of the fitted curves and the forecast.")
+SaveOpt = typer.Option(None, "--save", callback=v.output_file, help="Also write the JSON result to this file.")
+BootOpt = typer.Option(100, "--n-boot", min=0, help="Bootstrap refits for the interval (0: delta method).")
+LevelOpt = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage.")
 
 
 def _count(value: Optional[str], where: str) -> Optional[float]:
@@ -166,7 +172,7 @@ def ladder_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", 
 
 @cross_run_command("flp")
 def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", help="Validation loss (default loss/c4_en)."),
-            stage2: str = typer.Option("linear", "--stage2", help="Loss -> score map: linear (paper) or sigmoid."),
+            stage2: str = typer.Option("linear", "--stage2", callback=v.one_of("linear", "sigmoid"), help="Loss -> score map: linear (paper) or sigmoid."),
             irreducible: bool = typer.Option(False, "--irreducible", help="Add an irreducible term E to L(C)."),
             n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """FLP (arXiv 2410.08527): loss from compute, then score from loss."""
@@ -175,8 +181,8 @@ def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", hel
 
 @cross_run_command("flpm")
 def flpm_cmd(domains: Optional[List[str]] = typer.Option(None, "--domain", help="Domain loss (repeat); default all loss/*."),
-             hidden: int = typer.Option(4, "--hidden", help="Hidden units of the two-layer network."),
-             n_boot: int = typer.Option(50, "--n-boot", help="Bootstrap refits for the interval."),
+             hidden: int = typer.Option(4, "--hidden", min=1, help="Hidden units of the two-layer network."),
+             n_boot: int = typer.Option(50, "--n-boot", min=1, help="Bootstrap refits for the interval."),
              level: float = LevelOpt) -> dict:
     """FLP-M: per-domain losses from compute, then a two-layer network from domain losses to score."""
     return dict(domains=list(domains or []), hidden=hidden, n_boot=n_boot, level=level)
@@ -250,13 +256,13 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
                 run_filter: Optional[List[str]] = typer.Option(None, "--run", help="Along-run split: runs to forecast "
                                                                "(exact names, repeat; default all)."),
                 params: Optional[List[str]] = ParamsOpt, shots: str = ShotsOpt,
-                n_boot: int = typer.Option(0, "--n-boot", help="Bootstrap refits (0: delta-method intervals)."),
+                n_boot: int = typer.Option(0, "--n-boot", min=0, help="Bootstrap refits (0: delta-method intervals)."),
                 as_json: bool = JsonOpt, plot: Optional[Path] = PlotOpt,
-                out: Optional[Path] = typer.Option(None, "--out", help="Write every forecast as CSV.")) -> None:
+                out: Optional[Path] = typer.Option(None, "--out", help="Write every forecast as CSV.", callback=v.output_file)) -> None:
     """Run every method on one split and print a table of errors (points, x100)."""
     import json
 
-    from rich.console import Console
+    from probecast.ui import console
     from rich.table import Table
 
     from probecast.errors import ProbecastError
@@ -297,7 +303,7 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
         table.add_column(str(col))
     for task, row in summary.iterrows():
         table.add_row(str(task), *("-" if v != v else f"{v:.2f}" for v in row))
-    Console().print(table)
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:

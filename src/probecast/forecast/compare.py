@@ -14,14 +14,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import track
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query, get_forecaster
 from probecast.forecast.table import final_rows, resolve_metric, wide
-
-_STDERR = Console(stderr=True)  # progress never mixes into --json output on stdout
+from probecast.ui import track
 
 
 def select_runs(table: pd.DataFrame, prefixes: Iterable[str]) -> list[str]:
@@ -46,7 +43,7 @@ def compare_runs(table: pd.DataFrame, holdout: Sequence[str], tasks: Sequence[st
     test = table[table["run"].isin(targets)]
     rows = []
     jobs = [(m, t) for t in tasks for m in methods]
-    for method, task in (track(jobs, description="fitting", console=_STDERR) if progress else jobs):
+    for method, task in track(jobs, "fitting", show=progress):
         metric = resolve_metric(table, task, "acc")
         finals = final_rows(wide(test, [metric]))
         try:
@@ -71,7 +68,7 @@ def compare_trajectories(table: pd.DataFrame, runs: Sequence[str], tasks: Sequen
     visible = table[table["tokens"] <= fit_until_tokens]
     rows = []
     jobs = [(t, r) for t in tasks for r in runs]
-    for task, run in (track(jobs, description="trajectories", console=_STDERR) if progress else jobs):
+    for task, run in track(jobs, "trajectories", show=progress):
         metric = resolve_metric(table, task, "acc")
         later = wide(table[(table["run"] == run) & (table["tokens"] > fit_until_tokens)], [metric])
         if later.empty:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
+from probecast.ui import note
 
 LONG_COLUMNS = ["run", "step", "tokens", "flops", "params", "metric", "value"]
 _NUMERIC = ["tokens", "flops", "params", "value"]
@@ -18,7 +19,7 @@ def validate_long_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check and normalise a long table; errors name `source` and say what to fix.
 
     Returns a copy with exactly LONG_COLUMNS, typed (run/metric str, step int, the rest float), sorted by
-    run, step, metric. Rows with NaN value are dropped; tokens/flops/params may be NaN (unknown) but never <= 0.
+    run, step, metric. Rows with an empty/NaN/Inf value are dropped, with a note on stderr; tokens/flops/params may be NaN (unknown) but never <= 0.
     """
     if not isinstance(df, pd.DataFrame):
         raise ProbecastError(f"{source}: expected a table, got {type(df).__name__}")
@@ -52,7 +53,12 @@ def validate_long_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
                 f"compute must be > 0 (drop step-0 rows, or leave unknown values empty)")
         if np.isinf(out[col]).any():
             raise ProbecastError(f"{source}: column {col} has infinite values")
-    out = out[np.isfinite(out["value"])]
+    finite = np.isfinite(out["value"])
+    if not finite.all():
+        first = out[~finite].iloc[0]
+        note(f"{source}: dropped {int((~finite).sum())} of {len(out)} rows with an empty or non-finite value "
+             f"(first: run {first['run']!r} step {first['step']} metric {first['metric']!r})")
+    out = out[finite]
     if out.empty:
         raise ProbecastError(f"{source}: no finite values in column value")
     dup = out.duplicated(["run", "step", "metric"], keep=False)

@@ -108,9 +108,24 @@ class TrajectoryForecaster(Forecaster):
             self.result_ = self._fit_pooled(w, kw)
         else:
             self.result_ = self._fit_own(x, y, **kw)
+        self._check_dof()
         self.backtest_ = self._backtest(w) if self.calibrate else Backtest()
         self.fitted_ = True
         return self
+
+    def _check_dof(self) -> None:
+        """A law fitted through as many points as it has parameters passes through them exactly: no residual
+        spread is left to estimate, and its interval would be a zero-width guess. Refuse it."""
+        r = self.result_
+        if r is not None and r.n_points <= len(r.params):
+            raise ProbecastError(
+                f"trajectory {self.form}: run {self.run_!r} gives {r.n_points} usable checkpoint(s) up to "
+                f"{self.fit_until:.4g} tokens for {len(r.params)} parameters, leaving no residual degrees of freedom "
+                f"for an interval; raise --fit-until-tokens or use --form loglinear (2 parameters)"
+                if self.fit_until is not None else
+                f"trajectory {self.form}: run {self.run_!r} gives {r.n_points} usable checkpoint(s) for "
+                f"{len(r.params)} parameters, leaving no residual degrees of freedom for an interval; use more "
+                f"checkpoints or --form loglinear (2 parameters)")
 
     def _fit_own(self, x: np.ndarray, y: np.ndarray, **kw) -> FitResult | None:
         if self.form == "last":

@@ -7,27 +7,29 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     @app.command("label")
     def label_cmd(
         source: Optional[str] = typer.Argument(None, help="Run folder / checkpoint / .gguf / hub id (default: the workspace's checkpoints)."),
-        ws: Path = typer.Option(..., "--ws", help="Workspace folder for the results."),
+        ws: Path = typer.Option(..., "--ws", help="Workspace folder for the results.", callback=v.workspace_out),
         tasks: Optional[str] = typer.Option(None, "--tasks", help="Tasks: synthetic, add,copy, gsm8k, piqa, FILE.jsonl (default: the workspace's)."),
-        limit: Optional[int] = typer.Option(None, "--limit", help="At most this many questions per task."),
-        samples: int = typer.Option(4, "--samples", help="Sampled completions per question (n)."),
-        temperature: float = typer.Option(1.0, "--temperature"),
-        top_p: float = typer.Option(1.0, "--top-p"),
-        max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Default: the task's own."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many questions per task."),
+        samples: int = typer.Option(4, "--samples", min=1, help="Sampled completions per question (n)."),
+        temperature: float = typer.Option(1.0, "--temperature", min=0.0),
+        top_p: float = typer.Option(1.0, "--top-p", max=1.0, callback=v.positive),
+        max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Default: the task's own."),
         greedy: bool = typer.Option(True, "--greedy/--no-greedy", help="Also decode one greedy completion."),
-        batch_size: int = typer.Option(64, "--batch-size"),
+        batch_size: int = typer.Option(64, "--batch-size", min=1),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Only these checkpoint ids/steps."),
-        dtype: str = typer.Option("float32", "--dtype"),
-        threads: Optional[int] = typer.Option(None, "--threads"),
-        seed: int = typer.Option(0, "--seed"),
+        dtype: str = typer.Option("float32", "--dtype", callback=v.one_of("float32", "float16", "bfloat16")),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        seed: int = typer.Option(0, "--seed", min=0),
     ) -> None:
         """Label questions by real generative evaluation (pass@1 per question) → W/labels/."""
-        from rich.console import Console
+        from probecast.ui import console
 
         from probecast.labels.label import LabelConfig
         from probecast.labels.workspace_labels import label_workspace, label_table
@@ -37,9 +39,11 @@ def register(app: typer.Typer) -> None:
 
         configure_threads(threads)
         w = Workspace(ws)
+        task_list = resolve_tasks(tasks, w, limit)  # every input read and checked before anything is recorded
         ckpts = resolve_checkpoints(source, w, checkpoints)
-        task_list = resolve_tasks(tasks, w, limit, remember=True)
+        if tasks is not None:
+            w.remember_tasks(tasks, limit)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
         label_workspace(w, ckpts, task_list, cfg, dtype=dtype)
-        Console().print(label_table(w, ckpts, task_list))
+        console().print(label_table(w, ckpts, task_list))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from probecast import validate as v
 from probecast.errors import ProbecastError
 from probecast.labels.passk import pass_at_k
 from probecast.tasks.loaders import read_jsonl
@@ -39,7 +40,8 @@ _SAMPLES = re.compile(r"^samples_(.+)_(\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 def task_of_file(path: Path) -> str:
     m = _SAMPLES.match(path.name)
     if not m:
-        raise ProbecastError(f"{path}: not an lm-eval samples file (expected samples_<task>_<date>.jsonl)")
+        raise ProbecastError(f"{path}: not an lm-eval samples file (expected the name lm-eval --log_samples "
+                             f"writes, samples_<task>_<date>.jsonl, e.g. samples_gsm8k_2024-06-01T12-00-00.jsonl)")
     return m.group(1)
 
 
@@ -74,7 +76,13 @@ def read_samples(paths: Iterable[str | Path], metric: str | None = None,
     for path in paths:
         path = Path(path)
         task = task_of_file(path)
-        records = [r for _, r in read_jsonl(path)]
+        records = []
+        for lineno, r in read_jsonl(path):
+            missing = [k for k in ("doc_id", "doc_hash", "arguments") if k not in r]
+            if missing:
+                raise ProbecastError(f"{path}:{lineno}: the record has no {', '.join(missing)}; give the "
+                                     f"samples_*.jsonl files lm-eval (>= 0.4) writes with --log_samples")
+            records.append(r)
         if not records:
             raise ProbecastError(f"{path}: no records")
         filters = list(dict.fromkeys(r.get("filter", "none") for r in records))
@@ -147,7 +155,11 @@ def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
     candidates = [samples_file.parent / f"results_{stamp}.json", *sorted(samples_file.parent.glob("results_*.json"))]
     for res in candidates:
         if res.is_file():
-            cfg = json.loads(res.read_text()).get("config", {})
+            try:
+                cfg = json.loads(res.read_text(encoding="utf-8")).get("config", {})
+            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+                raise ProbecastError(f"{res}: not an lm-eval results JSON; give --checkpoint (and --step) "
+                                     f"instead") from None
             args = cfg.get("model_args")
             if isinstance(args, str):
                 args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
@@ -169,12 +181,14 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
     paths = [Path(p) for p in paths]
     if not paths:
         raise ProbecastError("no lm-eval samples files given")
+    for p in paths:  # every name checked before anything is read or written
+        task_of_file(p)
     path = checkpoint
     if checkpoint is None:
         checkpoint, inferred, path = checkpoint_from_results(paths[0])
         step = step if step is not None else inferred
     by_name = {t.name: t for t in (tasks or [])}
-    out = {}
+    out, writes = {}, []
     for lm_task, records in read_samples(paths, metric, filter_name).items():
         wanted = (task_map or {}).get(lm_task, lm_task)
         task = by_name.get(wanted) or (next(iter(by_name.values())) if len(by_name) == 1 else None)
@@ -185,8 +199,10 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
                 "metric": records[0]["_metric"], "filter": records[0].get("filter", "none"),
                 "task": df["task"].iloc[0], "checkpoint": checkpoint, "n_questions": len(df),
                 "mode": "loglik" if is_loglik(records[0]) else "generate"}
-        ws.write_labels(checkpoint, df["task"].iloc[0], df, meta)
+        writes.append((df["task"].iloc[0], df, meta))
         out[df["task"].iloc[0]] = df
+    for name, df, meta in writes:  # written only once every file has been read and mapped
+        ws.write_labels(checkpoint, name, df, meta)
     record = {"id": checkpoint, "path": path, **({"step": step} if step is not None else {})}
     if not any(r["id"] == checkpoint for r in ws.read_checkpoints()):
         ws.add_checkpoints([record])
@@ -196,19 +212,20 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
 def register(app: typer.Typer) -> None:
     @app.command("import-lmeval")
     def import_lmeval_cmd(
-        files: List[Path] = typer.Argument(..., help="lm-eval samples_<task>_<date>.jsonl files (--log_samples)."),
-        ws: Path = typer.Option(..., "--ws", help="Workspace to write labels into."),
+        files: List[Path] = typer.Argument(..., help="lm-eval samples_<task>_<date>.jsonl files (--log_samples).",
+                                          callback=v.input_files),
+        ws: Path = typer.Option(..., "--ws", help="Workspace to write labels into.", callback=v.workspace_out),
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: from results_*.json)."),
-        step: Optional[int] = typer.Option(None, "--step"),
+        step: Optional[int] = typer.Option(None, "--step", min=0),
         metric: Optional[str] = typer.Option(None, "--metric", help="Per-sample metric (default: the first logged)."),
         filter_name: Optional[str] = typer.Option(None, "--filter", help="lm-eval filter (default: the first logged)."),
         tasks: Optional[str] = typer.Option(None, "--tasks", help="probecast tasks to map question ids onto by prompt "
                                             "(e.g. piqa,gsm8k or FILE.jsonl); default: ids are lm-eval doc hashes."),
-        limit: Optional[int] = typer.Option(None, "--limit", help="Question limit of --tasks (as lm-eval's --limit)."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Question limit of --tasks (as lm-eval's --limit)."),
         task_map: Optional[str] = typer.Option(None, "--task-map", help="lm-eval=probecast name pairs, e.g. pc_mc=colors."),
     ) -> None:
         """Import lm-evaluation-harness per-sample results as labels (W/labels/<checkpoint>/<task>.parquet)."""
-        from rich.console import Console
+        from probecast.ui import console
 
         from probecast.tasks.registry import load_tasks
         from probecast.workspace import Workspace
@@ -217,6 +234,6 @@ def register(app: typer.Typer) -> None:
         mapping = dict(kv.split("=", 1) for kv in task_map.split(",")) if task_map else None
         tables = import_lmeval(Workspace(ws), files, checkpoint, step, metric, filter_name, task_list, mapping)
         for name, df in tables.items():
-            Console().print(f"{name}: {len(df)} questions, mean pass@1 {df['pass1'].mean():.3f} "
+            console().print(f"{name}: {len(df)} questions, mean pass@1 {df['pass1'].mean():.3f} "
                             f"(n per question {int(df['n'].min())}-{int(df['n'].max())}) → checkpoint "
                             f"{df['checkpoint'].iloc[0]}")

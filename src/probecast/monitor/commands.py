@@ -7,21 +7,25 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     @app.command("watch")
     def watch_cmd(
-        run_dir: Path = typer.Argument(..., help="The folder a training run writes its checkpoints into."),
-        ws: Path = typer.Option(..., "--ws", help="Workspace with the fitted probe (and where results go)."),
+        run_dir: Path = typer.Argument(..., help="The folder a training run writes its checkpoints into.",
+                                       callback=v.input_path),
+        ws: Path = typer.Option(..., "--ws", help="Workspace with the fitted probe (and where results go).",
+                                callback=v.workspace_in),
         probe: str = typer.Option(..., "--probe", help="Fitted probe: its name in W/probes/ (summary.json "
                                   "best_probe) or a probe directory."),
         tasks: Optional[str] = typer.Option(None, "--tasks", help="Task spec (default: the workspace's tasks)."),
-        limit: Optional[int] = typer.Option(None, "--limit", help="Questions per task with --tasks."),
-        interval: float = typer.Option(30.0, "--interval", help="Seconds between polls."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Questions per task with --tasks."),
+        interval: float = typer.Option(30.0, "--interval", min=0.0, help="Seconds between polls."),
         once: bool = typer.Option(False, "--once", help="Process the checkpoints that are complete now, then exit."),
-        settle: float = typer.Option(2.0, "--settle", help="With --once: seconds between the two looks that "
+        settle: float = typer.Option(2.0, "--settle", min=0.0, help="With --once: seconds between the two looks that "
                                      "establish that files are stable."),
-        marker: str = typer.Option("auto", "--marker", help="Completion marker: auto, trainer_state, latest, "
+        marker: str = typer.Option("auto", "--marker", callback=v.one_of("auto", "trainer_state", "latest", "glob", "none"), help="Completion marker: auto, trainer_state, latest, "
                                    "glob, none (stability only)."),
         ready_glob: Optional[str] = typer.Option(None, "--ready-glob", help="A pattern inside the checkpoint "
                                                  "folder that must exist (implies --marker glob)."),
@@ -29,12 +33,12 @@ def register(app: typer.Typer) -> None:
                                   "tensorboard, wandb, mlflow, auto (every installed one), or jsonl (JSONL only)."),
         run_name: Optional[str] = typer.Option(None, "--run-name", help="Run name in the trackers "
                                                "(default: the run folder's name)."),
-        audit_every: int = typer.Option(0, "--audit-every", help="Every Mth checkpoint also gets real generative "
+        audit_every: int = typer.Option(0, "--audit-every", min=0, help="Every Mth checkpoint also gets real generative "
                                         "labels on a random subset (0 = never)."),
-        audit_questions: int = typer.Option(16, "--audit-questions", help="Questions per task in an audit."),
-        n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates for the interval."),
-        max_polls: Optional[int] = typer.Option(None, "--max-polls", help="Stop after N polls (default: never)."),
-        threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
+        audit_questions: int = typer.Option(16, "--audit-questions", min=1, help="Questions per task in an audit."),
+        n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
+        max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
     ) -> None:
         """Follow RUN_DIR while it trains: each new complete checkpoint -> features -> predicted task scores
         with intervals -> W/monitor/predictions.jsonl and the trackers. Restartable; Ctrl-C stops cleanly."""

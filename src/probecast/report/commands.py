@@ -7,12 +7,15 @@ from typing import Optional
 
 import typer
 
+from probecast import validate as v
+
 
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
-        ws: Path = typer.Option(..., "--ws", help="Workspace folder."),
-        out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: W/report.html)."),
+        ws: Path = typer.Option(..., "--ws", help="Workspace folder.", callback=v.workspace_in),
+        out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: W/report.html).",
+                                             callback=v.output_file),
     ) -> None:
         """A self-contained HTML report: predicted vs actual scores over training, per-task AUROC and
         calibration, latency, forecasts, and the data behind them."""

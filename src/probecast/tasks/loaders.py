@@ -20,8 +20,13 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     if not path.is_file():
         raise ProbecastError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProbecastError(f"{path}:{lineno}: not UTF-8 text (a binary or differently encoded file?); "
+                                     f"give a JSON-lines file, one JSON object per line") from None
             if not line.strip():
                 continue
             try:

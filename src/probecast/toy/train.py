@@ -150,12 +150,9 @@ def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[di
     tokens_per_step = cfg.batch_size * cfg.seq_len
     records, log_rows, t0 = [], [], time.time()
     ema = None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from probecast.ui import steps
 
-    with Progress(TextColumn(f"train-toy [{cfg.size}]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  disable=not progress) as bar:
-        task_id = bar.add_task("train", total=cfg.steps, loss=float("nan"))
+    with steps(f"train-toy [{cfg.size}]", cfg.steps, show=progress) as bar:
         model.train()
         for step in range(1, cfg.steps + 1):
             for g in opt.param_groups:
@@ -170,7 +167,7 @@ def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[di
             ema = value if ema is None else 0.9 * ema + 0.1 * value
             log_rows.append({"step": step, "loss": value, "tokens": step * tokens_per_step,
                              "lr": opt.param_groups[0]["lr"], "elapsed_s": round(time.time() - t0, 3)})
-            bar.update(task_id, advance=1, loss=ema)
+            bar.advance(what=f"loss {ema:.3f}")
             if step in save_at:
                 model.eval()
                 tokens = step * tokens_per_step

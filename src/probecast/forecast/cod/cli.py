@@ -8,43 +8,45 @@ from typing import List, Optional
 
 import typer
 
+from probecast import validate as v
+
 from probecast.errors import ProbecastError
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
 
 
 def cod_cmd(
-    runs: List[Path] = typer.Option(..., "--runs", help="Per-question CSV/Parquet tables (model, params, tokens, "
+    runs: List[Path] = typer.Option(..., "--runs", callback=v.input_paths, help="Per-question CSV/Parquet tables (model, params, tokens, "
                                     "flops, task, question_id, n, c) or workspaces, one model each. Repeat the "
                                     "flag or list the paths after it."),
-    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True, callback=v.input_paths),
     task: str = typer.Option(..., "--task", help="Task name as in the table / the workspace labels."),
-    target_params: Optional[float] = typer.Option(None, "--target-params", help="Target model parameters N."),
-    target_tokens: Optional[float] = typer.Option(None, "--target-tokens", help="Target training tokens D."),
-    target_flops: Optional[float] = typer.Option(None, "--target-flops", help="Target compute C (default 6·N·D)."),
-    method: str = typer.Option("cod", "--method", help="cod, cod-no-mapping or end-to-end."),
-    chance: float = typer.Option(0.0, "--chance", help="Chance level g of the task format (0 for generative)."),
-    points: str = typer.Option("final", "--points", help="Workspaces: 'final' checkpoint per run, or 'all'."),
-    cluster: str = typer.Option("meanshift", "--cluster", help="meanshift (improved), kmeans or dbscan."),
-    bandwidth: float = typer.Option(0.08, "--bandwidth", help="MeanShift bandwidth (RMS pass-rate units)."),
-    max_radius: float = typer.Option(0.15, "--max-radius", help="Cap on a cluster's radius (RMS pass-rate units)."),
-    min_cluster_size: int = typer.Option(10, "--min-cluster-size", help="Smaller clusters are outliers."),
-    n_clusters: int = typer.Option(8, "--n-clusters", help="K for --cluster kmeans."),
-    eps: float = typer.Option(0.05, "--eps", help="Neighbourhood radius for --cluster dbscan."),
+    target_params: Optional[float] = typer.Option(None, "--target-params", min=1.0, help="Target model parameters N."),
+    target_tokens: Optional[float] = typer.Option(None, "--target-tokens", min=1.0, help="Target training tokens D."),
+    target_flops: Optional[float] = typer.Option(None, "--target-flops", min=1.0, help="Target compute C (default 6·N·D)."),
+    method: str = typer.Option("cod", "--method", callback=v.one_of("cod", "cod-no-mapping", "end-to-end"), help="cod, cod-no-mapping or end-to-end."),
+    chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
+    points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
+    cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of("meanshift", "kmeans", "dbscan"), help="meanshift (improved), kmeans or dbscan."),
+    bandwidth: float = typer.Option(0.08, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
+    max_radius: float = typer.Option(0.15, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
+    n_clusters: int = typer.Option(8, "--n-clusters", min=1, help="K for --cluster kmeans."),
+    eps: float = typer.Option(0.05, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
     min_a: float = typer.Option(1.0, "--min-a", help="Predictable rule: a > min_a."),
     min_b: float = typer.Option(0.1, "--min-b", help="Predictable rule: b > min_b."),
-    max_c: float = typer.Option(1.0, "--max-c", help="Predictable rule: 0 <= c < max_c."),
-    mapping_degree: int = typer.Option(4, "--mapping-degree", help="Degree of the monotone mapping (4 = quartic)."),
-    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap replicates over questions for the interval."),
-    level: float = typer.Option(0.9, "--level", help="Interval coverage."),
-    actual: Optional[List[Path]] = typer.Option(None, "--actual", help="The target model's own per-question "
+    max_c: float = typer.Option(1.0, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c."),
+    mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
+    n_boot: int = typer.Option(200, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
+    level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage."),
+    actual: Optional[List[Path]] = typer.Option(None, "--actual", callback=v.input_paths, help="The target model's own per-question "
                                                 "results (CSV or workspace): adds `actual` and `abs_error`."),
-    out: Path = typer.Option(Path("forecasts"), "--out", help="Folder for the JSON, cluster table and plot."),
+    out: Path = typer.Option(Path("forecasts"), "--out", callback=v.output_dir, help="Folder for the JSON, cluster table and plot."),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON on stdout."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
 ) -> None:
     """Forecast a task score at a target compute with Clustering-On-Difficulty (arXiv 2502.17262)."""
-    from rich.console import Console
+    from probecast.ui import console as make_console
 
     from probecast.forecast.base import Query
     from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
@@ -94,7 +96,7 @@ def cod_cmd(
     if as_json:
         print(json.dumps(result, indent=2, default=float))
         return
-    console = Console()
+    console = make_console()
     lo, hi = forecast.interval
     console.print(f"[bold]{method}[/] {task} at C={target_compute:.3g}: {forecast.predicted:.4f} "
                   f"[{lo:.4f}, {hi:.4f}]" + (f"  actual {result['actual']:.4f}" if actual else ""))
@@ -110,20 +112,20 @@ def cod_cmd(
 
 
 def cod_compare_cmd(
-    runs: List[Path] = typer.Option(..., "--runs", help="The whole series, target included: per-question tables or "
+    runs: List[Path] = typer.Option(..., "--runs", callback=v.input_paths, help="The whole series, target included: per-question tables or "
                                     "workspaces. The model with the most compute is held out and forecast."),
-    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True),
+    more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True, callback=v.input_paths),
     tasks: List[str] = typer.Option(..., "--task", help="Task(s) to backtest; repeat the flag for several."),
-    chance: float = typer.Option(0.0, "--chance", help="Chance level g of the tasks' format."),
-    points: str = typer.Option("final", "--points", help="Workspaces: 'final' checkpoint per run, or 'all'."),
-    min_cluster_size: int = typer.Option(10, "--min-cluster-size"),
-    n_boot: int = typer.Option(200, "--n-boot"),
-    out: Path = typer.Option(Path("forecasts"), "--out", help="Folder for cod_compare.csv/.json."),
-    seed: int = typer.Option(0, "--seed"),
+    chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the tasks' format."),
+    points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=1),
+    n_boot: int = typer.Option(200, "--n-boot", min=1),
+    out: Path = typer.Option(Path("forecasts"), "--out", callback=v.output_dir, help="Folder for cod_compare.csv/.json."),
+    seed: int = typer.Option(0, "--seed", min=0),
 ) -> None:
     """Backtest: forecast the largest model of a series with COD, COD without mapping, and end-to-end."""
     import pandas as pd
-    from rich.console import Console
+    from probecast.ui import console as make_console
     from rich.table import Table
 
     from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
@@ -152,7 +154,7 @@ def cod_compare_cmd(
         table.add_row(r.task, r.method, r.target, str(r.fit_models), f"{r.predicted:.4f}" if ok else "n/a",
                       f"[{r.interval_low:.3f}, {r.interval_high:.3f}]" if ok else r.note[:60],
                       f"{r.actual:.4f}", f"{r.abs_error:.4f}" if ok else "n/a")
-    console = Console()
+    console = make_console()
     console.print(table)
     both = result.pivot(index="task", columns="method", values="abs_error").dropna()
     console.print(f"mean abs error over all tasks where every method forecasts ({len(both)} of {len(tasks)}): "

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
+from probecast.ui import note
 
 QUESTION_COLUMNS = ["model", "params", "tokens", "flops", "task", "question_id", "n", "c"]
 
@@ -122,6 +123,9 @@ def question_matrix(df: pd.DataFrame, task: str, source: str = "table", min_mode
     if not complete.any():
         raise ProbecastError(f"{source}: no question of task {task!r} was answered by every model; "
                              "the difficulty features need one pass rate per model")
+    if not complete.all():
+        note(f"{source}: task {task!r}: dropped {int((~complete).sum())} of {len(complete)} questions that not every "
+             f"model answered (first: {str(complete[~complete].index[0])!r})")
     n, c = n[complete], c[complete]
     return QuestionMatrix(task, models, compute.to_numpy(float), [str(q) for q in n.index],
                           n.to_numpy(float), c.to_numpy(float))

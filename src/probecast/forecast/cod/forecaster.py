@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from probecast.errors import ProbecastError
 from probecast.forecast.backtest import SeriesBacktest
@@ -35,6 +34,7 @@ from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validat
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod.mapping import MonotoneMapping
 from probecast.forecast.fitting import interval
+from probecast.ui import track
 
 
 @dataclass
@@ -120,7 +120,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
         rng = np.random.default_rng(self.seed)
         groups = [np.flatnonzero(self.labels_ == k) for k in np.unique(self.labels_)]
         fits = []
-        for _ in tqdm(range(self.n_boot), desc="COD bootstrap", disable=not self.progress, leave=False):
+        for _ in track(range(self.n_boot), "COD bootstrap", show=self.progress):
             rows = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
             try:
                 fits.append(self._fit_once(rows, C, int(rng.integers(1 << 31)), start=self.main_))
