@@ -51,7 +51,7 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
     fp = fingerprint(directory)
     pairs = select(feature_index(ws), checkpoints, tasks, labelled=False)
     errors = probe_score_errors(ws, name)
-    rows = []
+    rows, writes = [], []
     for _, pair in track(list(pairs.iterrows()), f"predict {name}", show=show_progress):
         path = ws.predictions_path(pair["checkpoint"], pair["task"], name)
         if path.exists() and read_parquet_metadata(path).get("probe_fingerprint") == fp:
@@ -61,8 +61,10 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
             df = pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step.astype(int),
                                "task": X.task.astype(str), "question_id": X.question_ids.astype(str),
                                "p_success": model.predict_proba(X)})
-            write_parquet_atomic(path, df, {"probe": name, "probe_fingerprint": fp, "probe_dir": str(directory)})
+            writes.append((path, df))
         rows.append(task_row(ws, df, pair, n_boot, seed, errors.get(str(pair["task"]))))
+    for path, df in writes:  # after every features file was read and checked: bad input changes nothing
+        write_parquet_atomic(path, df, {"probe": name, "probe_fingerprint": fp, "probe_dir": str(directory)})
     return pd.DataFrame(rows)
 
 

@@ -182,7 +182,7 @@ def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", hel
 @cross_run_command("flpm")
 def flpm_cmd(domains: Optional[List[str]] = typer.Option(None, "--domain", help="Domain loss (repeat); default all loss/*."),
              hidden: int = typer.Option(4, "--hidden", min=1, help="Hidden units of the two-layer network."),
-             n_boot: int = typer.Option(50, "--n-boot", min=1, help="Bootstrap refits for the interval."),
+             n_boot: int = typer.Option(50, "--n-boot", min=0, help="Bootstrap refits for the interval (0: delta method)."),
              level: float = LevelOpt) -> dict:
     """FLP-M: per-domain losses from compute, then a two-layer network from domain losses to score."""
     return dict(domains=list(domains or []), hidden=hidden, n_boot=n_boot, level=level)

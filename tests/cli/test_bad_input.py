@@ -1,0 +1,197 @@
+"""The bad-input catalogue: every command, given bad input, prints one `error: ...` line (its last; progress lines may come before it) naming the
+option or file, exits 2, shows no traceback, and leaves every file it was pointed at as it was.
+
+Each case is (id, argv, a word the error line must contain). Placeholders in argv name files of the `world`
+fixture: {ws} a labelled+extracted workspace with a fitted probe `lin`, {nan_ws} the same with NaN rows in one
+features file, {tiny_ws} a workspace recording a 2-layer toy run (3 hidden_states), {file} a plain file, {dir} an
+empty folder, {new} a folder that does not exist yet, and the input files written below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from probecast.cli import main
+from probes_synthdata import planted, write_workspace
+
+BINARY = bytes(range(128, 256)) * 8 + b"\n"
+
+CASES = [
+    # ---- the cases of issue 16 ----------------------------------------------------------------------------------
+    ("label-samples-0", "label --ws {new} --samples 0", "--samples"),
+    ("label-samples-neg", "label --ws {new} --samples -2", "--samples"),
+    ("label-limit-neg", "label --ws {new} --limit -5", "--limit"),
+    ("label-limit-0", "label --ws {new} --limit 0", "--limit"),
+    ("demo-questions-neg", "demo --out {new} --questions -1", "--questions"),
+    ("predict-n-boot-0", "predict --ws {ws} --probe lin --n-boot 0", "--n-boot"),
+    ("extract-tail-neg", "extract --ws {ws} --tail-tokens -1", "--tail-tokens"),
+    ("lmeval-wrong-name", "import-lmeval {lm_badname} --ws {new} --checkpoint c", "lmeval_results.jsonl"),
+    ("lmeval-binary", "import-lmeval {lm_binary} --ws {new} --checkpoint c", "not UTF-8"),
+    ("label-ws-is-file", "label --ws {file} --tasks add", "--ws"),
+    ("predict-ws-is-file", "predict --ws {file} --probe lin", "is a file"),
+    ("report-ws-is-file", "report --ws {file}", "is a file"),
+    ("label-ws-read-only", "label --ws {ro_dir} --tasks add", "not writable"),
+    ("extract-layers-99", "extract --ws {tiny_ws} --layers 99", "--layers"),
+    ("predict-nan-features", "predict --ws {nan_ws} --probe lin", "NaN/Inf"),
+    ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines constant", "NaN/Inf"),
+    ("trajectory-zero-dof", "forecast trajectory --runs {long_csv} --run r --task x --form loglinear "
+                            "--fit-until-tokens 2e9 --n-boot 0", "degrees of freedom"),
+    # ---- more, across every command -----------------------------------------------------------------------------
+    ("label-temperature-neg", "label --ws {new} --temperature -1", "--temperature"),
+    ("label-top-p-0", "label --ws {new} --top-p 0", "--top-p"),
+    ("label-top-p-big", "label --ws {new} --top-p 1.5", "--top-p"),
+    ("label-batch-0", "label --ws {new} --batch-size 0", "--batch-size"),
+    ("label-dtype", "label --ws {new} --dtype int8", "--dtype"),
+    ("label-threads-0", "label --ws {new} --threads 0", "--threads"),
+    ("label-max-new-0", "label --ws {new} --max-new-tokens 0", "--max-new-tokens"),
+    ("label-unknown-option", "label --ws {new} --bogus", "--bogus"),
+    ("label-task-malformed", "label {ws} --ws {new} --tasks {task_malformed}", "task_malformed.jsonl:2"),
+    ("label-task-binary", "label {ws} --ws {new} --tasks {task_binary}", "task_binary.jsonl:1"),
+    ("label-task-missing-field", "label {ws} --ws {new} --tasks {task_nofield}", "task_nofield.jsonl:1"),
+    ("label-task-mc-answer", "label {ws} --ws {new} --tasks {task_mc}", "task_mc.jsonl:2"),
+    ("label-task-unknown", "label {ws} --ws {new} --tasks nope", "nope"),
+    ("label-no-checkpoints", "label --ws {new} --tasks add", "checkpoints.json"),
+    ("extract-layers-text", "extract --ws {ws} --layers a,b", "--layers"),
+    ("extract-store-dtype", "extract --ws {ws} --store-dtype int8", "--store-dtype"),
+    ("extract-batch-0", "extract --ws {ws} --batch-size 0", "--batch-size"),
+    ("evaluate-test-fraction", "evaluate --ws {ws} --test-fraction 1.5", "--test-fraction"),
+    ("evaluate-n-train-0", "evaluate --ws {ws} --n-train 0", "--n-train"),
+    ("evaluate-ws-missing", "evaluate --ws {new}", "does not exist"),
+    ("evaluate-train-loss-missing", "evaluate --ws {ws} --train-loss {new}", "--train-loss"),
+    ("fit-ws-missing", "fit --ws {new}", "--ws"),
+    ("predict-probe-missing", "predict --ws {ws} --probe nosuchprobe", "nosuchprobe"),
+    ("latency-repeats-0", "latency --ws {ws} --repeats 0", "--repeats"),
+    ("report-out-is-folder", "report --ws {ws} --out {dir}", "--out"),
+    ("watch-run-missing", "watch {new} --ws {ws} --probe lin --once", "does not exist"),
+    ("watch-interval-neg", "watch {dir} --ws {ws} --probe lin --interval -1", "--interval"),
+    ("watch-marker", "watch {dir} --ws {ws} --probe lin --marker sometimes", "--marker"),
+    ("forecast-table-missing", "forecast table --runs {new}", "does not exist"),
+    ("forecast-table-extra-missing", "forecast table --runs {long_csv} {new}", "--runs"),
+    ("forecast-table-no-column", "forecast table --runs {long_nocol}", "missing column"),
+    ("forecast-table-non-numeric", "forecast table --runs {long_text}", "non-numeric"),
+    ("forecast-flp-level", "forecast flp --runs {long_csv} --task x --level 1.5", "--level"),
+    ("forecast-traj-n-boot-neg", "forecast trajectory --runs {long_csv} --run r --task x "
+                                 "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
+    ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),
+    ("forecast-cod-method", "forecast cod --runs {long_csv} --task x --method magic", "--method"),
+    ("dynamics-n-boot-0", "dynamics --runs {long_csv} --out {new} --n-boot 0", "--n-boot"),
+    ("dynamics-split", "dynamics --runs {long_csv} --out {new} --split sideways", "--split"),
+    ("dynamics-out-is-file", "dynamics --runs {long_csv} --out {file}", "--out"),
+    ("train-toy-size", "train-toy --out {new} --size xxl", "--size"),
+    ("train-toy-steps-0", "train-toy --out {new} --steps 0", "--steps"),
+    ("train-toy-out-is-file", "train-toy --out {file}", "--out"),
+    ("finetune-lr-0", "finetune smollm2 --out {new} --lr 0", "--lr"),
+    ("finetune-steps-0", "finetune smollm2 --out {new} --steps 0", "--steps"),
+    ("lmeval-missing-file", "import-lmeval {new} --ws {new}", "does not exist"),
+    ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
+    ("demo-model", "demo --out {new} --model gpt5", "--model"),
+    ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
+]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file and folder under root with a hash of its content: what "left as it was" compares."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+    return out
+
+
+def _write_lines(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, tiny_run):
+    root = tmp_path_factory.mktemp("bad_input")
+    fs, y, _ = planted(n_questions=40, steps=(100, 200, 400), tasks=("a",), seed=0)
+    write_workspace(root / "ws", fs, y)
+    main(["fit", "--ws", str(root / "ws"), "--probe", "linear", "--name", "lin"])
+    shutil.copytree(root / "ws", root / "nan_ws")
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+
+    feat = root / "nan_ws" / "features" / "step200" / "a.safetensors"
+    with safe_open(str(feat), framework="numpy") as f:
+        meta = f.metadata()
+    arrays = load_file(str(feat))
+    arrays["hidden_last"][[3, 7]] = np.nan
+    save_file(arrays, str(feat), metadata=meta)
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.workspace import Workspace
+
+    tiny = Workspace(root / "tiny_ws")
+    tiny.add_checkpoints(c.to_record() for c in discover_checkpoints(tiny_run)[:1])
+    tiny.remember_tasks("add", 4)
+
+    (root / "file").write_text("not a folder\n")
+    (root / "dir").mkdir()
+    (root / "ro_dir").mkdir()
+    (root / "lmeval_results.jsonl").write_text('{"doc_id": 0}\n')
+    (root / "samples_gsm8k_2024-06-01T12-00-00.jsonl").write_bytes(BINARY)
+    (root / "lm_schema").mkdir()
+    _write_lines(root / "lm_schema" / "samples_gsm8k_2024-06-01T12-00-00.jsonl", [{"doc_id": 0, "acc": 1.0}])
+    _write_lines(root / "task_malformed.jsonl", [{"question": "1+1=", "answer": "2"}, '{"question": "2+2=", '])
+    (root / "task_binary.jsonl").write_bytes(BINARY)
+    _write_lines(root / "task_nofield.jsonl", [{"question": "1+1="}])
+    _write_lines(root / "task_mc.jsonl", [{"question": "q", "choices": ["a", "b"], "answer": 1},
+                                          {"question": "r", "choices": ["a", "b"], "answer": 5}])
+    rows = ["run,step,tokens,flops,params,metric,value"]
+    rows += [f"r,{s},{s * 1e7:g},{6 * 1e8 * s * 1e7:g},1e8,acc/x,{0.3 + 0.05 * i}"
+             for i, s in enumerate((100, 200, 400, 800))]
+    (root / "long.csv").write_text("\n".join(rows) + "\n")
+    (root / "long_nocol.csv").write_text("run,step,metric,value\nr,1,acc/x,0.5\n")
+    (root / "long_text.csv").write_text("run,step,tokens,flops,params,metric,value\nr,1,1e9,1e18,1e8,acc/x,high\n")
+    return root
+
+
+def _argv(template: str, root: Path) -> list[str]:
+    names = {"ws": "ws", "nan_ws": "nan_ws", "tiny_ws": "tiny_ws", "file": "file", "dir": "dir", "ro_dir": "ro_dir",
+             "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
+             "lm_binary": "samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
+             "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
+             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv"}
+    return [w.format(**{k: str(root / v) for k, v in names.items()}) for w in template.split()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(case, world, capsys, monkeypatch):
+    name, template, must_name = case
+    if name == "label-ws-read-only":
+        os.chmod(world / "ro_dir", 0o555)
+        if os.geteuid() == 0:  # root writes anywhere: make the write probe see what a user would
+            import probecast.validate as v
+
+            monkeypatch.setattr(v, "_can_write_in", lambda folder: Path(folder) != world / "ro_dir")
+    before = _tree(world)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(_argv(template, world))
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert exc.value.code == 2, err
+    assert len(errors) == 1 and err.rstrip().splitlines()[-1] == errors[0], err  # one line, the last one
+    assert must_name in errors[0], errors[0]
+    assert "Traceback" not in out + err
+    assert _tree(world) == before
+    assert not (world / "new").exists()
+
+
+def test_catalogue_size():
+    """Issue 16 lists 17 cases; the catalogue holds at least 20 more, over every command."""
+    assert len(CASES) >= 17 + 20
+    commands = {c[1].split()[0] for c in CASES}
+    assert {"label", "extract", "predict", "evaluate", "fit", "report", "watch", "forecast", "dynamics",
+            "train-toy", "finetune", "import-lmeval", "demo", "models", "latency"} <= commands
