@@ -95,7 +95,7 @@ class Steps:
             self._bar.__exit__(*exc)
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(min(1.0, HEARTBEAT_S / 3)):
             if time.monotonic() - self._last >= HEARTBEAT_S:
                 self._line(running=True)
 

@@ -126,6 +126,8 @@ def _emit(result: dict, as_json: bool, save: Optional[Path]) -> None:
     lo, hi = result["interval"]
     typer.echo(f"{result['method']} {result['task']}: predicted {result['predicted']:.4f} "
                f"[{lo:.4f}, {hi:.4f}] for target {result['target']}")
+    if result.get("interval_note"):
+        typer.echo(f"  interval: {result['interval_note']}")
     for p in result.get("predictions", []):
         actual = "" if p.get("actual") is None else f"  actual {p['actual']:.4f}"
         typer.echo(f"  step {p['step']:>8}  tokens {p['tokens']:.4g}  predicted {p['predicted']:.4f} "
@@ -235,7 +237,8 @@ def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = ty
     result = {"method": "trajectory", "task": task, "metric": f.score_metric_, "form": form,
               "target": {"run": run, "fit_until_tokens": cut, "tokens": last["tokens"], "step": last["step"]},
               "predicted": last["predicted"], "interval": last["interval"], "level": level,
-              "predictions": predictions, "fitted": f.fitted_params()}
+              "predictions": predictions, "fitted": f.fitted_params(),
+              **({"interval_note": fc.extras["interval_note"]} if "interval_note" in fc.extras else {})}
     if plot is not None:
         from probecast.forecast.plots import plot_trajectory
 

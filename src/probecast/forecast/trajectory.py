@@ -108,24 +108,15 @@ class TrajectoryForecaster(Forecaster):
             self.result_ = self._fit_pooled(w, kw)
         else:
             self.result_ = self._fit_own(x, y, **kw)
-        self._check_dof()
         self.backtest_ = self._backtest(w) if self.calibrate else Backtest()
         self.fitted_ = True
         return self
 
-    def _check_dof(self) -> None:
-        """A law fitted through as many points as it has parameters passes through them exactly: no residual
-        spread is left to estimate, and its interval would be a zero-width guess. Refuse it."""
+    def residual_dof(self) -> int | None:
+        """Points minus parameters of the fitted law (None for `last`). At 0 the law passes through every point:
+        no residual spread is left to estimate, so its own interval would have zero width."""
         r = self.result_
-        if r is not None and r.n_points <= len(r.params):
-            raise ProbecastError(
-                f"trajectory {self.form}: run {self.run_!r} gives {r.n_points} usable checkpoint(s) up to "
-                f"{self.fit_until:.4g} tokens for {len(r.params)} parameters, leaving no residual degrees of freedom "
-                f"for an interval; raise --fit-until-tokens or use --form loglinear (2 parameters)"
-                if self.fit_until is not None else
-                f"trajectory {self.form}: run {self.run_!r} gives {r.n_points} usable checkpoint(s) for "
-                f"{len(r.params)} parameters, leaving no residual degrees of freedom for an interval; use more "
-                f"checkpoints or --form loglinear (2 parameters)")
+        return None if r is None else int(r.n_points - len(r.params))
 
     def _fit_own(self, x: np.ndarray, y: np.ndarray, **kw) -> FitResult | None:
         if self.form == "last":
@@ -212,9 +203,15 @@ class TrajectoryForecaster(Forecaster):
         xs = self.fit_data_[self.x].to_numpy(float)
         horizon = 0.0 if xs.min() <= xq <= xs.max() else _log_distance(xq, xs[-1])  # beyond the data, in log x
         lo, hi = self.backtest_.widen(point, lo, hi, horizon, self.level)
+        extras = {"form": self.form, self.x: xq, "extrapolation_sd": self.backtest_.sd(horizon)}
+        dof = self.residual_dof()
+        if dof is not None and dof <= 0:  # marked, and never a zero-width guess: nothing bounds the score but [0, 1]
+            extras["interval_note"] = (f"{self.result_.n_points} points for {len(self.result_.params)} parameters: no "
+                                       f"residual degrees of freedom; fit more checkpoints for an interval")
+            if not hi - lo > 1e-9:
+                lo, hi = 0.0, 1.0
         clip = lambda v: float(np.clip(v, 0.0, 1.0))  # noqa: E731
-        return Forecast(clip(point), (clip(lo), clip(hi)), {"form": self.form, self.x: xq,
-                                                           "extrapolation_sd": self.backtest_.sd(horizon)})
+        return Forecast(clip(point), (clip(lo), clip(hi)), extras)
 
     def fitted_params(self) -> dict:
         self.check_fitted()
