@@ -124,3 +124,16 @@ def test_trajectory_with_as_many_points_as_parameters_marks_its_interval(tmp_pat
     assert "no residual degrees of freedom" in out["interval_note"]
     lo, hi = out["interval"]
     assert hi - lo > 0.01 and lo <= 0.5 <= hi  # the actual value at step 400 is inside
+
+
+def test_extract_through_the_cli_shows_no_transformers_deprecation(tiny_run, tmp_path, capsys, recwarn):
+    """sum3 lists several valid answer paths, scored on the prompt's KV cache (the call transformers 5 flags
+    as deprecated): through the CLI, neither the warning nor a log line reaches the user."""
+    warnings.simplefilter("always")
+    main(["extract", str(tiny_run), "--ws", str(tmp_path / "w"), "--tasks", "sum3", "--limit", "4",
+          "--checkpoints", "step-8,8"])
+    out, err = capsys.readouterr()
+    assert "deprecated" not in (out + err).lower() and "FutureWarning" not in out + err
+    assert not [w for w in recwarn if issubclass(w.category, (FutureWarning, DeprecationWarning))
+                and "transformers" in (w.filename + str(w.message))]
+    assert list((tmp_path / "w" / "features").rglob("*.safetensors"))
