@@ -29,6 +29,7 @@ from probecast.errors import ProbecastError
 from probecast.monitor.completeness import ReadyRule, StabilityTracker, candidates, marker_ready
 from probecast.monitor.evaluator import Monitor
 from probecast.monitor.state import WatchState
+from probecast.ui import console as make_console
 from probecast.workspace import safe_name
 
 
@@ -53,7 +54,7 @@ class Watcher:
             raise ProbecastError(f"{self.run_dir}: no such run folder (without --once the watcher waits for it)")
         self.state = WatchState(self.ws, monitor.probe_name)
         self.stability = StabilityTracker()
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)  # in a log: no width limit, ids whole
         self.stop_requested = False
         self._signals = 0
         recovered = self.state.reconcile([t.name for t in monitor.tasks])
