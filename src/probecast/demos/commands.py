@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
         size: str = typer.Option("m", "--size", help="Embedded model size.",
                                   callback=v.one_of("xs", "s", "m", "l", "xl")),
-        questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60)."),
+        questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60; at least 8)."),
         threads: int = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
         model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning).",
                                    callback=v.one_of("embedded", "smollm2")),
