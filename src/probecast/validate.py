@@ -4,7 +4,8 @@ Each function is a typer `callback=`: it returns the value unchanged or raises `
 CLI prints as one line naming the option (`error: Invalid value for '--ws': ...`) with exit code 2. Numeric
 options declare their range where they are declared (typer's `min=`/`max=`), so nothing here repeats them.
 
-- `workspace_in`: a workspace a command reads (and may write into): an existing, readable folder.
+- `workspace_in`: a workspace a command reads and writes results into: an existing, readable, writable folder;
+  `workspace_readable`: one it only reads.
 - `workspace_out`: a workspace a command creates or adds to: a folder (not a file) that exists and is writable,
   or can be created (its nearest existing parent is a writable folder).
 - `input_file` / `input_files` / `input_paths`: files (or files and folders) that exist and are readable.
@@ -50,6 +51,15 @@ def _check_creatable(path: Path, kind: str) -> None:
 
 
 def workspace_in(value: Optional[Path]) -> Optional[Path]:
+    """An existing workspace the command reads and writes results into (fit, predict, evaluate, latency, watch)."""
+    workspace_readable(value)
+    if value is not None and not _can_write_in(value):
+        raise _bad(f"workspace {value} is not writable; fix its permissions (or copy it somewhere writable)")
+    return value
+
+
+def workspace_readable(value: Optional[Path]) -> Optional[Path]:
+    """An existing workspace the command only reads (report, which writes its HTML where --out says)."""
     if value is None:
         return value
     if not value.exists():

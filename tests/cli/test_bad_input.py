@@ -38,6 +38,7 @@ CASES = [
     ("predict-ws-is-file", "predict --ws {file} --probe lin", "is a file"),
     ("report-ws-is-file", "report --ws {file}", "is a file"),
     ("label-ws-read-only", "label --ws {ro_dir} --tasks add", "not writable"),
+    ("evaluate-ws-read-only", "evaluate --ws {ro_dir}", "not writable"),
     ("extract-layers-99", "extract --ws {tiny_ws} --layers 99", "--layers"),
     ("predict-nan-features", "predict --ws {nan_ws} --probe lin", "NaN/Inf"),
     ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines constant", "NaN/Inf"),
@@ -169,7 +170,7 @@ def _argv(template: str, root: Path) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input(case, world, capsys, monkeypatch):
     name, template, must_name = case
-    if name == "label-ws-read-only":
+    if name.endswith("-ws-read-only"):
         os.chmod(world / "ro_dir", 0o555)
         if os.geteuid() == 0:  # root writes anywhere: make the write probe see what a user would
             import probecast.validate as v

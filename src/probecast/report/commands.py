@@ -13,7 +13,7 @@ from probecast import validate as v
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
-        ws: Path = typer.Option(..., "--ws", help="Workspace folder.", callback=v.workspace_in),
+        ws: Path = typer.Option(..., "--ws", help="Workspace folder.", callback=v.workspace_readable),
         out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: W/report.html).",
                                              callback=v.output_file),
     ) -> None:
