@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{exc.filename}: {exc.strerror or exc}; check the path, its permissions and free space")
     except Exception as exc:  # usage errors (bad option values, missing arguments) arrive here in standalone_mode=False
         if _is_usage_error(exc):
+            if not exc.format_message().strip():  # `probecast` / `probecast forecast` alone: the help is the answer
+                exc.show()
+                sys.exit(exc.exit_code)
             _fail(_usage_message(exc), getattr(exc, "exit_code", 2) or 2)
         raise
 
