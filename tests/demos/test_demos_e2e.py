@@ -42,8 +42,8 @@ def test_bad_input_gets_one_line_error(tmp_path, capsys):
     for args, needle in [
         (["label", str(tmp_path / "missing"), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no such checkpoint folder"),
         (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "add"], "no checkpoints found"),
-        (["train-toy", "--out", str(tmp_path / "r"), "--size", "huge"], "unknown --size"),
-        (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "nope"], "no checkpoints found"),
+        (["train-toy", "--out", str(tmp_path / "r"), "--size", "huge"], "'--size': 'huge' is not one of xs, s"),
+        (["label", str(tmp_path), "--ws", str(tmp_path / "w"), "--tasks", "nope"], "unknown task 'nope'"),  # tasks first
     ]:
         with pytest.raises(SystemExit) as exc:
             main(args)
