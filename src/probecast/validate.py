@@ -60,16 +60,12 @@ def workspace_in(value: Optional[Path]) -> Optional[Path]:
 
 def workspace_readable(value: Optional[Path]) -> Optional[Path]:
     """An existing workspace the command only reads (report, which writes its HTML where --out says)."""
-    if value is None:
-        return value
-    if not value.exists():
+    if value is not None and not value.exists():
         raise _bad(f"workspace {value} does not exist; create it with `probecast label ... --ws {value}` "
                    f"(or `probecast demo --out {value}`)")
-    if not value.is_dir():
+    if value is not None and not value.is_dir():
         raise _bad(f"workspace {value} is a file, not a folder; give the workspace folder")
-    if not os.access(value, os.R_OK | os.X_OK):
-        raise _bad(f"workspace {value} is not readable; check its permissions")
-    return value
+    return input_path(value)
 
 
 def workspace_out(value: Optional[Path]) -> Optional[Path]:
@@ -89,14 +85,8 @@ output_dir = workspace_out
 
 
 def input_file(value: Optional[Path]) -> Optional[Path]:
-    if value is None:
-        return value
-    if not value.exists():
-        raise _bad(f"{value} does not exist")
-    if value.is_dir():
+    if input_path(value) is not None and value.is_dir():
         raise _bad(f"{value} is a folder; give a file")
-    if not os.access(value, os.R_OK):
-        raise _bad(f"{value} is not readable; check its permissions")
     return value
 
 
