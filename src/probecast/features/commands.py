@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+
 
 def register(app: typer.Typer) -> None:
     register_latency(app)
@@ -23,10 +25,16 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(32, "--batch-size"),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads"),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/."""
         from rich.console import Console
 
+        from probecast.executors import open_executor
+        from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
         from probecast.features.workspace_features import extract_workspace
         from probecast.resolve import resolve_checkpoints, resolve_tasks
@@ -39,7 +47,8 @@ def register(app: typer.Typer) -> None:
         task_list = resolve_tasks(tasks, w, limit)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
-        n = extract_workspace(w, ckpts, task_list, cfg)
+        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:
+            n = extract_workspace(w, ckpts, task_list, cfg, executor=executor)
         Console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
 

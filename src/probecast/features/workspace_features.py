@@ -8,20 +8,27 @@ from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import fingerprint
 from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.store import save_features
-from probecast.pipeline import for_each_checkpoint
+from probecast.executors import Executor
+from probecast.pipeline import UnitJob, for_each_checkpoint
 from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
 
 
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
-                      progress: bool = True) -> int:
-    def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
-        arrays, wall = extract_task(model, tokenizer, task, cfg)
-        save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
-                      [q.id for q in task.questions], arrays,
-                      {"fingerprint": fingerprint(model, tokenizer), "settings": cfg.to_dict(), "wall_time_s": wall,
-                       "prompts": task.prompts(), "questions": [q.text for q in task.questions],
-                       "multiple_choice": "true" if task.is_multiple_choice else "false"})
+                      progress: bool = True, executor: Executor | None = None) -> int:
+    return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg), executor=executor, progress=progress)
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
-                               desc="extract", progress=progress)
+
+def extract_job(ws: Workspace, cfg: ExtractConfig) -> UnitJob:
+    def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
+        arrays, wall = extract_task(model, tokenizer, task, cfg)
+        return arrays, {"fingerprint": fingerprint(model, tokenizer), "settings": cfg.to_dict(), "wall_time_s": wall,
+                        "prompts": task.prompts(), "questions": [q.text for q in task.questions],
+                        "multiple_choice": "true" if task.is_multiple_choice else "false"}
+
+    def write(ckpt: Checkpoint, task: Task, result: tuple[dict, dict]) -> None:
+        arrays, metadata = result
+        save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
+                      [q.id for q in task.questions], arrays, metadata)
+
+    return UnitJob("extract", compute, write, lambda c, t: ws.features_path(c.id, t.name).exists())

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+
 
 def register(app: typer.Typer) -> None:
     @app.command("label")
@@ -25,10 +27,16 @@ def register(app: typer.Typer) -> None:
         dtype: str = typer.Option("float32", "--dtype"),
         threads: Optional[int] = typer.Option(None, "--threads"),
         seed: int = typer.Option(0, "--seed"),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """Label questions by real generative evaluation (pass@1 per question) → W/labels/."""
         from rich.console import Console
 
+        from probecast.executors import open_executor
+        from probecast.executors.options import ray_options
         from probecast.labels.label import LabelConfig
         from probecast.labels.workspace_labels import label_workspace, label_table
         from probecast.resolve import resolve_checkpoints, resolve_tasks
@@ -41,5 +49,6 @@ def register(app: typer.Typer) -> None:
         task_list = resolve_tasks(tasks, w, limit, remember=True)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
-        label_workspace(w, ckpts, task_list, cfg, dtype=dtype)
+        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:
+            label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor)
         Console().print(label_table(w, ckpts, task_list))
