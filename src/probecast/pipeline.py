@@ -58,7 +58,7 @@ def run_unit(compute: Callable, ckpt: Checkpoint, task: Task, dtype: str) -> Any
     return compute(model, tokenizer, ckpt, task)
 
 
-def _absolute(ckpt: Checkpoint) -> Checkpoint:
+def portable(ckpt: Checkpoint) -> Checkpoint:
     """The checkpoint with an absolute path when it is a local one (a worker's working folder is not ours)."""
     path = Path(ckpt.path)
     return replace(ckpt, path=str(path.resolve())) if path.exists() else ckpt
@@ -77,7 +77,7 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
         with Progress(TextColumn(job.name), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
                       TimeElapsedColumn(), disable=not progress or not todo) as bar:
             pid = bar.add_task(job.name, total=len(todo), what=executor.where)
-            args = [(job.compute, _absolute(c), t, job.dtype) for c, t in todo]
+            args = [(job.compute, portable(c), t, job.dtype) for c, t in todo]
             for i, result, error in map_units(executor, run_unit, args):
                 ckpt, task = todo[i]
                 if error is not None:

@@ -19,8 +19,11 @@ from typer.testing import CliRunner
 
 pytest.importorskip("ray")
 
-import ray_cluster  # noqa: E402
-from ray_cluster import LocalRayCluster, Traced, trace_events  # noqa: E402
+import traced  # noqa: E402
+from traced import Traced, trace_events  # noqa: E402
+
+from probecast.executors import local_cluster  # noqa: E402
+from probecast.executors.local_cluster import LocalRayCluster  # noqa: E402
 
 ARGS = ["--tasks", "add,color", "--limit", "6"]
 LABEL = ["--samples", "2", "--batch-size", "16"]
@@ -39,7 +42,7 @@ def cluster():
 def _cli(args: list[str]) -> str:
     """The CLI in a child process (the Ray driver), bounded in time."""
     exe = Path(sys.executable).with_name("probecast")
-    env = {**os.environ, **ray_cluster.ENV}
+    env = {**os.environ, **local_cluster.ENV}
     proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -93,9 +96,9 @@ def test_node_sigkilled_mid_run_loses_and_recomputes_nothing(cluster, run4, tmp_
     from probecast.tasks import load_tasks
     from probecast.workspace import Workspace
 
-    for k, v in ray_cluster.ENV.items():  # this process is the driver
+    for k, v in local_cluster.ENV.items():  # this process is the driver
         monkeypatch.setenv(k, v)
-    ray.cloudpickle.register_pickle_by_value(ray_cluster)  # the tracer is test code: ship it by value
+    ray.cloudpickle.register_pickle_by_value(traced)  # the tracer is test code: ship it by value
     victim = cluster.nodes[1]  # the second node dies (this test comes last in the module)
     ws = Workspace(tmp_path / "ws")
     trace = tmp_path / "trace"
@@ -120,7 +123,7 @@ def test_node_sigkilled_mid_run_loses_and_recomputes_nothing(cluster, run4, tmp_
             time.sleep(0.1)
 
     def on_victim(pid: int) -> set[int]:  # Ray workers are the victim's descendants
-        return set(ray_cluster.descendants(victim.pid))
+        return set(local_cluster.descendants(victim.pid))
 
     killer = threading.Thread(target=kill_when_busy, daemon=True)
     killer.start()

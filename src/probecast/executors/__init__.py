@@ -21,6 +21,7 @@ from probecast.executors.options import RayOptions
 
 class Executor(Protocol):
     where: str  # a short description for progress lines ("this process", "Ray: 2 nodes, 2 CPU")
+    concurrent: bool  # whether submitted units run side by side (else one at a time, inside `wait`)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
@@ -48,6 +49,18 @@ def open_executor(ray: RayOptions | None = None) -> Iterator[Executor]:
         yield executor
     finally:
         executor.close()
+
+
+def call(executor: Executor, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` on the executor (a Ray worker with the unit's resources, or here); its error as a ProbecastError."""
+    from probecast.errors import ProbecastError
+
+    handle = executor.submit(fn, *args)
+    while True:
+        for _, result, error in executor.wait([handle]):
+            if error is not None:
+                raise ProbecastError(f"{getattr(fn, '__name__', 'unit')} failed on {executor.where}: {error}")
+            return result
 
 
 def map_units(executor: Executor, fn: Callable[..., Any], args: Sequence[tuple]) -> Iterator[tuple[int, Any, str | None]]:

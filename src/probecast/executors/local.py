@@ -21,6 +21,7 @@ class _Unit:
 
 class LocalExecutor:
     where = "this process"
+    concurrent = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> _Unit:
         return _Unit(fn, args)
@@ -37,6 +38,4 @@ class LocalExecutor:
             return [(unit, None, describe_error(exc))]
 
     def close(self) -> None:
-        from probecast.pipeline import release_model
-
-        release_model()
+        pass  # nothing started; the caller frees its loaded model

@@ -36,6 +36,8 @@ def _call(fn: Callable[..., Any], threads: int, *args: Any) -> Any:
 
 
 class RayExecutor:
+    concurrent = True
+
     def __init__(self, options: RayOptions) -> None:
         ray = self.ray = _import_ray()
         self.options = options

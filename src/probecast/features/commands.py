@@ -60,6 +60,10 @@ def register_latency(app: typer.Typer) -> None:
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
         repeats: int = typer.Option(3, "--repeats"),
         threads: Optional[int] = typer.Option(None, "--threads"),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """Wall time of generative labelling vs probe vs bare prefill on one checkpoint → summary.json latency_s."""
         import json
@@ -67,11 +71,14 @@ def register_latency(app: typer.Typer) -> None:
         from rich.console import Console
 
         from probecast.errors import ProbecastError
+        from probecast.executors import call, open_executor
+        from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
         from probecast.features.latency import latency_summary, measure_latency
         from probecast.features.store import read_features_metadata
         from probecast.io import write_json_atomic
         from probecast.labels.label import LabelConfig
+        from probecast.pipeline import portable
         from probecast.probes.base import load_probe
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
@@ -91,8 +98,9 @@ def register_latency(app: typer.Typer) -> None:
         feat = json.loads(read_features_metadata(w, ckpt.id, tasks[0].name)["settings"])
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
-        lat = measure_latency(ckpt, tasks, LabelConfig(**settings), ExtractConfig(**feat), load_probe(w.probe_dir(name)),
-                              max_step=max_step, repeats=repeats)
+        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:  # measured where it runs
+            lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
+                       load_probe(w.probe_dir(name)), max_step, repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         write_json_atomic(w.summary_file, summary)
         Console().print(summary["latency_s"], summary["latency_detail"])

@@ -1,8 +1,10 @@
-"""Test helper: a real multi-node Ray cluster on 127.0.0.1, every node a `ray start --block` process group.
+"""A private multi-node Ray cluster on 127.0.0.1 (tests, `benchmarks/ray_fanout.py`, trying `--ray` on one machine).
 
-Each node gets its own free ports and the cluster its own short temp folder, so it collides with nothing else on
-the machine. Nodes are stopped by their process group id (SIGTERM, then SIGKILL), never by name, and `kill`
-SIGKILLs one node's whole group (raylet, agents and its workers) to simulate a machine dying.
+Every node is one `ray start --block` process (`--head` first, then `--address` for each worker node) in a
+session of its own, with its own free ports, and the cluster has its own short temp folder, so it collides with
+nothing else on the machine (it does not use `ray stop`, which stops every Ray of the user). Nodes are stopped
+by their process group and the processes below them (SIGTERM, then SIGKILL); `kill` SIGKILLs one node at once
+to simulate a machine dying. Token authentication is off: the cluster listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RAY = str(Path(sys.executable).with_name("ray"))
+RAY = str(Path(sys.executable).with_name("ray"))  # the `ray` of this environment
 # fast node-death detection (the defaults take ~30 s), no usage reporting
 ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",  # a private test cluster on 127.0.0.1
        "RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "1000",
@@ -31,7 +33,8 @@ def free_port() -> int:
 
 
 class LocalRayCluster:
-    def __init__(self, start_timeout: float = 120.0) -> None:
+    def __init__(self, cpus_per_node: int = 1, start_timeout: float = 120.0) -> None:
+        self.cpus = cpus_per_node
         self.tmp = Path(tempfile.mkdtemp(prefix="pcray", dir="/tmp"))  # short: Ray's socket paths are limited
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -39,7 +42,7 @@ class LocalRayCluster:
         self.start_timeout = start_timeout
 
     def _start(self, head: bool) -> subprocess.Popen:
-        args = [RAY, "start", "--block", "--num-cpus", "1", "--num-gpus", "0", "--node-ip-address", "127.0.0.1",
+        args = [RAY, "start", "--block", "--num-cpus", str(self.cpus), "--num-gpus", "0", "--node-ip-address", "127.0.0.1",
                 "--temp-dir", str(self.tmp), "--dashboard-agent-listen-port", str(free_port()),
                 "--dashboard-agent-grpc-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
                 "--metrics-export-port", str(free_port()), "--object-store-memory", str(200 * 2**20)]
@@ -138,30 +141,3 @@ def _group_alive(pgid: int) -> bool:
         return True
     except (ProcessLookupError, PermissionError):
         return False
-
-
-class Traced:
-    """Wraps a unit's compute: records each start (unit, pid) as a file in `folder`, waits `delay` seconds (so a
-    node can be killed while units run), computes, then records the finish. Shipped to Ray workers by value."""
-
-    def __init__(self, compute, folder: str, delay: float) -> None:
-        self.compute, self.folder, self.delay = compute, folder, delay
-
-    def __call__(self, model, tokenizer, ckpt, task):
-        import uuid
-
-        tag = f"{ckpt.id}__{task.name}__{os.getpid()}__{uuid.uuid4().hex[:8]}"
-        Path(self.folder, f"start__{tag}").touch()
-        time.sleep(self.delay)
-        out = self.compute(model, tokenizer, ckpt, task)
-        Path(self.folder, f"finish__{tag}").touch()
-        return out
-
-
-def trace_events(folder: Path, kind: str) -> list[tuple[str, str, int, str]]:
-    """(checkpoint, task, pid, tag) of every `start` or `finish` recorded in `folder`."""
-    out = []
-    for p in folder.glob(f"{kind}__*"):
-        _, ckpt, task, pid, tag = p.name.split("__")
-        out.append((ckpt, task, int(pid), tag))
-    return out
