@@ -32,7 +32,7 @@ def embedded_run(size: str) -> Path:
 
     run = CACHE / f"run-{size}"
     if not (run / "run.json").exists():
-        train_toy(run, ToyConfig(size=size, steps=80, n_checkpoints=8, warmup=8), progress=True)
+        train_toy(run, ToyConfig(size=size, steps=40, n_checkpoints=8, warmup=4), progress=True)
     return run
 
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     from probecast.executors.local_cluster import ENV, LocalRayCluster
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", default="m", help="embedded model size (xs, s, m, l, xl)")
+    ap.add_argument("--size", default="s", help="embedded model size (xs, s, m, l, xl)")
     ap.add_argument("--tasks", default="add,copy")
     ap.add_argument("--limit", type=int, default=128, help="questions per task")
     ap.add_argument("--repeats", type=int, default=2)

@@ -41,13 +41,14 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws)
         ckpts = resolve_checkpoints(source, w, checkpoints)
         task_list = resolve_tasks(tasks, w, limit)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
-        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:
+        with open_executor(ray_opts) as executor:
             n = extract_workspace(w, ckpts, task_list, cfg, executor=executor)
         Console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
@@ -84,6 +85,7 @@ def register_latency(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)
         configure_threads(threads)
         w = Workspace(ws, create=False)
         summary = json.loads(w.summary_file.read_text()) if w.summary_file.exists() else {}
@@ -98,7 +100,7 @@ def register_latency(app: typer.Typer) -> None:
         feat = json.loads(read_features_metadata(w, ckpt.id, tasks[0].name)["settings"])
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
-        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:  # measured where it runs
+        with open_executor(ray_opts) as executor:  # measured where it runs
             lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
                        load_probe(w.probe_dir(name)), max_step, repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)

@@ -43,12 +43,13 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws)
         ckpts = resolve_checkpoints(source, w, checkpoints)
         task_list = resolve_tasks(tasks, w, limit, remember=True)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
-        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:
+        with open_executor(ray_opts) as executor:
             label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor)
         Console().print(label_table(w, ckpts, task_list))

@@ -53,13 +53,14 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
                             audit=AuditConfig(every=audit_every, questions=audit_questions))
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
-        with open_executor(ray_options(ray, ray_cpus, ray_gpus, ray_retries)) as executor:
+        with open_executor(ray_opts) as executor:
             watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,
                                                                     rule=rule, max_polls=max_polls),
                               executor=executor)
