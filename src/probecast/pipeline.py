@@ -36,11 +36,12 @@ class UnitJob:
 def loaded_model(ckpt: Checkpoint, dtype: str):
     """The checkpoint's (model, tokenizer), loaded once per process (the previous one is freed first)."""
     from probecast.checkpoints.load import load_model
+    from probecast.runtime import device
 
-    key = (ckpt.id, ckpt.path, ckpt.revision, ckpt.gguf_file, dtype)
+    key = (ckpt.id, ckpt.path, ckpt.revision, ckpt.gguf_file, dtype, device())
     if key not in _LOADED:
         release_model()
-        _LOADED[key] = load_model(ckpt, dtype=dtype)
+        _LOADED[key] = load_model(ckpt, dtype=dtype, device=device())
     return _LOADED[key]
 
 

@@ -28,10 +28,16 @@ def _import_ray():
 
 
 def _call(fn: Callable[..., Any], threads: int, *args: Any) -> Any:
-    """Runs on a Ray worker: set torch threads to the CPUs the unit reserved, then run it."""
+    """Runs on a Ray worker: torch threads = the CPUs the unit reserved, models on the GPU when it got one
+    (Ray sets CUDA_VISIBLE_DEVICES to it), then the unit."""
+    import os
+
+    import ray
+
     from probecast.runtime import configure_threads
 
     configure_threads(threads)
+    os.environ["PROBECAST_DEVICE"] = "cuda" if ray.get_gpu_ids() else "cpu"
     return fn(*args)
 
 
@@ -54,8 +60,8 @@ class RayExecutor:
         resources = ray.cluster_resources()
         gpus = options.gpus if options.gpus is not None else (1.0 if resources.get("GPU", 0) > 0 else 0.0)
         if options.cpus > resources.get("CPU", 0) or gpus > resources.get("GPU", 0):
-            raise ProbecastError(f"--ray-cpus {options.cpus} / --ray-gpus {gpus}: more than the cluster's largest "
-                                 f"offer (CPU {resources.get('CPU', 0)}, GPU {resources.get('GPU', 0)}); lower them")
+            raise ProbecastError(f"--ray-cpus {options.cpus:g} / --ray-gpus {gpus:g}: more than the whole cluster has "
+                                 f"(CPU {resources.get('CPU', 0):g}, GPU {resources.get('GPU', 0):g}); lower them")
         self.threads = max(1, int(options.cpus))
         self.remote = ray.remote(_call).options(num_cpus=options.cpus, num_gpus=gpus,
                                                 max_retries=options.max_retries, retry_exceptions=False)

@@ -82,10 +82,11 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
 def evaluate_checkpoint(spec: MonitorSpec, ckpt, step: int, checkpoint: str, do_audit: bool) -> Evaluation:
     """Load `ckpt` and evaluate it (a checkpoint that cannot be loaded raises a ProbecastError saying so)."""
     from probecast.checkpoints.load import free_model, load_model
+    from probecast.runtime import device
 
     t0 = time.perf_counter()
     try:
-        model, tokenizer = load_model(ckpt)
+        model, tokenizer = load_model(ckpt, device=device())
     except (ProbecastError, OSError) as exc:
         raise ProbecastError(f"cannot be read ({exc})") from exc
     load_s = time.perf_counter() - t0
