@@ -78,7 +78,8 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
         with Progress(TextColumn(job.name), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
                       TimeElapsedColumn(), disable=not progress or not todo) as bar:
             pid = bar.add_task(job.name, total=len(todo), what=executor.where)
-            args = [(job.compute, portable(c), t, job.dtype) for c, t in todo]
+            ported = {c.id: portable(c) for c in checkpoints}
+            args = [(job.compute, ported[c.id], t, job.dtype) for c, t in todo]
             for i, result, error in map_units(executor, run_unit, args):
                 ckpt, task = todo[i]
                 if error is not None:

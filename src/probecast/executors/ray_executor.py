@@ -63,6 +63,7 @@ class RayExecutor:
             raise ProbecastError(f"--ray-cpus {options.cpus:g} / --ray-gpus {gpus:g}: more than the whole cluster has "
                                  f"(CPU {resources.get('CPU', 0):g}, GPU {resources.get('GPU', 0):g}); lower them")
         self.threads = max(1, int(options.cpus))
+        self._puts: dict[int, tuple[Any, Any]] = {}
         self.remote = ray.remote(_call).options(num_cpus=options.cpus, num_gpus=gpus,
                                                 max_retries=options.max_retries, retry_exceptions=False)
         nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
@@ -70,7 +71,16 @@ class RayExecutor:
                       f"{resources.get('GPU', 0):g} GPU; {options.cpus:g} CPU + {gpus:g} GPU per unit")
 
     def submit(self, fn: Callable[..., Any], *args: Any):
-        return self.remote.remote(fn, self.threads, *args)
+        return self.remote.remote(fn, self.threads, *[self._shared(a) for a in args])
+
+    def _shared(self, arg: Any) -> Any:
+        """An argument object put in the object store once, however many units get it (a task's questions, the
+        compute function, a probe): Ray hands the worker the value."""
+        if arg is None or isinstance(arg, (str, int, float, bool)):
+            return arg
+        if id(arg) not in self._puts:
+            self._puts[id(arg)] = (arg, self.ray.put(arg))  # the object is kept, so its id stays its own
+        return self._puts[id(arg)][1]
 
     def wait(self, handles: Sequence[Any], timeout: float | None = None) -> list[tuple[Any, Any, str | None]]:
         if not handles:
@@ -87,6 +97,7 @@ class RayExecutor:
             return [(ref, None, describe_error(exc))]
 
     def close(self) -> None:
+        self._puts.clear()
         if self.started and self.ray.is_initialized():
             self.ray.shutdown()
         self.started = False

@@ -14,6 +14,7 @@ The model-side half (`compute.py`) writes nothing and may run on a Ray worker; `
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -85,7 +86,7 @@ class Monitor:
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
 
-    @property
+    @functools.cached_property
     def spec(self) -> MonitorSpec:
         """What a worker needs to evaluate a model for this monitor (no sinks, no workspace)."""
         return MonitorSpec(self.probe, self.probe_name, tuple(self.tasks), self.extract_cfg, self.score_errors,
