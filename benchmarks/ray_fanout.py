@@ -6,7 +6,7 @@
 Starts a private cluster on 127.0.0.1 (`ray start --head --num-cpus 1` + one `ray start --address ... --num-cpus 1`,
 `probecast.executors.local_cluster`), then times the whole command, each repeat into a fresh workspace,
 interleaved A,B,A,B so machine load hits both alike:
-  A  `probecast extract RUN --ws W --threads N`            (N = the cluster's CPUs: the same cores, one process)
+  A  `probecast extract RUN --ws W --threads N`            (N = --threads, default the cluster's CPUs)
   B  `probecast extract RUN --ws W --ray 127.0.0.1:PORT`   (one unit per checkpoint × task, one CPU each)
 Both include the process start, imports and model loads (B also its Ray workers' start); the cluster's own start
 is reported apart. Prints each run, the minimum of each (the figure), the spread, and the ratio A/B.
@@ -55,11 +55,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--limit", type=int, default=128, help="questions per task")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--nodes", type=int, default=2, help="cluster nodes, one CPU each")
+    ap.add_argument("--threads", type=int, help="torch threads of the single process (default: --nodes, the same "
+                    "cores; on a machine busy with other work 1 avoids threads spinning against it)")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
     a = ap.parse_args(argv)
 
     run = embedded_run(a.size)
     n_ckpt = sum(1 for p in run.iterdir() if p.is_dir() and p.name.startswith("step-"))
+    threads = a.threads or a.nodes
     common = ["--tasks", a.tasks, "--limit", str(a.limit), "--tail-tokens", "8"]
     env = {**os.environ, **ENV}
     t0 = time.perf_counter()
@@ -69,19 +72,19 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         with tempfile.TemporaryDirectory(prefix="fanout") as tmp:
             for r in range(a.repeats):
-                single.append(timed(["extract", str(run), "--ws", f"{tmp}/a{r}", *common, "--threads", str(a.nodes)],
+                single.append(timed(["extract", str(run), "--ws", f"{tmp}/a{r}", *common, "--threads", str(threads)],
                                     env))
                 ray.append(timed(["extract", str(run), "--ws", f"{tmp}/b{r}", *common, "--ray", cluster.address], env))
                 print(f"repeat {r + 1}: single process {single[-1]:.1f} s, Ray {a.nodes} nodes {ray[-1]:.1f} s",
                       flush=True)
     finally:
         cluster.stop()
-    out = {"checkpoints": n_ckpt, "tasks": a.tasks, "limit": a.limit, "size": a.size, "nodes": a.nodes,
-           "cluster_start_s": start_s, "single_s": single, "ray_s": ray, "single_min_s": min(single),
+    out = {"threads": threads, "checkpoints": n_ckpt, "tasks": a.tasks, "limit": a.limit, "size": a.size,
+           "nodes": a.nodes, "cluster_start_s": start_s, "single_s": single, "ray_s": ray, "single_min_s": min(single),
            "ray_min_s": min(ray), "speedup": min(single) / min(ray), "cpus": os.cpu_count()}
     print(f"extract over {n_ckpt} checkpoints × {len(a.tasks.split(','))} tasks ({a.limit} questions each, "
           f"embedded {a.size} model), machine with {os.cpu_count()} cores")
-    print(f"  single process (--threads {a.nodes}): {min(single):6.1f} s   (runs: {', '.join(f'{x:.1f}' for x in single)})")
+    print(f"  single process (--threads {threads}): {min(single):6.1f} s   (runs: {', '.join(f'{x:.1f}' for x in single)})")
     print(f"  Ray, {a.nodes} nodes × 1 CPU:     {min(ray):6.1f} s   (runs: {', '.join(f'{x:.1f}' for x in ray)})")
     print(f"  ratio single / Ray: {out['speedup']:.2f}   (cluster start, not timed above: {start_s:.1f} s)")
     if a.json:
