@@ -104,5 +104,6 @@ def register_latency(app: typer.Typer) -> None:
             lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
                        load_probe(w.probe_dir(name)), max_step, repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
+        summary["latency_detail"]["measured_on"] = executor.where
         write_json_atomic(w.summary_file, summary)
         Console().print(summary["latency_s"], summary["latency_detail"])
