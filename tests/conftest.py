@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from embedded_run import train_tiny
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -20,12 +22,7 @@ def _single_thread():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """An `xs` model trained for 24 steps with 3 checkpoints (enough to exercise every code path)."""
-    from probecast.toy.train import ToyConfig, train_toy
-
-    out = tmp_path_factory.mktemp("tiny_run")
-    train_toy(out, ToyConfig(size="xs", steps=24, n_checkpoints=3, warmup=4, batch_size=8, seq_len=64),
-              progress=False)
-    return out
+    return train_tiny(tmp_path_factory.mktemp("tiny_run"), n_checkpoints=3)
 
 
 @pytest.fixture

@@ -16,3 +16,8 @@ def configure_threads(threads: int | None = None) -> int:
     n = threads or int(os.environ.get("PROBECAST_THREADS", "0") or 0) or (os.cpu_count() or 1)
     torch.set_num_threads(n)
     return n
+
+
+def device() -> str:
+    """Where models are loaded: `$PROBECAST_DEVICE` (set to `cuda` on a Ray worker that was given a GPU), else CPU."""
+    return os.environ.get("PROBECAST_DEVICE") or "cpu"

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from probecast import validate as v
+from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 
 
 def register(app: typer.Typer) -> None:
@@ -27,23 +28,31 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(32, "--batch-size", min=1),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/."""
         from probecast.ui import console
 
+        from probecast.executors import open_executor
+        from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
         from probecast.features.workspace_features import extract_workspace
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws)
         task_list = resolve_tasks(tasks, w, limit)  # read and checked before any checkpoint is recorded
         ckpts = resolve_checkpoints(source, w, checkpoints)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
-        n = extract_workspace(w, ckpts, task_list, cfg)
+        with open_executor(ray_opts) as executor:
+            n = extract_workspace(w, ckpts, task_list, cfg, executor=executor)
         console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
 
@@ -56,6 +65,10 @@ def register_latency(app: typer.Typer) -> None:
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
         repeats: int = typer.Option(3, "--repeats", min=1),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """Wall time of generative labelling vs probe vs bare prefill on one checkpoint → summary.json latency_s."""
         import json
@@ -63,16 +76,20 @@ def register_latency(app: typer.Typer) -> None:
         from probecast.ui import console
 
         from probecast.errors import ProbecastError
+        from probecast.executors import call, open_executor
+        from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
         from probecast.features.latency import latency_summary, measure_latency
         from probecast.features.store import read_features_metadata
         from probecast.io import write_json_atomic
         from probecast.labels.label import LabelConfig
+        from probecast.pipeline import portable
         from probecast.probes.base import load_probe
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)
         configure_threads(threads)
         w = Workspace(ws, create=False)
         summary = json.loads(w.summary_file.read_text()) if w.summary_file.exists() else {}
@@ -87,8 +104,10 @@ def register_latency(app: typer.Typer) -> None:
         feat = json.loads(read_features_metadata(w, ckpt.id, tasks[0].name)["settings"])
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
-        lat = measure_latency(ckpt, tasks, LabelConfig(**settings), ExtractConfig(**feat), load_probe(w.probe_dir(name)),
-                              max_step=max_step, repeats=repeats)
+        with open_executor(ray_opts) as executor:  # measured where it runs
+            lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
+                       load_probe(w.probe_dir(name)), max_step, repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
+        summary["latency_detail"]["measured_on"] = executor.where
         write_json_atomic(w.summary_file, summary)
         console().print(summary["latency_s"], summary["latency_detail"])

@@ -10,24 +10,31 @@ from probecast.checkpoints.load import fingerprint
 from probecast.errors import ProbecastError
 from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.store import save_features
-from probecast.pipeline import for_each_checkpoint
+from probecast.executors import Executor
+from probecast.pipeline import UnitJob, for_each_checkpoint
 from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
 
 
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
-                      progress: bool = True) -> int:
-    def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
+                      progress: bool = True, executor: Executor | None = None) -> int:
+    return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg), executor=executor, progress=progress)
+
+
+def extract_job(ws: Workspace, cfg: ExtractConfig) -> UnitJob:
+    def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
         resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
         arrays, wall = extract_task(model, tokenizer, task, resolved)
-        save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
-                      [q.id for q in task.questions], arrays,
-                      {"fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(), "wall_time_s": wall,
-                       "prompts": task.prompts(), "questions": [q.text for q in task.questions],
-                       "multiple_choice": "true" if task.is_multiple_choice else "false"})
+        return arrays, {"fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(), "wall_time_s": wall,
+                        "prompts": task.prompts(), "questions": [q.text for q in task.questions],
+                        "multiple_choice": "true" if task.is_multiple_choice else "false"}
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
-                               desc="extract", progress=progress)
+    def write(ckpt: Checkpoint, task: Task, result: tuple[dict, dict]) -> None:
+        arrays, metadata = result
+        save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
+                      [q.id for q in task.questions], arrays, metadata)
+
+    return UnitJob("extract", compute, write, lambda c, t: ws.features_path(c.id, t.name).exists())
 
 
 def resolve_layers(cfg: ExtractConfig, n_hidden: int, ckpt: Checkpoint) -> ExtractConfig:

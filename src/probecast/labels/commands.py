@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from probecast import validate as v
+from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 
 
 def register(app: typer.Typer) -> None:
@@ -27,16 +28,23 @@ def register(app: typer.Typer) -> None:
         dtype: str = typer.Option("float32", "--dtype", callback=v.one_of("float32", "float16", "bfloat16")),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """Label questions by real generative evaluation (pass@1 per question) → W/labels/."""
         from probecast.ui import console
 
+        from probecast.executors import open_executor
+        from probecast.executors.options import ray_options
         from probecast.labels.label import LabelConfig
         from probecast.labels.workspace_labels import label_workspace, label_table
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws)
         task_list = resolve_tasks(tasks, w, limit)  # every input read and checked before anything is recorded
@@ -45,5 +53,6 @@ def register(app: typer.Typer) -> None:
             w.remember_tasks(tasks, limit)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
-        label_workspace(w, ckpts, task_list, cfg, dtype=dtype)
+        with open_executor(ray_opts) as executor:
+            label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor)
         console().print(label_table(w, ckpts, task_list))

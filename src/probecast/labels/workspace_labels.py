@@ -7,20 +7,24 @@ from typing import Sequence
 from probecast.checkpoints.discover import Checkpoint
 from probecast.labels.backend import HFBackend
 from probecast.labels.label import LabelConfig, label_task
-from probecast.pipeline import for_each_checkpoint
+from probecast.executors import Executor
+from probecast.pipeline import UnitJob, for_each_checkpoint
 from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
 
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
-                    dtype: str = "float32", progress: bool = True) -> int:
-    def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
-        backend = HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
-        df, meta = label_task(backend, task, cfg, ckpt.id, ckpt.step)
-        ws.write_labels(ckpt.id, task.name, df, meta)
+                    dtype: str = "float32", progress: bool = True, executor: Executor | None = None) -> int:
+    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype), executor=executor, progress=progress)
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.has_labels(c.id, t.name), work,
-                               desc="label", dtype=dtype, progress=progress)
+
+def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32") -> UnitJob:
+    def compute(model, tokenizer, ckpt: Checkpoint, task: Task):
+        backend = HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
+        return label_task(backend, task, cfg, ckpt.id, ckpt.step)
+
+    return UnitJob("label", compute, lambda c, t, result: ws.write_labels(c.id, t.name, *result),
+                   lambda c, t: ws.has_labels(c.id, t.name), dtype=dtype)
 
 
 def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]):

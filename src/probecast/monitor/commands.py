@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from probecast import validate as v
+from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 
 
 def register(app: typer.Typer) -> None:
@@ -39,9 +40,15 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
+        ray: Optional[str] = RAY,
+        ray_cpus: float = RAY_CPUS,
+        ray_gpus: Optional[float] = RAY_GPUS,
+        ray_retries: int = RAY_RETRIES,
     ) -> None:
         """Follow RUN_DIR while it trains: each new complete checkpoint -> features -> predicted task scores
         with intervals -> W/monitor/predictions.jsonl and the trackers. Restartable; Ctrl-C stops cleanly."""
+        from probecast.executors import open_executor
+        from probecast.executors.options import ray_options
         from probecast.monitor.audit import AuditConfig
         from probecast.monitor.completeness import ReadyRule
         from probecast.monitor.evaluator import Monitor, MonitorConfig
@@ -49,14 +56,17 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
                             audit=AuditConfig(every=audit_every, questions=audit_questions))
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
-        watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,
-                                                                rule=rule, max_polls=max_polls))
-        n = watcher.run()
+        with open_executor(ray_opts) as executor:
+            watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,
+                                                                    rule=rule, max_polls=max_polls),
+                              executor=executor)
+            n = watcher.run()
         watcher.say(f"evaluated {n} checkpoint(s) now, {watcher.state.n_done()} in total -> "
                     f"{w.monitor_dir / 'predictions.jsonl'}")

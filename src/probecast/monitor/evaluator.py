@@ -8,10 +8,13 @@ only) -> the probe's P(success) per question -> task score = mean, with a percen
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
 (`evaluation/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
 generative labelling of a small subset (`audit.py`).
+
+The model-side half (`compute.py`) writes nothing and may run on a Ray worker; `Monitor.record` is the one writer.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -22,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
-from probecast.features.extract import ExtractConfig, extract_task
-from probecast.features.in_memory import featureset_from_arrays
+from probecast.evaluation.interval import probe_score_errors
+from probecast.features.extract import ExtractConfig
 from probecast.io import write_parquet_atomic
-from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.monitor.audit import AuditConfig
+from probecast.monitor.compute import Evaluation, MonitorSpec, compute_evaluation
 from probecast.monitor.sinks import make_sinks, metrics_of
 from probecast.probes.base import load_probe
-from probecast.evaluation.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace, safe_name
 
 
@@ -83,63 +86,60 @@ class Monitor:
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
 
+    @functools.cached_property
+    def spec(self) -> MonitorSpec:
+        """What a worker needs to evaluate a model for this monitor (no sinks, no workspace)."""
+        return MonitorSpec(self.probe, self.probe_name, tuple(self.tasks), self.extract_cfg, self.score_errors,
+                           n_boot=self.cfg.n_boot, seed=self.cfg.seed, audit=self.cfg.audit,
+                           keep_arrays=self.cfg.save_features)
+
+    def audit_due(self, ahead: int = 0) -> bool:
+        """Whether the evaluation `ahead` places after the next one is an audited one (by schedule)."""
+        return self.cfg.audit.due(self.n_evaluations + ahead)
+
     def evaluate(self, model, tokenizer, step: int, checkpoint: str | None = None, source: str = "callback",
                  load_s: float = 0.0, audit: bool | None = None) -> list[dict]:
         """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule."""
-        from probecast.checkpoints.load import fingerprint as model_fingerprint
-
-        t0 = time.perf_counter()
         checkpoint = checkpoint or f"step-{step}"
-        do_audit = self.cfg.audit.due(self.n_evaluations) if audit is None else audit
-        was_training = model.training
-        model.eval()
-        records = []
-        try:
-            for task in self.tasks:
-                t_task = time.perf_counter()
-                arrays, prefill_s = extract_task(model, tokenizer, task, self.extract_cfg)
-                p = self.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
-                lo, hi, covers = task_score_interval(p, self.score_errors.get(task.name), n_boot=self.cfg.n_boot,
-                                                     seed=self.cfg.seed)
-                rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
-                       "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": covers,
-                       "latency_s": time.perf_counter() - t_task,
-                       "prefill_s": prefill_s, "n_questions": len(p), "probe": self.probe_name,
-                       "run": self.cfg.run_name, "source": source}
-                if self.cfg.save_features:
-                    self._save(model, tokenizer, task, checkpoint, step, arrays, prefill_s, p)
-                if do_audit:
-                    result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, self.cfg.audit)
-                    rec.update(result)
-                    write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(checkpoint) /
-                                         f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
-                                         {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint,
-                                          "fingerprint": model_fingerprint(model, tokenizer)})
-                records.append(rec)
-        finally:
-            if was_training:
-                model.train()
-        eval_s = time.perf_counter() - t0 + load_s
+        do_audit = self.audit_due() if audit is None else audit
+        ev = compute_evaluation(self.spec, model, tokenizer, step, checkpoint, source, do_audit)
+        ev.load_s = load_s
+        return self.record(ev)
+
+    def record(self, ev: Evaluation) -> list[dict]:
+        """Store what an evaluation produced (features, predictions, audit rows) and log its records to every
+        sink; this process is the only writer."""
+        t0 = time.perf_counter()
+        for rec, arrays, p, rows, task in zip(ev.records, ev.arrays, ev.p_success, ev.audit_rows, self.tasks):
+            rec["run"] = self.cfg.run_name
+            if arrays is not None:
+                self._save(ev.fingerprint, task, rec["checkpoint"], rec["step"], arrays, rec["prefill_s"], p)
+            if rows is not None:
+                write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(rec["checkpoint"]) /
+                                     f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
+                                     {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint,
+                                      "fingerprint": ev.fingerprint})
+        records = ev.records
+        eval_s = ev.compute_s + ev.load_s + time.perf_counter() - t0
         eval_id = uuid.uuid4().hex[:16]
         for rec in records:
-            rec.update(eval_latency_s=eval_s, load_s=load_s, time=time.time(), eval_id=eval_id,
+            rec.update(eval_latency_s=eval_s, load_s=ev.load_s, time=time.time(), eval_id=eval_id,
                        n_records=len(records))
         self.n_evaluations += 1
         metrics = metrics_of(records, eval_s)
         for sink in reversed(self.sinks):  # JSONL (first) last: it is the commit point the watcher trusts
-            sink.log(int(step), metrics, records)
+            sink.log(int(records[0]["step"]) if records else 0, metrics, records)
         return records
 
-    def _save(self, model, tokenizer, task, checkpoint: str, step: int, arrays: dict, wall: float,
+    def _save(self, model_fingerprint: str, task, checkpoint: str, step: int, arrays: dict, wall: float,
               p: np.ndarray) -> None:
         """Features as `probecast extract` writes them, and per-question predictions as `probecast predict`
         does (same probe fingerprint, so `predict` reuses them)."""
-        from probecast.checkpoints.load import fingerprint as model_fingerprint
         from probecast.features.store import save_features
 
         qids = [q.id for q in task.questions]
         save_features(self.ws, checkpoint, step, task.name, qids, arrays,
-                      {"fingerprint": model_fingerprint(model, tokenizer), "settings": self.extract_cfg.to_dict(),
+                      {"fingerprint": model_fingerprint, "settings": self.extract_cfg.to_dict(),
                        "wall_time_s": wall, "prompts": task.prompts()})
         df = pd.DataFrame({"checkpoint": checkpoint, "step": int(step), "task": task.name, "question_id": qids,
                            "p_success": p})

@@ -1,8 +1,10 @@
 """`probecast watch`: follow a run folder as training writes it, evaluate each new complete checkpoint once.
 
 Loop: poll the run folder -> for each checkpoint-like folder not done yet, check completeness
-(`completeness.py`) -> load it, extract features (stored in the workspace), predict per-task scores with
-intervals, log them to the sinks (`Monitor`) -> mark it done (`state.py`). A checkpoint that cannot be read
+(`completeness.py`) -> dispatch it to the executor (`monitor/compute.py`: load it, extract features, predict
+per-task scores with intervals; here, or on a Ray worker with `--ray`, where new checkpoints run side by side)
+-> as each finishes, this process stores its features and logs it to the sinks (`Monitor.record`, the one
+writer) -> marks it done (`state.py`). A checkpoint that cannot be read
 (deleted while waiting, corrupt weights) is logged and skipped, and retried only if its files change.
 
 Signals: the first SIGINT/SIGTERM lets the checkpoint in progress finish (its records are logged, it is
@@ -26,6 +28,7 @@ from rich.console import Console
 
 from probecast.checkpoints.discover import checkpoint_from_folder
 from probecast.errors import ProbecastError
+from probecast.executors import Executor, make_executor
 from probecast.monitor.completeness import ReadyRule, StabilityTracker, candidates, marker_ready
 from probecast.monitor.evaluator import Monitor
 from probecast.monitor.state import WatchState
@@ -43,8 +46,12 @@ class WatchConfig:
 
 
 class Watcher:
-    def __init__(self, monitor: Monitor, run_dir: str | Path, cfg: WatchConfig, console: Console | None = None) -> None:
+    def __init__(self, monitor: Monitor, run_dir: str | Path, cfg: WatchConfig, console: Console | None = None,
+                 executor: Executor | None = None) -> None:
         self.monitor, self.cfg = monitor, cfg
+        self.executor = executor or make_executor()
+        self.slots = None if self.executor.concurrent else 1  # checkpoints evaluated at once
+        self.inflight: dict = {}  # executor handle -> (folder, step, checkpoint, signature)
         self.ws = monitor.ws
         self.run_dir = Path(run_dir)
         if self.run_dir.exists() and not self.run_dir.is_dir():
@@ -82,7 +89,7 @@ class Watcher:
         out = []
         for folder, step in candidates(self.run_dir):
             ckpt_id = self.checkpoint_id(folder)
-            if self.state.is_done(ckpt_id):
+            if self.state.is_done(ckpt_id) or any(c.id == ckpt_id for _, _, c, _ in self.inflight.values()):
                 continue
             stable, sig = self.stability.observe(folder)
             ok, _ = marker_ready(folder, step, self.run_dir, self.cfg.rule)
@@ -95,47 +102,66 @@ class Watcher:
         return [f.name for f, _ in candidates(self.run_dir)
                 if self.checkpoint_id(f) not in self.state.checkpoints]
 
-    def process(self, folder: Path, step: int, ckpt_id: str) -> bool:
-        """Evaluate one checkpoint; False when it was skipped (deleted / corrupt)."""
-        from probecast.checkpoints.load import free_model, load_model
+    def dispatch(self, folder: Path, step: int, ckpt_id: str) -> bool:
+        """Send one checkpoint to the executor (evaluated here or on a Ray worker); False when it was skipped."""
+        from probecast.monitor.compute import evaluate_checkpoint
+        from probecast.pipeline import portable
 
         sig = self.stability.previous.get(str(folder))
         try:
             ckpt = dataclasses.replace(checkpoint_from_folder(folder, step), id=ckpt_id)
-            t0 = time.perf_counter()
-            model, tokenizer = load_model(ckpt)
-            load_s = time.perf_counter() - t0
         except (ProbecastError, OSError) as exc:
-            if not folder.exists():
-                self.say(f"[red]{ckpt_id}[/]: deleted before it could be evaluated; skipped")
-                return False
-            self.state.mark_failed(ckpt_id, step, folder, sig, str(exc))
-            self.say(f"[red]{ckpt_id}[/]: cannot be read, skipped until its files change ({exc})")
-            return False
-        try:
-            step = ckpt.step if ckpt.step is not None else step
-            records = self.monitor.evaluate(model, tokenizer, step, checkpoint=ckpt_id, source="watch",
-                                            load_s=load_s)
-        except ProbecastError as exc:
-            self.state.mark_failed(ckpt_id, step, folder, sig, str(exc))
-            self.say(f"[red]{ckpt_id}[/]: evaluation failed, skipped ({exc})")
-            return False
-        finally:
-            free_model(model)
-        self.ws.add_checkpoints([ckpt.to_record()])
-        self.state.mark_done(ckpt_id, step, folder)
-        scores = ", ".join(f"{r['task']} {r['pred_pass1']:.3f} [{r['pred_pass1_lo']:.3f}, {r['pred_pass1_hi']:.3f}]"
-                           for r in records)
-        self.say(f"[green]{ckpt_id}[/] step {step}: {scores}  ({records[0]['eval_latency_s']:.1f}s)")
+            return self._failed(folder, step, ckpt_id, sig, f"cannot be read ({exc})")
+        step = ckpt.step if ckpt.step is not None else step
+        handle = self.executor.submit(evaluate_checkpoint, self.monitor.spec, portable(ckpt), step, ckpt_id,
+                                      self.monitor.audit_due(ahead=len(self.inflight)))
+        self.inflight[handle] = (folder, step, ckpt, sig)
         return True
+
+    def collect(self, timeout: float | None = 0) -> int:
+        """Record the dispatched checkpoints that finished (waiting up to `timeout` s for the first; None: until
+        one does); returns how many were evaluated."""
+        done = 0
+        for handle, ev, error in self.executor.wait(list(self.inflight), timeout=timeout) if self.inflight else []:
+            folder, step, ckpt, sig = self.inflight.pop(handle)
+            if error is not None:
+                self._failed(folder, step, ckpt.id, sig, error)
+                continue
+            records = self.monitor.record(ev)
+            self.ws.add_checkpoints([ckpt.to_record()])
+            self.state.mark_done(ckpt.id, step, folder)
+            scores = ", ".join(f"{r['task']} {r['pred_pass1']:.3f} [{r['pred_pass1_lo']:.3f}, "
+                               f"{r['pred_pass1_hi']:.3f}]" for r in records)
+            self.say(f"[green]{ckpt.id}[/] step {step}: {scores}  ({records[0]['eval_latency_s']:.1f}s)")
+            done += 1
+        return done
+
+    def process(self, folder: Path, step: int, ckpt_id: str) -> bool:
+        """Evaluate one checkpoint now (dispatch and wait for it); False when it was skipped (deleted / corrupt)."""
+        if not self.dispatch(folder, step, ckpt_id):
+            return False
+        while any(c.id == ckpt_id for _, _, c, _ in self.inflight.values()):
+            self.collect(timeout=None)
+        return self.state.is_done(ckpt_id)
+
+    def _failed(self, folder: Path, step: int, ckpt_id: str, sig, error: str) -> bool:
+        if not folder.exists():
+            self.say(f"[red]{ckpt_id}[/]: deleted before it could be evaluated; skipped")
+            return False
+        self.state.mark_failed(ckpt_id, step, folder, sig, error)
+        self.say(f"[red]{ckpt_id}[/]: {error}; skipped until its files change")
+        return False
 
     # ---- loop --------------------------------------------------------------------------------------------
     def run(self) -> int:
-        """Watch until stopped (or once); returns the number of checkpoints evaluated now."""
+        """Watch until stopped (or once); returns the number of checkpoints evaluated now.
+
+        Each ready checkpoint is dispatched at once; with one slot (this process) it is evaluated before the
+        next is dispatched, on Ray they run side by side and are recorded as they finish."""
         previous = self._install_signals()
         done = polls = 0
         try:
-            self.say(f"watching {self.run_dir} with probe {self.monitor.probe_name!r} "
+            self.say(f"watching {self.run_dir} with probe {self.monitor.probe_name!r} on {self.executor.where} "
                      f"({self.state.n_done()} checkpoint(s) already done); Ctrl-C to stop")
             if self.cfg.once:
                 self.ready()  # first look; stability needs a second one
@@ -144,11 +170,16 @@ class Watcher:
                 for folder, step, ckpt_id in self.ready():
                     if self.stop_requested:
                         break
-                    done += self.process(folder, step, ckpt_id)
+                    self.dispatch(folder, step, ckpt_id)
+                    while self.slots is not None and len(self.inflight) >= self.slots:
+                        done += self.collect(timeout=None)
+                done += self.collect(timeout=0)
                 polls += 1
                 if self.cfg.once or (self.cfg.max_polls is not None and polls >= self.cfg.max_polls):
                     break
-                self._sleep(self.cfg.interval)
+                done += self._sleep(self.cfg.interval)
+            while self.inflight:  # stopping: the checkpoints in progress finish and are recorded
+                done += self.collect(timeout=None)
             left = self.pending()
             if left:
                 self.say(f"not evaluated yet: {', '.join(left)}")
@@ -157,10 +188,16 @@ class Watcher:
             self.monitor.close()
         return done
 
-    def _sleep(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
+    def _sleep(self, seconds: float) -> int:
+        """Wait `seconds` (or until stopped), recording dispatched checkpoints as they finish."""
+        end, done = time.monotonic() + seconds, 0
         while not self.stop_requested and time.monotonic() < end:
-            time.sleep(min(0.2, max(end - time.monotonic(), 0)))
+            step = min(0.2, max(end - time.monotonic(), 0))
+            if self.inflight:
+                done += self.collect(timeout=step)
+            else:
+                time.sleep(step)
+        return done
 
     def _on_signal(self, signum, frame) -> None:
         self._signals += 1

@@ -1,0 +1,98 @@
+"""The model-side half of a monitor evaluation: what runs where the model is (this process, or a Ray worker).
+
+`compute_evaluation` takes a model and returns everything the evaluation produced — one record per task, the
+features and per-question predictions to store, the audit rows — and writes nothing: the caller (`Monitor.record`)
+is the one writer of the workspace, the log and the trackers. `evaluate_checkpoint` loads a checkpoint first
+(what `probecast watch` dispatches, one call per checkpoint). `MonitorSpec` is all a worker needs, picklable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from probecast.errors import ProbecastError
+from probecast.features.extract import ExtractConfig, extract_task
+from probecast.features.in_memory import featureset_from_arrays
+from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.evaluation.interval import task_score_interval
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    probe: Any  # a fitted probe
+    probe_name: str
+    tasks: tuple
+    extract_cfg: ExtractConfig
+    score_errors: dict  # task -> the probe's measured task-score error ({} without an evaluation)
+    n_boot: int = 1000
+    seed: int = 0
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    keep_arrays: bool = False  # return the features too (to be stored)
+
+
+@dataclass
+class Evaluation:
+    records: list[dict]  # one per task, without the evaluation-wide fields (eval_id, time, ...)
+    arrays: list[dict | None]  # per task: the features (keep_arrays) else None
+    p_success: list[np.ndarray]
+    audit_rows: list[Any]  # per task: a DataFrame of audited questions, or None
+    fingerprint: str  # of the model
+    compute_s: float
+    load_s: float = 0.0
+
+
+def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoint: str, source: str,
+                       do_audit: bool) -> Evaluation:
+    from probecast.checkpoints.load import fingerprint
+
+    t0 = time.perf_counter()
+    was_training = model.training
+    model.eval()
+    ev = Evaluation([], [], [], [], fingerprint(model, tokenizer), 0.0)
+    try:
+        for task in spec.tasks:
+            t_task = time.perf_counter()
+            arrays, prefill_s = extract_task(model, tokenizer, task, spec.extract_cfg)
+            p = spec.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
+            lo, hi, covers = task_score_interval(p, spec.score_errors.get(task.name), n_boot=spec.n_boot,
+                                                 seed=spec.seed)
+            rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
+                   "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": covers,
+                   "latency_s": time.perf_counter() - t_task, "prefill_s": prefill_s, "n_questions": len(p),
+                   "probe": spec.probe_name, "source": source}
+            rows = None
+            if do_audit:
+                result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, spec.audit)
+                rec.update(result)
+            ev.records.append(rec)
+            ev.arrays.append(arrays if spec.keep_arrays else None)
+            ev.p_success.append(p)
+            ev.audit_rows.append(rows)
+    finally:
+        if was_training:
+            model.train()
+    ev.compute_s = time.perf_counter() - t0
+    return ev
+
+
+def evaluate_checkpoint(spec: MonitorSpec, ckpt, step: int, checkpoint: str, do_audit: bool) -> Evaluation:
+    """Load `ckpt` and evaluate it (a checkpoint that cannot be loaded raises a ProbecastError saying so)."""
+    from probecast.checkpoints.load import free_model, load_model
+    from probecast.runtime import device
+
+    t0 = time.perf_counter()
+    try:
+        model, tokenizer = load_model(ckpt, device=device())
+    except (ProbecastError, OSError) as exc:
+        raise ProbecastError(f"cannot be read ({exc})") from exc
+    load_s = time.perf_counter() - t0
+    try:
+        ev = compute_evaluation(spec, model, tokenizer, step, checkpoint, "watch", do_audit)
+    finally:
+        free_model(model)
+    ev.load_s = load_s
+    return ev
