@@ -59,7 +59,7 @@ def register_latency(app: typer.Typer) -> None:
 
         from probecast.errors import ProbecastError
         from probecast.features.extract import ExtractConfig
-        from probecast.features.latency import latency_summary, measure_latency
+        from probecast.features.latency import describe, latency_summary, measure_latency
         from probecast.features.store import read_features_metadata
         from probecast.io import write_json_atomic
         from probecast.labels.label import LabelConfig
@@ -86,4 +86,4 @@ def register_latency(app: typer.Typer) -> None:
                               max_step=max_step, repeats=repeats)
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         write_json_atomic(w.summary_file, summary)
-        Console().print(summary["latency_s"], summary["latency_detail"])
+        Console().print(describe(summary["latency_s"], summary["latency_detail"]))
