@@ -40,5 +40,5 @@ def test_ratios_are_minima_of_interleaved_rounds_with_spread(monkeypatch):
     seconds, detail = latency.latency_summary(lat, "linear")
     assert seconds["prefill_floor"] == 1.0 and seconds["probe"] == 1.2  # the first floor call is the warm-up
     assert detail["spread_s"]["prefill_floor"] == 8.0 and abs(detail["probe_over_floor"] - 1.2) < 1e-12
-    assert detail["probe_over_floor_range"] == [3.3 / 9.0, 1.2]
+    assert detail["probe_over_floor_range"] == [2.1 / 9.0, 3.3]  # rounds: 3.3/1, 1.2/2, 2.1/9
     assert "probe 1.20 s" in latency.describe(seconds, detail)
