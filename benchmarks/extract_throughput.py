@@ -16,9 +16,11 @@ VmHWM, reset between phases through /proc/self/clear_refs) with its rise over th
     python benchmarks/extract_throughput.py --model smollm2 --memory
 
 measures instead the peak resident memory (VmHWM) of extraction at long prompts (default 8 prompts of 2,048
-tokens of GSM8K test text, one batch of 8, prompts only) for every layer pooled vs two layers pooled (and, for
-contrast, every layer through transformers' `output_hidden_states`), each config in a fresh subprocess so one
-config's allocations cannot hide another's peak; the bar: all layers within 15 % of two layers.
+tokens of GSM8K test text, one batch of 8, prompts only) for every layer pooled vs two layers pooled (with
+`--memory-contrast` also every layer through transformers' `output_hidden_states`, the path before hooks), each
+config in its own fresh subprocess (run side by side: VmHWM is per process) so one config's allocations cannot
+hide another's peak; the bar: all layers within 15 % of two layers. Its seconds are not a timing (the configs
+share the cores).
 """
 
 from __future__ import annotations
@@ -114,16 +116,21 @@ def memory_child(source: str, config: str, n_prompts: int, n_tokens: int, thread
             "peak_rss_mb": peak_rss_mb(), "peak_rss_after_load_mb": loaded}
 
 
-def memory_main(source: str, n_prompts: int, n_tokens: int, threads: int) -> dict:
+def memory_main(source: str, n_prompts: int, n_tokens: int, threads: int, contrast: bool = False) -> dict:
     import subprocess
 
-    out = {}
-    for config in MEMORY_CONFIGS:
+    configs = list(MEMORY_CONFIGS) if contrast else ["two_layers", "all_layers"]
+    procs = {}  # side by side: peak RSS (VmHWM) is per process, so the configs cannot disturb each other's
+    for config in configs:
         cmd = [sys.executable, __file__, "--memory-child", config, "--checkpoint", source, "--memory-prompts",
                str(n_prompts), "--memory-tokens", str(n_tokens), "--threads", str(threads)]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out[config] = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"  ({config}: peak RSS {out[config]['peak_rss_mb']:.0f} MB, {out[config]['seconds']:.1f} s)", flush=True)
+        procs[config] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = {}
+    for config, proc in procs.items():
+        stdout, stderr = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"memory child {config} failed:\n{stderr[-2000:]}")
+        out[config] = json.loads(stdout.strip().splitlines()[-1])
     two, every = out["two_layers"]["peak_rss_mb"], out["all_layers"]["peak_rss_mb"]
     toks = out["two_layers"]["prompt_tokens"]
     print(f"peak RSS of extraction, {n_prompts} prompts of {min(toks)}-{max(toks)} tokens in one batch, prompts only "
@@ -151,6 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--memory", action="store_true", help="peak RSS at long prompts: all layers vs two layers pooled")
     ap.add_argument("--memory-prompts", type=int, default=8, help="--memory: prompts (= one batch)")
     ap.add_argument("--memory-tokens", type=int, default=2048, help="--memory: tokens per prompt")
+    ap.add_argument("--memory-contrast", action="store_true",
+                    help="--memory: also every layer through output_hidden_states (the path before hooks)")
     ap.add_argument("--memory-child", choices=list(MEMORY_CONFIGS), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         source = args.checkpoint or toy_checkpoint()
     if args.memory:
-        result = memory_main(source, args.memory_prompts, args.memory_tokens, args.threads)
+        result = memory_main(source, args.memory_prompts, args.memory_tokens, args.threads, args.memory_contrast)
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return result

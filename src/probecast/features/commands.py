@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
         layers: Optional[str] = typer.Option(None, "--layers", help="Comma-separated hidden_states indices (default: all)."),
         tail_tokens: int = typer.Option(8, "--tail-tokens", help="Keep the last T prompt-token states (0 = off)."),
         dtype: str = typer.Option("float16", "--store-dtype", help="float16 or float32 storage."),
-        batch_size: int = typer.Option(32, "--batch-size"),
+        batch_size: int = typer.Option(32, "--batch-size", help="At most this many rows per prefill pass."),
+        batch_tokens: int = typer.Option(4096, "--batch-tokens", help="... and at most this many padded tokens "
+                                         "(rows x the longest); 0 = no token limit."),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads"),
     ) -> None:
@@ -38,7 +40,8 @@ def register(app: typer.Typer) -> None:
         ckpts = resolve_checkpoints(source, w, checkpoints)
         task_list = resolve_tasks(tasks, w, limit)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
-                            tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
+                            tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size,
+                            batch_tokens=batch_tokens or None)
         n = extract_workspace(w, ckpts, task_list, cfg)
         Console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
