@@ -5,7 +5,13 @@ gives both the prompt features (pooled at the last prompt token and as a mean ov
 kept layer, plus optionally the last T token states) and the teacher-forced log-likelihood of the reference
 final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
 would cost more than the transformer for small models). Rows are right-padded so positions match those of
-generation, and batches are formed from length-sorted prompts to waste little on padding.
+generation, and batches are formed from length-sorted prompts to waste little on padding, with at most
+`batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
+
+Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`), so
+memory does not grow with the number of layers kept; without the answer pass (`answer_loglik=False`: the
+prompts alone) the pass stops after the deepest layer kept, so a probe on a middle layer costs less than the
+full-model floor. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
 
 When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
 each is scored on top of the same pass's key/value cache of the prompt — only its own tokens are computed —
@@ -265,22 +271,15 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
 
 
 @torch.inference_mode()
-def bare_forward(model, tokenizer, task: Task, batch_size: int, batch_tokens: int | None = None,
-                 layers: int | None = None) -> float:
+def bare_forward(model, tokenizer, task: Task, batch_size: int, batch_tokens: int | None = None) -> float:
     """The floor a probe cannot beat: the transformer over the same prompts, same batching, nothing kept (no
-    cache either). `layers=k` runs only the first k blocks (the floor of a probe that exits there)."""
+    KV cache either)."""
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     seqs, _ = encode(tokenizer, task, with_answer=False)
     base = base_model(model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    stop = None if layers is None or decoder_parts(base) is None or layers >= len(decoder_parts(base)[1]) else layers
     for idx in _batches([len(s) for s in seqs], batch_size, batch_tokens):
         ids, mask = _pad_right([seqs[i] for i in idx], pad)
-        inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
-        if stop is None:
-            base(**inputs)
-        else:
-            with tap_layers(base, [stop], lambda i, h: None, stop_after=stop):
-                run_tapped(base, stop, **inputs)
+        base(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
     return time.perf_counter() - t0
