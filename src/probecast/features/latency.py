@@ -114,7 +114,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
 def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]:
     """(`latency_s`, `latency_detail`) blocks of summary.json from a `measure_latency` result: the minimum
     seconds per path; the detail holds the spreads (slowest - fastest repeat) and the per-round ratio ranges."""
-    keys = [k for k in ("generative", "probe", "prefill_floor", "hidden_states_only") if k in lat]
+    keys = [k for k in ("generative", "generative_vllm", "probe", "prefill_floor", "hidden_states_only") if k in lat]
     seconds = {k: lat[k] for k in keys}
     times = lat.get("times", {})
     detail = {"checkpoint": lat["checkpoint"], "n_questions": lat["n_questions"], "repeats": lat["repeats"],
@@ -123,6 +123,8 @@ def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]
               "generative_over_probe": lat["generative"] / lat["probe"],
               "probe_over_floor": lat["probe"] / lat["prefill_floor"],
               "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
+    if "generative_vllm" in lat:
+        detail["generative_vllm_over_probe"] = lat["generative_vllm"] / lat["probe"]
     if times:
         detail["probe_over_floor_range"] = ratio_range(times, "probe", "prefill_floor")
         detail["hidden_states_only_over_floor_range"] = ratio_range(times, "hidden_states_only", "prefill_floor")
