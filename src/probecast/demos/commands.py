@@ -56,8 +56,7 @@ def register(app: typer.Typer) -> None:
             summary = run_real_demo(out, RealDemoConfig.make(quick, model))
         console = make_console()
         console.print(results_table(summary))
-        lat = summary["latency_s"]
-        console.print(f"latency per checkpoint: generative {lat['generative']:.2f}s, probe {lat['probe']:.2f}s, "
-                      f"prefill floor {lat['prefill_floor']:.2f}s → {lat['generative'] / lat['probe']:.1f}× faster, "
-                      f"{lat['probe'] / lat['prefill_floor']:.2f}× the floor")
+        from probecast.features.latency import describe
+
+        console.print("latency per checkpoint: " + describe(summary["latency_s"], summary["latency_detail"]))
         console.print(f"[green]summary[/] {out / 'summary.json'}   [green]plot[/] {out / summary['plot']}")

@@ -52,11 +52,12 @@ def select(index: pd.DataFrame, checkpoints: list[str] | None, tasks: list[str] 
     return index
 
 
-def load_pairs(ws: Workspace, pairs: pd.DataFrame, labelled: bool) -> tuple[FeatureSet, pd.DataFrame]:
-    """Features (and labels) of the (checkpoint, task) rows of `pairs`, concatenated."""
+def load_pairs(ws: Workspace, pairs: pd.DataFrame, labelled: bool,
+               layers: tuple[int, ...] | None = None) -> tuple[FeatureSet, pd.DataFrame]:
+    """Features (and labels) of the (checkpoint, task) rows of `pairs`, concatenated (`layers`: only those)."""
     parts, labels = [], []
     for ckpt, task in zip(pairs["checkpoint"], pairs["task"]):
-        fs, lab = load_dataset(ws, [ckpt], [task], with_labels=labelled)
+        fs, lab = load_dataset(ws, [ckpt], [task], with_labels=labelled, layers=layers)
         parts.append(fs)
         labels.append(lab)
     X = FeatureSet.concat(parts)

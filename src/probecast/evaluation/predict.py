@@ -57,7 +57,7 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
         if path.exists() and read_parquet_metadata(path).get("probe_fingerprint") == fp:
             df = pd.read_parquet(path)
         else:
-            X, _ = load_pairs(ws, pair.to_frame().T, labelled=False)
+            X, _ = load_pairs(ws, pair.to_frame().T, labelled=False, layers=model.reads_.layers)  # only those read
             df = pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step.astype(int),
                                "task": X.task.astype(str), "question_id": X.question_ids.astype(str),
                                "p_success": model.predict_proba(X)})

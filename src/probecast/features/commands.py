@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
         tail_tokens: int = typer.Option(8, "--tail-tokens", min=0, help="Keep the last T prompt-token states (0 = off)."),
         dtype: str = typer.Option("float16", "--store-dtype", help="float16 or float32 storage.",
                                    callback=v.one_of("float16", "float32")),
-        batch_size: int = typer.Option(32, "--batch-size", min=1),
+        batch_size: int = typer.Option(32, "--batch-size", min=1, help="At most this many rows per prefill pass."),
+        batch_tokens: int = typer.Option(4096, "--batch-tokens", min=0, help="... and at most this many padded tokens "
+                                         "(rows x the longest); 0 = no token limit."),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         ray: Optional[str] = RAY,
@@ -50,7 +52,8 @@ def register(app: typer.Typer) -> None:
         task_list = resolve_tasks(tasks, w, limit)  # read and checked before any checkpoint is recorded
         ckpts = resolve_checkpoints(source, w, checkpoints)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
-                            tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
+                            tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size,
+                            batch_tokens=batch_tokens or None)
         with open_executor(ray_opts) as executor:
             n = extract_workspace(w, ckpts, task_list, cfg, executor=executor)
         console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
@@ -79,7 +82,7 @@ def register_latency(app: typer.Typer) -> None:
         from probecast.executors import call, open_executor
         from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
-        from probecast.features.latency import latency_summary, measure_latency
+        from probecast.features.latency import describe, latency_summary, measure_latency
         from probecast.features.store import read_features_metadata
         from probecast.io import write_json_atomic
         from probecast.labels.label import LabelConfig
@@ -110,4 +113,4 @@ def register_latency(app: typer.Typer) -> None:
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         summary["latency_detail"]["measured_on"] = executor.where
         write_json_atomic(w.summary_file, summary)
-        console().print(summary["latency_s"], summary["latency_detail"])
+        console().print(describe(summary["latency_s"], summary["latency_detail"]))

@@ -5,7 +5,13 @@ gives both the prompt features (pooled at the last prompt token and as a mean ov
 kept layer, plus optionally the last T token states) and the teacher-forced log-likelihood of the reference
 final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
 would cost more than the transformer for small models). Rows are right-padded so positions match those of
-generation, and batches are formed from length-sorted prompts to waste little on padding.
+generation, and batches are formed from length-sorted prompts to waste little on padding, with at most
+`batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
+
+Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`), so
+memory does not grow with the number of layers kept; without the answer pass (`answer_loglik=False`: the
+prompts alone) the pass stops after the deepest layer kept, so a probe on a middle layer costs less than the
+full-model floor. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
 
 When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
 each is scored on top of the same pass's key/value cache of the prompt — only its own tokens are computed —
@@ -25,6 +31,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
 from probecast.tasks.schema import Task
 
 
@@ -37,7 +44,8 @@ class ExtractConfig:
     answer_loglik: bool = True
     alternatives: bool = True  # also score each question's other valid continuations (answer_loglik_paths)
     dtype: str = "float16"  # storage dtype
-    batch_size: int = 32  # on 2 CPU cores 32 rows per pass beat 64 and more (cache-friendlier)
+    batch_size: int = 32  # at most this many rows per pass (on 2 CPU cores 32 beat 64 and more: cache-friendlier)
+    batch_tokens: int | None = 4096  # ... and at most this many padded tokens (rows x longest); None = no limit
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,7 +100,7 @@ def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, widt
         past_mask = (torch.arange(width, device=device)[None, :] < plens[:, None]).long()
         pos = plens[:, None] + torch.arange(n, device=device)[None, :]
         res = base(input_ids=ids, attention_mask=torch.cat([past_mask, new_mask], dim=1), position_ids=pos,
-                   past_key_values=cache, use_cache=True)
+                   use_cache=True, **{cache_argument(base): cache})
         cache.crop(-(cache.get_seq_length() - width))  # negative = tokens to drop (transformers 4 and 5)
         states = torch.cat([last_prompt_state[:, None], res.last_hidden_state[:, :-1]], dim=1)  # predicts ids
         logp = torch.log_softmax(head(states[new_mask.bool()]).float(), dim=-1)
@@ -103,9 +111,34 @@ def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, widt
     return out
 
 
-def _batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+def cache_argument(base) -> str:
+    """The keyword a model's forward takes its key/value cache by: `cache` in current transformers (which
+    warns that `past_key_values` is deprecated), `past_key_values` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def output_cache(out):
+    """The key/value cache of a model output (`cache`, formerly `past_key_values`), without the deprecation
+    warning the old name now prints."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out["past_key_values"]
+
+
+def _batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None = None) -> list[np.ndarray]:
+    """Length-sorted batches of at most `batch_size` rows and (when set) at most `batch_tokens` padded tokens
+    (rows x the longest row); a row longer than the budget forms a batch of its own."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    out, cur = [], []
+    for i in order:  # ascending lengths: adding row i makes it the widest of the batch
+        if cur and (len(cur) >= batch_size or (batch_tokens and (len(cur) + 1) * lengths[i] > batch_tokens)):
+            out.append(np.array(cur, dtype=np.int64))
+            cur = []
+        cur.append(int(i))
+    if cur:
+        out.append(np.array(cur, dtype=np.int64))
+    return out
 
 
 def _pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,9 +156,61 @@ def base_model(model):
     return getattr(model, model.base_model_prefix)
 
 
+class _Pooler:
+    """Pools each wanted layer of one batch as the pass produces it: the last prompt token, the mean over the
+    prompt tokens, and the last-T prompt tokens of the tail layer; keeps only those small results."""
+
+    def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int) -> None:
+        self.pos = {l: j for j, l in enumerate(layers)}
+        self.pl, self.rows, self.T, self.tail_layer = pl, torch.arange(len(pl), device=pl.device), T, tail_layer
+        self.mean = mean
+        self.last_out: dict[int, torch.Tensor] = {}
+        self.mean_out: dict[int, torch.Tensor] = {}
+        self.tail_out: torch.Tensor | None = None
+
+    def __call__(self, index: int, state: torch.Tensor) -> None:
+        h = state.float()  # one layer at a time (a copy only when the model is not float32)
+        if index in self.pos:
+            self.last_out[index] = h[self.rows, self.pl - 1]
+            if self.mean:
+                pmask = (torch.arange(h.shape[1], device=h.device)[None, :] < self.pl[:, None]).float()  # [b, t]
+                self.mean_out[index] = torch.einsum("btd,bt->bd", h, pmask) / self.pl[:, None]
+        if index == self.tail_layer:  # last T prompt positions (clamped at 0; masked where the prompt is shorter)
+            offs = self.pl[:, None] - self.T + torch.arange(self.T, device=h.device)[None, :]  # [b, T]
+            self.tail_out = h[self.rows[:, None], offs.clamp(min=0)]
+
+    def stacked(self, which: dict[int, torch.Tensor]) -> np.ndarray:
+        order = sorted(self.pos, key=self.pos.get)
+        return torch.stack([which[l] for l in order], dim=1).cpu().numpy()  # [b, L, D]
+
+
+def resolve_layers(cfg: ExtractConfig, n_hidden: int) -> list[int]:
+    """The hidden_states indices `cfg` keeps, in order (negative indices count from the last)."""
+    return list(range(n_hidden)) if cfg.layers is None else [l % n_hidden for l in cfg.layers]
+
+
+def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: bool, full: bool, tap: bool):
+    """One batch through the transformer, feeding `pooler` each wanted layer; returns the model output, or
+    None when the pass stopped after the deepest wanted layer (`full=False`: nothing later is needed)."""
+    wanted = set(layers) | ({pooler.tail_layer} if pooler.tail_layer is not None else set())
+    if tap and decoder_parts(base) is not None:
+        deepest = max(wanted, default=0)
+        n_blocks = len(decoder_parts(base)[1])
+        stop = None if full or deepest >= n_blocks else deepest
+        with tap_layers(base, wanted, pooler, stop_after=stop):
+            return run_tapped(base, stop, input_ids=ids, attention_mask=mask, use_cache=use_cache)
+    out = base(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=use_cache)
+    for l in sorted(wanted):  # models without embed_tokens/layers/norm: every layer is kept by transformers
+        pooler(l, out.hidden_states[l])
+    return out
+
+
 @torch.inference_mode()
-def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict[str, np.ndarray], float]:
-    """Arrays for every question of `task` (in task order) and the wall time of the pass."""
+def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = True) -> tuple[dict[str, np.ndarray], float]:
+    """Arrays for every question of `task` (in task order) and the wall time of the pass.
+
+    `tap=False` reads the layers from `output_hidden_states` (every layer kept, the full model run) instead of
+    hooks with early exit: the reference the tests compare against."""
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     seqs, plens = encode(tokenizer, task, cfg.answer_loglik)
@@ -133,7 +218,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
     n = len(seqs)
     base, head = base_model(model), model.get_output_embeddings()
     n_hidden = model.config.num_hidden_layers + 1
-    layers = list(range(n_hidden)) if cfg.layers is None else [l % n_hidden for l in cfg.layers]
+    layers = resolve_layers(cfg, n_hidden)
     dim = model.config.hidden_size
     out_dtype = np.float16 if cfg.dtype == "float16" else np.float32
     last = np.zeros((n, len(layers), dim), out_dtype)
@@ -145,38 +230,36 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
     ll_mean = np.full(n, np.nan, np.float32)
     ll_paths = np.full(n, np.nan, np.float32)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for idx in _batches([len(s) for s in seqs], cfg.batch_size):
+    for idx in _batches([len(s) for s in seqs], cfg.batch_size, cfg.batch_tokens):
         ids, mask = _pad_right([seqs[i] for i in idx], pad)
+        ids, mask = ids.to(device), mask.to(device)
         with_alts = any(alts[i] for i in idx)
-        out = base(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True,
-                   use_cache=with_alts)
-        hs = torch.stack([out.hidden_states[l] for l in layers], dim=1).float()  # [b, L, t, D]
         pl = torch.tensor([plens[i] for i in idx], device=device)
-        rows = torch.arange(len(idx), device=device)
-        last[idx] = hs[rows, :, pl - 1].cpu().numpy()
-        if mean is not None:
-            pmask = (torch.arange(hs.shape[2], device=device)[None, :] < pl[:, None]).float()  # [b, t]
-            mean[idx] = (torch.einsum("bltd,bt->bld", hs, pmask) / pl[:, None, None]).cpu().numpy()
-        if T:  # last T prompt positions (clamped at 0; masked where the prompt is shorter)
-            src = out.hidden_states[cfg.tail_layer].float()
-            offs = pl[:, None] - T + torch.arange(T, device=device)[None, :]  # [b, T]
-            tail[idx] = src[rows[:, None], offs.clamp(min=0)].cpu().numpy()
-            tail_mask[idx] = (offs >= 0).cpu().numpy()
+        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T)
+        out = _forward(base, ids, mask, layers, pooler, use_cache=with_alts, full=cfg.answer_loglik, tap=tap)
+        if layers:
+            last[idx] = pooler.stacked(pooler.last_out)
+            if mean is not None:
+                mean[idx] = pooler.stacked(pooler.mean_out)
+        if T:
+            tail[idx] = pooler.tail_out.cpu().numpy()
+            tail_mask[idx] = (pl[:, None] - T + torch.arange(T, device=device)[None, :] >= 0).cpu().numpy()
         if cfg.answer_loglik:  # LM head on answer positions only, all rows at once
+            rows = torch.arange(len(idx), device=device)
             lens = torch.tensor([len(seqs[i]) for i in idx], device=device)
             pos = (torch.arange(ids.shape[1], device=device)[None, :] >= (pl - 1)[:, None]) & \
                   (torch.arange(ids.shape[1], device=device)[None, :] < (lens - 1)[:, None])
             r, t = pos.nonzero(as_tuple=True)
             if len(r):
                 logp = torch.log_softmax(head(out.last_hidden_state[r, t]).float(), dim=-1)
-                tok_ll = logp[torch.arange(len(r), device=device), ids.to(device)[r, t + 1]]
+                tok_ll = logp[torch.arange(len(r), device=device), ids[r, t + 1]]
                 sums = torch.zeros(len(idx), device=device).index_add_(0, r, tok_ll)
                 counts = (lens - pl).clamp(min=1).float()
                 has = (lens > pl).cpu().numpy()
                 ll[idx[has]] = sums.cpu().numpy()[has]
                 ll_mean[idx[has]] = (sums / counts).cpu().numpy()[has]
                 if with_alts:  # log-sum-exp over the canonical path and every alternative
-                    other = alternatives_loglik(base, head, out.past_key_values, out.last_hidden_state[rows, pl - 1],
+                    other = alternatives_loglik(base, head, output_cache(out), out.last_hidden_state[rows, pl - 1],
                                                 ids.shape[1], pl, [alts[i] for i in idx], pad)
                     sums = torch.logsumexp(torch.cat([sums[:, None], other], dim=1), dim=1)
                 ll_paths[idx[has]] = sums.cpu().numpy()[has]
@@ -188,14 +271,15 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig) -> tuple[dict
 
 
 @torch.inference_mode()
-def bare_forward(model, tokenizer, task: Task, batch_size: int) -> float:
-    """The floor a probe cannot beat: the transformer over the same prompts, same batching, nothing kept."""
+def bare_forward(model, tokenizer, task: Task, batch_size: int, batch_tokens: int | None = None) -> float:
+    """The floor a probe cannot beat: the transformer over the same prompts, same batching, nothing kept (no
+    KV cache either)."""
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     seqs, _ = encode(tokenizer, task, with_answer=False)
     base = base_model(model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for idx in _batches([len(s) for s in seqs], batch_size):
+    for idx in _batches([len(s) for s in seqs], batch_size, batch_tokens):
         ids, mask = _pad_right([seqs[i] for i in idx], pad)
-        base(input_ids=ids.to(device), attention_mask=mask.to(device))
+        base(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
     return time.perf_counter() - t0

@@ -34,10 +34,12 @@ class FeatureSet:
     progress: np.ndarray | None = None  # [n] training progress of the checkpoint (e.g. log-step scaled to 0..1)
     text: np.ndarray | None = None  # [n] str, the question text (for text-only baselines)
     multiple_choice: np.ndarray | None = None  # [n] bool: the row's task is multiple choice (pass@1 = argmax)
+    layer_ids: tuple[int, ...] | None = None  # not per row: the feature layers axis 1 of hidden_* holds, when an
+    #                                            extraction kept only those a probe reads (None = 0..L-1, all)
 
     def __post_init__(self) -> None:
         n = len(self.question_ids)
-        for f in fields(self):
+        for f in row_fields():
             value = getattr(self, f.name)
             if value is not None and len(value) != n:
                 raise ValueError(f"FeatureSet.{f.name} has {len(value)} rows, expected {n}")
@@ -53,18 +55,28 @@ class FeatureSet:
     def dim(self) -> int:
         return self.hidden_last.shape[2]
 
+    def layer_positions(self, layers: Sequence[int]) -> list[int]:
+        """Where feature layers `layers` sit on axis 1 of hidden_last/hidden_mean (KeyError if not kept)."""
+        if self.layer_ids is None:
+            return [int(l) for l in layers]
+        pos = {l: j for j, l in enumerate(self.layer_ids)}
+        return [pos[int(l)] for l in layers]
+
     def subset(self, index: np.ndarray | Sequence[int]) -> "FeatureSet":
         """Rows selected by a boolean mask or integer index."""
         index = np.asarray(index)
         return FeatureSet(**{f.name: (None if getattr(self, f.name) is None else getattr(self, f.name)[index])
-                             for f in fields(self)})
+                             for f in row_fields()}, layer_ids=self.layer_ids)
 
     @staticmethod
     def concat(parts: Sequence["FeatureSet"]) -> "FeatureSet":
         if not parts:
             raise ValueError("FeatureSet.concat needs at least one part")
-        out = {}
-        for f in fields(FeatureSet):
+        layer_ids = {p.layer_ids for p in parts}
+        if len(layer_ids) > 1:
+            raise ValueError(f"FeatureSet.concat: parts keep different layers {sorted(map(str, layer_ids))}")
+        out = {"layer_ids": layer_ids.pop()}
+        for f in row_fields():
             values = [getattr(p, f.name) for p in parts]
             if f.name in NAN_FILLED and any(v is not None for v in values):
                 values = [np.full(len(p), np.nan, np.float32) if v is None else v for p, v in zip(parts, values)]
@@ -73,3 +85,8 @@ class FeatureSet:
             else:
                 out[f.name] = np.concatenate(values, axis=0)
         return FeatureSet(**out)
+
+
+def row_fields():
+    """The per-row fields of a FeatureSet (all but `layer_ids`)."""
+    return [f for f in fields(FeatureSet) if f.name != "layer_ids"]

@@ -15,8 +15,9 @@ from probecast.tasks.schema import Task
 
 
 def featureset_from_arrays(task: Task, checkpoint: str, step: int | None, arrays: dict,
-                           max_step: float | None = None) -> FeatureSet:
-    """Rows = the task's questions in order; `progress` scaled by `max_step` (default: this step)."""
+                           max_step: float | None = None, layer_ids: tuple[int, ...] | None = None) -> FeatureSet:
+    """Rows = the task's questions in order; `progress` scaled by `max_step` (default: this step); `layer_ids`
+    = the feature layers the arrays keep when the extraction followed a probe's reads (`plan_extraction`)."""
     n = len(task.questions)
     steps = np.full(n, step if step is not None else 0, dtype=np.int64)
 
@@ -32,4 +33,4 @@ def featureset_from_arrays(task: Task, checkpoint: str, step: int | None, arrays
                       answer_loglik_paths=arrays.get("answer_loglik_paths"),
                       progress=progress_of(steps, max_step if max_step is not None else float(steps.max(initial=0))),
                       text=np.array([q.text for q in task.questions], dtype=object),
-                      multiple_choice=np.full(n, task.is_multiple_choice))
+                      multiple_choice=np.full(n, task.is_multiple_choice), layer_ids=layer_ids)

@@ -1,25 +1,28 @@
 """Latency accounting, measured side by side on the same checkpoint and questions.
 
 - generative: load + generative labelling with the settings that made the labels;
-- probe: load + prefill with hidden states + pooling + the fitted probe's prediction (the reference answer only:
-  other valid paths are scored on labelled checkpoints to calibrate, a new checkpoint does not need them —
-  unless the probe reads them at prediction time, `Probe.needs_alternatives`);
+- probe: load + the extraction the fitted probe reads (`Probe.reads_`: its layers, pooled as produced, the
+  pass stopped after the deepest one; the reference answer only when it reads the likelihood; other valid
+  paths only when it reads them at prediction time) + the probe's prediction;
 - prefill floor: load + a bare forward pass over the same prompts, same batching, nothing kept;
-- hidden states only: load + the prefill pass with pooling but without the reference answer appended (what a
-  probe needs that does not use the answer log-likelihood).
-Each is repeated and the median kept, interleaved so machine load hits all three alike.
+- hidden states only: load + the probe's layers without the reference answer appended (what a probe needs
+  that does not use the answer log-likelihood).
+The paths run in interleaved rounds (A, B, C, A, B, C, ...); each figure is the minimum over its repeats (load
+on a shared machine only ever adds time, so a ratio of minima cannot fall below what the work allows) and the
+spread (slowest - fastest) and the per-round ratio range are reported beside it.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from typing import Sequence
+from dataclasses import replace
+from typing import Callable, Sequence
 
 from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import ExtractConfig, bare_forward, extract_task
 from probecast.features.in_memory import featureset_from_arrays
+from probecast.features.plan import plan_extraction
 from probecast.labels.backend import HFBackend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
@@ -35,51 +38,104 @@ def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig) -
     return time.perf_counter() - t0
 
 
-def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, probe, max_step: float) -> float:
+def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, probe, max_step: float,
+               layer_ids: tuple[int, ...] | None = None) -> float:
     """`probe=None`: extraction alone (e.g. without the answer pass, what a hidden-state-only probe needs)."""
     t0 = time.perf_counter()
     model, tok = load_model(ckpt)
     for task in tasks:
         arrays, _ = extract_task(model, tok, task, cfg)
         if probe is not None:
-            probe.predict_proba(featureset_from_arrays(task, ckpt.id, ckpt.step, arrays, max_step))
+            probe.predict_proba(featureset_from_arrays(task, ckpt.id, ckpt.step, arrays, max_step, layer_ids))
     free_model(model)
     return time.perf_counter() - t0
 
 
-def time_floor(ckpt: Checkpoint, tasks: Sequence[Task], batch_size: int) -> float:
+def time_floor(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig) -> float:
+    """The bare forward over the prompts with `cfg`'s batching (rows and token budget)."""
     t0 = time.perf_counter()
     model, tok = load_model(ckpt)
     for task in tasks:
-        bare_forward(model, tok, task, batch_size)
+        bare_forward(model, tok, task, cfg.batch_size, cfg.batch_tokens)
     free_model(model)
     return time.perf_counter() - t0
 
 
-def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
-                    probe, max_step: float, repeats: int = 3, generative_repeats: int = 1) -> dict[str, float]:
-    """Median wall seconds of the three paths for one checkpoint over `tasks`."""
-    from dataclasses import replace
-
-    probe_t, floor_t, gen_t, hidden_t = [], [], [], []
-    extract_cfg = replace(extract_cfg, alternatives=probe.needs_alternatives)
-    time_floor(ckpt, tasks, extract_cfg.batch_size)  # warm-up: file cache, kernels
+def interleaved(runs: dict[str, Callable[[], float]], repeats: int, counts: dict[str, int] | None = None,
+                log: Callable[[str], None] | None = None) -> dict[str, list[float]]:
+    """Seconds of each run over `repeats` rounds A, B, C, A, B, C, ... (`counts[name]` < repeats: that run only
+    in its first rounds), so load on a shared machine hits every run alike."""
+    times: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(repeats):
-        floor_t.append(time_floor(ckpt, tasks, extract_cfg.batch_size))
-        probe_t.append(time_probe(ckpt, tasks, extract_cfg, probe, max_step))
-        hidden_t.append(time_probe(ckpt, tasks, replace(extract_cfg, answer_loglik=False), None, max_step))
-        if r < generative_repeats:
-            gen_t.append(time_generative(ckpt, tasks, label_cfg))
-    return {"generative": statistics.median(gen_t), "probe": statistics.median(probe_t),
-            "prefill_floor": statistics.median(floor_t), "hidden_states_only": statistics.median(hidden_t),
-            "checkpoint": ckpt.id, "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
+        for name, run in runs.items():
+            if r < (counts or {}).get(name, repeats):
+                times[name].append(float(run()))
+                if log:
+                    log(f"repeat {r + 1}/{repeats} {name}: {times[name][-1]:.2f} s")
+    return times
+
+
+def minimum(times: dict[str, list[float]]) -> dict[str, float]:
+    """The figure of each run: its fastest repeat (what the work allows; load only ever adds)."""
+    return {k: min(v) for k, v in times.items() if v}
+
+
+def spread(times: dict[str, list[float]]) -> dict[str, float]:
+    """Slowest minus fastest repeat, seconds."""
+    return {k: max(v) - min(v) for k, v in times.items() if v}
+
+
+def ratio_range(times: dict[str, list[float]], num: str, den: str) -> list[float]:
+    """[lowest, highest] of the per-round ratios num/den (rounds pair up the interleaved repeats)."""
+    pairs = [a / b for a, b in zip(times[num], times[den])]
+    return [min(pairs), max(pairs)] if pairs else []
+
+
+def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
+                    probe, max_step: float, repeats: int = 3, generative_repeats: int = 1) -> dict:
+    """Wall seconds of the paths for one checkpoint over `tasks`: the minimum over interleaved repeats, plus
+    every repeat (`times`). The probe path extracts what the probe reads (`probe.reads_`, `plan_extraction`);
+    hidden-states-only is the same without the answer pass (every stored layer if the probe reads none)."""
+    reads = getattr(probe, "reads_", None)
+    probe_cfg, layer_ids = plan_extraction(extract_cfg, reads)
+    hidden_reads = None if reads is None else replace(reads, answer_loglik=False, alternatives=False,
+                                                      layers=reads.layers if reads.layers != () else None)
+    hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False), hidden_reads)
+    time_floor(ckpt, tasks, extract_cfg)  # warm-up: file cache, kernels
+    runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),
+            "probe": lambda: time_probe(ckpt, tasks, probe_cfg, probe, max_step, layer_ids),
+            "hidden_states_only": lambda: time_probe(ckpt, tasks, hidden_cfg, None, max_step),
+            "generative": lambda: time_generative(ckpt, tasks, label_cfg)}
+    times = interleaved(runs, repeats, {"generative": generative_repeats})
+    return {**minimum(times), "times": times, "checkpoint": ckpt.id,
+            "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
 
 
 def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]:
-    """(`latency_s`, `latency_detail`) blocks of summary.json from a `measure_latency` result."""
-    seconds = {k: lat[k] for k in ("generative", "probe", "prefill_floor", "hidden_states_only")}
+    """(`latency_s`, `latency_detail`) blocks of summary.json from a `measure_latency` result: the minimum
+    seconds per path; the detail holds the spreads (slowest - fastest repeat) and the per-round ratio ranges."""
+    keys = [k for k in ("generative", "generative_vllm", "probe", "prefill_floor", "hidden_states_only") if k in lat]
+    seconds = {k: lat[k] for k in keys}
+    times = lat.get("times", {})
     detail = {"checkpoint": lat["checkpoint"], "n_questions": lat["n_questions"], "repeats": lat["repeats"],
-              "probe_name": probe_name, "generative_over_probe": lat["generative"] / lat["probe"],
+              "probe_name": probe_name, "figure": "minimum over interleaved repeats",
+              "spread_s": spread({k: times[k] for k in keys if k in times}),
+              "generative_over_probe": lat["generative"] / lat["probe"],
               "probe_over_floor": lat["probe"] / lat["prefill_floor"],
               "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
+    if "generative_vllm" in lat:
+        detail["generative_vllm_over_probe"] = lat["generative_vllm"] / lat["probe"]
+    if times:
+        detail["probe_over_floor_range"] = ratio_range(times, "probe", "prefill_floor")
+        detail["hidden_states_only_over_floor_range"] = ratio_range(times, "hidden_states_only", "prefill_floor")
     return seconds, detail
+
+
+def describe(seconds: dict, detail: dict) -> str:
+    """One line for the console: the minimum seconds, the spread and the ratios with their per-round range."""
+    sp = detail.get("spread_s", {})
+    parts = [f"{k} {v:.2f} s (±{sp.get(k, 0.0):.2f})" for k, v in seconds.items()]
+    rng = detail.get("probe_over_floor_range") or [detail["probe_over_floor"]] * 2
+    return (", ".join(parts) + f"; minimum of {detail['repeats']} interleaved repeats (± = slowest - fastest) → "
+            f"generative {detail['generative_over_probe']:.1f}× the probe, probe {detail['probe_over_floor']:.2f}× "
+            f"the floor (per-round {rng[0]:.2f}-{rng[1]:.2f}×)")

@@ -44,8 +44,10 @@ def read_features_metadata(ws: Workspace, checkpoint: str, task: str) -> dict:
         return dict(f.metadata() or {})
 
 
-def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -> FeatureSet:
-    """One (checkpoint, task) block as a FeatureSet (hidden states cast to `dtype`)."""
+def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
+                  layers: tuple[int, ...] | None = None) -> FeatureSet:
+    """One (checkpoint, task) block as a FeatureSet (hidden states cast to `dtype`); `layers` = read only those
+    positions of the layer axis from disk (what a fitted probe reads, `Probe.reads_`; FeatureSet.layer_ids)."""
     from safetensors import safe_open
 
     path = ws.features_path(checkpoint, task)
@@ -54,7 +56,16 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
                              f"run `probecast extract --ws {ws.root}` first")
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
-        arrays = {k: f.get_tensor(k) for k in f.keys()}
+        pooled = ("hidden_last", "hidden_mean")
+        arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in pooled}
+        for k in ([] if layers is None else [k for k in pooled if k in f.keys()]):
+            sl = f.get_slice(k)
+            n_layers = sl.get_shape()[1]
+            if any(not 0 <= l < n_layers for l in layers):
+                raise ProbecastError(f"{path}: the probe reads layers {list(layers)} but these features have "
+                                     f"{n_layers}; extract with the same layer settings as the training features")
+            arrays[k] = np.concatenate([sl[:, l:l + 1] for l in layers], axis=1) if layers else \
+                np.zeros((sl.get_shape()[0], 0, sl.get_shape()[2]), np.float32)
     qids = np.array(json.loads(meta["question_ids"]), dtype=object)
     n = len(qids)
     check_finite(path, arrays, n)
@@ -75,6 +86,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32) -
         answer_loglik_paths=arrays.get("answer_loglik_paths"),
         text=_question_texts(meta),
         multiple_choice=np.full(n, meta["multiple_choice"] == "true") if "multiple_choice" in meta else None,
+        layer_ids=None if layers is None else tuple(int(l) for l in layers),
     )
 
 
@@ -110,7 +122,8 @@ def progress_of(step: np.ndarray, max_step: float) -> np.ndarray:
 
 
 def load_dataset(ws: Workspace, checkpoints: Iterable[str], tasks: Iterable[str],
-                 with_labels: bool = True, max_step: float | None = None) -> tuple[FeatureSet, pd.DataFrame]:
+                 with_labels: bool = True, max_step: float | None = None,
+                 layers: tuple[int, ...] | None = None) -> tuple[FeatureSet, pd.DataFrame]:
     """Features of checkpoints × tasks with their label rows aligned row by row.
 
     Returns (features, labels) where labels has the workspace label columns (empty frame when
@@ -123,7 +136,7 @@ def load_dataset(ws: Workspace, checkpoints: Iterable[str], tasks: Iterable[str]
         max_step = max(steps) if steps else 1
     for ckpt in checkpoints:
         for task in tasks:
-            fs = load_features(ws, ckpt, task)
+            fs = load_features(ws, ckpt, task, layers=layers)
             if with_labels:
                 if not ws.has_labels(ckpt, task):
                     raise ProbecastError(f"no labels for checkpoint {ckpt!r}, task {task!r} in {ws.root}: "

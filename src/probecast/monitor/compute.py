@@ -32,6 +32,7 @@ class MonitorSpec:
     seed: int = 0
     audit: AuditConfig = field(default_factory=AuditConfig)
     keep_arrays: bool = False  # return the features too (to be stored)
+    layer_ids: tuple | None = None  # the hidden_states indices extract_cfg keeps (None: all), see features/plan.py
 
 
 @dataclass
@@ -57,7 +58,8 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
         for task in spec.tasks:
             t_task = time.perf_counter()
             arrays, prefill_s = extract_task(model, tokenizer, task, spec.extract_cfg)
-            p = spec.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays))
+            p = spec.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays,
+                                                                layer_ids=spec.layer_ids))
             lo, hi, covers = task_score_interval(p, spec.score_errors.get(task.name), n_boot=spec.n_boot,
                                                  seed=spec.seed)
             rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),

@@ -1,10 +1,10 @@
 """`Monitor`: evaluate an in-memory model with a fitted probe and log predicted task scores.
 
 Shared by the watcher (a checkpoint loaded from disk) and the training callbacks (the live model, no reload).
-Per task: one prefill pass (`extract_task`, with the extraction settings the probe's training features were
-made with, except that the listed alternative answer paths are scored only when the features are saved or the
-probe reads them at prediction time (`Probe.needs_alternatives`); otherwise a probe learns from them at fit time
-only) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
+Per task: one prefill pass (`extract_task`) with the extraction settings the probe's training features were
+made with, narrowed to what the probe reads (`Probe.reads_`, recorded at fit: its layers, the answer pass only
+when it reads the likelihood, the listed alternative paths only when it reads them; `features/plan.py`) unless
+the features are saved, which keeps everything `probecast extract` keeps -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
 (`evaluation/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
 generative labelling of a small subset (`audit.py`).
@@ -18,7 +18,7 @@ import functools
 import json
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 from probecast.errors import ProbecastError
 from probecast.evaluation.interval import probe_score_errors
 from probecast.features.extract import ExtractConfig
+from probecast.features.plan import plan_extraction
 from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig
 from probecast.monitor.compute import Evaluation, MonitorSpec, compute_evaluation
@@ -81,8 +82,9 @@ class Monitor:
         self.score_errors = probe_score_errors(self.ws, self.probe_name)  # {} without an evaluation of it
         self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
         self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
-        if not (cfg.save_features or self.probe.needs_alternatives):  # listed paths teach at fit time only,
-            self.extract_cfg = replace(self.extract_cfg, alternatives=False)  # unless the probe reads them
+        self.layer_ids = None  # saved features keep what `probecast extract` keeps; else only what the probe reads
+        if not cfg.save_features:  # (listed paths teach at fit time only, unless the probe reads them)
+            self.extract_cfg, self.layer_ids = plan_extraction(self.extract_cfg, self.probe.reads_)
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
 
@@ -91,7 +93,7 @@ class Monitor:
         """What a worker needs to evaluate a model for this monitor (no sinks, no workspace)."""
         return MonitorSpec(self.probe, self.probe_name, tuple(self.tasks), self.extract_cfg, self.score_errors,
                            n_boot=self.cfg.n_boot, seed=self.cfg.seed, audit=self.cfg.audit,
-                           keep_arrays=self.cfg.save_features)
+                           keep_arrays=self.cfg.save_features, layer_ids=self.layer_ids)
 
     def audit_due(self, ahead: int = 0) -> bool:
         """Whether the evaluation `ahead` places after the next one is an audited one (by schedule)."""

@@ -22,6 +22,7 @@ from torch import nn
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import Standardizer, hidden_block, progress_column, question_groups
 from probecast.probes.torch_train import (TrainConfig, load_numpy_state, predict_logits, state_to_numpy,
@@ -115,6 +116,9 @@ class LayerAttentionProbe(_AttentionProbe):
 
 @register("attn_tokens")
 class TokenAttentionProbe(_AttentionProbe):
+    def reads(self) -> FeatureReads:
+        return FeatureReads(layers=(), tail=True)
+
     def _tokens(self, X):
         if X.tail is None:
             raise ProbecastError("features: attn_tokens needs the last-T prompt-token states (FeatureSet.tail); "

@@ -8,7 +8,8 @@ A probe maps a `FeatureSet` to P(success) per row. Every probe and every baselin
     save(dir) / Probe.load(dir)                          # config.json + weights.safetensors
 
 so the evaluation treats them alike. A probe directory holds `config.json` ({"probe", "config", "state"}:
-name in the registry, the config dataclass and small JSON state such as the selected layer) and
+name in the registry, the config dataclass, small JSON state such as the selected layer, and `reads`: the
+layers and inputs predicting reads, `features.plan.FeatureReads`, so prediction extracts only those) and
 `weights.safetensors` (numpy arrays: scalers, weights). Weights are written first, config last, so a
 directory with a config.json is complete.
 """
@@ -24,6 +25,7 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.io import atomic_path, write_json_atomic
 from probecast.probes.inputs import expect_shape
 
@@ -68,10 +70,14 @@ class Probe:
     # ---- protocol ------------------------------------------------------------------------------------------
     def fit(self, X: FeatureSet, y_soft: np.ndarray) -> "Probe":
         y = check_targets(X, y_soft, self.name)
+        if X.layer_ids is not None:
+            raise ProbecastError(f"probe {self.name!r}: fit on features with every extracted layer, not on a "
+                                 f"probe's subset (layers {list(X.layer_ids)})")
         self.hidden_shape_ = list(np.shape(X.hidden_last)[1:]) if self.uses_hidden else None
         self.step_scale_ = float(np.max(X.step))
         self._fit(X, y)
         self.fitted_ = True
+        self.reads_ = self.reads()
         return self
 
     def predict_proba(self, X: FeatureSet) -> np.ndarray:
@@ -79,13 +85,21 @@ class Probe:
             raise ProbecastError(f"probe {self.name!r} is not fitted: call fit() or load a fitted probe")
         if len(X) == 0:
             return np.zeros(0, dtype=np.float64)
-        if self.hidden_shape_ is not None:
+        if self.hidden_shape_ is not None and X.layer_ids is None:
             expect_shape(np.shape(X.hidden_last)[1:], self.hidden_shape_, "hidden_last [layers, dim]")
+        elif self.hidden_shape_ is not None:  # only the layers the probe reads were extracted
+            expect_shape(np.shape(X.hidden_last)[2:], self.hidden_shape_[1:], "hidden_last [dim]")
         p = np.asarray(self._predict(X), dtype=np.float64).reshape(-1)
         return np.clip(p, 0.0, 1.0)
 
     def get_params(self) -> dict:
         return asdict(self.config)
+
+    def reads(self) -> FeatureReads:
+        """What predicting reads from the features (fitted state): the extraction at prediction time (monitor,
+        latency) produces exactly that. Default: every layer with the configured pooling."""
+        return FeatureReads(layers=None, pooling=getattr(self.config, "pooling", "last"),
+                            alternatives=self.needs_alternatives)
 
     @property
     def needs_alternatives(self) -> bool:
@@ -119,7 +133,8 @@ class Probe:
             save_file(tensors, str(tmp))
         write_json_atomic(directory / "config.json",
                           {"probe": self.name, "config": self.get_params(), "state": extra,
-                           "hidden_shape": self.hidden_shape_, "step_scale": self.step_scale_})
+                           "hidden_shape": self.hidden_shape_, "step_scale": self.step_scale_,
+                           "reads": self.reads_.to_dict()})
         return directory
 
     @classmethod
@@ -150,6 +165,7 @@ def load_probe(directory: str | Path) -> Probe:
     probe.hidden_shape_ = meta.get("hidden_shape")
     probe.step_scale_ = float(meta.get("step_scale", 1.0))
     probe.fitted_ = True
+    probe.reads_ = FeatureReads.from_dict(meta["reads"]) if meta.get("reads") else probe.reads()  # older probes
     return probe
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator
 
@@ -42,6 +43,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 class _Baseline(Probe):
     uses_hidden = False
+
+    def reads(self) -> FeatureReads:  # no hidden state; the answer-likelihood baselines override
+        return FeatureReads(layers=())
 
 
 @register("carry_forward")
@@ -75,6 +79,9 @@ class AnswerLoglik(_Baseline):
     @property
     def needs_alternatives(self) -> bool:
         return self.use_paths
+
+    def reads(self) -> FeatureReads:
+        return FeatureReads(layers=(), answer_loglik=True, alternatives=self.use_paths)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         return self.calib_.proba(X)

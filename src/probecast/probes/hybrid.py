@@ -32,6 +32,7 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator, stack_logistic
 from probecast.probes.inputs import Standardizer, group_folds, loglik_features, progress_column, question_groups
@@ -148,6 +149,13 @@ class HybridProbe(Probe):
     @property
     def needs_alternatives(self) -> bool:
         return bool(self.config.paths)
+
+    def reads(self) -> FeatureReads:
+        """The likelihood always; the hidden-state layer only when the stacker uses it or a task is predicted
+        by the hidden-state probe alone."""
+        hidden = self.use_hidden_ or bool(self.hidden_only_tasks_)
+        return FeatureReads(layers=(self.hidden_.layer_,) if hidden else (), pooling=self.config.pooling,
+                            answer_loglik=True, alternatives=self.needs_alternatives)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         blind = np.isin(X.task.astype(str), self.hidden_only_tasks_)

@@ -23,10 +23,17 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
     if pooling in ("mean", "both") and X.hidden_mean is None:
         raise ProbecastError(f"features: pooling {pooling!r} needs hidden_mean, which these features do not "
                              f"have; use pooling='last' or re-extract with mean pooling")
-    idx = slice(None) if layers is None else list(layers)
-    if layers is not None and max(layers, default=-1) >= X.n_layers:
+    if layers is None and X.layer_ids is not None:
+        raise ProbecastError(f"features: the probe reads every layer but these features keep only layers "
+                             f"{list(X.layer_ids)}; extract them with the probe's reads (or all layers)")
+    if layers is not None and X.layer_ids is None and max(layers, default=-1) >= X.n_layers:
         raise ProbecastError(f"features: probe uses layer {max(layers)} but the features have {X.n_layers} layers; "
                              f"extract features with the same model and layer settings as the training ones")
+    try:
+        idx = slice(None) if layers is None else X.layer_positions(layers)
+    except KeyError:
+        raise ProbecastError(f"features: probe uses layers {list(layers)} but these features keep only "
+                             f"{list(X.layer_ids)}; extract them with the probe's reads") from None
     parts = []
     if pooling in ("last", "both"):
         parts.append(X.hidden_last[:, idx])

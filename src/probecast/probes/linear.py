@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from probecast.errors import ProbecastError
 from probecast.evaluation.metrics import strata_auroc
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import (Standardizer, checkpoint_folds, expect_shape, group_folds, hidden_block,
                                      progress_column,
@@ -210,6 +211,9 @@ class LinearProbe(Probe):
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+
+    def reads(self) -> FeatureReads:
+        return FeatureReads(layers=(self.layer_,), pooling=self.config.pooling)
 
     def _get_state(self):
         arrays = {"coef": self.coef_, "intercept": np.array([self.intercept_], dtype=np.float64),

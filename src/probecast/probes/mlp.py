@@ -15,6 +15,7 @@ from torch import nn
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.inputs import Standardizer, hidden_block, progress_column, question_groups
 from probecast.probes.linear import LinearConfig, select_layer
@@ -71,6 +72,9 @@ class MLPProbe(Probe):
     def _predict(self, X: FeatureSet) -> np.ndarray:
         z = predict_logits(self.net_, [self.scaler_.transform(self._inputs(X))], self.config.threads)
         return 1.0 / (1.0 + np.exp(-z))
+
+    def reads(self) -> FeatureReads:
+        return FeatureReads(layers=tuple(self.layers_), pooling=self.config.pooling)
 
     def _get_state(self):
         return {**state_to_numpy(self.net_), **self.scaler_.state("scaler_")}, {"layers": self.layers_}
