@@ -93,8 +93,8 @@ class SizeBacktest:
         return self
 
     def _horizon(self, query) -> float:
-        return horizon(query.params, query.compute if query.params is not None or query.flops is not None else None,
-                       final_rows(self.fit_data_))
+        known = query.flops is not None or (query.params is not None and query.tokens is not None)
+        return horizon(query.params, query.compute if known else None, final_rows(self.fit_data_), query.tokens)
 
     def _widen(self, point: float, lo: float, hi: float, query) -> tuple[float, float]:
         h = self._horizon(query)
