@@ -131,10 +131,13 @@ def far(n_boot: int, out: Path | None, tasks: list[str]) -> None:
         tab.loc["mean"] = [f"{mean.loc[m, 'mae']:.2f} ({mean.loc[m, 'cov']:.0%})" for m in configs]
         show(f"Far extrapolation, {name}: MAE in points (90 % interval coverage)", tab)
     bins = pd.cut(res["horizon"], [0, 0.4, 0.8, 1.2, 3.0])
+    res["width"] = (res["hi"] - res["lo"]) * 100
     by_h = res.groupby([bins, "method"], observed=True).agg(mae=("ae", "mean"), cov=("inside", "mean"),
-                                                             n=("ae", "size")).reset_index()
-    by_h["cell"] = [f"{m:.2f} ({c:.0%}, n={n})" for m, c, n in zip(by_h["mae"], by_h["cov"], by_h["n"])]
-    show("Far extrapolation, all splits: MAE (coverage) by horizon (log distance beyond the fit data)",
+                                                             width=("width", "mean"), n=("ae", "size")).reset_index()
+    by_h["cell"] = [f"{m:.2f} ({c:.0%}, {w:.0f})" for m, c, w in zip(by_h["mae"], by_h["cov"], by_h["width"])]
+    show("Far extrapolation, all splits: MAE (coverage, mean 90 % interval width in points) by horizon "
+         "(log distance beyond the fit data; counts: " + ", ".join(
+             f"{b}: {n}" for b, n in res[res['method'] == 'auto'].groupby(bins, observed=True).size().items()) + ")",
          by_h.pivot(index="horizon", columns="method", values="cell")[list(configs)])
     flagged = res[res["forecastable"] == False]  # noqa: E712
     print("\nforecasts flagged unforecastable (task: share of its auto forecasts, their MAE):")
