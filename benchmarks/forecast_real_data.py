@@ -2,7 +2,13 @@
 
 1. OLMo ladder: fit ladder / FLP / FLP-M on the 190M-760M runs, forecast the final checkpoint of every 1B run
    (0.5xC ... 10xC and the 1xC rerun) from its N, D and the CSV's own FLOPs; every task.
-2. Pythia: fit each run's trajectory on steps <= 13,000, forecast step 143,000 for arc_easy, piqa, sciq,
+2. Far extrapolation (`--far`): forecasts as far beyond the fitted runs as a real ladder's target lies. Three
+   splits: fit 190M-370M, forecast every 760M and 1B run (2-3.4x in N, up to 13x in compute); fit 190M-760M,
+   forecast 1B (1.7x); fit every size up to 2xC, forecast the 5xC and 10xC runs (the budget direction). Per
+   method and task: MAE (points) with the 90 % interval coverage beside it, and the error by horizon
+   (log distance beyond the fit data, `forecast/reach.py`). Methods: the paper's ladder (five-parameter step 1,
+   free sigmoid), our ladder (tied step 1, bounded step 2), FLP (linear, sigmoid) and `auto`.
+3. Pythia: fit each run's trajectory on steps <= 13,000, forecast step 143,000 for arc_easy, piqa, sciq,
    lambada_openai, every size; against the naive baselines (last value, linear in log tokens).
    The default form was chosen by a backtest *inside* the fit window (fit <= 3,000 steps, forecast 13,000),
    which this script also prints; the 143k targets are never used for choosing.
@@ -20,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table
+from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, select_runs
 from probecast.forecast.table import load_runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +84,68 @@ def olmo(n_boot: int, out: Path | None) -> None:
         print(f"  not forecast: {r.method} {r.task}: {r.note}")
 
 
+FAR_TASKS = ["hellaswag", "arc_easy", "arc_challenge", "piqa", "boolq", "csqa", "openbookqa", "socialiqa", "winogrande"]
+
+
+def far_splits(table: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """name -> (table of fit + target runs, target runs)."""
+    from probecast.forecast.reach import _budgets
+
+    budgets = _budgets(table)
+    long_runs = sorted(budgets.index[budgets > 40])
+    return {"190M-370M -> 760M, 1B": (table, select_runs(table, ["760M", "1B"])),
+            "190M-760M -> 1B": (table, select_runs(table, ["1B"])),
+            "<=2xC -> 5xC, 10xC": (table, long_runs)}
+
+
+def far(n_boot: int, out: Path | None, tasks: list[str]) -> None:
+    from probecast.forecast.reach import horizon
+
+    table = load_runs([DATA / "olmo-ladder"])
+    configs = {"ladder-paper": {"method": "ladder", "step1": "free", "step2": "free", "n_boot": n_boot},
+               "ladder": {"n_boot": n_boot}, "flp": {"n_boot": n_boot},
+               "flp-sigmoid": {"method": "flp", "stage2": "sigmoid", "n_boot": n_boot},
+               "auto": {"n_boot": n_boot}}
+    frames = []
+    for name, (tab, targets) in far_splits(table).items():
+        res = compare_runs(tab, targets, tasks, methods=list(configs), configs=configs)
+        fit = tab[~tab["run"].isin(targets)]
+        from probecast.forecast.table import final_rows, wide
+
+        finals = final_rows(wide(fit, ["acc/hellaswag"]))
+        per_run = final_rows(wide(tab, ["acc/hellaswag"])).set_index("run")
+        res["horizon"] = [horizon(per_run.loc[r, "params"], per_run.loc[r, "flops"], finals, per_run.loc[r, "tokens"])
+                          for r in res["run"]]
+        frames.append(res.assign(split=name))
+    res = pd.concat(frames, ignore_index=True)
+    if out:
+        res.to_csv(out / "olmo_far.csv", index=False)
+    res["inside"] = (res["actual"] >= res["lo"]) & (res["actual"] <= res["hi"])
+    res["ae"] = res["error"].abs() * 100
+    for name in far_splits(table):
+        part = res[res["split"] == name]
+        cells = part.groupby(["task", "method"]).agg(mae=("ae", "mean"), cov=("inside", "mean")).reset_index()
+        cells["cell"] = [f"{m:.2f} ({c:.0%})" if m == m else "-" for m, c in zip(cells["mae"], cells["cov"])]
+        tab = cells.pivot(index="task", columns="method", values="cell")[list(configs)]
+        mean = part.groupby("method").agg(mae=("ae", "mean"), cov=("inside", "mean"))
+        tab.loc["mean"] = [f"{mean.loc[m, 'mae']:.2f} ({mean.loc[m, 'cov']:.0%})" for m in configs]
+        show(f"Far extrapolation, {name}: MAE in points (90 % interval coverage)", tab)
+    bins = pd.cut(res["horizon"], [0, 0.4, 0.8, 1.2, 3.0])
+    res["width"] = (res["hi"] - res["lo"]) * 100
+    by_h = res.groupby([bins, "method"], observed=True).agg(mae=("ae", "mean"), cov=("inside", "mean"),
+                                                             width=("width", "mean"), n=("ae", "size")).reset_index()
+    by_h["cell"] = [f"{m:.2f} ({c:.0%}, {w:.0f})" for m, c, w in zip(by_h["mae"], by_h["cov"], by_h["width"])]
+    show("Far extrapolation, all splits: MAE (coverage, mean 90 % interval width in points) by horizon "
+         "(log distance beyond the fit data; counts: " + ", ".join(
+             f"{b}: {n}" for b, n in res[res['method'] == 'auto'].groupby(bins, observed=True).size().items()) + ")",
+         by_h.pivot(index="horizon", columns="method", values="cell")[list(configs)])
+    flagged = res[res["forecastable"] == False]  # noqa: E712
+    print("\nforecasts flagged unforecastable (task: share of its auto forecasts, their MAE):")
+    for task, part in flagged[flagged["method"] == "auto"].groupby("task"):
+        print(f"  {task}: {len(part) / ((res['method'] == 'auto') & (res['task'] == task)).sum():.0%}, "
+              f"MAE {part['ae'].mean():.2f}")
+
+
 def per_cell(res: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
     """One cell per model x task: the actual score, then the absolute errors (points) of power / last / loglinear."""
     err = res.assign(e=res["error"].abs() * 100).pivot_table(index=["run", "task"], columns="form", values="e")
@@ -119,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="folder for CSVs and PNGs of every forecast")
     ap.add_argument("--n-boot", type=int, default=100)
     ap.add_argument("--skip-olmo", action="store_true")
+    ap.add_argument("--far", action="store_true", help="run only the far-extrapolation backtests")
+    ap.add_argument("--tasks", nargs="+", default=FAR_TASKS, help="tasks of the far-extrapolation backtests")
     ap.add_argument("--skip-pythia", action="store_true")
     ap.add_argument("--deduped", action="store_true", help="also run the deduplicated Pythia runs")
     args = ap.parse_args(argv)
@@ -127,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    if args.far:
+        far(args.n_boot, args.out, args.tasks)
+        print(f"\n(total {time.time() - t0:.0f} s)")
+        return
     if not args.skip_olmo:
         olmo(args.n_boot, args.out)
     if not args.skip_pythia:

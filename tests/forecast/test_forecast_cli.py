@@ -67,8 +67,22 @@ def test_trajectory_json_has_every_later_checkpoint(tmp_path):
 
 def test_compare_prints_error_table(ladder_csv):
     out = json.loads(invoke("compare", "--runs", ladder_csv, "--task", "toy", "--holdout", "800M", "--json"))
-    assert set(out["mae_points"]) == {"ladder", "flp", "flpm"}
-    assert out["mae_points"]["ladder"]["toy"] < 3.0
+    assert set(out["mae_points"]) == {"ladder", "flp", "flpm", "auto"}
+    assert out["mae_points"]["ladder"]["toy"] < 3.0 and out["mae_points"]["auto"]["toy"] < 3.0
+    assert isinstance(out["unforecastable"], list)
+
+
+def test_auto_json_contract_weights_members_by_backtest(ladder_csv):
+    out = json.loads(invoke("auto", "--runs", ladder_csv, "--task", "toy", "--target-params", "3.2e9",
+                            "--target-tokens", "6.4e10", "--n-boot", "0", "--method", "ladder", "--method",
+                            "flp-sigmoid", "--json"))
+    members = out["members"]
+    assert set(members) == {"ladder", "flp-sigmoid"}
+    assert sum(m["weight"] for m in members.values()) == pytest.approx(1.0)
+    assert out["predicted"] == pytest.approx(sum(m["weight"] * m["predicted"] for m in members.values()))
+    lo, hi = out["interval"]
+    assert lo <= out["predicted"] <= hi and out["horizon"] > 0 and out["backtests"] > 0
+    assert isinstance(out["forecastable"], bool)
 
 
 def test_bad_input_exits_with_one_line_error(tmp_path):

@@ -32,6 +32,7 @@ class Backtest:
 
     horizons: list[float] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
+    dof: int | None = None  # degrees of freedom of the t quantile; default one per error (independent errors)
 
     def add(self, horizon: float, error: float) -> None:
         if np.isfinite(error) and np.isfinite(horizon) and horizon > 0:
@@ -48,7 +49,8 @@ class Backtest:
     def half_width(self, horizon: float, level: float) -> float:
         if not self.errors:
             return 0.0
-        return float(stats.t.ppf(0.5 + level / 2, len(self.errors)) * self.sd(horizon))
+        dof = self.dof or len(self.errors)
+        return float(stats.t.ppf(0.5 + level / 2, max(dof, 1)) * self.sd(horizon))
 
     def widen(self, point: float, lo: float, hi: float, horizon: float, level: float,
               bounds: tuple[float, float] | None = None) -> tuple[float, float]:

@@ -103,7 +103,7 @@ def available() -> list[str]:
 def _load_builtin() -> None:
     import importlib
 
-    for module in ("flp", "flpm", "ladder", "trajectory", "cod"):
+    for module in ("flp", "flpm", "ladder", "trajectory", "auto", "cod"):
         try:
             importlib.import_module(f"probecast.forecast.{module}")
         except ModuleNotFoundError as exc:

@@ -14,8 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from probecast.forecast.backtest import Backtest
 from probecast.forecast.fitting import FitResult, interval, numerical_gradient
-from probecast.uncertainty import grow_in_quadrature
+from probecast.forecast.reach import horizon, size_backtest
+from probecast.forecast.table import final_rows
 
 Fn = Callable[[np.ndarray, Any], np.ndarray]
 
@@ -69,47 +71,41 @@ def chain_forecast(first: list[Stage], x: Any, second: Stage, level: float = 0.9
 
 
 class SizeBacktest:
-    """Mixin for cross-run forecasters: widen intervals by a measured extrapolation error.
+    """Mixin for cross-run forecasters: widen intervals by a measured far-extrapolation error.
 
-    The bootstrap carries the fits' parameter uncertainty but not the error of the law's form. So after the fit,
-    the same forecaster (no bootstrap) is refitted without the largest model size of the table and forecasts
-    the final checkpoints of that size's runs; the RMS error, scaled by how far the target's N lies beyond the
-    largest size (in log N, relative to the backtest's step), is added in quadrature to the interval.
+    The bootstrap carries the fits' parameter uncertainty but not the error of the law's form, which grows with
+    the distance beyond the data. So after the fit, the same forecaster (no bootstrap) is refitted on the runs up
+    to each model size and forecasts every larger run's final checkpoint (`reach.size_backtest`); each error is
+    kept with its horizon (log distance beyond that fit's runs), and the interval at a query grows in quadrature
+    by the error sd expected at the query's horizon (`backtest.Backtest`). `extras["forecastable"]` is False
+    when that sd exceeds `UNFORECASTABLE_SD` (the backtests miss too widely to say much).
     """
 
     def _finish_fit(self, w, table):
         """The common end of a cross-run `fit`: keep the wide data (plots), mark fitted, run the backtest."""
         self.fit_data_ = w
         self.fitted_ = True
-        self._size_backtest(table)
+        self.backtest_ = Backtest()
+        if getattr(self, "calibrate", True) and table["params"].nunique() >= 3:
+            self.backtest_ = size_backtest(self, table)
+        errors = self.backtest_.errors
+        self.backtest_error_ = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
         return self
 
-    def _size_backtest(self, table) -> None:
-        import dataclasses
-
-        from probecast.errors import ProbecastError
-        from probecast.forecast.base import Query
-        from probecast.forecast.table import final_rows, wide
-
-        self.backtest_error_, self.sizes_ = 0.0, sorted(table["params"].dropna().unique())
-        if not getattr(self, "calibrate", True) or len(self.sizes_) < 3:
-            return
-        largest = self.sizes_[-1]
-        clone = dataclasses.replace(self, n_boot=0, calibrate=False)
-        try:
-            clone.fit(table[table["params"] < largest])
-        except ProbecastError:
-            return
-        finals = final_rows(wide(table[table["params"] == largest], [self.score_metric_]))
-        errors = [clone.predict(Query(params=r.params, tokens=r.tokens, flops=r.flops)).predicted - r[self.score_metric_]
-                  for _, r in finals.iterrows()]
-        self.backtest_error_ = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
+    def _horizon(self, query) -> float:
+        known = query.flops is not None or (query.params is not None and query.tokens is not None)
+        return horizon(query.params, query.compute if known else None, final_rows(self.fit_data_), query.tokens)
 
     def _widen(self, point: float, lo: float, hi: float, query) -> tuple[float, float]:
-        if not self.backtest_error_:
-            return lo, hi
-        step = np.log(self.sizes_[-1] / self.sizes_[-2])
-        beyond = np.log(float(query.params) / self.sizes_[-1]) if query.params is not None else 0.0
-        ratio = max(1.0, beyond / step)
-        half = interval(0.0, None, self.level, self.backtest_error_ * ratio)[1]
-        return grow_in_quadrature(point, lo, hi, half)
+        h = self._horizon(query)
+        return self.backtest_.widen(point, lo, hi, h, self.level, bounds=(0.0, 1.0))
+
+    def _reach_extras(self, query) -> dict:
+        """What the far backtest says at this query: its horizon, the expected error sd, forecastable or not."""
+        h = self._horizon(query)
+        sd = self.backtest_.sd(h)
+        return {"backtest_error": self.backtest_error_, "horizon": h, "extrapolation_sd": sd,
+                "backtests": len(self.backtest_.errors), "forecastable": bool(sd <= UNFORECASTABLE_SD)}
+
+
+UNFORECASTABLE_SD = 0.05  # an expected extrapolation error sd above 5 points: the forecast says little

@@ -108,7 +108,7 @@ def _cross_run(ctx: typer.Context, method: str, config: dict, runs, params, shot
     if plot is not None:
         from probecast.forecast.plots import plot_two_stage
 
-        plot_two_stage(f, query, fc, plot)
+        plot_two_stage(getattr(f, "primary_", f), query, fc, plot)
         result["plot"] = str(plot)
     _emit(result, as_json, save)
 
@@ -179,6 +179,14 @@ def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", hel
             n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """FLP (arXiv 2410.08527): loss from compute, then score from loss."""
     return dict(loss_metric=loss_metric, stage2=stage2, irreducible=irreducible, n_boot=n_boot, level=level)
+
+
+@cross_run_command("auto")
+def auto_cmd(methods: Optional[List[str]] = typer.Option(None, "--method", help="Candidate methods (repeat): ladder, "
+                                                          "flp, flp-sigmoid, flpm; default ladder, flp, flp-sigmoid."),
+             n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
+    """Per-task ensemble of the cross-run methods, weighted by far-extrapolation backtests inside the fit data."""
+    return dict(n_boot=n_boot, level=level, **({"methods": tuple(methods)} if methods else {}))
 
 
 @cross_run_command("flpm")
@@ -269,15 +277,15 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     from rich.table import Table
 
     from probecast.errors import ProbecastError
-    from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table
+    from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, unforecastable
     from probecast.io import atomic_path
 
     if (holdout is None) == (fit_until_tokens is None):
         raise ProbecastError("compare: give exactly one split, --holdout RUN... or --fit-until-tokens T")
     df = _load(ctx, runs, params, shots)
     if holdout:
-        configs = {m: {"n_boot": n_boot} for m in ("ladder", "flp", "flpm")}
-        res, by = compare_runs(df, holdout, tasks, configs=configs), "method"
+        configs = {m: {"n_boot": n_boot} for m in ("ladder", "flp", "flpm", "auto")}
+        res, by = compare_runs(df, holdout, tasks, methods=list(configs), configs=configs), "method"
     else:
         from probecast.forecast.table import parse_count
 
@@ -297,9 +305,11 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
 
         plot_compare(res, by, plot)
     summary = mae_table(res, "task", by)
+    flagged = unforecastable(res)
     if as_json:
         typer.echo(json.dumps({"split": "runs" if holdout else "trajectory", "mae_points": json.loads(
-            summary.to_json()), "forecasts": json.loads(res.to_json(orient="records"))}, indent=2))
+            summary.to_json()), "unforecastable": [{"method": m, "task": t} for m, t in flagged],
+            "forecasts": json.loads(res.to_json(orient="records"))}, indent=2))
         return
     table = Table(title="mean absolute error, points (lower is better)")
     for col in ["task", *summary.columns]:
@@ -307,6 +317,9 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     for task, row in summary.iterrows():
         table.add_row(str(task), *("-" if v != v else f"{v:.2f}" for v in row))
     console().print(table)
+    for method, task in flagged:
+        typer.echo(f"unforecastable: {method} on {task} (its far backtests miss by more than 5 points at this "
+                   "distance; the interval says so)")
 
 
 def register(app: typer.Typer) -> None:

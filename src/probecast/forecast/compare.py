@@ -51,12 +51,13 @@ def compare_runs(table: pd.DataFrame, holdout: Sequence[str], tasks: Sequence[st
             forecaster = get_forecaster(config.pop("method", method), task=task, **config).fit(train)
         except ProbecastError as exc:  # e.g. a task that never rises above chance in the small runs
             rows += [dict(method=method, task=task, run=r.run, actual=r[metric], predicted=np.nan, lo=np.nan,
-                          hi=np.nan, error=np.nan, note=str(exc)) for _, r in finals.iterrows()]
+                          hi=np.nan, error=np.nan, forecastable=False, note=str(exc)) for _, r in finals.iterrows()]
             continue
         for _, r in finals.iterrows():
             fc = forecaster.predict(Query(params=r.params, tokens=r.tokens, flops=r.flops))
             rows.append(dict(method=method, task=task, run=r.run, actual=r[metric], predicted=fc.predicted,
-                             lo=fc.interval[0], hi=fc.interval[1], error=fc.predicted - r[metric], note=""))
+                             lo=fc.interval[0], hi=fc.interval[1], error=fc.predicted - r[metric],
+                             forecastable=fc.extras.get("forecastable", True), note=""))
     return pd.DataFrame(rows)
 
 
@@ -86,6 +87,14 @@ def compare_trajectories(table: pd.DataFrame, runs: Sequence[str], tasks: Sequen
                              predicted=fc.predicted, lo=fc.interval[0], hi=fc.interval[1],
                              error=fc.predicted - target[metric], note=""))
     return pd.DataFrame(rows)
+
+
+def unforecastable(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """(method, task) pairs whose forecasts say the backtests miss too widely (`forecastable` False)."""
+    if "forecastable" not in df:
+        return []
+    bad = df[(df["forecastable"] == False) & df["predicted"].notna()]  # noqa: E712
+    return sorted(set(zip(bad["method"], bad["task"])))
 
 
 def mae_table(df: pd.DataFrame, index: str, columns: str) -> pd.DataFrame:

@@ -93,7 +93,7 @@ class FLPForecaster(SizeBacktest, Forecaster):
                                             Stage(self._stage2_law().fn, self.stage2_), self.level)
         lo, hi = self._widen(point, lo, hi, query)
         return Forecast(point, (lo, hi), {"intermediate": {self.loss_metric_: z[0]}, "compute": float(x[0]),
-                                            "backtest_error": self.backtest_error_})
+                                            **self._reach_extras(query)})
 
     def fitted_params(self) -> dict:
         self.check_fitted()

@@ -104,7 +104,7 @@ class FLPMForecaster(SizeBacktest, Forecaster):
         point, (lo, hi), z = chain_forecast(first, x, Stage(self._net, self.stage2_), self.level)
         lo, hi = self._widen(point, lo, hi, query)
         return Forecast(point, (lo, hi), {"intermediate": dict(zip(self.domains_, z)), "compute": float(x[0]),
-                                            "backtest_error": self.backtest_error_})
+                                            **self._reach_extras(query)})
 
     def fitted_params(self) -> dict:
         self.check_fitted()

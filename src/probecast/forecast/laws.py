@@ -84,6 +84,21 @@ LADDER_LOSS = Law("ladder_loss", ("log_A", "alpha", "log_B", "beta", "E"), _ladd
                   "L(N, D) = A / N^alpha + B / D^beta + E  (N in 1e9, D in 1e11)")
 
 
+def _ladder_loss_tied(theta: np.ndarray, nd: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    log_a, a, log_b, e = theta
+    return _ladder_loss(np.array([log_a, a, log_b, a, e]), nd)
+
+
+def _init_ladder_loss_tied(nd: Any, y: np.ndarray):
+    p0, (lo, hi) = _init_ladder_loss(nd, y)
+    keep = [0, 1, 2, 4]
+    return [p0[i] for i in keep], ([lo[i] for i in keep], [hi[i] for i in keep])
+
+
+LADDER_LOSS_TIED = Law("ladder_loss_tied", ("log_A", "alpha", "log_B", "E"), _ladder_loss_tied,
+                       _init_ladder_loss_tied, "L(N, D) = A / N^alpha + B / D^alpha + E  (N in 1e9, D in 1e11)")
+
+
 # ---- score from loss (FLP / ladder stage 2) ----------------------------------------------------------------
 def _sigmoid_score(theta: np.ndarray, loss: np.ndarray) -> np.ndarray:
     a, k, l0, b = theta
@@ -100,6 +115,35 @@ def _init_sigmoid_score(loss: Any, y: np.ndarray):
 
 SIGMOID_SCORE = Law("sigmoid_score", ("a", "k", "L0", "b"), _sigmoid_score, _init_sigmoid_score,
                     "Acc(L) = a / (1 + exp(k (L - L0))) + b")
+
+
+def _bounded_sigmoid(theta: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    floor, ceil, k, l0 = theta
+    return floor + (ceil - floor) * expit(-k * (np.asarray(loss, float) - l0))
+
+
+def bounded_sigmoid_law(chance: float, inflection_in_data: bool = False) -> Law:
+    """Acc(L) = floor + (ceil - floor) / (1 + exp(k (L - L0))) with every parameter bounded by what it means:
+    the floor (L -> infinity) near the task's chance level, the ceiling between the best accuracy seen and 1,
+    a positive slope. With `inflection_in_data`, L0 may not lie below the lowest loss seen: the curve must
+    already decelerate inside the data, so an extrapolation to lower losses cannot accelerate past it (the
+    fallback when the free fit puts the inflection beyond the data, where nothing constrains it)."""
+
+    def init(loss: Any, y: np.ndarray):
+        loss = np.asarray(loss, float)
+        spread = max(float(loss.max() - loss.min()), 1e-3)
+        lo_floor = max(chance - 0.05, 0.0)
+        hi_floor = max(chance + 0.05, float(np.quantile(y, 0.05)))
+        lo_ceil = min(max(float(np.quantile(y, 0.95)), hi_floor + 1e-3), 1.0 - 1e-6)
+        lo_l0 = float(loss.min()) if inflection_in_data else float(loss.min()) - 5 * spread
+        lo = [lo_floor, lo_ceil, 1e-3 / spread, lo_l0]
+        hi = [hi_floor, 1.0, 100.0 / spread, float(loss.max()) + 5 * spread]
+        p0 = [min(max(chance, lo_floor), hi_floor), min(max(float(y.max()) + 0.1, lo_ceil), 1.0), 4.0 / spread,
+              max(float(np.median(loss)), lo_l0)]
+        return p0, (lo, hi)
+
+    return Law("bounded_sigmoid", ("floor", "ceil", "k", "L0"), _bounded_sigmoid, init,
+               "Acc(L) = floor + (ceil - floor) / (1 + exp(k (L - L0)))")
 
 
 def _linear(theta: np.ndarray, x: np.ndarray) -> np.ndarray:

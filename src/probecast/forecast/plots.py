@@ -44,10 +44,8 @@ def plot_two_stage(f: Forecaster, query: Query, forecast: Forecast, path: str | 
         law = POWER_COMPUTE_E if getattr(f, "irreducible", False) else POWER_COMPUTE
         a1.plot(cs, law.fn(stage1.params, cs), "k--", lw=1, label="fit")
     else:
-        from probecast.forecast.laws import LADDER_LOSS
-
         for n in sorted(set(finals["params"]) | {float(query.params)}):
-            a1.plot(cs, LADDER_LOSS.fn(f.step1_.params, (np.full_like(cs, n), cs)), lw=0.8, alpha=0.6)
+            a1.plot(cs, f.step1_law_.fn(f.step1_.params, (np.full_like(cs, n), cs)), lw=0.8, alpha=0.6)
     a1.set(xscale="log", xlabel="training tokens D (one curve per N)" if xcol == "tokens" else "training compute (FLOPs)",
            ylabel=loss, title=f"{f.name}: stage 1")
     a1.legend(fontsize=7)
@@ -61,7 +59,7 @@ def plot_two_stage(f: Forecaster, query: Query, forecast: Forecast, path: str | 
         from probecast.forecast.laws import LINEAR, SIGMOID_SCORE
 
         stage2 = f.stage2_ if f.name == "flp" else f.step2_
-        law = SIGMOID_SCORE if (f.name == "ladder" or getattr(f, "stage2", "") == "sigmoid") else LINEAR
+        law = f.step2_law_ if f.name == "ladder" else SIGMOID_SCORE if getattr(f, "stage2", "") == "sigmoid" else LINEAR
         ls = np.linspace(min(w[loss].min(), z) - 0.05, w[loss].max(), 200)
         a2.plot(ls, law.fn(stage2.params, ls), "k--", lw=1)
     a2.set(xlabel=loss, ylabel=score, title=f"{f.name}: stage 2")

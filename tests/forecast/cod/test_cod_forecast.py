@@ -115,3 +115,26 @@ def test_compare_keeps_going_when_cod_has_no_predictable_cluster(split):
     assert result.loc[result["method"] == "cod", "predicted"].isna().all()
     assert "no cluster passes" in result.loc[result["method"] == "cod", "note"].iloc[0]
     assert result.loc[result["method"] == "end-to-end", "predicted"].notna().all()
+
+
+def test_planted_family_has_the_issue_shape_and_cod_forecasts_it(tmp_path):
+    """The six-cluster family: five models 20M-500M at 20 tokens/param, one emergent cluster near zero on every
+    fitted model, one saturating below its ceiling; the CLI forecasts its 2.5B target with the README command."""
+    from probecast.forecast.cod.synthetic import FAMILY_TARGET, PlantedFamily, family_compute
+
+    fam = PlantedFamily(seed=3)
+    df = fam.rows()
+    assert df["model"].nunique() == 5 and (df["tokens"] == 20 * df["params"]).all() and (df["n"] == 100).all()
+    laws = fam.laws()
+    assert len(laws) == 6 and laws[4][0] > 40 and laws[5][2] >= 0.5  # emergent, saturating
+    curves = fam.curves(df["params"].unique())
+    emergent = slice(sum(law[3] for law in laws[:4]), sum(law[3] for law in laws[:5]))
+    assert curves[emergent, 0].mean() < 0.01 and fam.truth() > curves[:, -1].mean()
+    path = tmp_path / "planted.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "out"
+    main(["forecast", "cod", "--runs", str(path), "--task", "planted", "--target-params", str(FAMILY_TARGET),
+          "--target-tokens", str(20 * FAMILY_TARGET), "--target-flops", str(family_compute(FAMILY_TARGET)),
+          "--n-boot", "10", "--out", str(out)])
+    result = json.loads(next(out.glob("cod_planted_*.json")).read_text())
+    assert abs(result["predicted"] - fam.truth()) < 0.15

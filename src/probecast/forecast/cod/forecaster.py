@@ -62,6 +62,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     mapping_degree: int = 4
     mapping_ridge: float = 1e-3
     use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
+    c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
     n_boot: int = 200
     level: float = 0.9
     seed: int = 0
@@ -84,7 +85,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
         self.clusters_ = cluster_summary(P, self.labels_)
         for row in self.clusters_:
             res = fit_law(C, P[self.labels_ == row["cluster"]].mean(axis=0), self.chance, seed=self.seed,
-                          what=f"cluster {row['cluster']} law")
+                          what=f"cluster {row['cluster']} law", c_prior=self.c_prior)
             row.update(res.as_dict(), rmse=res.rmse)
             row["predictable"], row["reason"] = self.rule.check(res.as_dict(), res.rmse)
         self.predictable_ = [r["cluster"] for r in self.clusters_ if r["predictable"]]
@@ -108,7 +109,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
             member = labels == k
             p0 = None if start is None else start.laws[i]
             res = fit_law(C, P[member].mean(axis=0), self.chance, p0=p0, n_starts=8 if start is None else 1,
-                          seed=seed, what=f"cluster {k} law")
+                          seed=seed, what=f"cluster {k} law", c_prior=self.c_prior)
             laws.append(res.params)
             weights.append(member.sum())
         subset_scores = P[subset_mask].mean(axis=0)

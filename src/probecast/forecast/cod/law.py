@@ -66,18 +66,32 @@ def initial_guess(C: np.ndarray, y: np.ndarray, g: float) -> np.ndarray:
 
 
 def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | None = None,
-            p0: np.ndarray | None = None, n_starts: int = 8, seed: int = 0, what: str = "cluster law") -> FitResult:
+            p0: np.ndarray | None = None, n_starts: int = 8, seed: int = 0, what: str = "cluster law",
+            c_prior: float = 0.0) -> FitResult:
     """Least-squares fit of (a, b, c) to scores y at compute C (already in compute units).
 
     `p0` (e.g. the main fit, when refitting a bootstrap replicate) replaces the data-driven start.
+    `c_prior` > 0 adds the residual c_prior * c: the irreducible term c stays near 0 unless the curve itself
+    flattens. A cluster that has only just emerged (two points above zero) cannot tell a steep rise that
+    saturates early (large b, large c) from a steady one (c = 0); without the prior the fit picks the former and
+    caps the cluster far below where it goes.
     """
     C, y = np.asarray(C, float), np.asarray(y, float)
     start = initial_guess(C, y, g) if p0 is None else np.asarray(p0, float)
     def law(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
         return cluster_law(x, theta[0], theta[1], theta[2], g)
 
-    return fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights,
-                     n_starts=n_starts, seed=seed, what=what)
+    if not c_prior:
+        return fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights, n_starts=n_starts, seed=seed, what=what)
+
+    def penalised(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.append(law(theta, x), c_prior * theta[2])
+
+    w = None if weights is None else np.append(np.asarray(weights, float), 1.0)
+    res = fit_curve(penalised, C, np.append(y, 0.0), start, NAMES, BOUNDS, weights=w, n_starts=n_starts,
+                    seed=seed, what=what)
+    res.residuals = res.residuals[:-1]  # the fit's own residuals (rmse, the predictable rule), not the prior's
+    return res
 
 
 def evaluate(result: FitResult, C: np.ndarray | float, g: float = 0.0) -> np.ndarray:
