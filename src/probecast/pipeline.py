@@ -16,8 +16,9 @@ from probecast.tasks.schema import Task
 def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task],
                         is_done: Callable[[Checkpoint, Task], bool],
                         work: Callable[[object, object, Checkpoint, Task], None],
-                        desc: str, dtype: str = "float32", progress: bool = True) -> int:
-    """Run `work(model, tokenizer, checkpoint, task)` for every pair not yet done; returns pairs done now."""
+                        desc: str, dtype: str = "float32", progress: bool = True, load: bool = True) -> int:
+    """Run `work(model, tokenizer, checkpoint, task)` for every pair not yet done; returns pairs done now.
+    `load=False`: the work loads what it needs itself (e.g. a vLLM engine) and gets `None, None`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from probecast.checkpoints.load import free_model, load_model
@@ -31,11 +32,12 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
         for ckpt, pending in todo:
             if not pending:
                 continue
-            model, tokenizer = load_model(ckpt, dtype=dtype)
+            model, tokenizer = load_model(ckpt, dtype=dtype) if load else (None, None)
             for task in pending:
                 bar.update(pid, what=f"{ckpt.id} / {task.name}")
                 work(model, tokenizer, ckpt, task)
                 done += 1
                 bar.advance(pid)
-            free_model(model)
+            if model is not None:
+                free_model(model)
     return done

@@ -51,6 +51,9 @@ def register_latency(app: typer.Typer) -> None:
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
         repeats: int = typer.Option(3, "--repeats"),
         threads: Optional[int] = typer.Option(None, "--threads"),
+        backend: str = typer.Option("hf", "--backend", help="Also time generative labelling with this engine: "
+                                    "vllm adds latency_s.generative_vllm (engine start included) beside the HF "
+                                    "`generative`."),
     ) -> None:
         """Wall time of generative labelling vs probe vs bare prefill on one checkpoint → summary.json latency_s."""
         import json
@@ -62,12 +65,14 @@ def register_latency(app: typer.Typer) -> None:
         from probecast.features.latency import latency_summary, measure_latency
         from probecast.features.store import read_features_metadata
         from probecast.io import write_json_atomic
+        from probecast.labels.backends import check_backend
         from probecast.labels.label import LabelConfig
         from probecast.probes.base import load_probe
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        check_backend(backend)
         configure_threads(threads)
         w = Workspace(ws, create=False)
         summary = json.loads(w.summary_file.read_text()) if w.summary_file.exists() else {}
@@ -83,7 +88,7 @@ def register_latency(app: typer.Typer) -> None:
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
         lat = measure_latency(ckpt, tasks, LabelConfig(**settings), ExtractConfig(**feat), load_probe(w.probe_dir(name)),
-                              max_step=max_step, repeats=repeats)
+                              max_step=max_step, repeats=repeats, generative_backends=tuple(dict.fromkeys(("hf", backend))))
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         write_json_atomic(w.summary_file, summary)
         Console().print(summary["latency_s"], summary["latency_detail"])

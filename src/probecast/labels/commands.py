@@ -25,21 +25,25 @@ def register(app: typer.Typer) -> None:
         dtype: str = typer.Option("float32", "--dtype"),
         threads: Optional[int] = typer.Option(None, "--threads"),
         seed: int = typer.Option(0, "--seed"),
+        backend: str = typer.Option("hf", "--backend", help="Labelling engine: hf (transformers) or vllm "
+                                    "(`make vllm`; one engine per checkpoint)."),
     ) -> None:
         """Label questions by real generative evaluation (pass@1 per question) → W/labels/."""
         from rich.console import Console
 
+        from probecast.labels.backends import check_backend
         from probecast.labels.label import LabelConfig
         from probecast.labels.workspace_labels import label_workspace, label_table
         from probecast.resolve import resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        check_backend(backend)
         configure_threads(threads)
         w = Workspace(ws)
         ckpts = resolve_checkpoints(source, w, checkpoints)
         task_list = resolve_tasks(tasks, w, limit, remember=True)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
-        label_workspace(w, ckpts, task_list, cfg, dtype=dtype)
+        label_workspace(w, ckpts, task_list, cfg, dtype=dtype, backend=backend)
         Console().print(label_table(w, ckpts, task_list))

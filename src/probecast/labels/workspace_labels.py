@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from probecast.checkpoints.discover import Checkpoint
-from probecast.labels.backend import HFBackend
+from probecast.labels.backends import BackendConfig, BackendPerCheckpoint
 from probecast.labels.label import LabelConfig, label_task
 from probecast.pipeline import for_each_checkpoint
 from probecast.tasks.schema import Task
@@ -13,14 +13,16 @@ from probecast.workspace import Workspace
 
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
-                    dtype: str = "float32", progress: bool = True) -> int:
-    def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
-        backend = HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
-        df, meta = label_task(backend, task, cfg, ckpt.id, ckpt.step)
-        ws.write_labels(ckpt.id, task.name, df, meta)
+                    dtype: str = "float32", progress: bool = True, backend: str = "hf") -> int:
+    """Label every pending checkpoint × task with `backend` (`labels.backends.BACKENDS`), one engine per checkpoint."""
+    spec = BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype)
+    with BackendPerCheckpoint(spec) as backends:
+        def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
+            df, meta = label_task(backends.get(ckpt, model, tokenizer), task, cfg, ckpt.id, ckpt.step)
+            ws.write_labels(ckpt.id, task.name, df, {**meta, "backend": backend})
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.has_labels(c.id, t.name), work,
-                               desc="label", dtype=dtype, progress=progress)
+        return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.has_labels(c.id, t.name), work,
+                                   desc="label", dtype=dtype, progress=progress, load=spec.needs_hf_model)
 
 
 def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]):

@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         audit_every: int = typer.Option(0, "--audit-every", help="Every Mth checkpoint also gets real generative "
                                         "labels on a random subset (0 = never)."),
         audit_questions: int = typer.Option(16, "--audit-questions", help="Questions per task in an audit."),
+        audit_backend: str = typer.Option("hf", "--audit-backend", help="Engine of the audits: hf or vllm "
+                                          "(one vLLM engine per audited checkpoint)."),
         n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates for the interval."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
@@ -49,7 +51,8 @@ def register(app: typer.Typer) -> None:
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
-                            audit=AuditConfig(every=audit_every, questions=audit_questions))
+                            audit=AuditConfig(every=audit_every, questions=audit_questions,
+                                              backend=audit_backend))
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
         watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,
                                                                 rule=rule, max_polls=max_polls))

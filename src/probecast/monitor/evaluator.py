@@ -25,7 +25,7 @@ from probecast.errors import ProbecastError
 from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.in_memory import featureset_from_arrays
 from probecast.io import write_parquet_atomic
-from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.monitor.audit import AuditConfig, audit_task, open_audit_backend
 from probecast.monitor.sinks import make_sinks, metrics_of
 from probecast.probes.base import load_probe
 from probecast.evaluation.interval import probe_score_errors, task_score_interval
@@ -84,8 +84,9 @@ class Monitor:
         self.n_evaluations = 0
 
     def evaluate(self, model, tokenizer, step: int, checkpoint: str | None = None, source: str = "callback",
-                 load_s: float = 0.0, audit: bool | None = None) -> list[dict]:
-        """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule."""
+                 load_s: float = 0.0, audit: bool | None = None, path: str | None = None) -> list[dict]:
+        """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule.
+        `path`: the checkpoint folder, for an audit backend that starts its own engine (vLLM)."""
         from probecast.checkpoints.load import fingerprint as model_fingerprint
 
         t0 = time.perf_counter()
@@ -94,6 +95,7 @@ class Monitor:
         was_training = model.training
         model.eval()
         records = []
+        audit_backend = open_audit_backend(self.cfg.audit, checkpoint, step, path) if do_audit else None
         try:
             for task in self.tasks:
                 t_task = time.perf_counter()
@@ -109,7 +111,8 @@ class Monitor:
                 if self.cfg.save_features:
                     self._save(model, tokenizer, task, checkpoint, step, arrays, prefill_s, p)
                 if do_audit:
-                    result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, self.cfg.audit)
+                    result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, self.cfg.audit,
+                                              backend=audit_backend)
                     rec.update(result)
                     write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(checkpoint) /
                                          f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
@@ -117,6 +120,8 @@ class Monitor:
                                           "fingerprint": model_fingerprint(model, tokenizer)})
                 records.append(rec)
         finally:
+            if audit_backend is not None:
+                audit_backend.close()
             if was_training:
                 model.train()
         eval_s = time.perf_counter() - t0 + load_s

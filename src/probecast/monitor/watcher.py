@@ -114,7 +114,7 @@ class Watcher:
         try:
             step = ckpt.step if ckpt.step is not None else step
             records = self.monitor.evaluate(model, tokenizer, step, checkpoint=ckpt_id, source="watch",
-                                            load_s=load_s)
+                                            load_s=load_s, path=ckpt.path)
         except ProbecastError as exc:
             self.state.mark_failed(ckpt_id, step, folder, sig, str(exc))
             self.say(f"[red]{ckpt_id}[/]: evaluation failed, skipped ({exc})")
