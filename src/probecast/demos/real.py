@@ -59,14 +59,16 @@ def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:
 
 
 def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step: float, repeats: int) -> dict:
-    """Median wall time of generative labelling, probe evaluation and the bare-prefill floor (one checkpoint)."""
+    """Median wall time of generative labelling (HF, and vLLM when installed: `generative_vllm`), probe
+    evaluation and the bare-prefill floor (one checkpoint)."""
     from probecast.features.latency import measure_latency
+    from probecast.labels.vllm_backend import vllm_available
     from probecast.probes.base import load_probe
 
     best = summary["best_probe"]
     lat = measure_latency(ckpt, tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)), max_step=max_step,
-                          repeats=repeats)
-    summary["latency_s"] = {k: lat[k] for k in ("generative", "probe", "prefill_floor")}
+                          repeats=repeats, generative_backends=("hf", "vllm") if vllm_available() else ("hf",))
+    summary["latency_s"] = {k: lat[k] for k in ("generative", "generative_vllm", "probe", "prefill_floor") if k in lat}
     summary["latency_detail"] = {"checkpoint": lat["checkpoint"], "n_questions": lat["n_questions"],
                                  "repeats": lat["repeats"], "probe_name": best,
                                  "generative_over_probe": lat["generative"] / lat["probe"],
