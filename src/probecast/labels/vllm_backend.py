@@ -7,8 +7,9 @@ without CUDA); nothing here is device-specific except the KV-cache size, which t
 
 Semantics follow `HFBackend`, so the two label the same questions the same way:
 - prompts are tokenised by the checkpoint's own tokenizer (special tokens as HF adds them);
-- greedy = temperature 0; sampling = temperature/top-p with top-k off; each prompt has its own seed
-  (`seed + index`), so a rerun gives the same completions whatever the batching;
+- greedy = temperature 0; sampling = temperature/top-p with top-k off, seeded once per engine (`LLM(seed=)`:
+  a rerun of the same requests gives the same completions). Not per request: on the CPU, vLLM 0.32 fails
+  ("CPU Generator does not use offset") when a per-request-seeded prompt is prefilled in chunks;
 - generation stops at EOS or a stop string, and the text is cut at the first stop string (`cut_at_stop`);
 - `loglik` scores the continuation tokens teacher-forced (`prompt_logprobs`), context with special tokens,
   continuation without (lm-eval's convention, `HFBackend.encode_pair`).
@@ -86,20 +87,18 @@ class VLLMBackend:
             raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]})") from None
         self.tokenizer = self.llm.get_tokenizer()
 
-    def _params(self, cfg: SamplingConfig, index: int):
+    def _params(self, cfg: SamplingConfig):
         from vllm import SamplingParams
 
         common = dict(max_tokens=cfg.max_new_tokens, min_tokens=cfg.min_new_tokens, stop=list(cfg.stop) or None)
         if cfg.greedy:
             return SamplingParams(n=1, temperature=0.0, **common)
-        return SamplingParams(n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0,
-                              seed=self.seed + index, **common)
+        return SamplingParams(n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, **common)
 
     def generate(self, prompts: Sequence[str], cfg: SamplingConfig) -> list[list[str]]:
         if not prompts:
             return []
-        params = [self._params(cfg, i) for i in range(len(prompts))]
-        outs = self.llm.generate(list(prompts), params, use_tqdm=False)
+        outs = self.llm.generate(list(prompts), self._params(cfg), use_tqdm=False)
         return [[cut_at_stop(c.text, cfg.stop) for c in sorted(o.outputs, key=lambda c: c.index)] for o in outs]
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
