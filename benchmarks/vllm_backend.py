@@ -29,7 +29,7 @@ def agreement(ckpt, data: Path) -> dict:
     model, tok = load_model(ckpt)
     with VLLMBackend(ckpt, seed=0) as vllm:
         hf = HFBackend(model, tok, seed=0)
-        out = compare_backends(hf, vllm, [add, piqa], AgreementConfig(samples=8))
+        out = compare_backends(hf, vllm, [add, piqa], AgreementConfig())
         out.update(compare_backends(hf, vllm, [gsm8k], AgreementConfig(sampled=False, greedy_max_new_tokens=64)))
     free_model(model)
     return out

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -49,15 +49,13 @@ def paired_pass1_pvalue(pass1_a: Sequence[float], pass1_b: Sequence[float], seed
 
 @dataclass(frozen=True)
 class AgreementConfig:
-    samples: int = 8
-    temperature: float = 1.0
-    top_p: float = 1.0
+    label: LabelConfig = field(default_factory=lambda: LabelConfig(samples=8, greedy=False))  # the sampling
     greedy_max_new_tokens: int | None = None  # None: the task's own
     sampled: bool = True  # False: greedy completions only (e.g. a task whose pass@1 is ~0 either way)
 
 
 def _sampled_pass1(backend: Backend, task: Task, cfg: AgreementConfig) -> tuple[np.ndarray | None, list[str]]:
-    label_cfg = LabelConfig(samples=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p, greedy=False)
+    label_cfg = cfg.label
     pass1 = None
     if cfg.sampled:
         sampled = backend.generate(task.prompts(), label_cfg.sampling(task))
@@ -93,6 +91,6 @@ def compare_backends(a: Backend, b: Backend, tasks: Sequence[Task], cfg: Agreeme
         out[task.name] = {"questions": len(task.questions), "greedy_identical": greedy_agreement(ga, gb),
                           "greedy_mismatches": [(x, y) for x, y in zip(ga, gb) if x != y][:3]}
         if cfg.sampled:
-            out[task.name].update(samples=cfg.samples, pass1_a=float(pa.mean()), pass1_b=float(pb.mean()),
+            out[task.name].update(samples=cfg.label.samples, pass1_a=float(pa.mean()), pass1_b=float(pb.mean()),
                                   p_value=paired_pass1_pvalue(pa, pb))
     return out
