@@ -31,6 +31,7 @@ class UnitJob:
     write: Callable[[Checkpoint, Task, Any], None]  # here, atomically
     is_done: Callable[[Checkpoint, Task], bool]
     dtype: str = "float32"  # the model's compute dtype
+    load: bool = True  # False: compute loads what it needs itself (e.g. a vLLM engine) and gets (None, None)
 
 
 def loaded_model(ckpt: Checkpoint, dtype: str):
@@ -53,9 +54,26 @@ def release_model() -> None:
     _LOADED.clear()
 
 
-def run_unit(compute: Callable, ckpt: Checkpoint, task: Task, dtype: str) -> Any:
+_BACKENDS: dict = {}  # this process's live labelling backends, by BackendConfig (one checkpoint at a time each)
+
+
+def backend_for(cfg, ckpt: Checkpoint, model=None, tokenizer=None):
+    """The labelling backend for `ckpt` in this process: a vLLM engine starts once per checkpoint, wherever the
+    unit runs, and is closed when this process moves to another checkpoint or the loop ends."""
+    from probecast.labels.backends import BackendPerCheckpoint
+
+    return _BACKENDS.setdefault(cfg, BackendPerCheckpoint(cfg)).get(ckpt, model, tokenizer)
+
+
+def release_backends() -> None:
+    for per_checkpoint in _BACKENDS.values():
+        per_checkpoint.close()
+    _BACKENDS.clear()
+
+
+def run_unit(compute: Callable, ckpt: Checkpoint, task: Task, dtype: str, load: bool = True) -> Any:
     """One unit, wherever it runs."""
-    model, tokenizer = loaded_model(ckpt, dtype)
+    model, tokenizer = loaded_model(ckpt, dtype) if load else (None, None)
     return compute(model, tokenizer, ckpt, task)
 
 
@@ -78,7 +96,7 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
         with steps(job.name, len(todo), show=progress and bool(todo)) as bar:
             bar.describe(executor.where)
             ported = {c.id: portable(c) for c in checkpoints}
-            args = [(job.compute, ported[c.id], t, job.dtype) for c, t in todo]
+            args = [(job.compute, ported[c.id], t, job.dtype, job.load) for c, t in todo]
             for i, result, error in map_units(executor, run_unit, args):
                 ckpt, task = todo[i]
                 if error is not None:
@@ -92,6 +110,7 @@ def for_each_checkpoint(checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]
         if own:
             executor.close()
         release_model()
+        release_backends()
     if failed:
         raise ProbecastError(f"{job.name}: {len(failed)} of {len(todo)} checkpoint × task units failed (the others "
                              f"are written; rerun to retry only these): " + "; ".join(failed))

@@ -15,7 +15,7 @@ from probecast.features.plan import FeatureReads
 def test_probe_path_scores_listed_paths_only_when_the_probe_reads_them(monkeypatch, needs):
     seen = []
     monkeypatch.setattr(latency, "time_floor", lambda *a: 1.0)
-    monkeypatch.setattr(latency, "time_generative", lambda *a: 10.0)
+    monkeypatch.setattr(latency, "time_generative", lambda *a, **k: 10.0)
     monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step, layer_ids=None:
                         seen.append((cfg, probe)) or 1.2)
     probe = SimpleNamespace(needs_alternatives=needs,

@@ -59,14 +59,16 @@ def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:
 
 
 def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step: float, repeats: int) -> dict:
-    """Wall time of generative labelling, probe evaluation and the bare-prefill floor (one checkpoint): the
-    minimum over interleaved repeats, with the spread (`features/latency.py`)."""
+    """Wall time of generative labelling (HF, and vLLM when installed: `generative_vllm`), probe evaluation and
+    the bare-prefill floor (one checkpoint): the minimum over interleaved repeats, with the spread
+    (`features/latency.py`)."""
     from probecast.features.latency import latency_summary, measure_latency
+    from probecast.labels.vllm_backend import vllm_available
     from probecast.probes.base import load_probe
 
     best = summary["best_probe"]
     lat = measure_latency(ckpt, tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)), max_step=max_step,
-                          repeats=repeats)
+                          repeats=repeats, generative_backends=("hf", "vllm") if vllm_available() else ("hf",))
     summary["latency_s"], summary["latency_detail"] = latency_summary(lat, best)
     return summary
 

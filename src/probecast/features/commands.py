@@ -68,6 +68,9 @@ def register_latency(app: typer.Typer) -> None:
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
         repeats: int = typer.Option(3, "--repeats", min=1),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        backend: str = typer.Option("hf", "--backend", help="Also time generative labelling with this engine: "
+                                    "vllm adds latency_s.generative_vllm (engine start included) beside the HF "
+                                    "`generative`.", callback=v.one_of("hf", "vllm")),
         ray: Optional[str] = RAY,
         ray_cpus: float = RAY_CPUS,
         ray_gpus: Optional[float] = RAY_GPUS,
@@ -109,7 +112,7 @@ def register_latency(app: typer.Typer) -> None:
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
         with open_executor(ray_opts) as executor:  # measured where it runs
             lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
-                       load_probe(w.probe_dir(name)), max_step, repeats)
+                       load_probe(w.probe_dir(name)), max_step, repeats, 1, tuple(dict.fromkeys(("hf", backend))))
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         summary["latency_detail"]["measured_on"] = executor.where
         write_json_atomic(w.summary_file, summary)

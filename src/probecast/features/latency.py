@@ -1,6 +1,7 @@
 """Latency accounting, measured side by side on the same checkpoint and questions.
 
-- generative: load + generative labelling with the settings that made the labels;
+- generative: load + generative labelling with the settings that made the labels (HF `generate`; with
+  `generative_backends=("hf", "vllm")` also `generative_vllm`: vLLM engine start + the same labelling);
 - probe: load + the extraction the fitted probe reads (`Probe.reads_`: its layers, pooled as produced, the
   pass stopped after the deepest one; the reference answer only when it reads the likelihood; other valid
   paths only when it reads them at prediction time) + the probe's prediction;
@@ -23,19 +24,23 @@ from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import ExtractConfig, bare_forward, extract_task
 from probecast.features.in_memory import featureset_from_arrays
 from probecast.features.plan import plan_extraction
-from probecast.labels.backend import HFBackend
+from probecast.labels.backends import BackendConfig, make_backend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
 
 
-def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig) -> float:
+def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig, backend: str = "hf") -> float:
     t0 = time.perf_counter()
-    model, tok = load_model(ckpt)
-    backend = HFBackend(model, tok, batch_size=cfg.batch_size, seed=cfg.seed)
-    for task in tasks:
-        label_task(backend, task, cfg, ckpt.id, ckpt.step)
-    free_model(model)
+    engine = make_backend(BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed), ckpt)
+    try:
+        for task in tasks:
+            label_task(engine, task, cfg, ckpt.id, ckpt.step)
+    finally:
+        engine.close()
     return time.perf_counter() - t0
+
+
+GENERATIVE_KEYS = {"hf": "generative", "vllm": "generative_vllm"}  # latency_s key per labelling backend
 
 
 def time_probe(ckpt: Checkpoint, tasks: Sequence[Task], cfg: ExtractConfig, probe, max_step: float,
@@ -92,7 +97,8 @@ def ratio_range(times: dict[str, list[float]], num: str, den: str) -> list[float
 
 
 def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
-                    probe, max_step: float, repeats: int = 3, generative_repeats: int = 1) -> dict:
+                    probe, max_step: float, repeats: int = 3, generative_repeats: int = 1,
+                    generative_backends: Sequence[str] = ("hf",)) -> dict:
     """Wall seconds of the paths for one checkpoint over `tasks`: the minimum over interleaved repeats, plus
     every repeat (`times`). The probe path extracts what the probe reads (`probe.reads_`, `plan_extraction`);
     hidden-states-only is the same without the answer pass (every stored layer if the probe reads none)."""
@@ -105,8 +111,9 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),
             "probe": lambda: time_probe(ckpt, tasks, probe_cfg, probe, max_step, layer_ids),
             "hidden_states_only": lambda: time_probe(ckpt, tasks, hidden_cfg, None, max_step),
-            "generative": lambda: time_generative(ckpt, tasks, label_cfg)}
-    times = interleaved(runs, repeats, {"generative": generative_repeats})
+            **{GENERATIVE_KEYS[b]: (lambda b=b: time_generative(ckpt, tasks, label_cfg, backend=b))
+               for b in generative_backends}}
+    times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
             "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
 

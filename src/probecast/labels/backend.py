@@ -1,7 +1,8 @@
 """Inference backends behind one interface: batched sampling and teacher-forced log-likelihood.
 
-`HFBackend` runs Hugging Face transformers (left-padded batches, `generate` with stop strings); a vLLM backend
-would implement the same two methods. Both return plain Python data so scoring never touches the model.
+`HFBackend` runs Hugging Face transformers (left-padded batches, `generate` with stop strings); `VLLMBackend`
+(`vllm_backend.py`) implements the same methods on vLLM. Both return plain Python data so scoring never touches
+the model. `backends.make_backend` is the one place that chooses between them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class SamplingConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 32
+    min_new_tokens: int = 0  # EOS suppressed before this many (= max_new_tokens with stop=(): fixed-length work)
     stop: tuple[str, ...] = ("\n",)
     greedy: bool = False  # True: one deterministic completion, n ignored
 
@@ -29,11 +31,22 @@ class Backend(Protocol):
     def loglik(self, contexts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
         """For each pair, (sum of log p(continuation tokens | context), number of continuation tokens)."""
 
+    def close(self) -> None:
+        """Free what the backend loaded itself (a model, an engine); a no-op for a borrowed model."""
+
 
 class HFBackend:
-    def __init__(self, model, tokenizer, batch_size: int = 64, seed: int = 0) -> None:
+    def __init__(self, model, tokenizer, batch_size: int = 64, seed: int = 0, owns_model: bool = False) -> None:
         self.model, self.tokenizer, self.batch_size, self.seed = model, tokenizer, batch_size, seed
         self.device = next(model.parameters()).device
+        self.owns_model = owns_model  # loaded by `make_backend`: freed by `close()`
+
+    def close(self) -> None:
+        if self.owns_model and self.model is not None:
+            from probecast.checkpoints.load import free_model
+
+            model, self.model = self.model, None
+            free_model(model)
 
     def _stop_token_ids(self, stop: Sequence[str]) -> list[int]:
         """Stop strings that are single tokens end generation through eos ids (cheap); others via stop_strings."""
@@ -58,7 +71,7 @@ class HFBackend:
             chunk = list(prompts[start:start + per_batch])
             enc = tok(chunk, return_tensors="pt", padding=True).to(self.device)
             kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos or None,
-                          num_return_sequences=n)
+                          num_return_sequences=n, min_new_tokens=cfg.min_new_tokens or None)
             if cfg.greedy:
                 kwargs.update(do_sample=False)
             else:

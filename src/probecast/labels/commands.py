@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         dtype: str = typer.Option("float32", "--dtype", callback=v.one_of("float32", "float16", "bfloat16")),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
+        backend: str = typer.Option("hf", "--backend", help="Labelling engine: hf (transformers) or vllm "
+                                    "(`make vllm`; one engine per checkpoint).", callback=v.one_of("hf", "vllm")),
         ray: Optional[str] = RAY,
         ray_cpus: float = RAY_CPUS,
         ray_gpus: Optional[float] = RAY_GPUS,
@@ -54,5 +56,5 @@ def register(app: typer.Typer) -> None:
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
         with open_executor(ray_opts) as executor:
-            label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor)
+            label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor, backend=backend)
         console().print(label_table(w, ckpts, task_list))

@@ -5,26 +5,31 @@ from __future__ import annotations
 from typing import Sequence
 
 from probecast.checkpoints.discover import Checkpoint
-from probecast.labels.backend import HFBackend
+from probecast.labels.backends import BackendConfig
 from probecast.labels.label import LabelConfig, label_task
 from probecast.executors import Executor
-from probecast.pipeline import UnitJob, for_each_checkpoint
+from probecast.pipeline import UnitJob, backend_for, for_each_checkpoint
 from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
 
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
-                    dtype: str = "float32", progress: bool = True, executor: Executor | None = None) -> int:
-    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype), executor=executor, progress=progress)
+                    dtype: str = "float32", progress: bool = True, executor: Executor | None = None,
+                    backend: str = "hf") -> int:
+    """Label every pending checkpoint × task with `backend` (`labels.backends.BACKENDS`), one engine per checkpoint."""
+    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype, backend), executor=executor,
+                               progress=progress)
 
 
-def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32") -> UnitJob:
+def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: str = "hf") -> UnitJob:
+    spec = BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype)
+
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task):
-        backend = HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
-        return label_task(backend, task, cfg, ckpt.id, ckpt.step)
+        df, meta = label_task(backend_for(spec, ckpt, model, tokenizer), task, cfg, ckpt.id, ckpt.step)
+        return df, {**meta, "backend": backend}
 
     return UnitJob("label", compute, lambda c, t, result: ws.write_labels(c.id, t.name, *result),
-                   lambda c, t: ws.has_labels(c.id, t.name), dtype=dtype)
+                   lambda c, t: ws.has_labels(c.id, t.name), dtype=dtype, load=spec.needs_hf_model)
 
 
 def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]):

@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         audit_every: int = typer.Option(0, "--audit-every", min=0, help="Every Mth checkpoint also gets real generative "
                                         "labels on a random subset (0 = never)."),
         audit_questions: int = typer.Option(16, "--audit-questions", min=1, help="Questions per task in an audit."),
+        audit_backend: str = typer.Option("hf", "--audit-backend", help="Engine of the audits: hf or vllm "
+                                          "(one vLLM engine per audited checkpoint).", callback=v.one_of("hf", "vllm")),
         n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
@@ -61,7 +63,8 @@ def register(app: typer.Typer) -> None:
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
-                            audit=AuditConfig(every=audit_every, questions=audit_questions))
+                            audit=AuditConfig(every=audit_every, questions=audit_questions,
+                                              backend=audit_backend))
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
         with open_executor(ray_opts) as executor:
             watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,

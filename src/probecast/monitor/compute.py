@@ -17,7 +17,7 @@ import numpy as np
 from probecast.errors import ProbecastError
 from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.in_memory import featureset_from_arrays
-from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.monitor.audit import AuditConfig, audit_task, open_audit_backend
 from probecast.evaluation.interval import task_score_interval
 
 
@@ -47,13 +47,15 @@ class Evaluation:
 
 
 def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoint: str, source: str,
-                       do_audit: bool) -> Evaluation:
+                       do_audit: bool, path: str | None = None) -> Evaluation:
+    """`path`: the checkpoint folder, for an audit backend that starts its own engine (vLLM)."""
     from probecast.checkpoints.load import fingerprint
 
     t0 = time.perf_counter()
     was_training = model.training
     model.eval()
     ev = Evaluation([], [], [], [], fingerprint(model, tokenizer), 0.0)
+    audit_backend = open_audit_backend(spec.audit, checkpoint, step, path) if do_audit else None
     try:
         for task in spec.tasks:
             t_task = time.perf_counter()
@@ -68,13 +70,16 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
                    "probe": spec.probe_name, "source": source}
             rows = None
             if do_audit:
-                result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, spec.audit)
+                result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, spec.audit,
+                                          backend=audit_backend)
                 rec.update(result)
             ev.records.append(rec)
             ev.arrays.append(arrays if spec.keep_arrays else None)
             ev.p_success.append(p)
             ev.audit_rows.append(rows)
     finally:
+        if audit_backend is not None:
+            audit_backend.close()
         if was_training:
             model.train()
     ev.compute_s = time.perf_counter() - t0
@@ -93,7 +98,7 @@ def evaluate_checkpoint(spec: MonitorSpec, ckpt, step: int, checkpoint: str, do_
         raise ProbecastError(f"cannot be read ({exc})") from exc
     load_s = time.perf_counter() - t0
     try:
-        ev = compute_evaluation(spec, model, tokenizer, step, checkpoint, "watch", do_audit)
+        ev = compute_evaluation(spec, model, tokenizer, step, checkpoint, "watch", do_audit, path=ckpt.path)
     finally:
         free_model(model)
     ev.load_s = load_s

@@ -100,11 +100,12 @@ class Monitor:
         return self.cfg.audit.due(self.n_evaluations + ahead)
 
     def evaluate(self, model, tokenizer, step: int, checkpoint: str | None = None, source: str = "callback",
-                 load_s: float = 0.0, audit: bool | None = None) -> list[dict]:
-        """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule."""
+                 load_s: float = 0.0, audit: bool | None = None, path: str | None = None) -> list[dict]:
+        """Evaluate the model as it is now; log and return one record per task. `audit=None`: by schedule.
+        `path`: the checkpoint folder, for an audit backend that starts its own engine (vLLM)."""
         checkpoint = checkpoint or f"step-{step}"
         do_audit = self.audit_due() if audit is None else audit
-        ev = compute_evaluation(self.spec, model, tokenizer, step, checkpoint, source, do_audit)
+        ev = compute_evaluation(self.spec, model, tokenizer, step, checkpoint, source, do_audit, path=path)
         ev.load_s = load_s
         return self.record(ev)
 

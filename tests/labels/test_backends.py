@@ -1,0 +1,59 @@
+"""The backend registry: one place chooses hf / vllm, loads or borrows the model, frees what it loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from probecast.checkpoints.discover import discover_checkpoints
+from probecast.errors import ProbecastError
+from probecast.labels.backend import HFBackend, SamplingConfig
+from probecast.labels.backends import BackendConfig, BackendPerCheckpoint, make_backend
+from probecast.monitor.audit import AuditConfig, open_audit_backend
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(ProbecastError, match=r"--backend 'tgi'.*choose one of hf, vllm"):
+        BackendConfig(name="tgi")
+    with pytest.raises(ProbecastError, match="--audit-backend"):
+        AuditConfig(backend="nope")
+    assert BackendConfig("hf").needs_hf_model and not BackendConfig("vllm").needs_hf_model
+
+
+def test_cli_rejects_unknown_backend_with_exit_2(tmp_path, capsys):
+    from probecast.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["label", "--ws", str(tmp_path / "w"), "--tasks", "add", "--backend", "tgi"])
+    assert exc.value.code == 2 and "error: --backend 'tgi'" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()  # checked before anything is written
+
+
+def test_vllm_audit_needs_a_checkpoint_folder():
+    with pytest.raises(ProbecastError, match="no checkpoint folder"):
+        open_audit_backend(AuditConfig(backend="vllm"), "step-3", 3, None)
+    assert open_audit_backend(AuditConfig(), "step-3", 3, None) is None  # hf: the in-memory model
+
+
+def test_hf_backend_loaded_per_checkpoint_and_freed(tiny_run):
+    ckpts = discover_checkpoints(tiny_run)
+    with BackendPerCheckpoint(BackendConfig(batch_size=8)) as per:
+        first = per.get(ckpts[0])
+        assert isinstance(first, HFBackend) and first.owns_model
+        assert per.get(ckpts[0]) is first  # same checkpoint: same backend, loaded once
+        second = per.get(ckpts[1])
+        assert second is not first and first.model is None  # moving on freed the previous model
+    assert second.model is None
+
+
+def test_borrowed_model_is_not_freed_and_fixed_length_generation(tiny_run):
+    from probecast.checkpoints.load import load_model
+
+    (ckpt, *_) = discover_checkpoints(tiny_run)
+    model, tok = load_model(ckpt)
+    backend = make_backend("hf", ckpt, model, tok)
+    seen, generate = {}, model.generate
+    model.generate = lambda **kw: seen.update(kw) or generate(**kw)
+    out = backend.generate(["a"], SamplingConfig(n=2, max_new_tokens=5, min_new_tokens=5, stop=()))
+    assert len(out[0]) == 2 and seen["min_new_tokens"] == 5 and seen["max_new_tokens"] == 5  # EOS suppressed
+    backend.close()
+    assert backend.model is model
