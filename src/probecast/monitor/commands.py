@@ -32,6 +32,12 @@ def register(app: typer.Typer) -> None:
         audit_every: int = typer.Option(0, "--audit-every", help="Every Mth checkpoint also gets real generative "
                                         "labels on a random subset (0 = never)."),
         audit_questions: int = typer.Option(16, "--audit-questions", help="Questions per task in an audit."),
+        audit_half_width: Optional[float] = typer.Option(None, "--audit-half-width", help="Instead of a fixed "
+                                                         "number: label until the 90% PPI interval's half-width "
+                                                         "is at most this (e.g. 0.05; pilot 16, then rounds of 8)."),
+        refit_on_drift: bool = typer.Option(False, "--refit-on-drift", help="When a CUSUM on the audit residuals "
+                                            "signals drift, refit the probe on every label (audits included), "
+                                            "save it as a new version and switch to it (needs --audit-every)."),
         n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap replicates for the interval."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: all cores)."),
@@ -45,11 +51,18 @@ def register(app: typer.Typer) -> None:
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
+        from probecast.errors import ProbecastError
+
+        if refit_on_drift and audit_every <= 0:
+            raise ProbecastError("--refit-on-drift: the drift test reads audits; give --audit-every M (e.g. 2)")
+        if audit_half_width is not None and not 0 < audit_half_width < 1:
+            raise ProbecastError(f"--audit-half-width {audit_half_width}: must be in (0, 1), e.g. 0.05")
         configure_threads(threads)
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
-                            audit=AuditConfig(every=audit_every, questions=audit_questions))
+                            audit=AuditConfig(every=audit_every, questions=audit_questions,
+                                              half_width=audit_half_width), refit_on_drift=refit_on_drift)
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
         watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,
                                                                 rule=rule, max_polls=max_polls))

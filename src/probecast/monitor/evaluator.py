@@ -7,7 +7,10 @@ probe reads them at prediction time (`Probe.needs_alternatives`); otherwise a pr
 only) -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
 (`evaluation/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
-generative labelling of a small subset (`audit.py`).
+generative labelling of a small random subset (`audit.py`): the record then also carries the prediction-powered
+estimate and interval (`ppi_*`). With `refit_on_drift`, each audit feeds a CUSUM on the audit residuals
+(`drift.py`); when it fires the probe is refitted on every label (`refit.py`), saved as a new version and used
+from the next evaluation on (records say which version made them: `probe_version`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.in_memory import featureset_from_arrays
 from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig, audit_task
+from probecast.monitor.drift import CusumDrift, CusumState, DriftConfig
+from probecast.monitor.refit import RefitLog, append_event, refit_probe
 from probecast.monitor.sinks import make_sinks, metrics_of
+from probecast.monitor.trackers import metric_name
 from probecast.probes.base import load_probe
 from probecast.evaluation.interval import probe_score_errors, task_score_interval
 from probecast.workspace import Workspace, safe_name
@@ -44,6 +50,8 @@ class MonitorConfig:
     save_features: bool = False  # also store features + per-question predictions in the workspace
     audit: AuditConfig = field(default_factory=AuditConfig)
     batch_size: int | None = None  # prefill batch size (default: the one the probe's features used)
+    refit_on_drift: bool = False  # audits feed a drift test; when it fires, refit the probe (needs save_features)
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
 
 def workspace_extract_config(ws: Workspace, batch_size: int | None = None) -> ExtractConfig:
@@ -67,21 +75,34 @@ class Monitor:
     """Holds the fitted probe, the tasks and the sinks across evaluations (one per checkpoint / step)."""
 
     def __init__(self, ws: str | Path | Workspace, cfg: MonitorConfig) -> None:
-        from probecast.evaluation.predict import fingerprint, resolve_probe
+        from probecast.evaluation.predict import resolve_probe
         from probecast.resolve import resolve_tasks
 
         self.ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)
         self.cfg = cfg
+        if cfg.refit_on_drift and not (cfg.save_features and cfg.audit.every > 0):
+            raise ProbecastError("--refit-on-drift needs audits (--audit-every M > 0) and stored features")
         self.probe_name, probe_dir = resolve_probe(self.ws, cfg.probe)
-        self.probe = load_probe(probe_dir)
-        self.probe_fingerprint = fingerprint(probe_dir)
-        self.score_errors = probe_score_errors(self.ws, self.probe_name)  # {} without an evaluation of it
+        self.refits = RefitLog(self.ws, self.probe_name)  # the active version survives a restart
+        self.drift = CusumDrift(cfg.drift, CusumState.from_dict(self.refits.data.get("cusum")))
+        self._use(self.refits.active if cfg.refit_on_drift else self.probe_name,
+                  self.ws.probe_dir(self.refits.active) if cfg.refit_on_drift and self.refits.data["refits"]
+                  else probe_dir)
         self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
         self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
         if not (cfg.save_features or self.probe.needs_alternatives):  # listed paths teach at fit time only,
             self.extract_cfg = replace(self.extract_cfg, alternatives=False)  # unless the probe reads them
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
+
+    def _use(self, version: str, probe_dir: Path) -> None:
+        """Predict with this probe version from now on."""
+        from probecast.evaluation.predict import fingerprint
+
+        self.version = version
+        self.probe = load_probe(probe_dir)
+        self.probe_fingerprint = fingerprint(probe_dir)
+        self.score_errors = probe_score_errors(self.ws, version)  # {} without an evaluation of it
 
     def evaluate(self, model, tokenizer, step: int, checkpoint: str | None = None, source: str = "callback",
                  load_s: float = 0.0, audit: bool | None = None) -> list[dict]:
@@ -105,7 +126,7 @@ class Monitor:
                        "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": covers,
                        "latency_s": time.perf_counter() - t_task,
                        "prefill_s": prefill_s, "n_questions": len(p), "probe": self.probe_name,
-                       "run": self.cfg.run_name, "source": source}
+                       "probe_version": self.version, "run": self.cfg.run_name, "source": source}
                 if self.cfg.save_features:
                     self._save(model, tokenizer, task, checkpoint, step, arrays, prefill_s, p)
                 if do_audit:
@@ -113,12 +134,13 @@ class Monitor:
                     rec.update(result)
                     write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(checkpoint) /
                                          f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
-                                         {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint,
+                                         {"probe": self.version, "probe_fingerprint": self.probe_fingerprint,
                                           "fingerprint": model_fingerprint(model, tokenizer)})
                 records.append(rec)
         finally:
             if was_training:
                 model.train()
+        event = self._drift_check(records, step, checkpoint) if do_audit and self.cfg.refit_on_drift else None
         eval_s = time.perf_counter() - t0 + load_s
         eval_id = uuid.uuid4().hex[:16]
         for rec in records:
@@ -128,7 +150,36 @@ class Monitor:
         metrics = metrics_of(records, eval_s)
         for sink in reversed(self.sinks):  # JSONL (first) last: it is the commit point the watcher trusts
             sink.log(int(step), metrics, records)
+        if event is not None:
+            refit_metrics = {metric_name(None, "refits"): float(len(self.refits.data["refits"]))}
+            for sink in self.sinks:
+                sink.log(int(step), refit_metrics, [])
         return records
+
+    def _drift_check(self, records: list[dict], step: int, checkpoint: str) -> dict | None:
+        """Feed this audit's residuals to the CUSUM; on drift refit, switch version, log the event."""
+        fired = self.drift.update({r["task"]: (r["ppi_rectifier"], r["ppi_rectifier_se"]) for r in records
+                                   if "ppi_rectifier" in r})
+        for r in records:
+            r["drift_cusum"] = self.drift.statistic(r["task"])
+        event = None
+        if fired:
+            stats = {t: self.drift.statistic(t) for t in sorted(self.drift.state.upper)}
+            name, directory, _, info = refit_probe(self.ws, self.probe, self.version)
+            event = {"event": "refit", "time": time.time(), "run": self.cfg.run_name, "probe": self.probe_name,
+                     "checkpoint": checkpoint, "step": int(step), "from": self.version, "to": name,
+                     "tasks": fired, "cusum": stats, "drift_test": f"two-sided CUSUM k={self.drift.cfg.k} "
+                     f"h={self.drift.cfg.h} on audit residuals", **info}
+            self._use(name, directory)
+            self.drift.reset()
+            self.refits.data["refits"].append(event)
+            self.refits.data["active"] = name
+            append_event(self.ws, event)
+            for r in records:
+                r["refit_to"] = name
+        self.refits.data["cusum"] = self.drift.state.to_dict()
+        self.refits.save()
+        return event
 
     def _save(self, model, tokenizer, task, checkpoint: str, step: int, arrays: dict, wall: float,
               p: np.ndarray) -> None:
@@ -143,8 +194,8 @@ class Monitor:
                        "wall_time_s": wall, "prompts": task.prompts()})
         df = pd.DataFrame({"checkpoint": checkpoint, "step": int(step), "task": task.name, "question_id": qids,
                            "p_success": p})
-        write_parquet_atomic(self.ws.predictions_path(checkpoint, task.name, self.probe_name), df,
-                             {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint})
+        write_parquet_atomic(self.ws.predictions_path(checkpoint, task.name, self.version), df,
+                             {"probe": self.version, "probe_fingerprint": self.probe_fingerprint})
 
     def close(self) -> None:
         for sink in self.sinks:
