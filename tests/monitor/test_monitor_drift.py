@@ -64,3 +64,40 @@ def test_refit_uses_full_labels_plus_audits_and_keeps_the_old_version(monitor_ws
     assert model.name == old.name and model.get_params() == old.get_params()
     assert (ws.probe_dir("ridge") / "weights.safetensors").read_bytes() == before
     assert next_version(ws, name) == "ridge-refit2"
+
+
+def test_watch_refit_on_drift_end_to_end(monitor_ws, tiny_run):
+    """A real watcher over the tiny run with audits on checkpoints 0 and 2; a drift test that always fires
+    (h < 0) refits twice: versions ridge-refit1, -refit2 beside ridge, events in events.jsonl, the report
+    lists them, every audited record carries the PPI estimate and interval."""
+    from probecast.monitor.audit import AuditConfig
+    from probecast.monitor.evaluator import Monitor, MonitorConfig
+    from probecast.monitor.refit import events_path
+    from probecast.monitor.sinks import jsonl_path, read_jsonl
+    from probecast.monitor.watcher import WatchConfig, Watcher
+    from probecast.report.data import load_report_data
+
+    cfg = MonitorConfig(probe="ridge", sinks=(), n_boot=50, save_features=True, refit_on_drift=True,
+                        audit=AuditConfig(every=2, questions=4, samples=2), drift=DriftConfig(h=-1.0))
+    Watcher(Monitor(monitor_ws, cfg), tiny_run, WatchConfig(once=True, settle=0.1)).run()
+    ws = Workspace(monitor_ws, create=False)
+    records = read_jsonl(jsonl_path(ws))
+    steps = sorted({r["step"] for r in records})
+    versions = {r["step"]: r["probe_version"] for r in records}
+    assert versions == {steps[0]: "ridge", steps[1]: "ridge-refit1", steps[2]: "ridge-refit1"}
+    assert all(r["probe"] == "ridge" for r in records)
+    for r in records:
+        if r["step"] in (steps[0], steps[2]):
+            assert r["ppi_n_labels"] == 4 and r["ppi_lo"] <= r["ppi_estimate"] <= r["ppi_hi"]
+            assert 0 <= r["ppi_lam"] <= 1 and "drift_cusum" in r
+        else:
+            assert "ppi_estimate" not in r
+    events = [json.loads(line) for line in events_path(ws).read_text().splitlines()]
+    assert [(e["from"], e["to"]) for e in events] == [("ridge", "ridge-refit1"), ("ridge-refit1", "ridge-refit2")]
+    assert events[1]["audit_rows"] == 0  # every audited checkpoint also has full labels here: counted once
+    for v in ("ridge", "ridge-refit1", "ridge-refit2"):
+        assert (ws.probe_dir(v) / "config.json").exists()
+    assert load_report_data(ws).events == events
+    resumed = Monitor(monitor_ws, cfg)  # a restarted monitor continues with the newest version
+    assert resumed.version == "ridge-refit2"
+    resumed.close()
