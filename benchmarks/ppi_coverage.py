@@ -54,8 +54,9 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
     probe, rows = test_scores(ws)
     errors = probe_score_errors(ws, probe)
     rng = np.random.default_rng(seed)
-    acc = {n: {k: [] for k in ("ppi", "classical", "ppi_w", "classical_w", "lam", "eff")} for n in ns}
+    acc = {n: {k: [] for k in ("ppi", "classical", "ppi_w", "classical_w", "lam", "eff", "same")} for n in ns}
     probe_cov, probe_w, budget = [], [], {"covers": [], "labels": [], "half_width": []}
+    skipped: set[int] = set()
     for (ckpt, task), g in rows.groupby(["checkpoint", "task"]):
         p, y = g["p"].to_numpy(), g["y"].to_numpy()
         truth = y.mean()
@@ -63,7 +64,8 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
         probe_cov.append(lo <= truth <= hi)
         probe_w.append(hi - lo)
         for n in ns:
-            if n >= len(y):
+            if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task
+                skipped.add(n)
                 continue
             for _ in range(draws):
                 idx = rng.choice(len(y), n, replace=False)
@@ -75,6 +77,7 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
                 a["classical_w"].append(e.classical_hi - e.classical_lo)
                 a["lam"].append(e.lam)
                 a["eff"].append(e.effective_labels / n)
+                a["same"].append(np.ptp(y[idx]) == 0)  # every audited label equal: a CLT interval is blind
         for _ in range(draws):
             e, idx, _ = label_until(AuditBudget(half_width=half_width), p, lambda i: y[i], rng.permutation(len(y)),
                                     level)
@@ -83,14 +86,18 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
             budget["half_width"].append(e.half_width)
     out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws,
            "cells": int(rows.groupby(["checkpoint", "task"]).ngroups), "questions_per_cell": int(len(rows) /
-           max(rows.groupby(["checkpoint", "task"]).ngroups, 1)), "n": {}}
+           max(rows.groupby(["checkpoint", "task"]).ngroups, 1)), "n": {},
+           "n_skipped": sorted(skipped)}
     for n, a in acc.items():
         if not a["ppi"]:
             continue
         out["n"][str(n)] = {"ppi_coverage": float(np.mean(a["ppi"])), "classical_coverage": float(np.mean(a["classical"])),
                             "probe_coverage": float(np.mean(probe_cov)), "ppi_width": float(np.mean(a["ppi_w"])),
                             "classical_width": float(np.mean(a["classical_w"])), "probe_width": float(np.mean(probe_w)),
-                            "lam_mean": float(np.mean(a["lam"])), "effective_labels_per_label": float(np.mean(a["eff"]))}
+                            "lam_mean": float(np.mean(a["lam"])), "effective_labels_per_label": float(np.mean(a["eff"])),
+                            "all_labels_equal_share": float(np.mean(a["same"])),
+                            "ppi_coverage_labels_vary": float(np.mean(np.array(a["ppi"])[~np.array(a["same"])]))
+                            if not all(a["same"]) else None}
     out["budget"] = {"half_width_target": half_width, "coverage": float(np.mean(budget["covers"])),
                      "labels_mean": float(np.mean(budget["labels"])), "labels_max": int(np.max(budget["labels"])),
                      "half_width_mean": float(np.mean(budget["half_width"]))}
@@ -101,13 +108,15 @@ def print_coverage(res: dict) -> list[str]:
     print(f"\n{res['workspace']}: probe {res['probe']}, {res['cells']} test checkpoint × task cells "
           f"(~{res['questions_per_cell']} questions each), {res['draws']} audit draws per n, nominal {res['level']:.0%}")
     print(f"{'n':>4} {'PPI cov':>8} {'classical cov':>14} {'probe-only cov':>15} {'PPI width':>10} "
-          f"{'classical width':>16} {'probe width':>12} {'ratio':>6} {'mean λ':>7} {'worth':>6}")
-    fails = []
+          f"{'classical width':>16} {'probe width':>12} {'ratio':>6} {'mean λ':>7} {'worth':>6} {'equal labels':>13} "
+          f"{'PPI cov when labels vary':>25}")
+    fails = [f"n={n}: not measured (a cell has no more than {n} questions)" for n in res.get("n_skipped", [])]
     for n, r in res["n"].items():
         ratio = r["ppi_width"] / r["classical_width"]
         print(f"{n:>4} {r['ppi_coverage']:8.3f} {r['classical_coverage']:14.3f} {r['probe_coverage']:15.3f} "
               f"{r['ppi_width']:10.3f} {r['classical_width']:16.3f} {r['probe_width']:12.3f} {ratio:6.2f} "
-              f"{r['lam_mean']:7.2f} {r['effective_labels_per_label']:5.2f}x")
+              f"{r['lam_mean']:7.2f} {r['effective_labels_per_label']:5.2f}x {r['all_labels_equal_share']:13.3f} "
+              f"{'-' if r['ppi_coverage_labels_vary'] is None else format(r['ppi_coverage_labels_vary'], '.3f'):>25}")
         if r["ppi_coverage"] < BARS["ppi_coverage_min"]:
             fails.append(f"n={n}: PPI coverage {r['ppi_coverage']:.3f} < {BARS['ppi_coverage_min']}")
         if ratio > BARS["width_ratio_max"]:
