@@ -98,6 +98,10 @@ def test_watch_refit_on_drift_end_to_end(monitor_ws, tiny_run):
     for v in ("ridge", "ridge-refit1", "ridge-refit2"):
         assert (ws.probe_dir(v) / "config.json").exists()
     assert load_report_data(ws).events == events
+    from probecast.report.html import render
+
+    html = render(load_report_data(ws))
+    assert 'id="refits"' in html and "ridge-refit2" in html and 'data-col="ppi_estimate"' in html
     resumed = Monitor(monitor_ws, cfg)  # a restarted monitor continues with the newest version
     assert resumed.version == "ridge-refit2"
     resumed.close()
