@@ -110,6 +110,8 @@ def test_plain_loop_every_n_steps_with_audits(monitor_ws):
             rows = pd.read_parquet(monitor_ws / "monitor" / "audit" / f"step-{r['step']}" / f"{r['task']}.parquet")
             assert len(rows) == 4 and rows["pass1"].mean() == pytest.approx(r["audit_pass1"])
             assert rows["p_success"].mean() == pytest.approx(r["audit_pred_pass1"])
+            assert r["ppi_n_labels"] == 4 and r["ppi_lo"] <= r["ppi_estimate"] <= r["ppi_hi"]  # PPI beside it
+            assert r["ppi_classical"] == pytest.approx(r["audit_pass1"]) and 0 <= r["ppi_lam"] <= 1
 
 
 @pytest.mark.skipif(importlib.util.find_spec("lightning") is None and importlib.util.find_spec("pytorch_lightning") is None,

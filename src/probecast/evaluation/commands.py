@@ -68,14 +68,36 @@ def predict_cmd(
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     seed: int = typer.Option(0, "--seed", min=0),
+    audit: Optional[str] = typer.Option(None, "--audit", help="Also label random questions at each checkpoint by "
+                                        "generation and report the prediction-powered (PPI++) task score: N "
+                                        "questions (e.g. 32) or a target interval half-width (e.g. 0.05)."),
+    audit_samples: int = typer.Option(4, "--audit-samples", min=1, help="Sampled completions per audited question."),
+    level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Confidence level of the PPI interval (with --audit)."),
 ) -> None:
     """Predict per-question P(success) -> W/predictions/<probe>/<checkpoint>/<task>.parquet and print task scores."""
     from probecast.evaluation.predict import predict, print_table
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
+    budget = None
+    if audit is not None:
+        from probecast.evaluation.ppi import AuditBudget
+
+        budget = AuditBudget.parse(audit)
+        if not 0 < level < 1:
+            raise ProbecastError(f"--level {level}: must be in (0, 1), e.g. 0.9")
+        if audit_samples < 1:
+            raise ProbecastError(f"--audit-samples {audit_samples}: must be at least 1")
     table = predict(w, probe, _csv(checkpoints), _csv(tasks), n_boot=n_boot, seed=seed)
-    print_table(table, f"probe {probe}: predicted task score (mean P(success), 95% bootstrap interval)")
+    if budget is not None:
+        from probecast.evaluation.audited import audit_table
+        from probecast.evaluation.predict import resolve_probe
+        from probecast.labels.audit import AuditSettings
+
+        name, _ = resolve_probe(w, probe)
+        table = audit_table(w, name, table, budget, AuditSettings(samples=audit_samples, seed=seed, level=level))
+    print_table(table, f"probe {probe}: predicted task score (mean P(success), 95% bootstrap interval)"
+                + ("" if budget is None else f"; PPI with real labels, {level:.0%} interval"))
 
 
 def evaluate_cmd(

@@ -86,10 +86,15 @@ def print_table(table: pd.DataFrame, title: str) -> None:
     from probecast.ui import console
     from rich.table import Table
 
+    ppi = "ppi_estimate" in table.columns
     t = Table(title=title)
-    for col in ("checkpoint", "step", "task", "questions", "predicted pass@1", "95% interval", "actual"):
+    cols = ["checkpoint", "step", "task", "questions", "predicted pass@1", "95% interval"]
+    cols += ["labels", "PPI pass@1", "PPI interval", "λ", "worth labels"] if ppi else []
+    for col in cols + ["actual"]:
         t.add_column(col, justify="right" if col not in ("checkpoint", "task") else "left")
     for r in table.itertuples():
+        extra = [str(r.ppi_n_labels), f"{r.ppi_estimate:.3f}", f"[{r.ppi_lo:.3f}, {r.ppi_hi:.3f}]",
+                 f"{r.ppi_lam:.2f}", f"{r.ppi_effective_labels:.0f}"] if ppi else []
         t.add_row(str(r.checkpoint), str(r.step), str(r.task), str(r.n_questions), f"{r.score:.3f}",
-                  f"[{r.lo:.3f}, {r.hi:.3f}]", "-" if np.isnan(r.actual) else f"{r.actual:.3f}")
+                  f"[{r.lo:.3f}, {r.hi:.3f}]", *extra, "-" if np.isnan(r.actual) else f"{r.actual:.3f}")
     console().print(t)

@@ -39,6 +39,13 @@ def register(app: typer.Typer) -> None:
         audit_questions: int = typer.Option(16, "--audit-questions", min=1, help="Questions per task in an audit."),
         audit_backend: str = typer.Option("hf", "--audit-backend", help="Engine of the audits: hf or vllm "
                                           "(one vLLM engine per audited checkpoint).", callback=v.one_of("hf", "vllm")),
+        audit_half_width: Optional[float] = typer.Option(None, "--audit-half-width", min=0.0, max=1.0, min_open=True,
+                                                         max_open=True, help="Instead of a fixed number: label until "
+                                                         "the 90% PPI interval's half-width is at most this "
+                                                         "(e.g. 0.05; pilot 16, then rounds of 8)."),
+        refit_on_drift: bool = typer.Option(False, "--refit-on-drift", help="When a CUSUM on the audit residuals "
+                                            "signals drift, refit the probe on every label (audits included), "
+                                            "save it as a new version and switch to it (needs --audit-every)."),
         n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
@@ -49,6 +56,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Follow RUN_DIR while it trains: each new complete checkpoint -> features -> predicted task scores
         with intervals -> W/monitor/predictions.jsonl and the trackers. Restartable; Ctrl-C stops cleanly."""
+        from probecast.errors import ProbecastError
         from probecast.executors import open_executor
         from probecast.executors.options import ray_options
         from probecast.monitor.audit import AuditConfig
@@ -59,12 +67,15 @@ def register(app: typer.Typer) -> None:
         from probecast.workspace import Workspace
 
         ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
+        if refit_on_drift and audit_every <= 0:
+            raise ProbecastError("--refit-on-drift: the drift test reads audits; give --audit-every M (e.g. 2)")
         configure_threads(threads)
         w = Workspace(ws, create=False)
         cfg = MonitorConfig(probe=probe, tasks=tasks, limit=limit, sinks=tuple(sinks.split(",")),
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
                             audit=AuditConfig(every=audit_every, questions=audit_questions,
-                                              backend=audit_backend))
+                                              backend=audit_backend, half_width=audit_half_width),
+                            refit_on_drift=refit_on_drift)
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
         with open_executor(ray_opts) as executor:
             watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,

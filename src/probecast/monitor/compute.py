@@ -33,6 +33,7 @@ class MonitorSpec:
     audit: AuditConfig = field(default_factory=AuditConfig)
     keep_arrays: bool = False  # return the features too (to be stored)
     layer_ids: tuple | None = None  # the hidden_states indices extract_cfg keeps (None: all), see features/plan.py
+    version: str = ""  # the probe version predicting (a refit on drift makes a new one; default: probe_name)
 
 
 @dataclass
@@ -67,7 +68,7 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
             rec = {"checkpoint": checkpoint, "step": int(step), "task": task.name, "pred_pass1": float(p.mean()),
                    "pred_pass1_lo": lo, "pred_pass1_hi": hi, "interval": covers,
                    "latency_s": time.perf_counter() - t_task, "prefill_s": prefill_s, "n_questions": len(p),
-                   "probe": spec.probe_name, "source": source}
+                   "probe": spec.probe_name, "probe_version": spec.version or spec.probe_name, "source": source}
             rows = None
             if do_audit:
                 result, rows = audit_task(model, tokenizer, task, p, checkpoint, step, spec.audit,

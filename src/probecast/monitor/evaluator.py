@@ -7,7 +7,10 @@ when it reads the likelihood, the listed alternative paths only when it reads th
 the features are saved, which keeps everything `probecast extract` keeps -> the probe's P(success) per question -> task score = mean, with a percentile bootstrap interval
 over questions, widened by the probe's measured task-score error when `probecast evaluate` measured one
 (`evaluation/interval.py`) -> one record per task to every sink. Optionally every Mth evaluation is audited by real
-generative labelling of a small subset (`audit.py`).
+generative labelling of a small random subset (`audit.py`): the record then also carries the prediction-powered
+estimate and interval (`ppi_*`). With `refit_on_drift`, each audit feeds a CUSUM on the audit residuals
+(`drift.py`); when it fires the probe is refitted on every label (`refit.py`), saved as a new version and used
+from the next evaluation on (records say which version made them: `probe_version`).
 
 The model-side half (`compute.py`) writes nothing and may run on a Ray worker; `Monitor.record` is the one writer.
 """
@@ -31,7 +34,10 @@ from probecast.features.plan import plan_extraction
 from probecast.io import write_parquet_atomic
 from probecast.monitor.audit import AuditConfig
 from probecast.monitor.compute import Evaluation, MonitorSpec, compute_evaluation
+from probecast.monitor.drift import CusumDrift, CusumState, DriftConfig
+from probecast.monitor.refit import RefitLog, append_event, refit_probe
 from probecast.monitor.sinks import make_sinks, metrics_of
+from probecast.monitor.trackers import metric_name
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace, safe_name
 
@@ -48,6 +54,8 @@ class MonitorConfig:
     save_features: bool = False  # also store features + per-question predictions in the workspace
     audit: AuditConfig = field(default_factory=AuditConfig)
     batch_size: int | None = None  # prefill batch size (default: the one the probe's features used)
+    refit_on_drift: bool = False  # audits feed a drift test; when it fires, refit the probe (needs save_features)
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
 
 def workspace_extract_config(ws: Workspace, batch_size: int | None = None) -> ExtractConfig:
@@ -71,15 +79,19 @@ class Monitor:
     """Holds the fitted probe, the tasks and the sinks across evaluations (one per checkpoint / step)."""
 
     def __init__(self, ws: str | Path | Workspace, cfg: MonitorConfig) -> None:
-        from probecast.evaluation.predict import fingerprint, resolve_probe
+        from probecast.evaluation.predict import resolve_probe
         from probecast.resolve import resolve_tasks
 
         self.ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)
         self.cfg = cfg
+        if cfg.refit_on_drift and not (cfg.save_features and cfg.audit.every > 0):
+            raise ProbecastError("--refit-on-drift needs audits (--audit-every M > 0) and stored features")
         self.probe_name, probe_dir = resolve_probe(self.ws, cfg.probe)
-        self.probe = load_probe(probe_dir)
-        self.probe_fingerprint = fingerprint(probe_dir)
-        self.score_errors = probe_score_errors(self.ws, self.probe_name)  # {} without an evaluation of it
+        self.refits = RefitLog(self.ws, self.probe_name)  # the active version survives a restart
+        self.drift = CusumDrift(cfg.drift, CusumState.from_dict(self.refits.data.get("cusum")))
+        self._use(self.refits.active if cfg.refit_on_drift else self.probe_name,
+                  self.ws.probe_dir(self.refits.active) if cfg.refit_on_drift and self.refits.data["refits"]
+                  else probe_dir)
         self.tasks = resolve_tasks(cfg.tasks, self.ws, cfg.limit)
         self.extract_cfg = workspace_extract_config(self.ws, cfg.batch_size)
         self.layer_ids = None  # saved features keep what `probecast extract` keeps; else only what the probe reads
@@ -88,12 +100,22 @@ class Monitor:
         self.sinks = make_sinks(self.ws, cfg.sinks, cfg.run_name)
         self.n_evaluations = 0
 
+    def _use(self, version: str, probe_dir: Path) -> None:
+        """Predict with this probe version from now on."""
+        from probecast.evaluation.predict import fingerprint
+
+        self.version = version
+        self.probe = load_probe(probe_dir)
+        self.probe_fingerprint = fingerprint(probe_dir)
+        self.score_errors = probe_score_errors(self.ws, version)  # {} without an evaluation of it
+        self.__dict__.pop("spec", None)  # the next evaluation is dispatched with this version
+
     @functools.cached_property
     def spec(self) -> MonitorSpec:
         """What a worker needs to evaluate a model for this monitor (no sinks, no workspace)."""
         return MonitorSpec(self.probe, self.probe_name, tuple(self.tasks), self.extract_cfg, self.score_errors,
                            n_boot=self.cfg.n_boot, seed=self.cfg.seed, audit=self.cfg.audit,
-                           keep_arrays=self.cfg.save_features, layer_ids=self.layer_ids)
+                           keep_arrays=self.cfg.save_features, layer_ids=self.layer_ids, version=self.version)
 
     def audit_due(self, ahead: int = 0) -> bool:
         """Whether the evaluation `ahead` places after the next one is an audited one (by schedule)."""
@@ -120,9 +142,13 @@ class Monitor:
             if rows is not None:
                 write_parquet_atomic(self.ws.monitor_dir / "audit" / safe_name(rec["checkpoint"]) /
                                      f"{safe_name(task.name)}.parquet", rows.drop(columns=["completions"]),
-                                     {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint,
+                                     {"probe": rec["probe_version"], "probe_fingerprint": self.probe_fingerprint,
                                       "fingerprint": ev.fingerprint})
         records = ev.records
+        step = int(records[0]["step"]) if records else 0
+        do_audit = any(rows is not None for rows in ev.audit_rows)
+        event = (self._drift_check(records, step, records[0]["checkpoint"])
+                 if records and do_audit and self.cfg.refit_on_drift else None)
         eval_s = ev.compute_s + ev.load_s + time.perf_counter() - t0
         eval_id = uuid.uuid4().hex[:16]
         for rec in records:
@@ -131,8 +157,37 @@ class Monitor:
         self.n_evaluations += 1
         metrics = metrics_of(records, eval_s)
         for sink in reversed(self.sinks):  # JSONL (first) last: it is the commit point the watcher trusts
-            sink.log(int(records[0]["step"]) if records else 0, metrics, records)
+            sink.log(step, metrics, records)
+        if event is not None:
+            refit_metrics = {metric_name(None, "refits"): float(len(self.refits.data["refits"]))}
+            for sink in self.sinks:
+                sink.log(step, refit_metrics, [])
         return records
+
+    def _drift_check(self, records: list[dict], step: int, checkpoint: str) -> dict | None:
+        """Feed this audit's residuals to the CUSUM; on drift refit, switch version, log the event."""
+        fired = self.drift.update({r["task"]: (r["ppi_rectifier"], r["ppi_rectifier_se"]) for r in records
+                                   if "ppi_rectifier" in r})
+        for r in records:
+            r["drift_cusum"] = self.drift.statistic(r["task"])
+        event = None
+        if fired:
+            stats = {t: self.drift.statistic(t) for t in sorted(self.drift.state.upper)}
+            name, directory, _, info = refit_probe(self.ws, self.probe, self.version)
+            event = {"event": "refit", "time": time.time(), "run": self.cfg.run_name, "probe": self.probe_name,
+                     "checkpoint": checkpoint, "step": int(step), "from": self.version, "to": name,
+                     "tasks": fired, "cusum": stats, "drift_test": f"two-sided CUSUM k={self.drift.cfg.k} "
+                     f"h={self.drift.cfg.h} on audit residuals", **info}
+            self._use(name, directory)
+            self.drift.reset()
+            self.refits.data["refits"].append(event)
+            self.refits.data["active"] = name
+            append_event(self.ws, event)
+            for r in records:
+                r["refit_to"] = name
+        self.refits.data["cusum"] = self.drift.state.to_dict()
+        self.refits.save()
+        return event
 
     def _save(self, model_fingerprint: str, task, checkpoint: str, step: int, arrays: dict, wall: float,
               p: np.ndarray) -> None:
@@ -146,8 +201,8 @@ class Monitor:
                        "wall_time_s": wall, "prompts": task.prompts()})
         df = pd.DataFrame({"checkpoint": checkpoint, "step": int(step), "task": task.name, "question_id": qids,
                            "p_success": p})
-        write_parquet_atomic(self.ws.predictions_path(checkpoint, task.name, self.probe_name), df,
-                             {"probe": self.probe_name, "probe_fingerprint": self.probe_fingerprint})
+        write_parquet_atomic(self.ws.predictions_path(checkpoint, task.name, self.version), df,
+                             {"probe": self.version, "probe_fingerprint": self.probe_fingerprint})
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -133,6 +133,9 @@ class Watcher:
             scores = ", ".join(f"{r['task']} {r['pred_pass1']:.3f} [{r['pred_pass1_lo']:.3f}, "
                                f"{r['pred_pass1_hi']:.3f}]" for r in records)
             self.say(f"[green]{ckpt.id}[/] step {step}: {scores}  ({records[0]['eval_latency_s']:.1f}s)")
+            if records and records[0].get("refit_to"):
+                self.say(f"[yellow]drift[/]: probe refitted on every label -> {records[0]['refit_to']} "
+                         "(used from the next dispatched checkpoint on)")
             done += 1
         return done
 

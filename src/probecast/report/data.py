@@ -32,6 +32,7 @@ class ReportData:
     actual: pd.DataFrame = field(default_factory=pd.DataFrame)  # checkpoint, step, task, actual, n_questions
     questions: pd.DataFrame = field(default_factory=pd.DataFrame)  # task, question_id, difficulty, pass1 by step
     monitor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    events: list[dict] = field(default_factory=list)  # monitor/events.jsonl: probe refits on drift
     forecasts: list[dict] = field(default_factory=list)  # {"name", "result", "png": Path | None}
     checkpoints: list[dict] = field(default_factory=list)
     task_specs: list[dict] = field(default_factory=list)
@@ -76,6 +77,7 @@ def load_report_data(ws: Workspace) -> ReportData:
     records = read_jsonl(jsonl_path(ws))
     if records:
         d.monitor = pd.DataFrame(records).sort_values(["step", "task"], kind="stable").reset_index(drop=True)
+    d.events = read_jsonl(ws.monitor_dir / "events.jsonl")
     for path in sorted(ws.forecasts_dir.glob("*.json")) if ws.forecasts_dir.is_dir() else []:
         png = path.with_suffix(".png")
         d.forecasts.append({"name": path.stem, "result": _json(path), "png": png if png.exists() else None})

@@ -122,8 +122,20 @@ def scores_section(d: ReportData) -> str:
         if not d.actual.empty:
             joined = mon.merge(d.actual[["step", "task", "actual"]], on=["step", "task"], how="left")
         body += table(joined, "monitor", ["run", "checkpoint", "step", "task", "pred_pass1", "pred_pass1_lo",
-                                          "pred_pass1_hi", "actual", "audit_pass1", "audit_pred_pass1", "latency_s",
-                                          "eval_latency_s", "probe", "source"], "monitor.csv")
+                                          "pred_pass1_hi", "actual", "audit_pass1", "audit_pred_pass1", "ppi_estimate",
+                                          "ppi_lo", "ppi_hi", "ppi_n_labels", "ppi_lam", "ppi_effective_labels",
+                                          "drift_cusum", "latency_s", "eval_latency_s", "probe", "probe_version",
+                                          "source"], "monitor.csv")
+        if "ppi_estimate" in mon:
+            body += ('<p class="note">Audited rows: <b>ppi_estimate</b> [ppi_lo, ppi_hi] is the prediction-powered '
+                     '(PPI++) task score: the probe on every question corrected by the real labels of the random audit '
+                     '(ppi_n_labels questions); its 90% interval is valid whatever the probe\'s bias. ppi_lam: the '
+                     'power-tuning weight (0 = labels only); ppi_effective_labels: labels alone needed for the same '
+                     'width. drift_cusum: the drift test\'s statistic (refit when above 4).</p>')
+        if d.events:
+            body += "<h3>Probe refits on drift (monitor/events.jsonl)</h3>"
+            body += table(pd.DataFrame(d.events), "refits", ["run", "checkpoint", "step", "from", "to", "tasks",
+                                                             "rows", "audit_rows", "drift_test"], "refits.csv")
         body += ("<h3>Monitor accuracy per task</h3><p class=\"note\">Over monitored checkpoints that have generative "
                  "labels and come after the probe's training checkpoints (\"scored\"): mean |predicted − actual| task score, the fraction of checkpoints whose actual score lies in "
                  "the interval (it covers question sampling, not probe error), and for audits the gap between the "

@@ -1,0 +1,176 @@
+"""Prediction-powered task scores on a real workspace: coverage and width of the 90 % intervals, and refits.
+
+1. Coverage. For every test checkpoint × task of the workspace's evaluation (steps after the training ones),
+   the probe (`summary.json` best_probe, as fitted by `probecast evaluate`) predicts every question; the
+   truth is the mean labelled pass@1 over all of them. `--draws` random audits of n questions (uniform,
+   without replacement) at each n give three intervals: PPI++ (probe + audit labels,
+   `probecast.evaluation.ppi`), classical (the audit labels alone, CLT) and today's probe-only interval
+   (question bootstrap widened by the evaluation's task-score error, no labels; the same for every draw).
+   Also the budget rule (`--audit <half-width>`): coverage and labels spent for a target half-width.
+2. Refits (a workspace with its training run in W/run, e.g. the embedded demo): a probe of the same kind is
+   fitted on the first `--train-first` checkpoints only, then the watcher follows the run twice with
+   audits every `--audit-every` checkpoints (`watch --audit-every 2`), once without and once with
+   `--refit-on-drift`; printed: the mean |predicted − actual| task score over the later checkpoints for both,
+   and the refit events (W/monitor/events.jsonl of the refitting copy).
+
+    python benchmarks/ppi_coverage.py                       # demo-out (or demo-out-quick), + demo-out-smollm2
+    python benchmarks/ppi_coverage.py --ws demo-out --json  # {"n": {"16": {"ppi_coverage", ...}}, ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from probecast.evaluation.data import feature_index, load_pairs, select
+from probecast.evaluation.interval import probe_score_errors, task_score_interval
+from probecast.evaluation.ppi import AuditBudget, label_until, ppi_mean
+from probecast.probes.base import load_probe
+from probecast.workspace import Workspace
+
+BARS = {"ppi_coverage_min": 0.87, "width_ratio_max": 0.75}
+
+
+def test_scores(ws: Workspace) -> tuple[str, pd.DataFrame]:
+    """(best probe, one row per test question: checkpoint, task, p, y)."""
+    summary = json.loads(ws.summary_file.read_text())
+    probe, test_steps = summary.get("best_probe"), set(summary.get("test_checkpoints") or [])
+    if not probe or not test_steps:
+        sys.exit(f"error: {ws.summary_file}: no best_probe/test_checkpoints; run `probecast evaluate` first")
+    index = select(feature_index(ws), None, None, labelled=True)
+    index = index[index["step"].isin(test_steps)]
+    X, labels = load_pairs(ws, index, labelled=True)
+    p = load_probe(ws.probe_dir(probe)).predict_proba(X)
+    return probe, pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "task": X.task.astype(str), "p": p,
+                                "y": labels["pass1"].to_numpy(float)})
+
+
+def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width: float, seed: int) -> dict:
+    probe, rows = test_scores(ws)
+    errors = probe_score_errors(ws, probe)
+    rng = np.random.default_rng(seed)
+    acc = {n: {k: [] for k in ("ppi", "classical", "ppi_w", "classical_w", "lam", "eff", "same")} for n in ns}
+    probe_cov, probe_w, budget = [], [], {"covers": [], "labels": [], "half_width": []}
+    skipped: set[int] = set()
+    for (ckpt, task), g in rows.groupby(["checkpoint", "task"]):
+        p, y = g["p"].to_numpy(), g["y"].to_numpy()
+        truth = y.mean()
+        lo, hi, _ = task_score_interval(p, errors.get(task), n_boot=1000, seed=seed, level=level)
+        probe_cov.append(lo <= truth <= hi)
+        probe_w.append(hi - lo)
+        for n in ns:
+            if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task
+                skipped.add(n)
+                continue
+            for _ in range(draws):
+                idx = rng.choice(len(y), n, replace=False)
+                e = ppi_mean(p, y[idx], p[idx], level=level)
+                a = acc[n]
+                a["ppi"].append(e.lo <= truth <= e.hi)
+                a["classical"].append(e.classical_lo <= truth <= e.classical_hi)
+                a["ppi_w"].append(e.hi - e.lo)
+                a["classical_w"].append(e.classical_hi - e.classical_lo)
+                a["lam"].append(e.lam)
+                a["eff"].append(e.effective_labels / n)
+                a["same"].append(np.ptp(y[idx]) == 0)  # every audited label equal: a CLT interval is blind
+        for _ in range(draws):
+            e, idx, _ = label_until(AuditBudget(half_width=half_width), p, lambda i: y[i], rng.permutation(len(y)),
+                                    level)
+            budget["covers"].append(e.lo <= truth <= e.hi)
+            budget["labels"].append(len(idx))
+            budget["half_width"].append(e.half_width)
+    out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws,
+           "cells": int(rows.groupby(["checkpoint", "task"]).ngroups), "questions_per_cell": int(len(rows) /
+           max(rows.groupby(["checkpoint", "task"]).ngroups, 1)), "n": {},
+           "n_skipped": sorted(skipped)}
+    for n, a in acc.items():
+        if not a["ppi"]:
+            continue
+        out["n"][str(n)] = {"ppi_coverage": float(np.mean(a["ppi"])), "classical_coverage": float(np.mean(a["classical"])),
+                            "probe_coverage": float(np.mean(probe_cov)), "ppi_width": float(np.mean(a["ppi_w"])),
+                            "classical_width": float(np.mean(a["classical_w"])), "probe_width": float(np.mean(probe_w)),
+                            "lam_mean": float(np.mean(a["lam"])), "effective_labels_per_label": float(np.mean(a["eff"])),
+                            "all_labels_equal_share": float(np.mean(a["same"])),
+                            "ppi_coverage_labels_vary": float(np.mean(np.array(a["ppi"])[~np.array(a["same"])]))
+                            if not all(a["same"]) else None}
+    out["budget"] = {"half_width_target": half_width, "coverage": float(np.mean(budget["covers"])),
+                     "labels_mean": float(np.mean(budget["labels"])), "labels_max": int(np.max(budget["labels"])),
+                     "half_width_mean": float(np.mean(budget["half_width"]))}
+    return out
+
+
+def print_coverage(res: dict) -> list[str]:
+    print(f"\n{res['workspace']}: probe {res['probe']}, {res['cells']} test checkpoint × task cells "
+          f"(~{res['questions_per_cell']} questions each), {res['draws']} audit draws per n, nominal {res['level']:.0%}")
+    print(f"{'n':>4} {'PPI cov':>8} {'classical cov':>14} {'probe-only cov':>15} {'PPI width':>10} "
+          f"{'classical width':>16} {'probe width':>12} {'ratio':>6} {'mean λ':>7} {'worth':>6} {'equal labels':>13} "
+          f"{'PPI cov when labels vary':>25}")
+    fails = [f"n={n}: not measured (a cell has no more than {n} questions)" for n in res.get("n_skipped", [])]
+    for n, r in res["n"].items():
+        ratio = r["ppi_width"] / r["classical_width"]
+        print(f"{n:>4} {r['ppi_coverage']:8.3f} {r['classical_coverage']:14.3f} {r['probe_coverage']:15.3f} "
+              f"{r['ppi_width']:10.3f} {r['classical_width']:16.3f} {r['probe_width']:12.3f} {ratio:6.2f} "
+              f"{r['lam_mean']:7.2f} {r['effective_labels_per_label']:5.2f}x {r['all_labels_equal_share']:13.3f} "
+              f"{'-' if r['ppi_coverage_labels_vary'] is None else format(r['ppi_coverage_labels_vary'], '.3f'):>25}")
+        if r["ppi_coverage"] < BARS["ppi_coverage_min"]:
+            fails.append(f"n={n}: PPI coverage {r['ppi_coverage']:.3f} < {BARS['ppi_coverage_min']}")
+        if ratio > BARS["width_ratio_max"]:
+            fails.append(f"n={n}: PPI width {ratio:.2f} x classical > {BARS['width_ratio_max']}")
+    b = res["budget"]
+    print(f"budget rule, target half-width {b['half_width_target']}: coverage {b['coverage']:.3f}, labels "
+          f"{b['labels_mean']:.1f} on average (max {b['labels_max']}), half-width {b['half_width_mean']:.3f}")
+    print("bars (PPI coverage >= 0.87 at every n, PPI width <= 0.75 x classical): "
+          + ("met" if not fails else "NOT met: " + "; ".join(fails)))
+    return fails
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ws", action="append", help="workspace(s) (default: demo-out or demo-out-quick, and "
+                    "demo-out-smollm2 when present)")
+    ap.add_argument("--n", default="16,32,64", help="audit sizes")
+    ap.add_argument("--draws", type=int, default=200)
+    ap.add_argument("--level", type=float, default=0.9)
+    ap.add_argument("--half-width", type=float, default=0.08, help="target of the budget rule")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-refit", action="store_true", help="skip the refit experiment")
+    ap.add_argument("--train-first", type=int, default=3, help="refit experiment: probe fitted on the first K")
+    ap.add_argument("--audit-every", type=int, default=2)
+    ap.add_argument("--audit-questions", type=int, default=16)
+    ap.add_argument("--json", action="store_true", help="print one JSON object (the first workspace's numbers "
+                    "at the top level, others under 'workspaces')")
+    args = ap.parse_args()
+    paths = args.ws or [p for p in (["demo-out"] if Path("demo-out/summary.json").exists() else ["demo-out-quick"])
+                        + ["demo-out-smollm2"] if Path(p, "summary.json").exists()]
+    if not paths:
+        sys.exit("error: no workspace: give --ws DIR (e.g. one made by `probecast demo --out demo-out`)")
+    ns = [int(x) for x in args.n.split(",")]
+    results = [coverage(Workspace(p, create=False), ns, args.draws, args.level, args.half_width, args.seed)
+               for p in paths]
+    out = dict(results[0])
+    if len(results) > 1:
+        out["workspaces"] = {r["workspace"]: r for r in results[1:]}
+    ws0 = Workspace(paths[0], create=False)
+    if not args.no_refit and (ws0.root / "run").is_dir():
+        from ppi_refit import refit_experiment
+
+        out["refit"] = refit_experiment(ws0, out["probe"], args.train_first, args.audit_every,
+                                        args.audit_questions, quiet=args.json)
+    if args.json:
+        print(json.dumps(out))
+        return
+    for r in results:
+        print_coverage(r)
+    if "refit" in out:
+        from ppi_refit import print_refit
+
+        print_refit(out["refit"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The refit half of `ppi_coverage.py`: does `watch --refit-on-drift` lower the task-score error?
+
+A copy of the workspace keeps labels and features of the first K checkpoints only (the rest of the labels
+stay in the original, as the truth); a probe of the best probe's kind and parameters is fitted on them. The
+watcher then follows the training run (W/run) in two further copies, with audits every M checkpoints of
+`--audit-questions` questions per task: without refits, and with `refit_on_drift`. Both see the same
+audits (same seeds), so the only difference is the refit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from probecast.monitor.audit import AuditConfig
+from probecast.monitor.evaluator import Monitor, MonitorConfig
+from probecast.monitor.refit import events_path
+from probecast.monitor.sinks import jsonl_path, read_jsonl
+from probecast.monitor.watcher import WatchConfig, Watcher
+from probecast.probes.base import load_probe, make_probe
+from probecast.workspace import Workspace, safe_name
+
+
+def early_workspace(src: Workspace, dst: Path, keep: list[str]) -> Workspace:
+    """checkpoints.json, tasks.json, labels and features of the `keep` checkpoints."""
+    dst.mkdir(parents=True)
+    for name in ("checkpoints.json", "tasks.json"):
+        if (src.root / name).exists():
+            shutil.copy2(src.root / name, dst / name)
+    for sub in ("labels", "features"):
+        for c in keep:
+            if (src.root / sub / safe_name(c)).is_dir():
+                shutil.copytree(src.root / sub / safe_name(c), dst / sub / safe_name(c))
+    return Workspace(dst, create=False)
+
+
+def actual_scores(ws: Workspace) -> dict[tuple[str, str], float]:
+    out = {}
+    for path in sorted((ws.root / "labels").glob("*/*.parquet")):
+        df = pd.read_parquet(path, columns=["checkpoint", "task", "pass1"])
+        if len(df):
+            out[(str(df["checkpoint"].iloc[0]), str(df["task"].iloc[0]))] = float(df["pass1"].mean())
+    return out
+
+
+def run_watch(ws: Workspace, run_dir: Path, probe: str, audit: AuditConfig, refit: bool, quiet: bool) -> list[dict]:
+    from rich.console import Console
+
+    cfg = MonitorConfig(probe=probe, sinks=("jsonl",), run_name="bench", n_boot=200, save_features=True,
+                        audit=audit, refit_on_drift=refit)
+    console = Console(stderr=True, quiet=quiet)
+    Watcher(Monitor(ws, cfg), run_dir, WatchConfig(once=True, settle=0.5), console=console).run()
+    return read_jsonl(jsonl_path(ws))
+
+
+def refit_experiment(ws: Workspace, best: str, train_first: int, audit_every: int, audit_questions: int,
+                     quiet: bool = False) -> dict:
+    truth = actual_scores(ws)
+    steps = {c: s for c, s in ((r["id"], r.get("step") or 0) for r in ws.read_checkpoints())}
+    labelled = sorted({c for c, _ in truth}, key=lambda c: steps.get(c, 0))
+    early = labelled[:train_first]
+    template = load_probe(ws.probe_dir(best))
+    audit = AuditConfig(every=audit_every, questions=audit_questions)
+    out: dict = {"train_checkpoints": early, "probe_kind": template.name, "audit_every": audit_every,
+                 "audit_questions": audit_questions}
+    with tempfile.TemporaryDirectory(prefix="ppi-refit-") as tmp:
+        base = early_workspace(ws, Path(tmp) / "base", early)
+        from probecast.evaluation.data import feature_index, load_pairs, select
+
+        X, labels = load_pairs(base, select(feature_index(base), None, None, labelled=True), labelled=True)
+        make_probe(template.name, **template.get_params()).fit(X, labels["pass1"].to_numpy(float)).save(
+            base.probe_dir("early"))
+        for mode, refit in (("no_refit", False), ("refit", True)):
+            dst = Path(tmp) / mode
+            shutil.copytree(base.root, dst)
+            w = Workspace(dst, create=False)
+            recs = [r for r in run_watch(w, ws.root / "run", "early", audit, refit, quiet)
+                    if r["checkpoint"] not in early and (r["checkpoint"], r["task"]) in truth]
+            err = [abs(r["pred_pass1"] - truth[(r["checkpoint"], r["task"])]) for r in recs]
+            ppi = [abs(r["ppi_estimate"] - truth[(r["checkpoint"], r["task"])]) for r in recs if "ppi_estimate" in r]
+            out[mode] = {"mean_abs_error": float(np.mean(err)), "cells": len(err),
+                         "audited_ppi_abs_error": float(np.mean(ppi)) if ppi else None,
+                         "audited_probe_abs_error": float(np.mean([abs(r["pred_pass1"] - truth[(r["checkpoint"], r["task"])])
+                                                                   for r in recs if "ppi_estimate" in r]))
+                         if ppi else None,
+                         "checkpoints": sorted({r["checkpoint"] for r in recs}, key=lambda c: steps.get(c, 0)),
+                         "versions": sorted({r.get("probe_version", "early") for r in recs})}
+            if refit:
+                path = events_path(w)
+                out["events"] = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return out
+
+
+def print_refit(r: dict) -> None:
+    print(f"\nrefit experiment: {r['probe_kind']} probe fitted on {', '.join(r['train_checkpoints'])}; watcher audits "
+          f"every {r['audit_every']} checkpoints ({r['audit_questions']} questions per task)")
+    for mode in ("no_refit", "refit"):
+        m = r[mode]
+        ppi = "" if m["audited_ppi_abs_error"] is None else (
+            f"; at audited checkpoints: probe {m['audited_probe_abs_error']:.3f}, PPI {m['audited_ppi_abs_error']:.3f}")
+        print(f"  {mode:9s}: mean |predicted - actual| task score over {m['cells']} later checkpoint x task "
+              f"cells {m['mean_abs_error']:.4f}{ppi} (versions {', '.join(m['versions'])})")
+    for e in r.get("events", []):
+        print(f"  refit at {e['checkpoint']} (step {e['step']}): {e['from']} -> {e['to']}, tasks {e['tasks']}, "
+              f"{e['rows']} rows ({e['audit_rows']} from audits)")
+    verdict = r["refit"]["mean_abs_error"] < r["no_refit"]["mean_abs_error"]
+    print(f"  refits {'lower' if verdict else 'do NOT lower'} the mean absolute task-score error "
+          f"({r['refit']['mean_abs_error']:.4f} vs {r['no_refit']['mean_abs_error']:.4f})")

@@ -1,0 +1,106 @@
+"""PPI++ task scores: hand-computed values, agreement with ppi_py, the classical limit, the budget rule."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ppi_py")
+
+import ppi_py  # noqa: E402
+
+from probecast.errors import ProbecastError  # noqa: E402
+from probecast.evaluation.ppi import AuditBudget, label_until, ppi_mean, tuned_lambda  # noqa: E402
+
+Z90 = NormalDist().inv_cdf(0.95)
+
+
+def test_plain_ppi_matches_a_hand_computation():
+    f_all = np.array([0.2, 0.4, 0.6, 0.8])  # mean 0.5, population variance 0.05
+    y = np.array([0.0, 1.0])
+    f = np.array([0.2, 0.6])  # residuals -0.2, 0.4: mean 0.1, population variance 0.09
+    est = ppi_mean(f_all, y, f, level=0.9, lam=1.0)
+    assert est.estimate == pytest.approx(0.6)
+    se = np.sqrt(0.05 / 4 + 0.09 / 2)
+    assert (est.lo, est.hi) == pytest.approx((0.6 - Z90 * se, 0.6 + Z90 * se))
+    assert est.rectifier == pytest.approx(0.1)
+    assert est.classical == pytest.approx(0.5) and est.n_labels == 2 and est.n_questions == 4
+    assert est.effective_labels == pytest.approx(0.25 / se ** 2)  # var(y) = 0.25
+
+
+def test_power_tuned_estimate_matches_ppi_py():
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(size=300)
+    f_all = np.clip(truth + rng.normal(0, 0.15, 300) - 0.1, 0, 1)  # biased, informative
+    idx = rng.choice(300, 40, replace=False)
+    y = (rng.uniform(size=40) < truth[idx]).astype(float)
+    est = ppi_mean(f_all, y, f_all[idx])
+    lo, hi = ppi_py.ppi_mean_ci(y, f_all[idx], f_all, alpha=0.1)
+    assert (est.lo, est.hi) == pytest.approx((float(lo[0]), float(hi[0])))
+    assert est.estimate == pytest.approx(float(ppi_py.ppi_mean_pointestimate(y, f_all[idx], f_all)[0]))
+    assert 0 < est.lam <= 1
+    assert est.hi - est.lo < est.classical_hi - est.classical_lo  # an informative probe narrows it
+    assert est.effective_labels > est.n_labels
+
+
+def test_useless_predictions_fall_back_to_the_classical_interval():
+    rng = np.random.default_rng(2)
+    y = (rng.uniform(size=400) < 0.4).astype(float)
+    noise = rng.uniform(size=4000)  # independent of the labels
+    f_all, f = noise, noise[:400]
+    est = ppi_mean(f_all, y, f)
+    assert est.lam < 0.15  # power tuning switches the predictions (almost) off
+    c_lo, c_hi = ppi_py.classical_mean_ci(y, alpha=0.1)
+    zero = ppi_mean(f_all, y, f, lam=0.0)
+    assert (zero.lo, zero.hi) == pytest.approx((float(c_lo), float(c_hi)))
+    assert zero.estimate == pytest.approx(y.mean())
+    assert est.hi - est.lo == pytest.approx(float(c_hi - c_lo), rel=0.05)
+    constant = ppi_mean(np.full(1000, 0.3), y, np.full(400, 0.3))  # no information at all: λ = 0 exactly
+    assert constant.lam == 0 and constant.estimate == pytest.approx(y.mean())
+
+
+def test_tuned_lambda_is_one_half_for_a_perfect_but_unlabelled_heavy_case():
+    f_all = np.linspace(0, 1, 1_000_000 // 100)
+    f = f_all[::100]
+    assert tuned_lambda(f, f, f_all) == pytest.approx(1 / (1 + len(f) / len(f_all)), rel=0.05)
+
+
+@pytest.mark.parametrize("bad", [dict(p_all=[0.5]), dict(y=[0.5, 1.5]), dict(p=[0.1, 0.2, 0.3]), dict(level=1.0)])
+def test_bad_input_is_a_clear_error(bad):
+    args = dict(p_all=[0.1, 0.5, 0.9], y=[0.0, 1.0], p=[0.1, 0.9], level=0.9)
+    args.update(bad)
+    with pytest.raises(ProbecastError):
+        ppi_mean(args["p_all"], args["y"], args["p"], level=args["level"])
+
+
+def test_budget_parse():
+    assert AuditBudget.parse("32").questions == 32
+    assert AuditBudget.parse("0.05").half_width == 0.05
+    for bad in ("0", "1", "-3", "1.5", "many"):
+        with pytest.raises(ProbecastError, match="--audit"):
+            AuditBudget.parse(bad)
+
+
+def test_label_until_stops_at_the_target_half_width_and_labels_a_prefix_of_the_order():
+    rng = np.random.default_rng(3)
+    truth = (rng.uniform(size=400) < 0.5).astype(float)
+    p = np.clip(truth * 0.6 + 0.2 + rng.normal(0, 0.1, 400), 0, 1)
+    order = rng.permutation(400)
+    calls = []
+
+    def label(idx):
+        calls.append(len(idx))
+        return truth[idx]
+
+    est, idx, y = label_until(AuditBudget(half_width=0.06), p, label, order)
+    assert list(idx) == list(order[:len(idx)]) and np.array_equal(y, truth[idx])
+    assert calls[0] == 16 and set(calls[1:]) <= {8}
+    assert est.half_width <= 0.06
+    shorter = ppi_mean(p, truth[idx[:-8]], p[idx[:-8]])
+    assert shorter.half_width > 0.06  # it stopped at the first round that reached the target
+    fixed, idx2, _ = label_until(AuditBudget(questions=24), p, label, order)
+    assert len(idx2) == 24 and fixed.n_labels == 24
+    capped, idx3, _ = label_until(AuditBudget(half_width=1e-4, max_questions=40), p, label, order)
+    assert len(idx3) == 40
