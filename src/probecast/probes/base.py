@@ -53,6 +53,7 @@ class Probe:
     name: ClassVar[str] = "probe"
     Config: ClassVar[type] = ProbeConfig
     uses_hidden: ClassVar[bool] = True  # check [layers, dim] of hidden states at predict time
+    input_kinds: ClassVar[tuple[str, ...]] = ("hidden",)  # what it reads (see `inputs`)
 
     def __init__(self, config: Any = None, **params: Any) -> None:
         if config is None:
@@ -86,6 +87,13 @@ class Probe:
 
     def get_params(self) -> dict:
         return asdict(self.config)
+
+    def inputs(self) -> list[str]:
+        """What the probe reads: `hidden` (hidden states), `answer_loglik`, `text` (the question),
+        `history` (earlier labels of the question), `training_loss`, and `step` when it is given training
+        progress. A pure hidden-state probe reads `hidden` (and `step`) only."""
+        progress = ["step"] if getattr(self.config, "include_progress", False) else []
+        return list(self.input_kinds) + progress
 
     @property
     def needs_alternatives(self) -> bool:

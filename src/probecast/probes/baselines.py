@@ -42,10 +42,12 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 class _Baseline(Probe):
     uses_hidden = False
+    input_kinds = ()
 
 
 @register("carry_forward")
 class CarryForward(_Baseline):
+    input_kinds = ("history",)
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         df = pd.DataFrame({"key": _keys(X), "task": X.task.astype(str), "step": X.step, "y": y})
         last = df.sort_values("step", kind="stable").groupby("key").tail(1)
@@ -67,6 +69,7 @@ class CarryForward(_Baseline):
 
 @register("answer_loglik")
 class AnswerLoglik(_Baseline):
+    input_kinds = ("answer_loglik",)
     use_paths = False
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
@@ -102,6 +105,7 @@ class TextConfig(ProbeConfig):
 
 @register("text_difficulty")
 class TextDifficulty(_Baseline):
+    input_kinds = ("text",)
     Config = TextConfig
 
     def _texts(self, X: FeatureSet) -> np.ndarray:
@@ -164,6 +168,7 @@ class LossConfig(ProbeConfig):
 
 @register("training_loss")
 class TrainingLoss(_Baseline):
+    input_kinds = ("training_loss",)
     Config = LossConfig
 
     def _loss(self, steps: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ def mul(rng: random.Random, d: float) -> Item:
 
 
 def weekday(rng: random.Random, d: float) -> Item:
-    start, k = rng.randrange(7), _n(rng, d, 1, 20)
+    start, k = rng.randrange(7), _n(rng, d, 1, 30)
     ans = DAYS[(start + k) % 7]
     return f"What day is {k} days after {DAYS[start]}?", ans, (ans,)
 

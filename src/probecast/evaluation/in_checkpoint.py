@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
-from probecast.probes import metrics as M
+from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
-from probecast.probes.scoring import clean
+from probecast.evaluation.scoring import clean
 
 NOT_IN_CHECKPOINT = ("carry_forward", "training_loss")
 
