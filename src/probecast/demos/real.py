@@ -48,14 +48,17 @@ class RealDemoConfig:
         steps=200, batch_size=8, train_layers=8, n_checkpoints=8, max_len=96, lr=3e-4, warmup=5))
 
     @classmethod
-    def make(cls, quick: bool, model: str = "smollm2") -> "RealDemoConfig":
-        if quick:
-            return cls(model=model, quick=True, skills=("add", "weekday", "list_last"), skill_questions=12,
-                       skill_train_examples=60, piqa_questions=16, gsm8k_questions=2, gsm8k_max_new_tokens=24,
-                       n_train_checkpoints=2, in_checkpoint_folds=3, latency_questions=4,
-                       finetune=FinetuneConfig(steps=6, batch_size=4, train_layers=2, n_checkpoints=3, max_len=64,
-                                               lr=3e-4, warmup=1))
-        return cls(model=model)
+    def make(cls, quick: bool, model: str = "smollm2", questions: int | None = None) -> "RealDemoConfig":
+        cfg = cls._quick(model) if quick else cls(model=model)
+        return replace(cfg, skill_questions=questions) if questions else cfg
+
+    @classmethod
+    def _quick(cls, model: str) -> "RealDemoConfig":
+        return cls(model=model, quick=True, skills=("add", "weekday", "list_last"), skill_questions=12,
+                   skill_train_examples=60, piqa_questions=16, gsm8k_questions=2, gsm8k_max_new_tokens=24,
+                   n_train_checkpoints=2, in_checkpoint_folds=3, latency_questions=4,
+                   finetune=FinetuneConfig(steps=6, batch_size=4, train_layers=2, n_checkpoints=3, max_len=64,
+                                           lr=3e-4, warmup=1))
 
 
 def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:
