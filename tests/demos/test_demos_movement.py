@@ -28,3 +28,9 @@ def test_movement_figures():
 def test_movement_needs_the_training_step():
     with pytest.raises(ProbecastError, match="last training step 5"):
         movement(_labels(), last_train_step=5)
+
+
+def test_movement_of_a_single_checkpoint_is_zero():
+    one = _labels()[lambda d: d["step"] == 0]
+    m = movement(one, last_train_step=0)
+    assert m["n_checkpoints"] == 1 and m["flipped_fraction"] == 0.0 and m["tasks_rising_0.2"] == 0

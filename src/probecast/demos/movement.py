@@ -26,8 +26,9 @@ def movement(labels: pd.DataFrame, last_train_step: int, rise: float = 0.2) -> d
     gain = (last - first).sort_values(ascending=False)
     wide = labels.assign(q=labels["task"].astype(str) + "\x1f" + labels["question_id"].astype(str))
     wide = wide.pivot_table(index="q", columns="step", values="pass1")
-    both = wide[[last_train_step, steps[-1]]].dropna()
-    flipped = ((both[last_train_step] >= 0.5) != (both[steps[-1]] >= 0.5)).mean() if len(both) else float("nan")
+    before, after = wide[last_train_step], wide[steps[-1]]
+    seen = before.notna() & after.notna()
+    flipped = ((before[seen] >= 0.5) != (after[seen] >= 0.5)).mean() if seen.any() else float("nan")
     return {"n_checkpoints": len(steps), f"tasks_rising_{rise}": int((gain >= rise).sum()),
             "flipped_fraction": float(flipped), "best_minus_worst": float(last.max() - last.min()),
             "last_train_step": int(last_train_step), "gain_by_task": {t: float(v) for t, v in gain.items()},
