@@ -38,18 +38,18 @@ def _n(rng: random.Random, d: float, lo: int, hi: int) -> int:
 
 
 def add(rng: random.Random, d: float) -> Item:
-    a, b = _n(rng, d, 2, 999), _n(rng, d, 2, 999)
+    a, b = _n(rng, d, 2, 199), _n(rng, d, 2, 199)
     return f"What is {a} plus {b}?", str(a + b), (str(a + b),)
 
 
 def sub(rng: random.Random, d: float) -> Item:
-    a = _n(rng, d, 5, 999)
+    a = _n(rng, d, 5, 199)
     b = rng.randint(1, a)
     return f"What is {a} minus {b}?", str(a - b), (str(a - b),)
 
 
 def mul(rng: random.Random, d: float) -> Item:
-    a, b = _n(rng, d, 2, 12), _n(rng, d, 2, 30)
+    a, b = _n(rng, d, 2, 9), _n(rng, d, 2, 30)
     return f"What is {a} times {b}?", str(a * b), (str(a * b),)
 
 
