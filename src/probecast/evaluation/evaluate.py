@@ -110,6 +110,7 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
             table = per_checkpoint(r).assign(method=name)
             results[kind][name] = summarise(r, table)
             results[kind][name]["fit_seconds"] = round(seconds[name], 3)
+            results[kind][name]["inputs"] = method.inputs()
             rows.append(r)
             tables.append(table)
             fitted[name] = method

@@ -39,18 +39,23 @@ def jsonl_pairs(path: Path) -> list[tuple[str, str]]:
 
 
 def training_pairs(source: str, limit: int | None = None, seed: int = 0) -> list[tuple[str, str]]:
-    """The (prompt, completion) pairs of `source`, shuffled deterministically, at most `limit`."""
-    if source == "gsm8k":
-        pairs = gsm8k_train_pairs()
-    elif Path(source).is_file():
-        pairs = jsonl_pairs(Path(source))
-    else:
-        raise ProbecastError(f"--task {source!r}: training data must be `gsm8k` (its train split) or a JSONL file "
-                             f"of {{prompt, completion}} lines / a probecast task JSONL")
+    """The (prompt, completion) pairs of `source` (comma-separated sources are concatenated), shuffled deterministically, at most `limit`."""
+    pairs: list[tuple[str, str]] = []
+    for item in [s.strip() for s in source.split(",") if s.strip()]:
+        pairs += _source_pairs(item)
     if not pairs:
         raise ProbecastError(f"{source}: no training examples")
     random.Random(seed).shuffle(pairs)
     return pairs[:limit] if limit else pairs
+
+
+def _source_pairs(source: str) -> list[tuple[str, str]]:
+    if source == "gsm8k":
+        return gsm8k_train_pairs()
+    if Path(source).is_file():
+        return jsonl_pairs(Path(source))
+    raise ProbecastError(f"--task {source!r}: training data must be `gsm8k` (its train split) or a JSONL file "
+                             f"of {{prompt, completion}} lines / a probecast task JSONL (several: comma-separated)")
 
 
 def encode_pairs(tokenizer, pairs: list[tuple[str, str]], max_len: int) -> list[tuple[list[int], int]]:

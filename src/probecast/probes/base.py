@@ -55,6 +55,7 @@ class Probe:
     name: ClassVar[str] = "probe"
     Config: ClassVar[type] = ProbeConfig
     uses_hidden: ClassVar[bool] = True  # check [layers, dim] of hidden states at predict time
+    input_kinds: ClassVar[tuple[str, ...]] = ("hidden",)  # what it reads (see `inputs`)
 
     def __init__(self, config: Any = None, **params: Any) -> None:
         if config is None:
@@ -100,6 +101,13 @@ class Probe:
         latency) produces exactly that. Default: every layer with the configured pooling."""
         return FeatureReads(layers=None, pooling=getattr(self.config, "pooling", "last"),
                             alternatives=self.needs_alternatives)
+
+    def inputs(self) -> list[str]:
+        """What the probe reads: `hidden` (hidden states), `answer_loglik`, `text` (the question),
+        `history` (earlier labels of the question), `training_loss`, and `step` when it is given training
+        progress. A pure hidden-state probe reads `hidden` (and `step`) only."""
+        progress = ["step"] if getattr(self.config, "include_progress", False) else []
+        return list(self.input_kinds) + progress
 
     @property
     def needs_alternatives(self) -> bool:

@@ -43,6 +43,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 class _Baseline(Probe):
     uses_hidden = False
+    input_kinds = ()
 
     def reads(self) -> FeatureReads:  # no hidden state; the answer-likelihood baselines override
         return FeatureReads(layers=())
@@ -50,6 +51,7 @@ class _Baseline(Probe):
 
 @register("carry_forward")
 class CarryForward(_Baseline):
+    input_kinds = ("history",)
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         df = pd.DataFrame({"key": _keys(X), "task": X.task.astype(str), "step": X.step, "y": y})
         last = df.sort_values("step", kind="stable").groupby("key").tail(1)
@@ -71,6 +73,7 @@ class CarryForward(_Baseline):
 
 @register("answer_loglik")
 class AnswerLoglik(_Baseline):
+    input_kinds = ("answer_loglik",)
     use_paths = False
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
@@ -109,6 +112,7 @@ class TextConfig(ProbeConfig):
 
 @register("text_difficulty")
 class TextDifficulty(_Baseline):
+    input_kinds = ("text",)
     Config = TextConfig
 
     def _texts(self, X: FeatureSet) -> np.ndarray:
@@ -171,6 +175,7 @@ class LossConfig(ProbeConfig):
 
 @register("training_loss")
 class TrainingLoss(_Baseline):
+    input_kinds = ("training_loss",)
     Config = LossConfig
 
     def _loss(self, steps: np.ndarray) -> np.ndarray:

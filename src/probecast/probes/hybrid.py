@@ -69,6 +69,7 @@ def within_task_auroc(X: FeatureSet, y: np.ndarray, p: np.ndarray) -> float:
 
 @register("hybrid")
 class HybridProbe(Probe):
+    input_kinds = ("hidden", "answer_loglik")
     Config = HybridConfig
 
     def _hidden_cfg(self, layer: int | None) -> LinearConfig:

@@ -1,0 +1,93 @@
+"""The in-checkpoint protocol (the accuracy claim of arXiv 2604.01025): at every labelled checkpoint, probes
+are trained and tested on disjoint questions of that same checkpoint.
+
+Per checkpoint, the questions are split into `n_folds` folds (each task's questions spread evenly over the
+folds, seeded); every method is fitted on the other folds' rows and predicts the held-out fold, so each row
+gets one out-of-fold prediction. Anything a probe chooses (layer, L2 strength, PCA size) is chosen by its own
+inner cross-validation on the training folds: the test fold is only ever predicted. Scores: per (task,
+checkpoint) AUROC against pass@1 >= 0.5 (where both classes occur) and Brier; `auroc_by_task` is the mean
+over checkpoints, `auroc_mean` the mean over tasks. carry_forward and training_loss have no meaning inside
+one checkpoint (no earlier label, one loss per checkpoint) and are not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from probecast.errors import ProbecastError
+from probecast.features.featureset import FeatureSet
+from probecast.evaluation import metrics as M
+from probecast.probes.base import make_probe
+from probecast.evaluation.scoring import clean
+
+NOT_IN_CHECKPOINT = ("carry_forward", "training_loss")
+
+
+@dataclass(frozen=True)
+class InCheckpointConfig:
+    n_folds: int = 5
+    seed: int = 0
+
+
+def task_folds(tasks: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold id per row: within each task a seeded permutation dealt round-robin (rows are questions)."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(tasks), dtype=int)
+    for t in np.unique(tasks):
+        idx = np.flatnonzero(tasks == t)
+        fold[rng.permutation(idx)] = np.arange(len(idx)) % n_folds
+    return fold
+
+
+def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:
+    """Out-of-fold P(success) of one method on the rows of one checkpoint."""
+    fold = task_folds(X.task.astype(str), cfg.n_folds, cfg.seed)
+    p = np.full(len(X), np.nan)
+    for k in range(cfg.n_folds):
+        test = fold == k
+        if not test.any() or test.all():
+            continue
+        model = make_probe(name, **params).fit(X.subset(~test), y[~test])
+        p[test] = model.predict_proba(X.subset(test))
+    return p
+
+
+def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg: InCheckpointConfig | None = None,
+                           params: dict[str, dict] | None = None, show_progress: bool = True) -> dict:
+    """{method: {auroc_mean, auroc_by_task, brier_mean, by_checkpoint: {step: {task: auroc}}}} + protocol info."""
+    cfg = cfg or InCheckpointConfig()
+    if cfg.n_folds < 2:
+        raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2, got {cfg.n_folds}")
+    params = params or {}
+    ckpts = sorted(set(X.checkpoint.astype(str)), key=lambda c: int(X.step[X.checkpoint.astype(str) == c][0]))
+    rows = []
+    jobs = [(m, c) for m in methods if m not in NOT_IN_CHECKPOINT for c in ckpts]
+    for name, ck in tqdm(jobs, desc="in-checkpoint", disable=not show_progress):
+        m = X.checkpoint.astype(str) == ck
+        Xc, yc = X.subset(m), y[m]
+        rows.append(pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int),
+                                  "task": Xc.task.astype(str), "pass1": yc,
+                                  "p": out_of_fold(name, Xc, yc, cfg, params.get(name, {}))}))
+    if not rows:
+        raise ProbecastError("in-checkpoint evaluation: no method to run")
+    return clean(summarise_in_checkpoint(pd.concat(rows, ignore_index=True)) | {
+        "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [int(X.step[X.checkpoint.astype(str) == c][0]) for c in ckpts],
+                     "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
+
+
+def summarise_in_checkpoint(rows: pd.DataFrame) -> dict:
+    out: dict = {"methods": {}}
+    for name, g in rows.groupby("method", sort=False):
+        by_ck: dict = {}
+        for (step, task), d in g.groupby(["step", "task"]):
+            by_ck.setdefault(str(step), {})[task] = M.auroc((d["pass1"] >= 0.5).to_numpy(float), d["p"].to_numpy())
+        tasks = sorted(set(g["task"]))
+        by_task = {t: M.nanmean([v[t] for v in by_ck.values() if t in v]) for t in tasks}
+        out["methods"][name] = {"auroc_mean": M.nanmean(by_task.values()), "auroc_by_task": by_task,
+                                "brier_mean": M.brier(g["pass1"].to_numpy(), g["p"].to_numpy()),
+                                "auroc_by_checkpoint": by_ck}
+    return out

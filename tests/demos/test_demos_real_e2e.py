@@ -1,0 +1,33 @@
+"""End to end, in CI: `probecast demo --model smollm2 --quick` on the fetched real model (skipped when absent)."""
+
+import json
+import math
+
+from tests.demos.test_demos_e2e import run_cli
+
+
+def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
+    out = tmp_path / "real"
+    run_cli("demo", "--model", "smollm2", "--quick", "--out", str(out))
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("checkpoints", "train_checkpoints", "test_checkpoints", "probes", "baselines", "latency_s",
+                "in_checkpoint", "demo"):
+        assert key in s, key
+    mv = s["demo"]["movement"]
+    assert mv["n_checkpoints"] == len(s["checkpoints"]) >= 3
+    assert {"tasks_rising_0.2", "flipped_fraction", "best_minus_worst"} <= set(mv)
+    assert 0 <= mv["flipped_fraction"] <= 1 and 0 <= mv["best_minus_worst"] <= 1
+    assert set(mv["pass1_by_task"]) == set(s["tasks"]) >= {"add", "weekday", "list_last", "piqa", "gsm8k"}
+    ic = s["in_checkpoint"]["methods"]
+    assert {"linear", "text_difficulty", "answer_loglik"} <= set(ic)
+    assert ic["linear"]["inputs"] == ["hidden"] and ic["text_difficulty"]["inputs"] == ["text"]
+    assert "carry_forward" not in ic
+    for name, m in {**s["probes"], **s["baselines"]}.items():
+        assert m["inputs"], name
+    assert s["probes"]["hybrid"]["inputs"] == ["hidden", "answer_loglik"]
+    assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
+    # test questions are never in the fine-tuning data
+    train_text = "".join(p.read_text() for p in (out / "tasks").glob("*.train.jsonl"))
+    for name in ("add", "weekday", "list_last"):
+        lines = (out / "tasks" / f"{name}.jsonl").read_text().splitlines()[1:]
+        assert all(json.dumps(json.loads(x)["question"]) not in train_text for x in lines)

@@ -1,0 +1,32 @@
+"""In-checkpoint protocol: out-of-fold predictions within each checkpoint, disjoint questions per fold."""
+
+import numpy as np
+import pytest
+
+from probecast.errors import ProbecastError
+from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint, task_folds
+from tests.probes_synthdata import planted
+
+
+def test_task_folds_spread_each_task_evenly():
+    tasks = np.array(["a"] * 10 + ["b"] * 7)
+    f = task_folds(tasks, 3, seed=0)
+    for t in ("a", "b"):
+        counts = np.bincount(f[tasks == t], minlength=3)
+        assert counts.max() - counts.min() <= 1
+
+
+def test_planted_signal_is_found_and_text_is_not():
+    X, y, _ = planted(n_questions=80, steps=(100, 800), dim=8, tasks=("t1", "t2"))
+    res = evaluate_in_checkpoint(X, y, ["linear", "text_difficulty", "carry_forward"],
+                                 InCheckpointConfig(n_folds=3), {"linear": {"cv": "question"}}, show_progress=False)
+    lin = res["methods"]["linear"]
+    assert set(lin["auroc_by_task"]) == {"t1", "t2"} and set(lin["auroc_by_checkpoint"]) == {"100", "800"}
+    assert lin["auroc_mean"] > 0.8
+    assert "carry_forward" not in res["methods"] and res["protocol"]["skipped"] == ["carry_forward"]
+
+
+def test_needs_two_folds():
+    X, y, _ = planted(n_questions=10, steps=(100, 200), dim=4)
+    with pytest.raises(ProbecastError, match="n_folds"):
+        evaluate_in_checkpoint(X, y, ["linear"], InCheckpointConfig(n_folds=1), show_progress=False)
