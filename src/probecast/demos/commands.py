@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from probecast.lock import writes_workspace
+
 
 def results_table(summary: dict):
     from rich.table import Table
@@ -27,6 +29,7 @@ def _fmt(x) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
+    @writes_workspace("demo", param="out")
     def demo_cmd(
         out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run)."),
         quick: bool = typer.Option(False, "--quick", help="Smaller run for tests (< 10 min on 2 cores)."),

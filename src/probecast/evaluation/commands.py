@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from probecast.errors import ProbecastError
+from probecast.lock import writes_workspace
 
 WS_HELP = "Workspace folder (labels/ and features/ inside)."
 PARAM_HELP = "Probe parameter KEY=VALUE (VALUE parsed as JSON when it can be), repeatable; evaluate: PROBE.KEY=VALUE."
@@ -38,6 +39,7 @@ def _parse_params(items: list[str] | None, nested: bool) -> dict:
     return out
 
 
+@writes_workspace("fit", create=False)
 def fit_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP),
     probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, "
@@ -58,6 +60,7 @@ def fit_cmd(
     typer.echo(f"fitted {probe} on {n} rows{extra} -> {w.probe_dir(name or probe)}")
 
 
+@writes_workspace("predict", create=False)
 def predict_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP),
     probe: str = typer.Option(..., "--probe", help="A fitted probe: its name in W/probes/ (as in summary.json) or a "
@@ -77,12 +80,15 @@ def predict_cmd(
     print_table(table, f"probe {probe}: predicted task score (mean P(success), 95% bootstrap interval)")
 
 
+@writes_workspace("evaluate", create=False)
 def evaluate_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP),
-    n_train: int = typer.Option(2, "--n-train", help="Train on the first N labelled checkpoints by step."),
+    n_train: Optional[int] = typer.Option(None, "--n-train", help="Train on the first N labelled checkpoints by "
+                                          "step (default: the split summary.json records, else 2)."),
     train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints",
                                                     help="Comma-separated training checkpoint ids (overrides --n-train)."),
-    test_fraction: float = typer.Option(0.3, "--test-fraction", help="Fraction of each task's questions held out."),
+    test_fraction: Optional[float] = typer.Option(None, "--test-fraction", help="Fraction of each task's questions "
+                                                  "held out (default: as recorded, else 0.3)."),
     probes: Optional[str] = typer.Option(None, "--probes", help="Comma-separated probes (default: all that fit the features)."),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="Comma-separated baselines (default: all available)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
@@ -91,18 +97,24 @@ def evaluate_cmd(
     multistep: Optional[str] = typer.Option(None, "--multistep", help="Comma-separated multi-step tasks (default: "
                                             "from label metadata)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
-    seed: int = typer.Option(0, "--seed", help="Question-split seed."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Question-split seed (default: as recorded, else 0)."),
+    force: bool = typer.Option(False, "--force", help="Replace a recorded evaluation made with other settings."),
 ) -> None:
-    """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged."""
+    """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged.
+    Options left out reuse the settings of the evaluation summary.json records (so a rerun reproduces it)."""
     from probecast.evaluation.splits import SplitConfig
     from probecast.evaluation.pipeline import evaluate_workspace
+    from probecast.identity import resolve_evaluation
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
-    split = SplitConfig(train_checkpoints=_csv(train_checkpoints), n_train_checkpoints=n_train,
-                        test_fraction=test_fraction, seed=seed)
-    result = evaluate_workspace(w, split, _csv(probes), _csv(baselines), _csv(tasks),
-                                _parse_params(param, nested=True), train_loss, _csv(multistep))
+    chosen = resolve_evaluation(
+        w, {"train_checkpoints": _csv(train_checkpoints), "n_train_checkpoints": n_train,
+            "test_fraction": test_fraction, "seed": seed},
+        {"probe_params": _parse_params(param, nested=True) if param else None, "probes": _csv(probes),
+         "baselines": _csv(baselines), "tasks": _csv(tasks)}, force)
+    result = evaluate_workspace(w, SplitConfig(**chosen["split"]), chosen["probes"], chosen["baselines"],
+                                chosen["tasks"], chosen["probe_params"], train_loss, _csv(multistep))
     print_results(result.summary)
     typer.echo(f"wrote {w.root / 'evaluation'} and {w.summary_file}")
 

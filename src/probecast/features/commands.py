@@ -7,11 +7,14 @@ from typing import Optional
 
 import typer
 
+from probecast.lock import writes_workspace
+
 
 def register(app: typer.Typer) -> None:
     register_latency(app)
 
     @app.command("extract")
+    @writes_workspace("extract")
     def extract_cmd(
         source: Optional[str] = typer.Argument(None, help="Run folder / checkpoint (default: the workspace's checkpoints)."),
         ws: Path = typer.Option(..., "--ws", help="Workspace folder."),
@@ -23,13 +26,17 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(32, "--batch-size"),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads"),
+        force: bool = typer.Option(False, "--force", help="Re-extract the (checkpoint, task) pairs extracted with "
+                                   "other settings (layers, tail tokens, storage dtype, questions), replacing them."),
     ) -> None:
-        """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/."""
+        """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/.
+        Pairs already extracted with the same settings are skipped; with other settings, an error names them."""
         from rich.console import Console
 
         from probecast.features.extract import ExtractConfig
         from probecast.features.workspace_features import extract_workspace
-        from probecast.resolve import resolve_checkpoints, resolve_tasks
+        from probecast.identity import feature_differences, stale_results
+        from probecast.resolve import record_checkpoints, resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
@@ -39,12 +46,19 @@ def register(app: typer.Typer) -> None:
         task_list = resolve_tasks(tasks, w, limit)
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size)
-        n = extract_workspace(w, ckpts, task_list, cfg)
+        has = lambda c, t: w.features_path(c, t).exists()  # noqa: E731
+        redo = stale_results(ckpts, task_list, has, lambda c, t: feature_differences(w, c, t, cfg),
+                             w.features_path, force, "re-extract")
+        try:
+            n = extract_workspace(w, ckpts, task_list, cfg, redo=redo)
+        finally:
+            record_checkpoints(w, ckpts, task_list, has)
         Console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
 
 def register_latency(app: typer.Typer) -> None:
     @app.command("latency")
+    @writes_workspace("latency", create=False)
     def latency_cmd(
         ws: Path = typer.Option(..., "--ws", help="Workspace with labels, features and a fitted probe."),
         probe: Optional[str] = typer.Option(None, "--probe", help="Fitted probe (default: summary.json best_probe)."),

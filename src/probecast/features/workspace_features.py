@@ -14,7 +14,9 @@ from probecast.workspace import Workspace
 
 
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
-                      progress: bool = True) -> int:
+                      progress: bool = True, redo: frozenset = frozenset()) -> int:
+    """Extract every (checkpoint, task) without features on disk, and the (checkpoint id, task name) pairs in
+    `redo` (results made with other settings, replaced: see `identity.stale_results`)."""
     def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
         arrays, wall = extract_task(model, tokenizer, task, cfg)
         save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
@@ -23,5 +25,7 @@ def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: S
                        "prompts": task.prompts(), "questions": [q.text for q in task.questions],
                        "multiple_choice": "true" if task.is_multiple_choice else "false"})
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.features_path(c.id, t.name).exists(), work,
-                               desc="extract", progress=progress)
+    def is_done(c: Checkpoint, t: Task) -> bool:
+        return ws.features_path(c.id, t.name).exists() and (c.id, t.name) not in redo
+
+    return for_each_checkpoint(checkpoints, tasks, is_done, work, desc="extract", progress=progress)

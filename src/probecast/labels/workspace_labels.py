@@ -13,14 +13,18 @@ from probecast.workspace import Workspace
 
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
-                    dtype: str = "float32", progress: bool = True) -> int:
+                    dtype: str = "float32", progress: bool = True, redo: frozenset = frozenset()) -> int:
+    """Label every (checkpoint, task) without labels on disk, and the (checkpoint id, task name) pairs in
+    `redo` (results made with other settings, replaced: see `identity.stale_results`)."""
     def work(model, tokenizer, ckpt: Checkpoint, task: Task) -> None:
         backend = HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
         df, meta = label_task(backend, task, cfg, ckpt.id, ckpt.step)
         ws.write_labels(ckpt.id, task.name, df, meta)
 
-    return for_each_checkpoint(checkpoints, tasks, lambda c, t: ws.has_labels(c.id, t.name), work,
-                               desc="label", dtype=dtype, progress=progress)
+    def is_done(c: Checkpoint, t: Task) -> bool:
+        return ws.has_labels(c.id, t.name) and (c.id, t.name) not in redo
+
+    return for_each_checkpoint(checkpoints, tasks, is_done, work, desc="label", dtype=dtype, progress=progress)
 
 
 def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]):

@@ -7,9 +7,12 @@ from typing import Optional
 
 import typer
 
+from probecast.lock import writes_workspace
+
 
 def register(app: typer.Typer) -> None:
     @app.command("watch")
+    @writes_workspace("watch", create=False)
     def watch_cmd(
         run_dir: Path = typer.Argument(..., help="The folder a training run writes its checkpoints into."),
         ws: Path = typer.Option(..., "--ws", help="Workspace with the fitted probe (and where results go)."),
