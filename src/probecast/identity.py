@@ -110,6 +110,24 @@ def stale_results(checkpoints: Sequence, tasks: Sequence, exists: Callable[[str,
     return frozenset(stale)
 
 
+def check_probe_refit(ws: Workspace, name: str, probe: str, params: dict, force: bool) -> None:
+    """`fit --name NAME` over a probe fitted with another kind or other parameters: an error unless --force."""
+    from probecast.probes.base import make_probe
+
+    path = ws.probe_dir(name) / "config.json"
+    if force or not path.exists():
+        return
+    stored = json.loads(path.read_text())
+    if stored.get("probe") != probe:
+        found = [Difference("--probe", stored.get("probe"), probe)]
+    else:
+        asked = make_probe(probe, **params).get_params()
+        found = differences(stored.get("config", {}), asked, {k: f"--param {k}" for k in asked})
+    if found:
+        raise ProbecastError(f"{path.parent} holds a probe fitted with {'; '.join(map(str, found))}; pass --force to "
+                             f"refit it with this run's settings (replacing it), or --name NEW to keep both")
+
+
 # ---- evaluation ------------------------------------------------------------------------------------------
 def recorded_evaluation(ws: Workspace) -> dict:
     """The settings of the evaluation summary.json records ({} when there is none). Summaries written before

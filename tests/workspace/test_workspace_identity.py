@@ -76,6 +76,12 @@ def test_one_task_entry_and_features_follow_the_labels_questions(tiny_run, tmp_p
 
     assert len(json.loads(read_features_metadata(w, "step-1", "add")["question_ids"])) == 6
     refused(capsys, ws, "extract", "--ws", ws, "--tail-tokens", "2", needles=("--tail-tokens 0 (this run: 2)",))
+    fit = ["fit", "--ws", ws, "--probe", "ridge", "--param", "layer=1", "--param", "n_folds=2"]
+    assert cli(capsys, *fit)[0] == 0
+    refused(capsys, ws, *fit[:-2], "--param", "n_folds=3", needles=("--param n_folds 2 (this run: 3)", "--force", "--name"))
+    refused(capsys, ws, *fit[:3], "--probe", "linear", "--name", "ridge", needles=("--probe ridge (this run: linear)",))
+    assert cli(capsys, *fit[:-2], "--param", "n_folds=3", "--force")[0] == 0
+    assert json.loads((ws / "probes" / "ridge" / "config.json").read_text())["config"]["n_folds"] == 3
 
 
 def test_older_task_lists_with_repeated_entries_give_one_task(tmp_path):

@@ -49,13 +49,17 @@ def fit_cmd(
                                               "on (default: every labelled checkpoint)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
+    force: bool = typer.Option(False, "--force", help="Replace W/probes/NAME fitted with another kind or parameters."),
 ) -> None:
     """Fit a probe on the labelled checkpoints (soft pass@1 targets) and save it in the workspace."""
     from probecast.evaluation.pipeline import fit_workspace
+    from probecast.identity import check_probe_refit
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
-    model, n = fit_workspace(w, probe, name, _csv(checkpoints), _csv(tasks), _parse_params(param, nested=False))
+    params = _parse_params(param, nested=False)
+    check_probe_refit(w, name or probe, probe, params, force)
+    model, n = fit_workspace(w, probe, name, _csv(checkpoints), _csv(tasks), params)
     extra = f", layer {model.layer_}" if hasattr(model, "layer_") else ""
     typer.echo(f"fitted {probe} on {n} rows{extra} -> {w.probe_dir(name or probe)}")
 
