@@ -116,11 +116,20 @@ class Workspace:
     def tasks_file(self) -> Path:
         return self.root / "tasks.json"
 
-    def remember_tasks(self, spec: str, limit: int | None) -> None:
-        """Remember which tasks (and question subset) the labels used, so later steps use the same prompts."""
+    def remember_tasks(self, spec: str, limit: int | None, task: str | None = None) -> None:
+        """Remember which task (and question subset) the labels used, so later steps use the same prompts: one
+        entry per task name (`task`), replaced when it is remembered again; without `task`, one per spec."""
+        entry = {"task": task, "spec": spec, "limit": limit} if task else {"spec": spec, "limit": limit}
+        key = (lambda e: e.get("task")) if task else (lambda e: ("spec", e.get("spec")) if "task" not in e else None)
         specs = self.task_specs()
-        if {"spec": spec, "limit": limit} not in specs:
-            write_json_atomic(self.tasks_file, specs + [{"spec": spec, "limit": limit}])
+        same = [i for i, e in enumerate(specs) if key(e) == key(entry)]
+        if same and specs[same[0]] == entry:
+            return
+        if same:
+            specs[same[0]] = entry
+        else:
+            specs.append(entry)
+        write_json_atomic(self.tasks_file, specs)
 
     def task_specs(self) -> list[dict]:
         return json.loads(self.tasks_file.read_text()) if self.tasks_file.exists() else []

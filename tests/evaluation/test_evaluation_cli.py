@@ -60,7 +60,7 @@ def test_predict_reuses_files_of_the_same_probe_only(ws_dir, capsys):
     first, mtime = pd.read_parquet(path), path.stat().st_mtime_ns
     main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
     assert path.stat().st_mtime_ns == mtime  # same fitted probe: reused
-    main(["fit", "--ws", str(ws_dir), "--probe", "ridge", "--name", "r", "--param", "layer=0"])
+    main(["fit", "--ws", str(ws_dir), "--probe", "ridge", "--name", "r", "--param", "layer=0", "--force"])  # another layer: --force
     main(["predict", "--ws", str(ws_dir), "--probe", "r", "--checkpoint", "step400", "--tasks", "a"])
     assert not np.allclose(pd.read_parquet(path)["p_success"], first["p_success"])  # refitted: recomputed
     capsys.readouterr()

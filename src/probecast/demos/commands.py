@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from probecast import validate as v
+from probecast.lock import writes_workspace
 
 
 def results_table(summary: dict):
@@ -43,6 +44,7 @@ def in_checkpoint_table(summary: dict):
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
+    @writes_workspace("demo", param="out")
     def demo_cmd(
         out: Path = typer.Option(Path("demo-out"), "--out", help="Workspace folder to create (run in DIR/run).",
                                   callback=v.workspace_out),

@@ -10,6 +10,7 @@ import typer
 
 from probecast import validate as v
 from probecast.errors import ProbecastError
+from probecast.lock import writes_workspace
 
 WS_HELP = "Workspace folder (labels/ and features/ inside)."
 PARAM_HELP = "Probe parameter KEY=VALUE (VALUE parsed as JSON when it can be), repeatable; evaluate: PROBE.KEY=VALUE."
@@ -39,6 +40,7 @@ def _parse_params(items: list[str] | None, nested: bool) -> dict:
     return out
 
 
+@writes_workspace("fit", create=False)
 def fit_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, "
@@ -48,17 +50,22 @@ def fit_cmd(
                                               "on (default: every labelled checkpoint)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
+    force: bool = typer.Option(False, "--force", help="Replace W/probes/NAME fitted with another kind or parameters."),
 ) -> None:
     """Fit a probe on the labelled checkpoints (soft pass@1 targets) and save it in the workspace."""
     from probecast.evaluation.pipeline import fit_workspace
+    from probecast.identity import check_probe_refit
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
-    model, n = fit_workspace(w, probe, name, _csv(checkpoints), _csv(tasks), _parse_params(param, nested=False))
+    params = _parse_params(param, nested=False)
+    check_probe_refit(w, name or probe, probe, params, force)
+    model, n = fit_workspace(w, probe, name, _csv(checkpoints), _csv(tasks), params)
     extra = f", layer {model.layer_}" if hasattr(model, "layer_") else ""
     typer.echo(f"fitted {probe} on {n} rows{extra} -> {w.probe_dir(name or probe)}")
 
 
+@writes_workspace("predict", create=False)
 def predict_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     probe: str = typer.Option(..., "--probe", help="A fitted probe: its name in W/probes/ (as in summary.json) or a "
@@ -100,12 +107,15 @@ def predict_cmd(
                 + ("" if budget is None else f"; PPI with real labels, {level:.0%} interval"))
 
 
+@writes_workspace("evaluate", create=False)
 def evaluate_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
-    n_train: int = typer.Option(2, "--n-train", min=1, help="Train on the first N labelled checkpoints by step."),
+    n_train: Optional[int] = typer.Option(None, "--n-train", min=1, help="Train on the first N labelled checkpoints "
+                                          "by step (default: the split summary.json records, else 2)."),
     train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints",
                                                     help="Comma-separated training checkpoint ids (overrides --n-train)."),
-    test_fraction: float = typer.Option(0.3, "--test-fraction", min=0.01, max=0.99, help="Fraction of each task's questions held out."),
+    test_fraction: Optional[float] = typer.Option(None, "--test-fraction", min=0.01, max=0.99, help="Fraction of "
+                                                  "each task's questions held out (default: as recorded, else 0.3)."),
     probes: Optional[str] = typer.Option(None, "--probes", help="Comma-separated probes (default: all that fit the features)."),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="Comma-separated baselines (default: all available)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
@@ -114,18 +124,24 @@ def evaluate_cmd(
     multistep: Optional[str] = typer.Option(None, "--multistep", help="Comma-separated multi-step tasks (default: "
                                             "from label metadata)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
-    seed: int = typer.Option(0, "--seed", min=0, help="Question-split seed."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Question-split seed (default: as recorded, else 0)."),
+    force: bool = typer.Option(False, "--force", help="Replace a recorded evaluation made with other settings."),
 ) -> None:
-    """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged."""
+    """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged.
+    Options left out reuse the settings of the evaluation summary.json records (so a rerun reproduces it)."""
     from probecast.evaluation.splits import SplitConfig
     from probecast.evaluation.pipeline import evaluate_workspace
+    from probecast.identity import resolve_evaluation
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
-    split = SplitConfig(train_checkpoints=_csv(train_checkpoints), n_train_checkpoints=n_train,
-                        test_fraction=test_fraction, seed=seed)
-    result = evaluate_workspace(w, split, _csv(probes), _csv(baselines), _csv(tasks),
-                                _parse_params(param, nested=True), train_loss, _csv(multistep))
+    chosen = resolve_evaluation(
+        w, {"train_checkpoints": _csv(train_checkpoints), "n_train_checkpoints": n_train,
+            "test_fraction": test_fraction, "seed": seed},
+        {"probe_params": _parse_params(param, nested=True) if param else None, "probes": _csv(probes),
+         "baselines": _csv(baselines), "tasks": _csv(tasks)}, force)
+    result = evaluate_workspace(w, SplitConfig(**chosen["split"]), chosen["probes"], chosen["baselines"],
+                                chosen["tasks"], chosen["probe_params"], train_loss, _csv(multistep))
     print_results(result.summary)
     typer.echo(f"wrote {w.root / 'evaluation'} and {w.summary_file}")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from probecast.errors import ProbecastError
+from probecast.identity import evaluation_settings
 from probecast.io import write_json_atomic, write_parquet_atomic
 from probecast.probes.base import Probe, make_probe
 from probecast.evaluation.data import feature_index, load_pairs, multistep_tasks, select, train_losses
@@ -23,7 +24,7 @@ from probecast.evaluation.plot import plot_task_scores
 from probecast.workspace import Workspace
 
 SUMMARY_KEYS = ("checkpoints", "train_checkpoints", "test_checkpoints", "tasks", "probes", "best_probe",
-                "baselines", "split", "losses_to_baselines", "multistep", "skipped")
+                "baselines", "split", "losses_to_baselines", "multistep", "skipped", "evaluation_settings")
 
 
 def fit_workspace(ws: Workspace, probe: str, name: str | None = None, checkpoints: list[str] | None = None,
@@ -49,6 +50,8 @@ def evaluate_workspace(ws: Workspace, split: SplitConfig | None = None, probes: 
                       train_loss=losses or None,
                       multistep_tasks=multistep if multistep is not None else multistep_tasks(ws, index),
                       ws=ws, show_progress=show_progress)
+    result.summary["evaluation_settings"] = evaluation_settings(split or SplitConfig(), probe_params, probes,
+                                                                baselines, tasks)
     write_outputs(ws, result, training_history(labels, result))
     return result
 

@@ -9,12 +9,14 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.lock import writes_workspace
 
 
 def register(app: typer.Typer) -> None:
     register_latency(app)
 
     @app.command("extract")
+    @writes_workspace("extract")
     def extract_cmd(
         source: Optional[str] = typer.Argument(None, help="Run folder / checkpoint (default: the workspace's checkpoints)."),
         ws: Path = typer.Option(..., "--ws", help="Workspace folder.", callback=v.workspace_out),
@@ -30,19 +32,23 @@ def register(app: typer.Typer) -> None:
                                          "(rows x the longest); 0 = no token limit."),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        force: bool = typer.Option(False, "--force", help="Re-extract the (checkpoint, task) pairs extracted with "
+                                   "other settings (layers, tail tokens, storage dtype, questions), replacing them."),
         ray: Optional[str] = RAY,
         ray_cpus: float = RAY_CPUS,
         ray_gpus: Optional[float] = RAY_GPUS,
         ray_retries: int = RAY_RETRIES,
     ) -> None:
-        """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/."""
+        """One prefill pass per checkpoint × task: pooled hidden states + answer log-likelihood → W/features/.
+        Pairs already extracted with the same settings are skipped; with other settings, an error names them."""
         from probecast.ui import console
 
         from probecast.executors import open_executor
         from probecast.executors.options import ray_options
         from probecast.features.extract import ExtractConfig
         from probecast.features.workspace_features import extract_workspace
-        from probecast.resolve import resolve_checkpoints, resolve_tasks
+        from probecast.identity import feature_differences, stale_results
+        from probecast.resolve import record_checkpoints, resolve_checkpoints, resolve_tasks
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
@@ -54,13 +60,20 @@ def register(app: typer.Typer) -> None:
         cfg = ExtractConfig(layers=tuple(int(x) for x in layers.split(",")) if layers else None,
                             tail_tokens=tail_tokens, dtype=dtype, batch_size=batch_size,
                             batch_tokens=batch_tokens or None)
-        with open_executor(ray_opts) as executor:
-            n = extract_workspace(w, ckpts, task_list, cfg, executor=executor)
+        has = lambda c, t: w.features_path(c, t).exists()  # noqa: E731
+        redo = stale_results(ckpts, task_list, has, lambda c, t: feature_differences(w, c, t, cfg),
+                             w.features_path, force, "re-extract")
+        try:
+            with open_executor(ray_opts) as executor:
+                n = extract_workspace(w, ckpts, task_list, cfg, executor=executor, redo=redo)
+        finally:
+            record_checkpoints(w, ckpts, task_list, has)
         console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")
 
 
 def register_latency(app: typer.Typer) -> None:
     @app.command("latency")
+    @writes_workspace("latency", create=False)
     def latency_cmd(
         ws: Path = typer.Option(..., "--ws", help="Workspace with labels, features and a fitted probe.",
                                 callback=v.workspace_in),

@@ -17,11 +17,13 @@ from probecast.workspace import Workspace
 
 
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
-                      progress: bool = True, executor: Executor | None = None) -> int:
-    return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg), executor=executor, progress=progress)
+                      progress: bool = True, executor: Executor | None = None, redo: frozenset = frozenset()) -> int:
+    """Extract every (checkpoint, task) without features on disk, and the (checkpoint id, task name) pairs in
+    `redo` (results made with other settings, replaced: see `identity.stale_results`)."""
+    return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg, redo), executor=executor, progress=progress)
 
 
-def extract_job(ws: Workspace, cfg: ExtractConfig) -> UnitJob:
+def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset()) -> UnitJob:
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
         resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
         arrays, wall = extract_task(model, tokenizer, task, resolved)
@@ -34,7 +36,8 @@ def extract_job(ws: Workspace, cfg: ExtractConfig) -> UnitJob:
         save_features(ws, ckpt.id, ckpt.step if ckpt.step is not None else -1, task.name,
                       [q.id for q in task.questions], arrays, metadata)
 
-    return UnitJob("extract", compute, write, lambda c, t: ws.features_path(c.id, t.name).exists())
+    return UnitJob("extract", compute, write,
+                   lambda c, t: ws.features_path(c.id, t.name).exists() and (c.id, t.name) not in redo)
 
 
 def resolve_layers(cfg: ExtractConfig, n_hidden: int, ckpt: Checkpoint) -> ExtractConfig:

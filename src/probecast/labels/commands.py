@@ -9,10 +9,12 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.lock import writes_workspace
 
 
 def register(app: typer.Typer) -> None:
     @app.command("label")
+    @writes_workspace("label")
     def label_cmd(
         source: Optional[str] = typer.Argument(None, help="Run folder / checkpoint / .gguf / hub id (default: the workspace's checkpoints)."),
         ws: Path = typer.Option(..., "--ws", help="Workspace folder for the results.", callback=v.workspace_out),
@@ -30,31 +32,39 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", min=0),
         backend: str = typer.Option("hf", "--backend", help="Labelling engine: hf (transformers) or vllm "
                                     "(`make vllm`; one engine per checkpoint).", callback=v.one_of("hf", "vllm")),
+        force: bool = typer.Option(False, "--force", help="Relabel the (checkpoint, task) pairs labelled with "
+                                   "other settings (samples, temperature, limit, ...), replacing them."),
         ray: Optional[str] = RAY,
         ray_cpus: float = RAY_CPUS,
         ray_gpus: Optional[float] = RAY_GPUS,
         ray_retries: int = RAY_RETRIES,
     ) -> None:
-        """Label questions by real generative evaluation (pass@1 per question) → W/labels/."""
+        """Label questions by real generative evaluation (pass@1 per question) → W/labels/. Pairs already
+        labelled with the same settings are skipped; with other settings, an error names them (or --force)."""
         from probecast.ui import console
 
         from probecast.executors import open_executor
         from probecast.executors.options import ray_options
         from probecast.labels.label import LabelConfig
         from probecast.labels.workspace_labels import label_workspace, label_table
-        from probecast.resolve import resolve_checkpoints, resolve_tasks
+        from probecast.identity import label_differences, stale_results
+        from probecast.resolve import plan_tasks, record_checkpoints, remember_tasks, resolve_checkpoints
         from probecast.runtime import configure_threads
         from probecast.workspace import Workspace
 
         ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
         configure_threads(threads)
         w = Workspace(ws)
-        task_list = resolve_tasks(tasks, w, limit)  # every input read and checked before anything is recorded
+        task_list, entries = plan_tasks(tasks, w, limit, force=force)  # every input checked before anything is recorded
         ckpts = resolve_checkpoints(source, w, checkpoints)
-        if tasks is not None:
-            w.remember_tasks(tasks, limit)
         cfg = LabelConfig(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
                           greedy=greedy, batch_size=batch_size, seed=seed)
-        with open_executor(ray_opts) as executor:
-            label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor, backend=backend)
+        redo = stale_results(ckpts, task_list, w.has_labels, lambda c, t: label_differences(w, c, t, cfg),
+                             w.labels_path, force, "relabel")
+        remember_tasks(w, entries)
+        try:
+            with open_executor(ray_opts) as executor:
+                label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor, backend=backend, redo=redo)
+        finally:
+            record_checkpoints(w, ckpts, task_list, w.has_labels)
         console().print(label_table(w, ckpts, task_list))

@@ -30,6 +30,7 @@ import typer
 
 from probecast import validate as v
 from probecast.errors import ProbecastError
+from probecast.lock import writes_workspace
 from probecast.labels.passk import pass_at_k
 from probecast.tasks.loaders import read_jsonl
 from probecast.tasks.schema import Task
@@ -211,6 +212,7 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
 
 def register(app: typer.Typer) -> None:
     @app.command("import-lmeval")
+    @writes_workspace("import-lmeval")
     def import_lmeval_cmd(
         files: List[Path] = typer.Argument(..., help="lm-eval samples_<task>_<date>.jsonl files (--log_samples).",
                                           callback=v.input_files),

@@ -15,13 +15,16 @@ from probecast.workspace import Workspace
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
                     dtype: str = "float32", progress: bool = True, executor: Executor | None = None,
-                    backend: str = "hf") -> int:
-    """Label every pending checkpoint × task with `backend` (`labels.backends.BACKENDS`), one engine per checkpoint."""
-    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype, backend), executor=executor,
+                    backend: str = "hf", redo: frozenset = frozenset()) -> int:
+    """Label every checkpoint × task without labels on disk, and the (checkpoint id, task name) pairs in `redo`
+    (results made with other settings, replaced: see `identity.stale_results`), with `backend`
+    (`labels.backends.BACKENDS`), one engine per checkpoint."""
+    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype, backend, redo), executor=executor,
                                progress=progress)
 
 
-def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: str = "hf") -> UnitJob:
+def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: str = "hf",
+              redo: frozenset = frozenset()) -> UnitJob:
     spec = BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype)
 
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task):
@@ -29,7 +32,8 @@ def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: 
         return df, {**meta, "backend": backend}
 
     return UnitJob("label", compute, lambda c, t, result: ws.write_labels(c.id, t.name, *result),
-                   lambda c, t: ws.has_labels(c.id, t.name), dtype=dtype, load=spec.needs_hf_model)
+                   lambda c, t: ws.has_labels(c.id, t.name) and (c.id, t.name) not in redo, dtype=dtype,
+                   load=spec.needs_hf_model)
 
 
 def label_table(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task]):

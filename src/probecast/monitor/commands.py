@@ -9,10 +9,12 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.lock import writes_workspace
 
 
 def register(app: typer.Typer) -> None:
     @app.command("watch")
+    @writes_workspace("watch", create=False)
     def watch_cmd(
         run_dir: Path = typer.Argument(..., help="The folder a training run writes its checkpoints into.",
                                        callback=v.input_path),

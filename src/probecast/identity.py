@@ -1,0 +1,178 @@
+"""Settings are part of a result's identity: a rerun never silently skips or silently replaces a result made
+with other settings.
+
+A result file records the settings that made it (labels: the `LabelConfig` in the Parquet metadata and the
+question ids in its rows; features: the `ExtractConfig` and the question ids in the safetensors metadata; the
+evaluation: its split, probe parameters and method/task selection in summary.json `evaluation_settings`).
+Before any work, a command compares what it is asked with what is on disk:
+
+- same settings: the result is done and is skipped (resumable runs);
+- other settings: one-line error naming the file(s), the differing option with both values, and `--force`,
+  which recomputes exactly those results (the new file replaces the old one atomically);
+- `evaluate` with no split options reuses the recorded ones, so a rerun reproduces the recorded summary.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+from probecast.errors import ProbecastError
+from probecast.workspace import Workspace
+
+# result setting -> the option that sets it
+LABEL_FLAGS = {"samples": "--samples", "temperature": "--temperature", "top_p": "--top-p",
+               "max_new_tokens": "--max-new-tokens", "greedy": "--greedy/--no-greedy", "seed": "--seed"}
+EXTRACT_FLAGS = {"layers": "--layers", "tail_tokens": "--tail-tokens", "dtype": "--store-dtype",
+                 "mean_pool": "mean_pool", "tail_layer": "tail_layer", "answer_loglik": "answer_loglik",
+                 "alternatives": "alternatives"}
+QUESTIONS = "--limit"  # a different question set (a changed --limit, or a changed task file)
+SPLIT_FLAGS = {"train_checkpoints": "--train-checkpoints", "n_train_checkpoints": "--n-train",
+               "test_fraction": "--test-fraction", "seed": "--seed"}
+EVAL_FLAGS = {"probe_params": "--param", "probes": "--probes", "baselines": "--baselines", "tasks": "--tasks"}
+
+
+@dataclass(frozen=True)
+class Difference:
+    flag: str
+    stored: Any
+    asked: Any
+
+    def __str__(self) -> str:
+        return f"{self.flag} {_show(self.stored)} (this run: {_show(self.asked)})"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ",".join(map(str, v)) if v else "none"
+    return "default" if v is None else json.dumps(v) if isinstance(v, dict) else str(v)
+
+
+def _norm(v: Any) -> Any:
+    return json.loads(json.dumps(v))  # tuples -> lists, as stored
+
+
+def differences(stored: dict, asked: dict, flags: dict[str, str]) -> list[Difference]:
+    return [Difference(flag, stored.get(key), asked.get(key)) for key, flag in flags.items()
+            if key in stored and _norm(stored[key]) != _norm(asked.get(key))]
+
+
+def _question_difference(stored_ids: Sequence[str], task) -> list[Difference]:
+    asked = [str(q.id) for q in task.questions]
+    if [str(i) for i in stored_ids] == asked:
+        return []
+    return [Difference(QUESTIONS, f"{len(stored_ids)} questions", f"{len(asked)} questions")]
+
+
+# ---- labels and features ---------------------------------------------------------------------------------
+def label_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Difference]:
+    """How the labels on disk for (checkpoint, task) differ from `cfg` and the task's questions."""
+    import pyarrow.parquet as pq
+
+    meta = ws.label_metadata(ckpt_id, task.name)
+    if meta.get("mode") == "loglik":  # multiple choice: scored by log-likelihood, sampling settings unused
+        found = []
+    else:
+        found = differences(meta.get("settings", {}), asdict(cfg), LABEL_FLAGS)
+    ids = pq.read_table(ws.labels_path(ckpt_id, task.name), columns=["question_id"]).column(0).to_pylist()
+    return found + _question_difference(ids, task)
+
+
+def feature_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Difference]:
+    from probecast.features.store import read_features_metadata
+
+    meta = read_features_metadata(ws, ckpt_id, task.name)
+    stored = json.loads(meta.get("settings", "{}"))
+    return (differences(stored, cfg.to_dict(), EXTRACT_FLAGS)
+            + _question_difference(json.loads(meta.get("question_ids", "[]")), task))
+
+
+def stale_results(checkpoints: Sequence, tasks: Sequence, exists: Callable[[str, str], bool],
+                  differ: Callable[[str, Any], list[Difference]], path: Callable[[str, str], Any],
+                  force: bool, verb: str) -> frozenset[tuple[str, str]]:
+    """The (checkpoint id, task) results on disk made with other settings: returned for recomputing with
+    `force`, else a ProbecastError naming the first file, how many there are and the differing options."""
+    stale: dict[tuple[str, str], list[Difference]] = {}
+    for c in checkpoints:
+        for t in tasks:
+            if exists(c.id, t.name):
+                found = differ(c.id, t)
+                if found:
+                    stale[(c.id, t.name)] = found
+    if stale and not force:
+        (ckpt, task), found = next(iter(stale.items()))
+        more = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
+        raise ProbecastError(f"{path(ckpt, task)}{more} {'were' if more else 'was'} made with "
+                             f"{'; '.join(map(str, found))}; pass --force "
+                             f"to {verb} them with this run's settings (replacing them), or run with the recorded "
+                             f"settings")
+    return frozenset(stale)
+
+
+def check_probe_refit(ws: Workspace, name: str, probe: str, params: dict, force: bool) -> None:
+    """`fit --name NAME` over a probe fitted with another kind or other parameters: an error unless --force."""
+    from probecast.probes.base import make_probe
+
+    path = ws.probe_dir(name) / "config.json"
+    if force or not path.exists():
+        return
+    stored = json.loads(path.read_text())
+    if stored.get("probe") != probe:
+        found = [Difference("--probe", stored.get("probe"), probe)]
+    else:
+        asked = make_probe(probe, **params).get_params()
+        found = differences(stored.get("config", {}), asked, {k: f"--param {k}" for k in asked})
+    if found:
+        raise ProbecastError(f"{path.parent} holds a probe fitted with {'; '.join(map(str, found))}; pass --force to "
+                             f"refit it with this run's settings (replacing it), or --name NEW to keep both")
+
+
+# ---- evaluation ------------------------------------------------------------------------------------------
+def recorded_evaluation(ws: Workspace) -> dict:
+    """The settings of the evaluation summary.json records ({} when there is none). Summaries written before
+    settings were recorded give their split only."""
+    if not ws.summary_file.exists():
+        return {}
+    summary = json.loads(ws.summary_file.read_text())
+    settings = dict(summary.get("evaluation_settings") or {})
+    if "split" not in settings and "split" in summary:
+        settings["split"] = {k: summary["split"].get(k) for k in SPLIT_FLAGS if k in summary["split"]}
+    return settings
+
+
+def resolve_evaluation(ws: Workspace, split: dict, selection: dict, force: bool) -> dict:
+    """This run's evaluation settings: every option left out (None) takes the recorded value (else the
+    default); options given that differ from the record are an error without --force.
+
+    `split`: train_checkpoints, n_train_checkpoints, test_fraction, seed; `selection`: probe_params, probes,
+    baselines, tasks. Returns {"split": {...}, **selection} with the values to use."""
+    from probecast.evaluation.splits import SplitConfig
+
+    recorded = recorded_evaluation(ws)
+    rec_split = recorded.get("split", {})
+    asked_split = {k: v for k, v in split.items() if v is not None}
+    if "train_checkpoints" in asked_split or "n_train_checkpoints" in asked_split:  # one way to choose them
+        asked_split.setdefault("train_checkpoints", None)
+    found = [d for d in differences(rec_split, asked_split, SPLIT_FLAGS) if d.flag in _given(asked_split)]
+    asked_sel = {k: v for k, v in selection.items() if v is not None}
+    found += [d for d in differences(recorded, asked_sel, EVAL_FLAGS) if d.flag in _given(asked_sel, EVAL_FLAGS)]
+    if found and not force:
+        raise ProbecastError(f"{ws.summary_file} records an evaluation with {'; '.join(map(str, found))}; pass "
+                             f"--force to replace it with this run's, or leave these options out to reuse the "
+                             f"recorded ones")
+    defaults = asdict(SplitConfig())
+    out = {"split": {k: asked_split[k] if k in asked_split else rec_split.get(k, defaults[k]) for k in SPLIT_FLAGS}}
+    out.update({k: asked_sel[k] if k in asked_sel else recorded.get(k) for k in EVAL_FLAGS})
+    return out
+
+
+def evaluation_settings(split, probe_params: dict | None, probes: list[str] | None, baselines: list[str] | None,
+                        tasks: list[str] | None) -> dict:
+    """What summary.json records as the identity of an evaluation (read back by `resolve_evaluation`)."""
+    return {"split": {k: v for k, v in asdict(split).items() if k in SPLIT_FLAGS}, "probe_params": probe_params or {},
+            "probes": probes, "baselines": baselines, "tasks": tasks}
+
+
+def _given(asked: dict, flags: dict[str, str] = SPLIT_FLAGS) -> set[str]:
+    return {flags[k] for k in asked if k in flags}
