@@ -3,7 +3,7 @@
 import json
 import math
 
-from tests.demos.test_demos_e2e import run_cli
+from test_demos_e2e import run_cli
 
 
 def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from probecast.errors import ProbecastError
 from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint, task_folds
-from tests.probes_synthdata import planted
+from probes_synthdata import planted
 
 
 def test_task_folds_spread_each_task_evenly():

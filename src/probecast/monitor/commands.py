@@ -41,8 +41,7 @@ def register(app: typer.Typer) -> None:
         audit_questions: int = typer.Option(16, "--audit-questions", min=1, help="Questions per task in an audit."),
         audit_backend: str = typer.Option("hf", "--audit-backend", help="Engine of the audits: hf or vllm "
                                           "(one vLLM engine per audited checkpoint).", callback=v.one_of("hf", "vllm")),
-        audit_half_width: Optional[float] = typer.Option(None, "--audit-half-width", min=0.0, max=1.0, min_open=True,
-                                                         max_open=True, help="Instead of a fixed number: label until "
+        audit_half_width: Optional[float] = typer.Option(None, "--audit-half-width", min=0.0, max=1.0, help="Instead of a fixed number: label until "
                                                          "the 90% PPI interval's half-width is at most this "
                                                          "(e.g. 0.05; pilot 16, then rounds of 8)."),
         refit_on_drift: bool = typer.Option(False, "--refit-on-drift", help="When a CUSUM on the audit residuals "
@@ -69,6 +68,8 @@ def register(app: typer.Typer) -> None:
         from probecast.workspace import Workspace
 
         ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)  # checked before any work
+        if audit_half_width is not None and not 0 < audit_half_width < 1:
+            raise ProbecastError(f"--audit-half-width {audit_half_width}: must be in (0, 1), e.g. 0.05")
         if refit_on_drift and audit_every <= 0:
             raise ProbecastError("--refit-on-drift: the drift test reads audits; give --audit-every M (e.g. 2)")
         configure_threads(threads)
