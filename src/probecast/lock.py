@@ -80,19 +80,20 @@ def writes_workspace(command: str, param: str = "ws", create: bool = True) -> Ca
             if not root.is_dir():
                 if not create or root.exists():
                     return fn(*args, **kwargs)  # the command reports the missing folder / the file in the way
+                created = [root, *[p for p in root.parents if not p.exists()]]  # deepest first
                 try:
                     root.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise ProbecastError(f"--{param.replace('_', '-')} {root}: cannot create the workspace "
                                          f"folder ({exc.strerror})") from None
-                return _in_new_folder(root, command, fn, args, kwargs)
+                return _in_new_folder(root, created, command, fn, args, kwargs)
             with workspace_lock(root, _command_line(command)):
                 return fn(*args, **kwargs)
         return run
     return wrap
 
 
-def _in_new_folder(root: Path, command: str, fn: Callable, args, kwargs):
+def _in_new_folder(root: Path, created: list[Path], command: str, fn: Callable, args, kwargs):
     try:
         with workspace_lock(root, _command_line(command)):
             return fn(*args, **kwargs)
@@ -100,7 +101,8 @@ def _in_new_folder(root: Path, command: str, fn: Callable, args, kwargs):
         if {p.name for p in root.iterdir()} <= {LOCK_FILE}:  # nothing written: leave no trace of the attempt
             (root / LOCK_FILE).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
-                root.rmdir()
+                for folder in created:  # the workspace and the parents made for it
+                    folder.rmdir()
         raise
 
 
