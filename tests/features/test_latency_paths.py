@@ -31,7 +31,7 @@ def test_probe_path_scores_listed_paths_only_when_the_probe_reads_them(monkeypat
 def test_ratios_are_minima_of_interleaved_rounds_with_spread(monkeypatch):
     order, floor, probe_t = [], iter([3.0, 1.0, 2.0, 9.0]), iter([3.3, 1.2, 2.1])
     monkeypatch.setattr(latency, "time_floor", lambda *a: order.append("floor") or next(floor))
-    monkeypatch.setattr(latency, "time_generative", lambda *a: order.append("gen") or 50.0)
+    monkeypatch.setattr(latency, "time_generative", lambda *a, **k: order.append("gen") or 50.0)
     monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step, layer_ids=None:
                         order.append("probe" if probe else "hidden") or (next(probe_t) if probe else 0.5))
     probe = SimpleNamespace(needs_alternatives=False, reads_=FeatureReads(layers=(2,)))

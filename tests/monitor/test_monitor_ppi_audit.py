@@ -30,6 +30,7 @@ def test_predict_audit_labels_random_questions_and_prints_the_ppi_score(monitor_
     (["watch", "RUN", "--probe", "ridge", "--audit-every", "2", "--audit-half-width", "3"], "--audit-half-width"),
 ])
 def test_bad_audit_options_are_one_line_errors(monitor_ws, capsys, args, needle):
+    (monitor_ws / "run").mkdir(exist_ok=True)  # a run folder that exists: the audit option is what is wrong
     args = [a if a != "RUN" else str(monitor_ws / "run") for a in args]
     with pytest.raises(SystemExit) as exc:
         main(args + ["--ws", str(monitor_ws)])

@@ -86,6 +86,7 @@ def test_one_task_entry_and_features_follow_the_labels_questions(tiny_run, tmp_p
 
 def test_older_task_lists_with_repeated_entries_give_one_task(tmp_path):
     ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir(parents=True, exist_ok=True)  # a workspace folder appears with its first result
     ws.tasks_file.write_text(json.dumps([{"spec": "add,copy", "limit": 4}, {"spec": "add", "limit": 6}]))
     tasks = resolve_tasks(None, ws)
     assert [(t.name, len(t.questions)) for t in tasks] == [("add", 4), ("copy", 4)]
@@ -112,6 +113,7 @@ def _summary(ws: Workspace, **settings) -> None:
 
 def test_evaluate_reuses_the_recorded_split_and_refuses_another_without_force(tmp_path):
     ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir(parents=True, exist_ok=True)  # a workspace folder appears with its first result
     none = {"train_checkpoints": None, "n_train_checkpoints": None, "test_fraction": None, "seed": None}
     nosel = {"probe_params": None, "probes": None, "baselines": None, "tasks": None}
     assert resolve_evaluation(ws, none, nosel, False)["split"] == {"train_checkpoints": None, "n_train_checkpoints": 2,
