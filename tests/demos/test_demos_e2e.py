@@ -36,6 +36,25 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     run_cli("predict", "--ws", str(out), "--probe", summary["best_probe"], "--checkpoints",
             summary["checkpoints"] and f"step-{summary['checkpoints'][-1]}")
     assert list((out / "predictions" / summary["best_probe"]).glob("step-*/*.parquet"))
+    # `evaluate --ws` with no options reuses the demo's recorded split and reproduces its numbers
+    run_cli("evaluate", "--ws", str(out))
+    again = json.loads((out / "summary.json").read_text())
+    assert again["train_checkpoints"] == summary["train_checkpoints"] and again["split"] == summary["split"]
+    for kind in ("probes", "baselines"):
+        assert set(again[kind]) == set(summary[kind])
+        for name, block in summary[kind].items():
+            for metric in ("auroc_mean", "brier_mean", "ece_mean", "task_abs_err_mean", "spearman_mean"):
+                assert again[kind][name][metric] == pytest.approx(block[metric], abs=1e-6, nan_ok=True), (name, metric)
+    assert again["best_probe"] == summary["best_probe"] and again["latency_s"] == summary["latency_s"]
+    # another split is refused, naming the recorded split option and --force; the summary stays as it was
+    before = (out / "summary.json").read_bytes()
+    capsys.readouterr()  # what the runs above printed
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--ws", str(out), "--n-train", "2"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--train-checkpoints" in err[0] and "--force" in err[0], err
+    assert (out / "summary.json").read_bytes() == before
 
 
 def test_bad_input_gets_one_line_error(tmp_path, capsys):
