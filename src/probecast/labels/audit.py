@@ -3,8 +3,8 @@
 Shared by `probecast predict --audit` and the monitor's audits. The questions come in one random order
 (a permutation seeded by the caller), so labelling the first n is a uniform random sample without replacement
 whatever n the budget settles on (`evaluation/ppi.py:AuditBudget`). Labels are made exactly as
-`probecast label` makes them (same scorer, `samples` samples at temperature 1); `audit_backend` is the one
-place that chooses the labelling backend.
+`probecast label` makes them (same scorer, `samples` samples at temperature 1), with the backend the caller
+passes (`labels.backends`), by default the in-memory model.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from probecast.evaluation.ppi import DEFAULT_LEVEL, AuditBudget, PPIEstimate, label_until
-from probecast.labels.backend import Backend, HFBackend
+from probecast.labels.backend import Backend
+from probecast.labels.backends import make_backend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
 
@@ -30,8 +31,9 @@ class AuditSettings:
 
 
 def audit_backend(model, tokenizer, settings: AuditSettings, seed: int) -> Backend:
-    """The labelling backend of an audit (Hugging Face generate today)."""
-    return HFBackend(model, tokenizer, batch_size=settings.batch_size, seed=seed)
+    """The audit's default engine: the in-memory model through the backend registry (`labels.backends`, the one
+    place backends are chosen; an engine of its own, e.g. vLLM, is passed in as `backend=`)."""
+    return make_backend("hf", None, model, tokenizer, batch_size=settings.batch_size, seed=seed)
 
 
 @contextmanager
