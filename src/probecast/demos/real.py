@@ -23,7 +23,8 @@ from probecast.finetune.train import FinetuneConfig
 from probecast.io import write_json_atomic
 
 
-SKILLS = ("add", "sub", "mul", "weekday", "units", "list_last", "list_count", "word_add")
+# add and sub (2-3 digit numbers) stay near 0 through a 100-step run (benchmarks/real_movement.py: 0.01 → 0.04): left out
+SKILLS = ("mul", "weekday", "units", "list_last", "list_count", "word_add")
 IN_CHECKPOINT_METHODS = ("linear", "ridge", "hybrid", "answer_loglik", "text_difficulty")
 
 
@@ -34,9 +35,10 @@ class RealDemoConfig:
     skills: tuple[str, ...] = SKILLS
     skill_questions: int = 40  # labelled test questions per skill
     skill_train_examples: int = 400  # fine-tuning examples per skill (disjoint from the test questions)
-    piqa_questions: int = 120
+    piqa_questions: int = 80
     gsm8k_questions: int = 8
     samples: int = 4  # generations per question at temperature 1, on every checkpoint
+    label_dtype: str = "bfloat16"  # SmolLM2's own dtype; 1.4x faster sampling than float32 on this CPU (avx512_bf16)
     gsm8k_max_new_tokens: int = 64
     n_train_checkpoints: int = 3
     tail_tokens: int = 4
@@ -45,7 +47,7 @@ class RealDemoConfig:
     latency_repeats: int = 3  # interleaved repeats of the prefill paths (the minimum is the figure); generative once
     latency_questions: int | None = 16  # per task (a deterministic subset); None = every labelled question
     finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(
-        steps=200, batch_size=8, train_layers=8, n_checkpoints=8, max_len=96, lr=3e-4, warmup=5))
+        steps=200, batch_size=8, train_layers=8, n_checkpoints=8, max_len=96, lr=2e-4, warmup=5))
 
     @classmethod
     def make(cls, quick: bool, model: str = "smollm2", questions: int | None = None) -> "RealDemoConfig":
@@ -125,7 +127,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
              + resolve_tasks(str(gsm8k_file), ws, None, remember=True))
     label_cfg = LabelConfig(samples=cfg.samples, greedy=False, batch_size=cfg.batch_size)  # each task's own max_new_tokens
     extract_cfg = ExtractConfig(tail_tokens=cfg.tail_tokens, batch_size=cfg.batch_size)
-    label_workspace(ws, ckpts, tasks, label_cfg, progress=progress)
+    label_workspace(ws, ckpts, tasks, label_cfg, dtype=cfg.label_dtype, progress=progress)
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
     split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints)
     evaluate_workspace(ws, split=split, show_progress=progress)
@@ -140,7 +142,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     steps = sorted({c.step or 0 for c in ckpts})
     summary["demo"] = {"model": cfg.model, "base_checkpoint": str(base), "quick": cfg.quick,
                        "questions_per_task": {t.name: len(t.questions) for t in tasks},
-                       "samples": cfg.samples, "train_steps": ft.steps, "finetune": asdict(ft),
+                       "samples": cfg.samples, "label_dtype": cfg.label_dtype, "train_steps": ft.steps, "finetune": asdict(ft),
                        "movement": movement(labels, steps[min(cfg.n_train_checkpoints, len(steps)) - 1]),
                        "task_score_by_checkpoint": {t: {str(s): float(v) for s, v in g.groupby("step")["pass1"].mean().items()}
                                                     for t, g in labels.groupby("task")},

@@ -58,6 +58,9 @@ class HFBackend:
         return ids
 
     def generate(self, prompts: Sequence[str], cfg: SamplingConfig) -> list[list[str]]:
+        """Sampling shares each prompt's prefill across its n samples: the prompt (all but its last token) is run
+        once into a KV cache, the cache is repeated n times, and `generate` continues from it, so n samples cost
+        one prefill plus n decodes instead of n prefills (what vLLM's `n` does with its prefix cache)."""
         import torch
 
         tok = self.tokenizer
@@ -71,7 +74,7 @@ class HFBackend:
             chunk = list(prompts[start:start + per_batch])
             enc = tok(chunk, return_tensors="pt", padding=True).to(self.device)
             kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos or None,
-                          num_return_sequences=n, min_new_tokens=cfg.min_new_tokens or None)
+                          min_new_tokens=cfg.min_new_tokens or None)
             if cfg.greedy:
                 kwargs.update(do_sample=False)
             else:
@@ -79,12 +82,32 @@ class HFBackend:
             if multi_token_stops:
                 kwargs.update(stop_strings=multi_token_stops, tokenizer=tok)
             with torch.inference_mode():
-                gen = self.model.generate(**enc, **kwargs)
+                ids, mask = enc["input_ids"], enc["attention_mask"]
+                cache = self._shared_prefill(ids, mask, n) if n > 1 and ids.shape[1] > 1 else None
+                if cache is not None:
+                    ids, mask = ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0)
+                    gen = self.model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, **kwargs)
+                else:
+                    gen = self.model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=n, **kwargs)
             new = gen[:, enc["input_ids"].shape[1]:]
             texts = tok.batch_decode(new, skip_special_tokens=True)
             for i in range(len(chunk)):
                 out.append([cut_at_stop(t, cfg.stop) for t in texts[i * n:(i + 1) * n]])
         return out
+
+    def _shared_prefill(self, ids, mask, n: int):
+        """The KV cache of every prompt but its last token, repeated n times along the batch (None when the model
+        has no cache that can be repeated: then each sample prefills on its own)."""
+        from transformers import DynamicCache
+
+        try:
+            cache = DynamicCache(config=self.model.config)
+            self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], past_key_values=cache, use_cache=True,
+                       logits_to_keep=1)
+            cache.batch_repeat_interleave(n)
+        except (TypeError, AttributeError, NotImplementedError):
+            return None
+        return cache
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """Context with special tokens, continuation without: the lm-evaluation-harness convention."""
