@@ -102,6 +102,26 @@ def _finalise(X: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
     return out
 
 
+def nearest_cluster(pass_rate: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`labels` with every outlier (-1) given the cluster whose centre (mean feature) is nearest to it.
+
+    Outliers stay out of the cluster fits (their curves are too far from every centre to shape a law) but they
+    are still questions of the task: the forecaster counts each one with the cluster it is nearest to, so the
+    subset the laws speak for covers them instead of leaving them to the mapping. No cluster: returned as is.
+    """
+    labels = np.asarray(labels)
+    ids = np.unique(labels[labels >= 0])
+    out = labels.copy()
+    lost = labels < 0
+    if not len(ids) or not lost.any():
+        return out
+    X = difficulty_features(pass_rate)
+    centres = np.stack([X[labels == k].mean(axis=0) for k in ids])
+    dist = ((X[lost, None, :] - centres[None]) ** 2).sum(axis=-1)
+    out[lost] = ids[np.argmin(dist, axis=1)]
+    return out
+
+
 def cluster_summary(pass_rate: np.ndarray, labels: np.ndarray) -> list[dict]:
     """Size, radius (RMS units) and mean curve of every cluster, for the cluster table."""
     X = difficulty_features(pass_rate)
