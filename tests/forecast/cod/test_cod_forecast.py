@@ -143,4 +143,4 @@ def test_planted_family_has_the_issue_shape_and_cod_forecasts_it(tmp_path):
           "--target-tokens", str(20 * FAMILY_TARGET), "--target-flops", str(family_compute(FAMILY_TARGET)),
           "--n-boot", "10", "--out", str(out)])
     result = json.loads(next(out.glob("cod_planted_*.json")).read_text())
-    assert abs(result["predicted"] - fam.truth()) < 0.15
+    assert abs(result["predicted"] - fam.truth()) < 0.02  # 0.9 points on this seed (3.0 with the settings before)
