@@ -13,8 +13,8 @@ smaller models and forecasts the 9th (`cod.eval.compare_methods`), once with the
 per-question scatter, one emergent and one saturating below its ceiling, five models 20M-500M at 20 tokens per
 parameter, 100 samples per question) forecasting 2.5B, against the expected true score, over seeds
 `--first-seed` .. +`--seeds`: the distribution of the error of COD (as the CLI runs it), COD without the
-mapping, COD with the settings before issue 18 item 4 (the paper's rule a > 1, c < 1, MeanShift 0.08/0.15,
-outliers left to the mapping), the size-weighted laws of the planted clusters (perfect clustering, every
+mapping, COD with `--outliers mapping`, COD with the settings before issue 18 item 4 (the paper's rule
+a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the mapping), the size-weighted laws of the planted clusters (perfect clustering, every
 cluster, no mapping) and end-to-end, and where the points are lost (the error per planted cluster of the law
 fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every parameter range of
 the family, `--outliers 30` adds random-curve questions: checks beyond the family the settings were chosen on
@@ -89,7 +89,8 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         fam = PlantedFamily(seed=seed, widen=widen, n_outliers=outliers)
         df, truth = fam.rows(), fam.truth()
         row = {"seed": seed, "truth": truth}
-        for name, kwargs in (("cod", {}), ("cod_paper_rule", PAPER)):
+        for name, kwargs in (("cod", {}), ("cod_outliers_mapping", {"count_outliers": False}),
+                             ("cod_paper_rule", PAPER)):
             cod = CODForecaster(n_boot=0, calibrate=False, **kwargs)
             try:
                 fc = cod.fit(df).predict(q)
@@ -116,7 +117,8 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
             row["perfect_clusters"] = perfect
         rows.append(row)
     res = pd.DataFrame(rows)
-    cols = [c for c in ("cod", "cod_no_mapping", "cod_paper_rule", "perfect_clusters", "end_to_end") if c in res]
+    cols = [c for c in ("cod", "cod_no_mapping", "cod_outliers_mapping", "cod_paper_rule", "perfect_clusters",
+                        "end_to_end") if c in res]
     err = res[cols].abs() * 100
     print(f"planted family (widen {widen:g}, outliers {outliers}), seeds {first}..{first + seeds - 1}: "
           "|error| in points of the 2.5B forecast")
