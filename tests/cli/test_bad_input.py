@@ -82,6 +82,7 @@ CASES = [
                                  "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
     ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),
     ("forecast-cod-method", "forecast cod --runs {long_csv} --task x --method magic", "--method"),
+    ("forecast-cod-outliers", "forecast cod --runs {long_csv} --task x --outliers drop", "--outliers"),
     ("dynamics-n-boot-0", "dynamics --runs {long_csv} --out {new} --n-boot 0", "--n-boot"),
     ("dynamics-split", "dynamics --runs {long_csv} --out {new} --split sideways", "--split"),
     ("dynamics-out-is-file", "dynamics --runs {long_csv} --out {file}", "--out"),

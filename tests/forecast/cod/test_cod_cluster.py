@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from probecast.errors import ProbecastError
-from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary
+from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary, nearest_cluster
 from probecast.forecast.cod.data import question_matrix, validate_question_table
 from probecast.forecast.cod.synthetic import PlantedSeries
 
@@ -68,3 +68,16 @@ def test_bad_cluster_config_is_a_clear_error():
         cluster_questions(m.pass_rate, ClusterConfig(method="spectral"))
     with pytest.raises(ProbecastError, match="minimum cluster size"):
         cluster_questions(m.pass_rate[:5], ClusterConfig(min_size=10))
+
+
+def test_nearest_cluster_gives_every_outlier_the_closest_centre():
+    m, truth = _planted(n_outliers=15)
+    labels = cluster_questions(m.pass_rate, ClusterConfig())
+    counted = nearest_cluster(m.pass_rate, labels)
+    assert (counted >= 0).all() and (counted[labels >= 0] == labels[labels >= 0]).all()
+    X = m.pass_rate
+    centres = np.stack([X[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
+    for i in np.flatnonzero(labels < 0):
+        assert counted[i] == np.argmin(((centres - X[i]) ** 2).sum(axis=1))
+    none = np.full(len(labels), -1)
+    assert (nearest_cluster(m.pass_rate, none) == -1).all()

@@ -32,7 +32,13 @@ def test_cod_predicts_the_held_out_model(split):
     lo, hi = forecast.interval
     assert lo <= forecast.predicted <= hi
     assert forecast.extras["outliers"] >= 10
-    assert any(not row["predictable"] for row in forecast.extras["clusters"])  # the saturated easy cluster
+    # every cluster follows its law (the easy one too, a < 1), and the outliers count with their nearest cluster
+    assert all(row["predictable"] for row in forecast.extras["clusters"])
+    assert forecast.extras["subset_questions"] == forecast.extras["questions"]
+    paper = CODForecaster(n_boot=0, rule=PredictableRule(min_a=1.0, max_c=1.0), count_outliers=False).fit(fit)
+    extras = paper.predict(Query(flops=COMPUTE[-1])).extras
+    assert any(not row["predictable"] for row in extras["clusters"])  # the paper's a > 1 drops the easy cluster
+    assert extras["subset_questions"] < extras["questions"] - extras["outliers"]
     no_map = CODForecaster(n_boot=0, use_mapping=False).fit(fit).predict(Query(flops=COMPUTE[-1]))
     assert no_map.predicted == pytest.approx(forecast.extras["predicted_subset"])
 
@@ -137,4 +143,4 @@ def test_planted_family_has_the_issue_shape_and_cod_forecasts_it(tmp_path):
           "--target-tokens", str(20 * FAMILY_TARGET), "--target-flops", str(family_compute(FAMILY_TARGET)),
           "--n-boot", "10", "--out", str(out)])
     result = json.loads(next(out.glob("cod_planted_*.json")).read_text())
-    assert abs(result["predicted"] - fam.truth()) < 0.15
+    assert abs(result["predicted"] - fam.truth()) < 0.02  # 0.9 points on this seed (3.0 with the settings before)

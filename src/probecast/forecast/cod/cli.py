@@ -28,14 +28,16 @@ def cod_cmd(
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
     cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of("meanshift", "kmeans", "dbscan"), help="meanshift (improved), kmeans or dbscan."),
-    bandwidth: float = typer.Option(0.08, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
-    max_radius: float = typer.Option(0.15, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
-    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
+    bandwidth: float = typer.Option(0.05, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
+    max_radius: float = typer.Option(0.10, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
+    min_cluster_size: int = typer.Option(5, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
     n_clusters: int = typer.Option(8, "--n-clusters", min=1, help="K for --cluster kmeans."),
     eps: float = typer.Option(0.05, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
-    min_a: float = typer.Option(1.0, "--min-a", min=0.0, help="Predictable rule: a > min_a."),
+    min_a: float = typer.Option(0.0, "--min-a", min=0.0, help="Predictable rule: a > min_a (the paper: 1)."),
     min_b: float = typer.Option(0.1, "--min-b", min=0.0, help="Predictable rule: b > min_b."),
-    max_c: float = typer.Option(1.0, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c."),
+    max_c: float = typer.Option(5.0, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
+    outliers: str = typer.Option("nearest", "--outliers", callback=v.one_of("nearest", "mapping"), help="Outlier questions count "
+                                 "with their 'nearest' cluster, or are left to the 'mapping' (the paper)."),
     mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
     n_boot: int = typer.Option(200, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage."),
@@ -74,7 +76,8 @@ def cod_cmd(
             progress=not as_json,
             cluster=ClusterConfig(method=cluster, bandwidth=bandwidth, max_radius=max_radius,
                                   min_size=min_cluster_size, n_clusters=n_clusters, eps=eps, seed=seed),
-            rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree)
+            rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree,
+            count_outliers=outliers == "nearest")
     model.fit_matrix(matrix)
     forecast = model.predict(query)
     result = {"method": method, "task": task, "target": query.to_dict(), **forecast.to_dict()}
@@ -118,7 +121,7 @@ def cod_compare_cmd(
     tasks: List[str] = typer.Option(..., "--task", help="Task(s) to backtest; repeat the flag for several."),
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the tasks' format."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
-    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=1),
+    min_cluster_size: int = typer.Option(5, "--min-cluster-size", min=1),
     n_boot: int = typer.Option(200, "--n-boot", min=1),
     out: Path = typer.Option(Path("forecasts"), "--out", callback=v.output_dir, help="Folder for cod_compare.csv/.json."),
     seed: int = typer.Option(0, "--seed", min=0),

@@ -6,7 +6,8 @@ already, some follow a smooth curve, some stay at zero then jump. COD
 2. clusters the questions by those curves with an improved MeanShift (`cod.cluster`),
 3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`),
 4. keeps the predictable clusters (monotone, converging fits; `PredictableRule`) and predicts their
-   size-weighted mean score at the target compute (the *subset* score),
+   size-weighted mean score at the target compute (the *subset* score); an outlier question counts with its
+   nearest cluster (`count_outliers`; it shapes no law but belongs to the task),
 5. maps the subset score to the full-set score with a monotone function through (0,0) and (1,1), fitted on the
    small models as anchors (`cod.mapping`).
 `EndToEndForecaster` fits the same law directly to the task score (the paper's baseline).
@@ -29,7 +30,7 @@ import pandas as pd
 from probecast.errors import ProbecastError
 from probecast.forecast.backtest import SeriesBacktest
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary
+from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary, nearest_cluster
 from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod.mapping import MonotoneMapping
@@ -63,6 +64,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     mapping_ridge: float = 1e-3
     use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
     c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
+    count_outliers: bool = True         # outliers count with their nearest cluster (cod.cluster.nearest_cluster)
     n_boot: int = 200
     level: float = 0.9
     seed: int = 0
@@ -83,6 +85,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
         P = m.pass_rate
         self.labels_ = cluster_questions(P, self.cluster)
         self.clusters_ = cluster_summary(P, self.labels_)
+        self.counted_ = nearest_cluster(P, self.labels_) if self.count_outliers else self.labels_
         for row in self.clusters_:
             res = fit_law(C, P[self.labels_ == row["cluster"]].mean(axis=0), self.chance, seed=self.seed,
                           what=f"cluster {row['cluster']} law", c_prior=self.c_prior)
@@ -103,15 +106,15 @@ class CODForecaster(SeriesBacktest, Forecaster):
     # ---- fitting pieces --------------------------------------------------------------------------------------
     def _fit_once(self, rows: np.ndarray, C: np.ndarray, seed: int, start: _Fit | None = None) -> _Fit:
         """Cluster laws + mapping on the questions `rows` (possibly a resample, with repeats)."""
-        P, labels = self.matrix_.pass_rate[rows], self.labels_[rows]
-        laws, weights, subset_mask = [], [], np.isin(labels, self.predictable_)
+        P, labels, counted = self.matrix_.pass_rate[rows], self.labels_[rows], self.counted_[rows]
+        laws, weights, subset_mask = [], [], np.isin(counted, self.predictable_)
         for i, k in enumerate(self.predictable_):
             member = labels == k
             p0 = None if start is None else start.laws[i]
             res = fit_law(C, P[member].mean(axis=0), self.chance, p0=p0, n_starts=8 if start is None else 1,
                           seed=seed, what=f"cluster {k} law", c_prior=self.c_prior)
             laws.append(res.params)
-            weights.append(member.sum())
+            weights.append((counted == k).sum())  # members plus the outliers nearest to the cluster
         subset_scores = P[subset_mask].mean(axis=0)
         full_scores = P.mean(axis=0)
         mapping = MonotoneMapping(self.mapping_degree, self.mapping_ridge).fit(subset_scores, full_scores)
@@ -146,7 +149,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
         extras = {
             "predicted_subset": self.main_.subset(C, self.chance),
             "predicted_mapped": self._score(self.main_, C, True),
-            "subset_questions": int(np.isin(self.labels_, self.predictable_).sum()),
+            "subset_questions": int(np.isin(self.counted_, self.predictable_).sum()),
             "questions": len(self.labels_),
             "outliers": int((self.labels_ < 0).sum()),
             "models": self.matrix_.models,
@@ -172,7 +175,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     def curves(self) -> dict[str, Any]:
         """What the plot needs: compute, per-cluster mean curves and the anchor scores of the mapping."""
         P = self.matrix_.pass_rate
-        subset = np.isin(self.labels_, self.predictable_)
+        subset = np.isin(self.counted_, self.predictable_)
         return {"compute": self.matrix_.compute, "unit": self.unit_, "chance": self.chance,
                 "clusters": self.clusters_, "anchor_subset": P[subset].mean(axis=0), "anchor_full": P.mean(axis=0),
                 "mapping": self.main_.mapping}

@@ -64,7 +64,10 @@ class PlantedFamily:
     """Per seed: six clusters drawn at random around six shapes (easy, medium, hard, very hard, emergent:
     near zero on every fitted model, saturating: ceiling exp(-c) well below 1), each question of a cluster with
     its own a and b (log-normal scatter `scatter_a`, normal `scatter_b`), five models of FAMILY_PARAMS at 20
-    tokens per parameter, `samples` samples per question. `truth(params)` is the expected task score."""
+    tokens per parameter, `samples` samples per question. `truth(params)` is the expected task score.
+
+    `widen` > 1 stretches every range about its centre (log scale for a) for robustness checks beyond the
+    family the settings were chosen on; `n_outliers` adds questions with random, non-law curves."""
 
     seed: int = 0
     chance: float = 0.0
@@ -72,11 +75,20 @@ class PlantedFamily:
     scatter_a: float = 0.3
     scatter_b: float = 0.05
     params: tuple[float, ...] = FAMILY_PARAMS
+    widen: float = 1.0
+    n_outliers: int = 0
 
     def laws(self) -> list[tuple[float, float, float, int]]:
         r = np.random.default_rng(self.seed)
-        u = lambda lo, hi: float(r.uniform(lo, hi))  # noqa: E731
-        lu = lambda lo, hi: float(np.exp(r.uniform(np.log(lo), np.log(hi))))  # noqa: E731
+        w = self.widen
+
+        def u(lo: float, hi: float) -> float:
+            mid, half = (lo + hi) / 2, (hi - lo) / 2 * w
+            return float(max(r.uniform(mid - half, mid + half), 0.0))
+
+        def lu(lo: float, hi: float) -> float:
+            mid, half = (np.log(lo) + np.log(hi)) / 2, (np.log(hi) - np.log(lo)) / 2 * w
+            return float(np.exp(r.uniform(mid - half, mid + half)))
         n = lambda: int(r.integers(40, 101))  # noqa: E731
         return [(lu(0.5, 2), u(0.3, 0.6), u(0, 0.1), n()),      # easy
                 (lu(2, 6), u(0.3, 0.6), u(0, 0.2), n()),        # medium
@@ -96,10 +108,17 @@ class PlantedFamily:
         return np.column_stack([ac[:, 0], bb, ac[:, 1]]), bb
 
     def curves(self, params: np.ndarray) -> np.ndarray:
-        """(Q, M) expected pass rates at the given model sizes (compute in units of the smallest model)."""
+        """(Q, M) expected pass rates at the given model sizes (compute in units of the smallest model).
+
+        Outlier questions (the last `n_outliers` rows) draw one random pass rate per model size."""
         q, _ = self._questions()
         C = np.array([family_compute(p) for p in np.atleast_1d(params)]) / family_compute(self.params[0])
-        return cluster_law(C[None, :], q[:, :1], q[:, 1:2], q[:, 2:3], self.chance)
+        y = cluster_law(C[None, :], q[:, :1], q[:, 1:2], q[:, 2:3], self.chance)
+        if not self.n_outliers:
+            return y
+        noise = [[np.random.default_rng([self.seed, 30_000, q, int(round(np.log(p) * 1e3))]).uniform()
+                  for p in np.atleast_1d(params)] for q in range(self.n_outliers)]  # same value at every call
+        return np.vstack([y, np.asarray(noise)])
 
     def truth(self, params: float = FAMILY_TARGET) -> float:
         return float(self.curves(np.array([params])).mean())
