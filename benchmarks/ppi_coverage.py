@@ -155,6 +155,8 @@ def main() -> None:
     ap.add_argument("--train-first", type=int, default=3, help="refit experiment: probe fitted on the first K")
     ap.add_argument("--audit-every", type=int, default=2)
     ap.add_argument("--audit-questions", type=int, default=16)
+    ap.add_argument("--keep", type=Path, help="refit experiment: keep the watched workspaces in KEEP/no_refit "
+                    "and KEEP/refit (e.g. for `probecast report --ws KEEP/refit`)")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the first workspace's numbers "
                     "at the top level, others under 'workspaces')")
     args = ap.parse_args()
@@ -173,7 +175,7 @@ def main() -> None:
         from ppi_refit import refit_experiment
 
         out["refit"] = refit_experiment(ws0, out["probe"], args.train_first, args.audit_every,
-                                        args.audit_questions, quiet=args.json)
+                                        args.audit_questions, quiet=args.json, keep=args.keep)
     if args.json:
         print(json.dumps(out))
         return
