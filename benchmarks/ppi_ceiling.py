@@ -11,6 +11,10 @@ Agresti–Coull pseudo-counts are the same for both intervals and do not shrink 
 2. Ceilings on the test checkpoints (optimistic by construction, never used to choose anything): the same
    audit draws as `ppi_coverage.py` with (a) the best probe, (b) every other method as the predictor, and
    (c) a perfect predictor (P(success) = the label itself), printing the finite interval's width ratio.
+3. Diagnostics of the best probe's finite interval on the same draws: coverage and width ratio with the oracle
+   λ of each cell instead of the estimated one, and without the Agresti–Coull pseudo-counts; and the n-free
+   ratio of a least-squares fit, inside each test cell (optimistic), of the labels on the best probe plus the
+   last training checkpoint's label of the same question (the carry-forward a monitor knows).
 
     python benchmarks/ppi_ceiling.py --ws demo-out
 """
@@ -24,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from probecast.evaluation.data import feature_index, load_pairs, select
-from probecast.evaluation.ppi import ppi_mean, regression_lambda
+from statistics import NormalDist
+
+from probecast.evaluation.ppi import finite_se, ppi_mean, regression_lambda
 from probecast.evaluation.splits import SplitConfig, make_split
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace
@@ -93,6 +99,52 @@ def main() -> None:
                     w[n][1] += e.classical_hi - e.classical_lo
         ratios = "  ".join(f"n={n}: {a / b:.3f}" for n, (a, b) in w.items())
         print(f"   {name:28s} n-free {residual_ratio(yt, f, ct):.3f}  {ratios}")
+    best = candidates[s["best_probe"]]
+    print(f"3. the best probe ({s['best_probe']}), finite interval variants on the same draws:")
+    diagnostics(best, yt, ct, ns, args.draws, args.seed)
+    last = s["split"]["train_checkpoints"][-1]
+    print(f"   in-cell least squares on {s['best_probe']} + the {last} label of each question: n-free "
+          f"{carry_forward_ols(ws, Xt, yt, best, last):.3f} (the probe alone: {residual_ratio(yt, best, ct):.3f})")
+
+
+def diagnostics(f: np.ndarray, y: np.ndarray, cell: pd.Series, ns: list[int], draws: int, seed: int) -> None:
+    z = NormalDist().inv_cdf(0.95)
+    variants = {"estimated λ": (None, True), "oracle λ per cell": ("oracle", True),
+                "no pseudo-counts": (None, False)}
+    for n in ns:
+        rng = np.random.default_rng(seed)
+        acc = {k: [[], [], []] for k in variants}  # covers, PPI width, labels-only width
+        for c in cell.unique():
+            m = (cell == c).to_numpy()
+            ff, yy = f[m], y[m]
+            for _ in range(draws):
+                i = rng.choice(len(yy), n, replace=False)
+                for k, (lam, pseudo) in variants.items():
+                    lam_ = regression_lambda(yy, ff, ff) if lam == "oracle" else regression_lambda(yy[i], ff[i], ff)
+                    est = lam_ * ff.mean() + (yy[i] - lam_ * ff[i]).mean()
+                    h = z * finite_se(yy[i], ff[i], ff, lam_, z, pseudo=pseudo)
+                    h0 = z * finite_se(yy[i], ff[i], ff, 0.0, z, pseudo=pseudo)
+                    lo, hi = max(est - h, 0.0), min(est + h, 1.0)
+                    acc[k][0].append(lo <= yy.mean() <= hi)
+                    acc[k][1].append(hi - lo)
+                    acc[k][2].append(min(yy[i].mean() + h0, 1.0) - max(yy[i].mean() - h0, 0.0))
+        print(f"   n={n}: " + "; ".join(f"{k}: coverage {np.mean(a[0]):.3f}, ratio {np.mean(a[1]) / np.mean(a[2]):.3f}"
+                                        for k, a in acc.items()))
+
+
+def carry_forward_ols(ws: Workspace, X, y: np.ndarray, f: np.ndarray, last: str) -> float:
+    """n-free ratio of an in-cell least-squares fit of y on [f, label at checkpoint `last`, 1]."""
+    idx = select(feature_index(ws), [last], None, labelled=True)
+    XL, labL = load_pairs(ws, idx, labelled=True)
+    prev = dict(zip(zip(XL.task.astype(str), XL.question_ids.astype(str)), labL["pass1"].to_numpy(float)))
+    y_last = np.array([prev.get(k, 0.0) for k in zip(X.task.astype(str), X.question_ids.astype(str))])
+    cell, num, den = cells(X), 0.0, 0.0
+    for c in cell.unique():
+        m = (cell == c).to_numpy()
+        A = np.column_stack([f[m], y_last[m], np.ones(m.sum())])
+        beta, *_ = np.linalg.lstsq(A, y[m], rcond=None)
+        num, den = num + (y[m] - A @ beta).std(), den + y[m].std()
+    return num / den
 
 
 if __name__ == "__main__":
