@@ -29,7 +29,7 @@ import pandas as pd
 
 from probecast.evaluation.data import feature_index, load_pairs, select
 from probecast.evaluation.interval import probe_score_errors, task_score_interval
-from probecast.evaluation.ppi import AuditBudget, label_until, ppi_mean
+from probecast.evaluation.ppi import INTERVALS, AuditBudget, label_until, ppi_mean
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace
 
@@ -50,11 +50,41 @@ def test_scores(ws: Workspace) -> tuple[str, pd.DataFrame]:
                                 "y": labels["pass1"].to_numpy(float)})
 
 
+def draw_stats(p: np.ndarray, y: np.ndarray, idx: np.ndarray, truth: float, level: float) -> dict:
+    """Both intervals (`INTERVALS`: finite = the default, clt = ppi_py's) of one audit draw, scored."""
+    out = {"same": np.ptp(y[idx]) == 0}  # every audited label equal: a plug-in variance is 0
+    for interval in INTERVALS:
+        e = ppi_mean(p, y[idx], p[idx], level=level, interval=interval)
+        pre = "" if interval == "finite" else f"{interval}_"
+        out.update({f"{pre}ppi": e.lo <= truth <= e.hi, f"{pre}classical": e.classical_lo <= truth <= e.classical_hi,
+                    f"{pre}ppi_w": e.hi - e.lo, f"{pre}classical_w": e.classical_hi - e.classical_lo,
+                    f"{pre}lam": e.lam, f"{pre}eff": e.effective_labels / len(idx)})
+    return out
+
+
+def summarise(draws: list[dict], probe_cov: list[bool], probe_w: list[float]) -> dict:
+    d = pd.DataFrame(draws)
+    vary = ~d["same"].to_numpy(bool)
+    out = {"probe_coverage": float(np.mean(probe_cov)), "probe_width": float(np.mean(probe_w)),
+           "all_labels_equal_share": float(d["same"].mean())}
+    for pre in ("", "clt_"):
+        out.update({f"{pre}ppi_coverage": float(d[f"{pre}ppi"].mean()),
+                    f"{pre}classical_coverage": float(d[f"{pre}classical"].mean()),
+                    f"{pre}ppi_width": float(d[f"{pre}ppi_w"].mean()),
+                    f"{pre}classical_width": float(d[f"{pre}classical_w"].mean()),
+                    f"{pre}lam_mean": float(d[f"{pre}lam"].mean()),
+                    f"{pre}effective_labels_per_label": float(d[f"{pre}eff"].mean()),
+                    f"{pre}ppi_coverage_labels_vary": float(d.loc[vary, f"{pre}ppi"].mean()) if vary.any() else None})
+    out["width_ratio"] = out["ppi_width"] / out["classical_width"]
+    out["width_ratio_vs_clt_classical"] = out["ppi_width"] / out["clt_classical_width"]
+    return out
+
+
 def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width: float, seed: int) -> dict:
     probe, rows = test_scores(ws)
     errors = probe_score_errors(ws, probe)
     rng = np.random.default_rng(seed)
-    acc = {n: {k: [] for k in ("ppi", "classical", "ppi_w", "classical_w", "lam", "eff", "same")} for n in ns}
+    acc: dict[int, list[dict]] = {n: [] for n in ns}
     probe_cov, probe_w, budget = [], [], {"covers": [], "labels": [], "half_width": []}
     skipped: set[int] = set()
     for (ckpt, task), g in rows.groupby(["checkpoint", "task"]):
@@ -67,37 +97,17 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
             if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task
                 skipped.add(n)
                 continue
-            for _ in range(draws):
-                idx = rng.choice(len(y), n, replace=False)
-                e = ppi_mean(p, y[idx], p[idx], level=level)
-                a = acc[n]
-                a["ppi"].append(e.lo <= truth <= e.hi)
-                a["classical"].append(e.classical_lo <= truth <= e.classical_hi)
-                a["ppi_w"].append(e.hi - e.lo)
-                a["classical_w"].append(e.classical_hi - e.classical_lo)
-                a["lam"].append(e.lam)
-                a["eff"].append(e.effective_labels / n)
-                a["same"].append(np.ptp(y[idx]) == 0)  # every audited label equal: a CLT interval is blind
+            acc[n] += [draw_stats(p, y, rng.choice(len(y), n, replace=False), truth, level) for _ in range(draws)]
         for _ in range(draws):
             e, idx, _ = label_until(AuditBudget(half_width=half_width), p, lambda i: y[i], rng.permutation(len(y)),
                                     level)
             budget["covers"].append(e.lo <= truth <= e.hi)
             budget["labels"].append(len(idx))
             budget["half_width"].append(e.half_width)
-    out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws,
-           "cells": int(rows.groupby(["checkpoint", "task"]).ngroups), "questions_per_cell": int(len(rows) /
-           max(rows.groupby(["checkpoint", "task"]).ngroups, 1)), "n": {},
-           "n_skipped": sorted(skipped)}
-    for n, a in acc.items():
-        if not a["ppi"]:
-            continue
-        out["n"][str(n)] = {"ppi_coverage": float(np.mean(a["ppi"])), "classical_coverage": float(np.mean(a["classical"])),
-                            "probe_coverage": float(np.mean(probe_cov)), "ppi_width": float(np.mean(a["ppi_w"])),
-                            "classical_width": float(np.mean(a["classical_w"])), "probe_width": float(np.mean(probe_w)),
-                            "lam_mean": float(np.mean(a["lam"])), "effective_labels_per_label": float(np.mean(a["eff"])),
-                            "all_labels_equal_share": float(np.mean(a["same"])),
-                            "ppi_coverage_labels_vary": float(np.mean(np.array(a["ppi"])[~np.array(a["same"])]))
-                            if not all(a["same"]) else None}
+    cells = rows.groupby(["checkpoint", "task"]).ngroups
+    out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws, "cells": int(cells),
+           "questions_per_cell": int(len(rows) / max(cells, 1)), "interval": "finite",
+           "n": {str(n): summarise(a, probe_cov, probe_w) for n, a in acc.items() if a}, "n_skipped": sorted(skipped)}
     out["budget"] = {"half_width_target": half_width, "coverage": float(np.mean(budget["covers"])),
                      "labels_mean": float(np.mean(budget["labels"])), "labels_max": int(np.max(budget["labels"])),
                      "half_width_mean": float(np.mean(budget["half_width"]))}
@@ -107,24 +117,27 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
 def print_coverage(res: dict) -> list[str]:
     print(f"\n{res['workspace']}: probe {res['probe']}, {res['cells']} test checkpoint × task cells "
           f"(~{res['questions_per_cell']} questions each), {res['draws']} audit draws per n, nominal {res['level']:.0%}")
-    print(f"{'n':>4} {'PPI cov':>8} {'classical cov':>14} {'probe-only cov':>15} {'PPI width':>10} "
+    print(f"{'n':>4} {'interval':>8} {'PPI cov':>8} {'classical cov':>14} {'probe-only cov':>15} {'PPI width':>10} "
           f"{'classical width':>16} {'probe width':>12} {'ratio':>6} {'mean λ':>7} {'worth':>6} {'equal labels':>13} "
           f"{'PPI cov when labels vary':>25}")
     fails = [f"n={n}: not measured (a cell has no more than {n} questions)" for n in res.get("n_skipped", [])]
     for n, r in res["n"].items():
-        ratio = r["ppi_width"] / r["classical_width"]
-        print(f"{n:>4} {r['ppi_coverage']:8.3f} {r['classical_coverage']:14.3f} {r['probe_coverage']:15.3f} "
-              f"{r['ppi_width']:10.3f} {r['classical_width']:16.3f} {r['probe_width']:12.3f} {ratio:6.2f} "
-              f"{r['lam_mean']:7.2f} {r['effective_labels_per_label']:5.2f}x {r['all_labels_equal_share']:13.3f} "
-              f"{'-' if r['ppi_coverage_labels_vary'] is None else format(r['ppi_coverage_labels_vary'], '.3f'):>25}")
+        for pre, name in (("", "finite"), ("clt_", "clt")):
+            vary = r[f"{pre}ppi_coverage_labels_vary"]
+            print(f"{n:>4} {name:>8} {r[pre + 'ppi_coverage']:8.3f} {r[pre + 'classical_coverage']:14.3f} "
+                  f"{r['probe_coverage']:15.3f} {r[pre + 'ppi_width']:10.3f} {r[pre + 'classical_width']:16.3f} "
+                  f"{r['probe_width']:12.3f} {r[pre + 'ppi_width'] / r[pre + 'classical_width']:6.2f} "
+                  f"{r[pre + 'lam_mean']:7.2f} {r[pre + 'effective_labels_per_label']:5.2f}x "
+                  f"{r['all_labels_equal_share']:13.3f} {'-' if vary is None else format(vary, '.3f'):>25}")
+        print(f"{'':>4} finite PPI width / clt classical width: {r['width_ratio_vs_clt_classical']:.2f}")
         if r["ppi_coverage"] < BARS["ppi_coverage_min"]:
             fails.append(f"n={n}: PPI coverage {r['ppi_coverage']:.3f} < {BARS['ppi_coverage_min']}")
-        if ratio > BARS["width_ratio_max"]:
-            fails.append(f"n={n}: PPI width {ratio:.2f} x classical > {BARS['width_ratio_max']}")
+        if r["width_ratio"] > BARS["width_ratio_max"]:
+            fails.append(f"n={n}: PPI width {r['width_ratio']:.2f} x classical > {BARS['width_ratio_max']}")
     b = res["budget"]
-    print(f"budget rule, target half-width {b['half_width_target']}: coverage {b['coverage']:.3f}, labels "
-          f"{b['labels_mean']:.1f} on average (max {b['labels_max']}), half-width {b['half_width_mean']:.3f}")
-    print("bars (PPI coverage >= 0.87 at every n, PPI width <= 0.75 x classical): "
+    print(f"budget rule (finite interval), target half-width {b['half_width_target']}: coverage {b['coverage']:.3f}, "
+          f"labels {b['labels_mean']:.1f} on average (max {b['labels_max']}), half-width {b['half_width_mean']:.3f}")
+    print("bars (finite interval: PPI coverage >= 0.87 at every n, PPI width <= 0.75 x classical): "
           + ("met" if not fails else "NOT met: " + "; ".join(fails)))
     return fails
 
@@ -142,6 +155,8 @@ def main() -> None:
     ap.add_argument("--train-first", type=int, default=3, help="refit experiment: probe fitted on the first K")
     ap.add_argument("--audit-every", type=int, default=2)
     ap.add_argument("--audit-questions", type=int, default=16)
+    ap.add_argument("--keep", type=Path, help="refit experiment: keep the watched workspaces in KEEP/no_refit "
+                    "and KEEP/refit (e.g. for `probecast report --ws KEEP/refit`)")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the first workspace's numbers "
                     "at the top level, others under 'workspaces')")
     args = ap.parse_args()
@@ -160,7 +175,7 @@ def main() -> None:
         from ppi_refit import refit_experiment
 
         out["refit"] = refit_experiment(ws0, out["probe"], args.train_first, args.audit_every,
-                                        args.audit_questions, quiet=args.json)
+                                        args.audit_questions, quiet=args.json, keep=args.keep)
     if args.json:
         print(json.dumps(out))
         return

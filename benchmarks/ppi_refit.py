@@ -59,7 +59,8 @@ def run_watch(ws: Workspace, run_dir: Path, probe: str, audit: AuditConfig, refi
 
 
 def refit_experiment(ws: Workspace, best: str, train_first: int, audit_every: int, audit_questions: int,
-                     quiet: bool = False) -> dict:
+                     quiet: bool = False, keep: Path | None = None) -> dict:
+    """`keep`: also copy the two watched workspaces to keep/no_refit and keep/refit (for `probecast report`)."""
     truth = actual_scores(ws)
     steps = {c: s for c, s in ((r["id"], r.get("step") or 0) for r in ws.read_checkpoints())}
     labelled = sorted({c for c, _ in truth}, key=lambda c: steps.get(c, 0))
@@ -90,6 +91,8 @@ def refit_experiment(ws: Workspace, best: str, train_first: int, audit_every: in
                          if ppi else None,
                          "checkpoints": sorted({r["checkpoint"] for r in recs}, key=lambda c: steps.get(c, 0)),
                          "versions": sorted({r.get("probe_version", "early") for r in recs})}
+            if keep is not None:
+                shutil.copytree(dst, Path(keep) / mode, dirs_exist_ok=True)
             if refit:
                 path = events_path(w)
                 out["events"] = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -111,3 +114,35 @@ def print_refit(r: dict) -> None:
     verdict = r["refit"]["mean_abs_error"] < r["no_refit"]["mean_abs_error"]
     print(f"  refits {'lower' if verdict else 'do NOT lower'} the mean absolute task-score error "
           f"({r['refit']['mean_abs_error']:.4f} vs {r['no_refit']['mean_abs_error']:.4f})")
+
+
+def main() -> None:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description="Does `watch --refit-on-drift` lower the task-score error? (the refit "
+                                 "half of ppi_coverage.py, alone)")
+    ap.add_argument("--ws", default="demo-out", help="workspace with an evaluation and its training run in W/run")
+    ap.add_argument("--train-first", type=int, default=3, help="probe fitted on the first K labelled checkpoints")
+    ap.add_argument("--audit-every", type=int, default=2)
+    ap.add_argument("--audit-questions", type=int, default=16)
+    ap.add_argument("--keep", type=Path, help="keep the watched workspaces in KEEP/no_refit and KEEP/refit")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args()
+    ws = Workspace(args.ws, create=False)
+    if not ws.summary_file.exists() or not (ws.root / "run").is_dir():
+        sys.exit(f"error: {ws.root}: needs summary.json (probecast evaluate) and the training run in run/ "
+                 f"(a workspace made by `probecast demo`)")
+    best = json.loads(ws.summary_file.read_text()).get("best_probe")
+    if not best:
+        sys.exit(f"error: {ws.summary_file}: no best_probe; run `probecast evaluate` first")
+    res = refit_experiment(ws, best, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
+                           keep=args.keep)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print_refit(res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""PPI++ task scores: hand-computed values, agreement with ppi_py, the classical limit, the budget rule."""
+"""PPI task scores: hand-computed values, agreement with ppi_py (clt) and with the survey-sampling and
+Agresti–Coull formulas (finite), the classical limit, the budget rule."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ pytest.importorskip("ppi_py")
 import ppi_py  # noqa: E402
 
 from probecast.errors import ProbecastError  # noqa: E402
-from probecast.evaluation.ppi import AuditBudget, label_until, ppi_mean, tuned_lambda  # noqa: E402
+from probecast.evaluation.ppi import (  # noqa: E402
+    AuditBudget,
+    finite_se,
+    label_until,
+    ppi_mean,
+    regression_lambda,
+    tuned_lambda,
+)
 
 Z90 = NormalDist().inv_cdf(0.95)
 
@@ -21,7 +29,7 @@ def test_plain_ppi_matches_a_hand_computation():
     f_all = np.array([0.2, 0.4, 0.6, 0.8])  # mean 0.5, population variance 0.05
     y = np.array([0.0, 1.0])
     f = np.array([0.2, 0.6])  # residuals -0.2, 0.4: mean 0.1, population variance 0.09
-    est = ppi_mean(f_all, y, f, level=0.9, lam=1.0)
+    est = ppi_mean(f_all, y, f, level=0.9, lam=1.0, interval="clt")
     assert est.estimate == pytest.approx(0.6)
     se = np.sqrt(0.05 / 4 + 0.09 / 2)
     assert (est.lo, est.hi) == pytest.approx((0.6 - Z90 * se, 0.6 + Z90 * se))
@@ -36,7 +44,7 @@ def test_power_tuned_estimate_matches_ppi_py():
     f_all = np.clip(truth + rng.normal(0, 0.15, 300) - 0.1, 0, 1)  # biased, informative
     idx = rng.choice(300, 40, replace=False)
     y = (rng.uniform(size=40) < truth[idx]).astype(float)
-    est = ppi_mean(f_all, y, f_all[idx])
+    est = ppi_mean(f_all, y, f_all[idx], interval="clt")
     lo, hi = ppi_py.ppi_mean_ci(y, f_all[idx], f_all, alpha=0.1)
     assert (est.lo, est.hi) == pytest.approx((float(lo[0]), float(hi[0])))
     assert est.estimate == pytest.approx(float(ppi_py.ppi_mean_pointestimate(y, f_all[idx], f_all)[0]))
@@ -50,14 +58,14 @@ def test_useless_predictions_fall_back_to_the_classical_interval():
     y = (rng.uniform(size=400) < 0.4).astype(float)
     noise = rng.uniform(size=4000)  # independent of the labels
     f_all, f = noise, noise[:400]
-    est = ppi_mean(f_all, y, f)
+    est = ppi_mean(f_all, y, f, interval="clt")
     assert est.lam < 0.15  # power tuning switches the predictions (almost) off
     c_lo, c_hi = ppi_py.classical_mean_ci(y, alpha=0.1)
-    zero = ppi_mean(f_all, y, f, lam=0.0)
+    zero = ppi_mean(f_all, y, f, lam=0.0, interval="clt")
     assert (zero.lo, zero.hi) == pytest.approx((float(c_lo), float(c_hi)))
     assert zero.estimate == pytest.approx(y.mean())
     assert est.hi - est.lo == pytest.approx(float(c_hi - c_lo), rel=0.05)
-    constant = ppi_mean(np.full(1000, 0.3), y, np.full(400, 0.3))  # no information at all: λ = 0 exactly
+    constant = ppi_mean(np.full(1000, 0.3), y, np.full(400, 0.3), interval="clt")  # no information at all: λ = 0 exactly
     assert constant.lam == 0 and constant.estimate == pytest.approx(y.mean())
 
 
@@ -67,12 +75,65 @@ def test_tuned_lambda_is_one_half_for_a_perfect_but_unlabelled_heavy_case():
     assert tuned_lambda(f, f, f_all) == pytest.approx(1 / (1 + len(f) / len(f_all)), rel=0.05)
 
 
-@pytest.mark.parametrize("bad", [dict(p_all=[0.5]), dict(y=[0.5, 1.5]), dict(p=[0.1, 0.2, 0.3]), dict(level=1.0)])
+def test_finite_interval_matches_a_hand_computation():
+    f_all = np.array([0.2, 0.4, 0.6, 0.8])  # mean 0.5, known: no variance term for it
+    y, f = np.array([0.0, 1.0]), np.array([0.2, 0.6])  # r = y - f: -0.2, 0.4
+    est = ppi_mean(f_all, y, f, level=0.9, lam=1.0)
+    assert est.estimate == pytest.approx(0.6)
+    m = Z90 ** 2 / 2  # pseudo-labels 1 and 0 at mean_N(f) = 0.5: r = 0.5 and -0.5, weight m each
+    r, w = np.array([-0.2, 0.4, 0.5, -0.5]), np.array([1, 1, m, m])
+    mean = (w * r).sum() / w.sum()
+    s2 = (w * (r - mean) ** 2).sum() / w.sum()
+    se = np.sqrt((1 - 2 / 4) * s2 / w.sum())
+    assert (est.lo, est.hi) == pytest.approx((0.6 - Z90 * se, min(0.6 + Z90 * se, 1.0)))
+    assert finite_se(y, f, f_all, 1.0, Z90, pseudo=False) == pytest.approx(np.sqrt(0.5 * 0.09 / 2))
+
+
+def test_finite_interval_without_labels_is_agresti_coull_and_without_pseudo_counts_ppi_py():
+    rng = np.random.default_rng(4)
+    y = (rng.uniform(size=30) < 0.2).astype(float)
+    f_all = rng.uniform(size=10 ** 7)  # N -> infinity: no finite-population correction
+    f = f_all[:30]
+    n_t = 30 + Z90 ** 2  # Agresti-Coull: (x + z²/2) / (n + z²), half-width z sqrt(p(1 - p) / n~)
+    p_t = (y.sum() + Z90 ** 2 / 2) / n_t
+    assert finite_se(y, f, f_all, 0.0, Z90) == pytest.approx(np.sqrt(p_t * (1 - p_t) / n_t), rel=1e-5)
+    est = ppi_mean(f_all, y, f, lam=0.0)
+    assert est.hi - est.lo == pytest.approx(2 * Z90 * np.sqrt(p_t * (1 - p_t) / n_t), rel=1e-5)
+    assert (est.classical_lo, est.classical_hi) == pytest.approx((est.lo, est.hi))
+    lo, hi = ppi_py.ppi_mean_ci(y, f, f_all, alpha=0.1, lam=0.7)  # same rectifier variance as ppi_py's
+    assert 2 * Z90 * finite_se(y, f, f_all, 0.7, Z90, pseudo=False) == pytest.approx(
+        float(hi[0] - lo[0]), rel=1e-3)
+
+
+def test_finite_interval_keeps_its_width_when_the_audited_labels_agree_and_vanishes_on_a_census():
+    f_all = np.full(120, 0.05)
+    f_all[:10] = 0.3
+    y = np.zeros(16)  # a task near 0: every audited label 0
+    est = ppi_mean(f_all, y, f_all[20:36])
+    clt = ppi_mean(f_all, y, f_all[20:36], interval="clt")
+    assert clt.hi - clt.lo == pytest.approx(0.0, abs=1e-12)  # the CLT interval collapses
+    assert est.hi > 0.05 and est.lo == 0.0  # this one still allows a few unseen successes
+    truth = (np.arange(120) < 6).astype(float)
+    census = ppi_mean(f_all, truth, f_all)
+    assert census.lo == census.hi == pytest.approx(truth.mean())  # everything labelled: the exact score
+
+
+def test_regression_lambda_is_the_clipped_regression_slope():
+    rng = np.random.default_rng(5)
+    f_all = rng.uniform(size=500)
+    f = f_all[:50]
+    assert regression_lambda(0.5 * f + 0.1, f, f_all) == pytest.approx(0.5 * np.var(f) / np.var(f_all))
+    assert regression_lambda(1 - f, f, f_all) == 0.0 and regression_lambda(3 * f, f, f_all) == 1.0
+    assert regression_lambda(f, np.full(50, 0.2), f_all) == 0.0
+
+
+@pytest.mark.parametrize("bad", [dict(p_all=[0.5]), dict(y=[0.5, 1.5]), dict(p=[0.1, 0.2, 0.3]), dict(level=1.0),
+                                 dict(interval="wald"), dict(p_all=[0.5, 0.5], y=[0, 1, 1], p=[0.5] * 3)])
 def test_bad_input_is_a_clear_error(bad):
-    args = dict(p_all=[0.1, 0.5, 0.9], y=[0.0, 1.0], p=[0.1, 0.9], level=0.9)
+    args = dict(p_all=[0.1, 0.5, 0.9], y=[0.0, 1.0], p=[0.1, 0.9], level=0.9, interval="finite")
     args.update(bad)
     with pytest.raises(ProbecastError):
-        ppi_mean(args["p_all"], args["y"], args["p"], level=args["level"])
+        ppi_mean(args["p_all"], args["y"], args["p"], level=args["level"], interval=args["interval"])
 
 
 def test_budget_parse():

@@ -6,13 +6,28 @@ Zrnic, arXiv 2311.01453; PPI: Angelopoulos et al., Science 2023) estimates the m
 
     θ̂(λ) = λ · mean_N(f) + mean_n(y − λ f)
 
-which is unbiased for every λ whatever the probe's bias (the audit's rectifier mean_n(y − λ f) removes it),
-with the CLT interval θ̂ ± z · sqrt(λ² var_N(f)/N + var_n(y − λ f)/n). The power-tuning weight λ ∈ [0, 1] is
-estimated to minimise that variance (λ = 1: plain PPI; λ = 0: the classical labels-only interval, which is
-where a useless probe ends up). `effective_labels` = var(y) / se²: how many labels alone would give the same
-width. All the arithmetic is `ppi_py`'s (the authors' package); this module is the one place that calls it.
+which is unbiased for every λ whatever the probe's bias (the audit's rectifier mean_n(y − λ f) removes it).
+Two intervals (`INTERVALS`):
 
-`required_labels` is the budget rule behind `--audit <half-width>` (see `label_until`).
+- `finite` (default): the estimand is the score full labelling would give on *these* N questions, and the
+  audit is a simple random sample of them without replacement, so θ̂ is the survey-sampling difference
+  estimator (Cochran 1977 §7; Särndal, Swensson & Wretman 1992 §6.3): mean_N(f) is known exactly (no
+  variance), and var(θ̂) = (1 − n/N) · S²(y − λf) / n. At small n the audited labels are often all equal
+  (a task near 0 or 1) and a plug-in S² collapses to ~0; S² is therefore computed on the audit augmented
+  with z²/2 pseudo-successes and z²/2 pseudo-failures predicted at mean_N(f), the Agresti–Coull pseudo-counts
+  (Agresti & Coull, Am. Stat. 1998): with λ = 0, binary labels and N → ∞ the half-width is exactly the
+  Agresti–Coull one. The interval stays centred on the unbiased θ̂ and is clipped to [0, 1]. λ =
+  cov_n(y, f) / var_N(f) (the regression coefficient minimising S²(y − λf)), clipped to [0, 1].
+- `clt`: `ppi_py`'s superpopulation CLT interval θ̂ ± z·sqrt(λ² var_N(f)/N + var_n(y − λf)/n) with its
+  PPI++ power tuning (the authors' package, called here and nowhere else). It treats the N predictions as a
+  sample too (a variance term the finite estimand does not have) and undercovers when the audit's labels
+  agree by chance (`benchmarks/ppi_coverage.py` measures both).
+
+λ = 0 is the labels-only estimate, which is where a useless probe ends up; the `classical_*` fields are that
+interval with the same treatment. `effective_labels` = (labels-only variance) / (PPI variance) · n: how many
+labels alone would give the same width.
+
+`AuditBudget` and `label_until` are the budget rule behind `--audit <half-width>`.
 """
 
 from __future__ import annotations
@@ -25,6 +40,7 @@ import numpy as np
 from probecast.errors import ProbecastError
 
 DEFAULT_LEVEL = 0.90
+INTERVALS = ("finite", "clt")  # module doc; `finite` is the default
 
 
 @dataclass(frozen=True)
@@ -82,27 +98,64 @@ def tuned_lambda(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray) -> float
     return float(np.clip(lam, 0.0, 1.0))
 
 
-def ppi_mean(p_all, y_audit, p_audit, level: float = DEFAULT_LEVEL, lam: float | None = None) -> PPIEstimate:
-    """PPI++ estimate and interval of mean(y) over all questions. `p_all`: P(success) of every question (the
+def regression_lambda(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray) -> float:
+    """λ minimising S²(y − λf) for the finite-population interval: cov_n(y, f) / var_N(f), clipped to [0, 1]."""
+    var_f = float(np.var(f_all))
+    if var_f == 0 or np.ptp(f_audit) == 0:
+        return 0.0
+    cov = float(np.mean((y - y.mean()) * (f_audit - f_audit.mean())))
+    return float(np.clip(cov / var_f, 0.0, 1.0))
+
+
+def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float, z: float,
+              pseudo: bool = True) -> float:
+    """Standard error of θ̂(λ) for the mean over the N questions, the audit a simple random sample of them:
+    sqrt((1 − n/N) · S² / n) with S² the variance of r = y − λf over the audit plus (`pseudo`) z²/2
+    pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f) (Agresti–Coull counts; n → n + z²)."""
+    n, N = len(y), len(f_all)
+    r = y - lam * f_audit
+    w = np.ones(n)
+    if pseudo:
+        m = z * z / 2
+        r = np.concatenate([r, [1 - lam * f_all.mean(), -lam * f_all.mean()]])
+        w = np.concatenate([w, [m, m]])
+    mean = float(np.sum(w * r) / w.sum())
+    s2 = float(np.sum(w * (r - mean) ** 2) / w.sum())
+    return float(np.sqrt(max(1 - n / N, 0.0) * s2 / w.sum()))
+
+
+def ppi_mean(p_all, y_audit, p_audit, level: float = DEFAULT_LEVEL, lam: float | None = None,
+             interval: str = "finite") -> PPIEstimate:
+    """PPI estimate and interval of mean(y) over all questions. `p_all`: P(success) of every question (the
     audited ones included); `y_audit`, `p_audit`: label and prediction of each audited question; `lam`: None
-    = power-tuned, or a fixed weight in [0, 1]."""
+    = tuned (see `interval`), or a fixed weight in [0, 1]; `interval`: one of `INTERVALS` (module doc)."""
     if not 0 < level < 1:
         raise ProbecastError(f"level {level}: must be in (0, 1), e.g. 0.9")
+    if interval not in INTERVALS:
+        raise ProbecastError(f"interval {interval!r}: choose one of {', '.join(INTERVALS)}")
     f_all = _check("predictions", p_all, 2)
     y = _check("audit labels", y_audit, 2)
     f = _check("audit predictions", p_audit, 2)
     if len(y) != len(f):
         raise ProbecastError(f"audit: {len(y)} labels but {len(f)} predictions")
-    ppi_py = _ppi()
-    lam = tuned_lambda(y, f, f_all) if lam is None else float(lam)
+    if len(y) > len(f_all):
+        raise ProbecastError(f"audit: {len(y)} labels but only {len(f_all)} questions")
     alpha = 1 - level
-    est = float(np.squeeze(ppi_py.ppi_mean_pointestimate(y, f, f_all, lam=lam)))
-    lo, hi = (float(np.squeeze(v)) for v in ppi_py.ppi_mean_ci(y, f, f_all, alpha=alpha, lam=lam))
-    c_lo, c_hi = (float(np.squeeze(v)) for v in ppi_py.classical_mean_ci(y, alpha=alpha))
     z = NormalDist().inv_cdf(1 - alpha / 2)
-    se = (hi - lo) / (2 * z)
-    var_y = float(np.var(y))
-    n_eff = float(len(y)) if se <= 0 else var_y / se ** 2
+    if interval == "clt":
+        ppi_py = _ppi()
+        lam = tuned_lambda(y, f, f_all) if lam is None else float(lam)
+        est = float(np.squeeze(ppi_py.ppi_mean_pointestimate(y, f, f_all, lam=lam)))
+        lo, hi = (float(np.squeeze(v)) for v in ppi_py.ppi_mean_ci(y, f, f_all, alpha=alpha, lam=lam))
+        c_lo, c_hi = (float(np.squeeze(v)) for v in ppi_py.classical_mean_ci(y, alpha=alpha))
+        se, se0 = (hi - lo) / (2 * z), (c_hi - c_lo) / (2 * z)
+    else:
+        lam = regression_lambda(y, f, f_all) if lam is None else float(lam)
+        est = float(lam * f_all.mean() + (y - lam * f).mean())
+        se, se0 = finite_se(y, f, f_all, lam, z), finite_se(y, f, f_all, 0.0, z)
+        lo, hi = max(est - z * se, 0.0), min(est + z * se, 1.0)
+        c_lo, c_hi = max(y.mean() - z * se0, 0.0), min(y.mean() + z * se0, 1.0)
+    n_eff = float(len(y)) if se <= 0 else len(y) * se0 ** 2 / se ** 2
     r = y - f
     return PPIEstimate(estimate=est, lo=lo, hi=hi, level=level, lam=lam, n_labels=len(y), n_questions=len(f_all),
                        effective_labels=n_eff, classical=float(y.mean()), classical_lo=c_lo, classical_hi=c_hi,
