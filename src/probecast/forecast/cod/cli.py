@@ -11,6 +11,7 @@ import typer
 from probecast import validate as v
 
 from probecast.errors import ProbecastError
+from probecast.forecast.cod.cluster import ClusterConfig  # numpy only: its defaults are the options' defaults
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
 
@@ -28,11 +29,11 @@ def cod_cmd(
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
     cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of("meanshift", "kmeans", "dbscan"), help="meanshift (improved), kmeans or dbscan."),
-    bandwidth: float = typer.Option(0.05, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
-    max_radius: float = typer.Option(0.10, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
-    min_cluster_size: int = typer.Option(5, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
-    n_clusters: int = typer.Option(8, "--n-clusters", min=1, help="K for --cluster kmeans."),
-    eps: float = typer.Option(0.05, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
+    bandwidth: float = typer.Option(ClusterConfig.bandwidth, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
+    max_radius: float = typer.Option(ClusterConfig.max_radius, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
+    min_cluster_size: int = typer.Option(ClusterConfig.min_size, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
+    n_clusters: int = typer.Option(ClusterConfig.n_clusters, "--n-clusters", min=1, help="K for --cluster kmeans."),
+    eps: float = typer.Option(ClusterConfig.eps, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
     min_a: float = typer.Option(0.0, "--min-a", min=0.0, help="Predictable rule: a > min_a (the paper: 1)."),
     min_b: float = typer.Option(0.1, "--min-b", min=0.0, help="Predictable rule: b > min_b."),
     max_c: float = typer.Option(5.0, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
@@ -52,7 +53,6 @@ def cod_cmd(
 
     from probecast.forecast.base import Query
     from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
-    from probecast.forecast.cod.cluster import ClusterConfig
     from probecast.forecast.cod.data import load_questions, load_target_score, question_matrix
     from probecast.forecast.cod.law import PredictableRule
     from probecast.forecast.cod.plot import plot_cod
@@ -121,7 +121,7 @@ def cod_compare_cmd(
     tasks: List[str] = typer.Option(..., "--task", help="Task(s) to backtest; repeat the flag for several."),
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the tasks' format."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
-    min_cluster_size: int = typer.Option(5, "--min-cluster-size", min=1),
+    min_cluster_size: int = typer.Option(ClusterConfig.min_size, "--min-cluster-size", min=1),
     n_boot: int = typer.Option(200, "--n-boot", min=1),
     out: Path = typer.Option(Path("forecasts"), "--out", callback=v.output_dir, help="Folder for cod_compare.csv/.json."),
     seed: int = typer.Option(0, "--seed", min=0),
@@ -132,7 +132,6 @@ def cod_compare_cmd(
     from rich.table import Table
 
     from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
-    from probecast.forecast.cod.cluster import ClusterConfig
     from probecast.forecast.cod.data import load_questions
     from probecast.forecast.cod.eval import compare_methods
     from probecast.io import atomic_path, write_json_atomic
