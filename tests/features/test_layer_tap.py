@@ -8,7 +8,7 @@ import torch
 from probecast.checkpoints import discover_checkpoints
 from probecast.checkpoints.load import load_model
 from probecast.features import extract as ex
-from probecast.features.extract import ExtractConfig, _batches, extract_task
+from probecast.features.extract import ExtractConfig, length_batches, extract_task
 from probecast.features.layer_tap import tap_layers
 from probecast.tasks import load_tasks
 
@@ -73,8 +73,8 @@ def test_early_exit_runs_only_the_blocks_it_needs(model_and_tasks, monkeypatch):
 def test_answer_tokens_are_skipped_without_answer_loglik(model_and_tasks, monkeypatch):
     model, tok, tasks = model_and_tasks
     widths = []
-    real = ex._pad_right
-    monkeypatch.setattr(ex, "_pad_right", lambda seqs, pad: widths.append(max(map(len, seqs))) or real(seqs, pad))
+    real = ex.pad_right
+    monkeypatch.setattr(ex, "pad_right", lambda seqs, pad: widths.append(max(map(len, seqs))) or real(seqs, pad))
     task = tasks[0]
     extract_task(model, tok, task, ExtractConfig(answer_loglik=False, batch_size=100))
     assert widths == [max(len(tok(p).input_ids) for p in task.prompts())]
@@ -82,9 +82,9 @@ def test_answer_tokens_are_skipped_without_answer_loglik(model_and_tasks, monkey
 
 def test_token_budget_batches():
     lengths = [10, 50, 20, 30, 100, 5]
-    got = _batches(lengths, batch_size=32, batch_tokens=60)
+    got = length_batches(lengths, batch_size=32, batch_tokens=60)
     assert sorted(np.concatenate(got).tolist()) == list(range(6))
     for b in got:
         assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 60
-    assert [len(b) for b in _batches(lengths, batch_size=4, batch_tokens=None)] == [4, 2]
-    assert [b.tolist() for b in _batches([100], 8, 10)] == [[0]]  # longer than the budget: a batch of its own
+    assert [len(b) for b in length_batches(lengths, batch_size=4, batch_tokens=None)] == [4, 2]
+    assert [b.tolist() for b in length_batches([100], 8, 10)] == [[0]]  # longer than the budget: a batch of its own

@@ -58,3 +58,23 @@ def test_borrowed_model_is_not_freed_and_fixed_length_generation(tiny_run):
     assert len(out[0]) == 2 and seen["min_new_tokens"] == 5 and seen["max_new_tokens"] == 5  # EOS suppressed
     backend.close()
     assert backend.model is model
+
+
+def test_hf_loglik_equals_one_pair_at_a_time_over_the_full_logits(tiny_run):
+    """The batched log-likelihood (length-sorted, right-padded, LM head only where a continuation token is
+    predicted) equals the plain computation: each pair alone, log-softmax over every position's logits."""
+    import torch
+
+    from probecast.checkpoints.load import load_model
+
+    model, tok = load_model(discover_checkpoints(tiny_run)[-1])
+    contexts = ["12+30=", "7+5=", "the cat sat on the", "1+1=", "abc"]
+    continuations = ["42", "12", " mat today", "2", "def ghi jk"]
+    got = HFBackend(model, tok, batch_size=2).loglik(contexts, continuations)
+    backend = HFBackend(model, tok)
+    for (ll, n), c, x in zip(got, contexts, continuations):
+        ctx, cont = backend.encode_pair(c, x)
+        with torch.inference_mode():
+            logp = torch.log_softmax(model(input_ids=torch.tensor([ctx + cont])).logits[0].float(), dim=-1)
+        want = sum(float(logp[len(ctx) - 1 + k, t]) for k, t in enumerate(cont))
+        assert n == len(cont) and ll == pytest.approx(want, abs=1e-4)

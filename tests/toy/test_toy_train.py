@@ -1,6 +1,7 @@
 import json
 
-from probecast.toy.train import SIZES, checkpoint_steps
+from probecast.optim import checkpoint_steps
+from probecast.toy.train import SIZES
 
 
 def test_schedule_is_log_spaced_early_then_regular():

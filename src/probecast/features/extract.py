@@ -94,7 +94,7 @@ def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, widt
     for j in range(J):
         toks = [a[j] if j < len(a) else [pad] for a in alts]
         has = torch.tensor([j < len(a) for a in alts], device=device)
-        ids, new_mask = _pad_right(toks, pad)
+        ids, new_mask = pad_right(toks, pad)
         ids, new_mask = ids.to(device), new_mask.to(device)
         n = ids.shape[1]
         past_mask = (torch.arange(width, device=device)[None, :] < plens[:, None]).long()
@@ -126,7 +126,7 @@ def output_cache(out):
     return cache if cache is not None else out["past_key_values"]
 
 
-def _batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None = None) -> list[np.ndarray]:
+def length_batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None = None) -> list[np.ndarray]:
     """Length-sorted batches of at most `batch_size` rows and (when set) at most `batch_tokens` padded tokens
     (rows x the longest row); a row longer than the budget forms a batch of its own."""
     order = np.argsort(lengths, kind="stable")
@@ -141,7 +141,7 @@ def _batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None =
     return out
 
 
-def _pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -230,8 +230,8 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     ll_mean = np.full(n, np.nan, np.float32)
     ll_paths = np.full(n, np.nan, np.float32)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for idx in _batches([len(s) for s in seqs], cfg.batch_size, cfg.batch_tokens):
-        ids, mask = _pad_right([seqs[i] for i in idx], pad)
+    for idx in length_batches([len(s) for s in seqs], cfg.batch_size, cfg.batch_tokens):
+        ids, mask = pad_right([seqs[i] for i in idx], pad)
         ids, mask = ids.to(device), mask.to(device)
         with_alts = any(alts[i] for i in idx)
         pl = torch.tensor([plens[i] for i in idx], device=device)
@@ -279,7 +279,7 @@ def bare_forward(model, tokenizer, task: Task, batch_size: int, batch_tokens: in
     seqs, _ = encode(tokenizer, task, with_answer=False)
     base = base_model(model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for idx in _batches([len(s) for s in seqs], batch_size, batch_tokens):
-        ids, mask = _pad_right([seqs[i] for i in idx], pad)
+    for idx in length_batches([len(s) for s in seqs], batch_size, batch_tokens):
+        ids, mask = pad_right([seqs[i] for i in idx], pad)
         base(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False)
     return time.perf_counter() - t0

@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
         train_layers: Optional[int] = typer.Option(4, "--train-layers", min=1, help="Train only the top K blocks + final "
                                                    "norm (embeddings frozen)."),
         full: bool = typer.Option(False, "--full", help="Full fine-tuning (every parameter; overrides --train-layers)."),
-        checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved evenly over the run (+ step-0)."),
+        checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved over the run (+ step-0)."),
+        spacing: str = typer.Option("even", "--spacing", help="even: evenly spaced; early: log-spaced over the first "
+                                    "third of the run (where fine-tuning moves most), evenly after."),
         max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
@@ -41,7 +43,7 @@ def register(app: typer.Typer) -> None:
         configure_threads(threads)
         start = str(fetch_model(source, log=lambda s: typer.echo(s, err=True))) if source in MODELS else source
         cfg = FinetuneConfig(task=task, steps=steps, batch_size=batch_size, max_len=max_len, lr=lr, warmup=warmup,
-                             train_layers=None if full else train_layers, n_checkpoints=checkpoints,
+                             train_layers=None if full else train_layers, n_checkpoints=checkpoints, spacing=spacing,
                              max_examples=max_examples, seed=seed)
         records = finetune(start, out, cfg)
         console().print(f"[green]{len(records)} checkpoints[/] in {out}: steps {[r['step'] for r in records]}, "

@@ -28,7 +28,10 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
-from probecast.optim import lr_at
+from probecast.optim import checkpoint_steps, lr_at
+
+
+SPACINGS = ("even", "early")
 
 
 @dataclass
@@ -42,13 +45,19 @@ class FinetuneConfig:
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.0
     train_layers: int | None = 8  # top-k blocks trained; None = full fine-tuning
-    n_checkpoints: int = 4  # saved evenly over the run, plus step-0
+    n_checkpoints: int = 4  # saved over the run, plus step-0
+    spacing: str = "even"  # "even"; "early": log-spaced over the first third, even after (`optim.checkpoint_steps`)
     save_base: bool = True
     max_examples: int | None = None
     seed: int = 0
 
     def save_steps(self) -> list[int]:
-        steps = sorted({int(round(s)) for s in np.linspace(0, self.steps, self.n_checkpoints + 1)[1:]})
+        if self.spacing not in SPACINGS:
+            raise ProbecastError(f"--spacing {self.spacing!r}: choose one of {', '.join(SPACINGS)}")
+        if self.spacing == "early":
+            steps = checkpoint_steps(self.steps, self.n_checkpoints)
+        else:
+            steps = sorted({int(round(s)) for s in np.linspace(0, self.steps, self.n_checkpoints + 1)[1:]})
         return ([0] if self.save_base else []) + [s for s in steps if s > 0]
 
 

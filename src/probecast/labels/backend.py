@@ -116,25 +116,28 @@ class HFBackend:
         return ctx, cont
 
     def loglik(self, contexts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        """Teacher-forced, in length-sorted batches; the LM head runs only at the positions that predict a
+        continuation token (not over every position × the vocabulary, which costs more than the transformer on
+        short continuations)."""
         import torch
+
+        from probecast.features.extract import base_model, length_batches, pad_right
 
         pairs = [self.encode_pair(c, x) for c, x in zip(contexts, continuations)]
         pad = self.tokenizer.pad_token_id or 0
-        results: list[tuple[float, int]] = []
-        for start in range(0, len(pairs), self.batch_size):
-            chunk = pairs[start:start + self.batch_size]
-            seqs = [ctx + cont for ctx, cont in chunk]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for i, s in enumerate(seqs):  # right padding: positions stay 0..len-1
-                ids[i, :len(s)] = torch.tensor(s)
-                mask[i, :len(s)] = 1
+        base, head = base_model(self.model), self.model.get_output_embeddings()
+        results: list[tuple[float, int]] = [(0.0, 0)] * len(pairs)
+        for idx in length_batches([len(c) + len(x) for c, x in pairs], self.batch_size):
+            chunk = [pairs[i] for i in idx]
+            ids, mask = pad_right([ctx + cont for ctx, cont in chunk], pad)  # right padding: positions 0..len-1
+            rows = torch.cat([torch.full((len(cont),), i) for i, (_, cont) in enumerate(chunk)]).long()
+            pos = torch.cat([torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1) for ctx, cont in chunk]).long()
+            tgt = torch.tensor([t for _, cont in chunk for t in cont], dtype=torch.long)
             with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            logp = torch.log_softmax(logits.float(), dim=-1)
-            for i, (ctx, cont) in enumerate(chunk):
-                pos = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1)
-                tgt = torch.tensor(cont)
-                results.append((float(logp[i, pos, tgt].sum()), len(cont)))
+                states = base(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
+                logp = torch.log_softmax(head(states[rows.to(self.device), pos.to(self.device)]).float(), dim=-1)
+                tok_ll = logp[torch.arange(len(tgt), device=self.device), tgt.to(self.device)].double().cpu()
+            sums = torch.zeros(len(chunk), dtype=torch.float64).index_add_(0, rows, tok_ll)
+            for j, i in enumerate(idx):
+                results[i] = (float(sums[j]), len(chunk[j][1]))
         return results

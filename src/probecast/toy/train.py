@@ -21,7 +21,7 @@ import torch
 
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_jsonl_atomic
-from probecast.optim import lr_at
+from probecast.optim import checkpoint_steps, lr_at
 from probecast.tasks.synthetic import World, corpus_line
 from probecast.toy.tokenizer import build_tokenizer
 
@@ -58,19 +58,6 @@ class ToyConfig:
     @classmethod
     def quick(cls, size: str = "m") -> "ToyConfig":
         return cls(size=size, steps=330, n_checkpoints=7, lr=4e-3, warmup=20)
-
-
-def checkpoint_steps(total: int, n: int) -> list[int]:
-    """Log-spaced over the first third of the run, evenly spaced after it, always ending at `total`."""
-    n_early = max(2, n // 2)
-    n_late = max(1, n - n_early)
-    third = max(total // 3, 2)
-    start = max(total // 40, 1)
-    early = np.geomspace(start, third, n_early)
-    late = np.linspace(third, total, n_late + 1)[1:]
-    steps = sorted({int(round(s)) for s in np.concatenate([early, late])})
-    steps[-1] = total
-    return steps
 
 
 class PackedStream:
