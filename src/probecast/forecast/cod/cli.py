@@ -12,6 +12,7 @@ from probecast import validate as v
 
 from probecast.errors import ProbecastError
 from probecast.forecast.cod.cluster import ClusterConfig  # numpy only: its defaults are the options' defaults
+from probecast.forecast.cod.rule import PredictableRule  # no scipy: its defaults are the options' defaults
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
 
@@ -34,9 +35,9 @@ def cod_cmd(
     min_cluster_size: int = typer.Option(ClusterConfig.min_size, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
     n_clusters: int = typer.Option(ClusterConfig.n_clusters, "--n-clusters", min=1, help="K for --cluster kmeans."),
     eps: float = typer.Option(ClusterConfig.eps, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
-    min_a: float = typer.Option(0.0, "--min-a", min=0.0, help="Predictable rule: a > min_a (the paper: 1)."),
-    min_b: float = typer.Option(0.1, "--min-b", min=0.0, help="Predictable rule: b > min_b."),
-    max_c: float = typer.Option(5.0, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
+    min_a: float = typer.Option(PredictableRule.min_a, "--min-a", min=0.0, help="Predictable rule: a > min_a (the paper: 1)."),
+    min_b: float = typer.Option(PredictableRule.min_b, "--min-b", min=0.0, help="Predictable rule: b > min_b."),
+    max_c: float = typer.Option(PredictableRule.max_c, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
     outliers: str = typer.Option("nearest", "--outliers", callback=v.one_of("nearest", "mapping"), help="Outlier questions count "
                                  "with their 'nearest' cluster, or are left to the 'mapping' (the paper)."),
     mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
@@ -54,7 +55,6 @@ def cod_cmd(
     from probecast.forecast.base import Query
     from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
     from probecast.forecast.cod.data import load_questions, load_target_score, question_matrix
-    from probecast.forecast.cod.law import PredictableRule
     from probecast.forecast.cod.plot import plot_cod
     from probecast.io import atomic_path, write_json_atomic
     from probecast.workspace import safe_name

@@ -20,46 +20,15 @@ clusters hands them to the mapping, which extrapolates them worse: on the plante
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
+from probecast.forecast.cod.rule import BOUNDS, NAMES, PredictableRule  # noqa: F401 (the rule lives without scipy)
 from probecast.forecast.fitting import FitResult, fit_curve
-
-NAMES = ("a", "b", "c")
-BOUNDS = ((0.0, 0.0, 0.0), (1e4, 5.0, 20.0))  # c >= 0: the law never exceeds 1
 
 
 def cluster_law(C: np.ndarray, a: float, b: float, c: float, g: float = 0.0) -> np.ndarray:
     C = np.asarray(C, float)
     return g + (1.0 - g) * np.exp(-a * C ** (-b) - c)
-
-
-@dataclass
-class PredictableRule:
-    min_a: float = 0.0
-    min_b: float = 0.1
-    min_c: float = 0.0
-    max_c: float = 5.0
-    max_rmse: float = 0.1   # a fit this far off its own points is not trusted either
-
-    def check(self, params: dict[str, float], rmse: float) -> tuple[bool, str]:
-        """(predictable?, the first failed condition or 'ok')."""
-        if params["a"] <= self.min_a:
-            return False, f"a={params['a']:.3g} <= {self.min_a:g} (saturated or non-emergent)"
-        if params["b"] <= self.min_b:
-            return False, f"b={params['b']:.3g} <= {self.min_b:g} (no converging trend)"
-        if not self.min_c <= params["c"] < self.max_c:
-            return False, f"c={params['c']:.3g} outside [{self.min_c:g}, {self.max_c:g})"
-        if rmse > self.max_rmse:
-            return False, f"rmse={rmse:.3g} > {self.max_rmse:g} (irregular curve)"
-        for name, upper in zip(NAMES, BOUNDS[1]):
-            if params[name] >= 0.999 * upper:
-                return False, f"{name}={params[name]:.3g} at its fit bound (curve not determined by the data)"
-        return True, "ok"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def initial_guess(C: np.ndarray, y: np.ndarray, g: float) -> np.ndarray:
