@@ -66,16 +66,24 @@ def _logistic(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor, max_iter: int)
 
 
 def _ridge(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Ridge on pass@1 for G×L models: one eigendecomposition per layer serves every l2 (X is centred)."""
+    """Ridge on pass@1 for G×L models: one eigendecomposition per layer serves every l2 (X is centred).
+
+    Primal when there are more rows than dimensions (the d×d Gram matrix), dual otherwise (the n×n kernel:
+    w = Xcᵀ (XcXcᵀ + n·l2·I)⁻¹ y, the same solution at n²·d instead of d³ per layer; a probe usually has a few
+    hundred rows and 576+ dimensions)."""
     n, L, d = X.shape
-    Xc = X - X.mean(0)
-    yc = y - y.mean()
-    gram = torch.einsum("nld,nle->lde", Xc.double(), Xc.double()) / n  # [L, d, d]
-    evals, evecs = torch.linalg.eigh(gram)
-    xty = torch.einsum("nld,n->ld", Xc.double(), yc.double()) / n  # [L, d]
-    proj = torch.einsum("lde,ld->le", evecs, xty)  # [L, d] in eigenbasis
-    coef = proj[None] / (evals[None] + l2.double()[:, None, None])  # [G, L, d]
-    W = torch.einsum("lde,gle->gld", evecs, coef).float()
+    Xc = (X - X.mean(0)).double().transpose(0, 1)  # [L, n, d]
+    yc = (y - y.mean()).double()
+    l2 = l2.double()[:, None, None]
+    if n < d:
+        evals, U = torch.linalg.eigh(Xc @ Xc.transpose(1, 2))  # [L, n], [L, n, n]
+        uty = torch.einsum("lnk,n->lk", U, yc)  # [L, n]
+        alpha = torch.einsum("lnk,glk->gln", U, uty[None] / (evals[None] + n * l2))  # [G, L, n]
+        W = torch.einsum("gln,lnd->gld", alpha, Xc).float()
+    else:
+        evals, V = torch.linalg.eigh(Xc.transpose(1, 2) @ Xc / n)  # [L, d], [L, d, d]
+        proj = torch.einsum("ldk,ld->lk", V, torch.einsum("lnd,n->ld", Xc, yc) / n)  # [L, d] in the eigenbasis
+        W = torch.einsum("ldk,glk->gld", V, proj[None] / (evals[None] + l2)).float()
     b = (y.mean() - torch.einsum("ld,gld->gl", X.mean(0), W))
     return W, b
 
@@ -86,11 +94,29 @@ def _scores(kind: str, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> tor
     return torch.sigmoid(out) if kind == "logistic" else out.clamp(EPS, 1 - EPS)
 
 
+def _row_space(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """X [n, L, d] with n < d → Z [n, L, n], V [L, d, n] with X = Z Vᵀ per layer and V's columns orthonormal
+    (zero where X has no variance). An L2-penalised linear model's weights lie in the span of the rows, and
+    w = V β gives X w = Z β and |w| = |β|, so fitting β on Z is the same fit (and L-BFGS from zero takes the
+    same steps) at n instead of d columns."""
+    Xl = X.float().transpose(0, 1)  # [L, n, d]
+    evals, U = torch.linalg.eigh((Xl @ Xl.transpose(1, 2)).double())  # [L, n], [L, n, n]
+    s = evals.clamp(min=0).sqrt()
+    live = s > 1e-6 * s.amax(-1, keepdim=True).clamp(min=1e-30)
+    Z = (U * s[:, None, :]).transpose(0, 1).float().contiguous()  # [n, L, n]
+    V = Xl.transpose(1, 2) @ (U * torch.where(live, 1.0 / s.clamp(min=1e-30), 0.0)[:, None, :]).float()  # [L, d, n]
+    return Z, V
+
+
 def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float], max_iter: int):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
     l2 = torch.tensor(l2_grid, dtype=torch.float32)
     if kind == "logistic":
-        return _logistic(Xt, yt, l2, max_iter)
+        if Xt.shape[0] >= Xt.shape[2]:
+            return _logistic(Xt, yt, l2, max_iter)
+        Z, V = _row_space(Xt)  # fewer rows than dimensions: the same fit in the rows' own coordinates
+        Wz, b = _logistic(Z, yt, l2, max_iter)
+        return torch.einsum("ldk,glk->gld", V, Wz), b
     if kind == "ridge":
         return _ridge(Xt, yt, l2)
     raise ProbecastError(f"linear probe: kind must be 'logistic' or 'ridge', got {kind!r}")

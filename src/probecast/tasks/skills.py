@@ -7,7 +7,7 @@ makes per-question success move across checkpoints. `write_skill_suite` writes, 
 (`<task>.jsonl`, the questions that are labelled) and a train file (`<task>.train.jsonl`, the fine-tuning
 data), from separate seeds, with every train question whose text appears in the test file dropped: test
 questions are never in the fine-tuning data. Answers are a few tokens long so labelling by sampling is cheap;
-`word_add` has a one-line worked solution (`5 + 3 = 8`) graded on its last number.
+`word_add` and `word_sub` have a one-line worked solution (`5 + 3 = 8`) graded on its last number.
 """
 
 from __future__ import annotations
@@ -82,6 +82,14 @@ def word_add(rng: random.Random, d: float) -> Item:
             f"{a} + {b} = {a + b}", (str(a + b),))
 
 
+def word_sub(rng: random.Random, d: float) -> Item:
+    a = _n(rng, d, 5, 60)
+    b = rng.randint(1, a - 1)
+    who, what = rng.choice(NAMES), rng.choice(THINGS)
+    return (f"{who} has {a} {what} and gives {b} away. How many {what} does {who} have left?",
+            f"{a} - {b} = {a - b}", (str(a - b),))
+
+
 @dataclass(frozen=True)
 class Skill:
     name: str
@@ -100,6 +108,7 @@ SKILLS: dict[str, Skill] = {s.name: s for s in (
     Skill("list_last", list_last, "exact_match", "lists"),
     Skill("list_count", list_count, "numeric_last", "lists"),
     Skill("word_add", word_add, "numeric_last", "word_problems", max_new_tokens=14),
+    Skill("word_sub", word_sub, "numeric_last", "word_problems", max_new_tokens=14),
 )}
 TEMPLATE = "Question: {text}\nAnswer:"
 

@@ -1,0 +1,45 @@
+"""The linear probe's solvers: the fast paths for fewer rows than dimensions give the plain fits' answers."""
+
+import numpy as np
+import torch
+
+from probecast.probes import linear as L
+
+
+def _primal_ridge(X, y, l2):
+    """Ridge by the d×d Gram matrix (the textbook form)."""
+    n, _, d = X.shape
+    Xc, yc = (X - X.mean(0)).double(), (y - y.mean()).double()
+    W = torch.stack([torch.stack([torch.linalg.solve(Xc[:, l].T @ Xc[:, l] / n + g * torch.eye(d, dtype=torch.float64),
+                                                     Xc[:, l].T @ yc / n) for l in range(X.shape[1])]) for g in l2.tolist()])
+    return W.float(), y.mean() - torch.einsum("ld,gld->gl", X.mean(0), W.float())
+
+
+def test_ridge_dual_and_primal_paths_equal_the_textbook_solution():
+    rng = np.random.default_rng(0)
+    l2 = torch.tensor([1e-2, 1.0, 10.0])
+    for n, d in ((40, 90), (120, 16)):  # dual (n < d) and primal
+        X = torch.from_numpy(rng.normal(size=(n, 3, d)).astype(np.float32))
+        y = torch.from_numpy(rng.random(n).astype(np.float32))
+        W, b = L._ridge(X, y, l2)
+        W0, b0 = _primal_ridge(X, y, l2)
+        np.testing.assert_allclose(W.numpy(), W0.numpy(), atol=1e-5)
+        np.testing.assert_allclose(b.numpy(), b0.numpy(), atol=1e-5)
+
+
+def test_logistic_in_row_space_is_the_same_fit():
+    """n < d: the fit on the rows' coordinates (Z, V) predicts what the fit on the raw columns predicts, and its
+    weights lie in the rows' span."""
+    rng = np.random.default_rng(1)
+    n, d = 60, 200
+    X = rng.normal(size=(n, 2, d)).astype(np.float32)
+    y = (X[:, 0, :5].sum(1) + rng.normal(size=n) > 0).astype(np.float32)
+    Z, V = L._row_space(torch.from_numpy(X))
+    np.testing.assert_allclose(torch.einsum("nlk,ldk->nld", Z, V).numpy(), X, atol=1e-4)  # X = Z Vᵀ
+    W, b = L.fit_linear_grid("logistic", X, y, [1.0, 10.0], 300)
+    W0, b0 = L._logistic(torch.from_numpy(X), torch.from_numpy(y), torch.tensor([1.0, 10.0]), 300)
+    z = torch.einsum("nld,gld->ngl", torch.from_numpy(X), W) + b
+    z0 = torch.einsum("nld,gld->ngl", torch.from_numpy(X), W0) + b0
+    np.testing.assert_allclose(z.numpy(), z0.numpy(), atol=2e-3)
+    residual = W - torch.einsum("ldk,lek,gle->gld", V, V, W)  # the part of W outside the rows' span
+    assert residual.abs().max() < 1e-4
