@@ -38,7 +38,7 @@ def test_evaluate_produces_the_summary_contract(tmp_path):
     res = evaluate(fs, labels, probe_params=FAST, train_loss=losses, multistep_tasks=["b"],
                    ws=Workspace(tmp_path), show_progress=False)
     s = json.loads(json.dumps(res.summary, allow_nan=False))  # strict JSON
-    assert set(s["probes"]) == {"linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid"}
+    assert set(s["probes"]) == {"linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid", "hybrid_history"}
     assert {"carry_forward", "answer_loglik", "text_difficulty", "training_loss"} <= set(s["baselines"])
     for block in list(s["probes"].values()) + list(s["baselines"].values()):
         assert CONTRACT <= set(block) and set(block["auroc_by_task"]) == {"a", "b"}

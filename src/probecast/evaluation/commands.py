@@ -43,8 +43,8 @@ def _parse_params(items: list[str] | None, nested: bool) -> dict:
 @writes_workspace("fit", create=False)
 def fit_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
-    probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, "
-                              "hybrid, or a baseline (carry_forward, answer_loglik, text_difficulty)."),
+    probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, hybrid, "
+                              "hybrid_history, or a baseline (carry_forward, answer_loglik, text_difficulty)."),
     name: Optional[str] = typer.Option(None, "--name", help="Save as W/probes/NAME (default: the probe kind)."),
     checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Comma-separated checkpoint ids to train "
                                               "on (default: every labelled checkpoint)."),

@@ -20,10 +20,11 @@ from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
+from probecast.probes.history import last_labels
 from probecast.ui import steps
 from probecast.workspace import Workspace
 
-PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid")
+PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "hybrid", "hybrid_history")
 HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
 
 
@@ -41,7 +42,7 @@ class EvalResult:
 
 def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
     """Why a method cannot run on these features (None when it can)."""
-    if name in ("hybrid", "answer_loglik", "answer_loglik_paths") and X.answer_loglik is None:
+    if name in ("hybrid", "hybrid_history", "answer_loglik", "answer_loglik_paths") and X.answer_loglik is None:
         return "features have no answer log-likelihood"
     if name == "answer_loglik_paths" and not has_listed_paths(X):
         return "features have no listed answer paths scored (answer_loglik_paths)"
@@ -87,7 +88,9 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
                 skipped[name] = why
             else:
                 chosen[name] = kind
-    params = dict(probe_params or {})
+    params = {k: dict(v) for k, v in (probe_params or {}).items()}
+    if "hybrid_history" in chosen:  # every question's last label at the training checkpoints, as carry_forward reads
+        params.setdefault("hybrid_history", {})["history"] = last_labels(X.subset(sp.history), y[sp.history])
     if train_loss:
         params.setdefault("training_loss", {})["losses"] = {str(k): float(v) for k, v in train_loss.items()}
 

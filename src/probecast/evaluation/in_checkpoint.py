@@ -6,7 +6,7 @@ folds, seeded); every method is fitted on the other folds' rows and predicts the
 gets one out-of-fold prediction. Anything a probe chooses (layer, L2 strength, PCA size) is chosen by its own
 inner cross-validation on the training folds: the test fold is only ever predicted. Scores: per (task,
 checkpoint) AUROC against pass@1 >= 0.5 (where both classes occur) and Brier; `auroc_by_task` is the mean
-over checkpoints, `auroc_mean` the mean over tasks. carry_forward and training_loss have no meaning inside
+over checkpoints, `auroc_mean` the mean over tasks. carry_forward, hybrid_history and training_loss have no meaning inside
 one checkpoint (no earlier label, one loss per checkpoint) and are not run.
 """
 
@@ -24,7 +24,7 @@ from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
 from probecast.evaluation.scoring import clean
 
-NOT_IN_CHECKPOINT = ("carry_forward", "training_loss")
+NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
 
 
 @dataclass(frozen=True)

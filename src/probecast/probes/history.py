@@ -1,0 +1,95 @@
+"""The hybrid stacker with the question's last known label: `hybrid_history` (inputs hidden, answer_loglik, history).
+
+Where little changes between checkpoints (a multiple-choice task labelled by log-likelihood, the late steps of a
+fine-tuning run), yesterday's label (`carry_forward`) is hard to beat, and neither the hidden states nor the
+answer's likelihood know it; where much changes, they know what the old label does not. This stacker gives the
+hybrid's logistic (`hybrid.py`: the calibrated answer log-likelihood as offset, the hidden-state probe's
+out-of-fold logit) one more column: the logit of the question's pass@1 at its previous labelled checkpoint, so
+the stacker learns from the training checkpoints how much the old label still says.
+
+- Training rows: the label of the same question at the previous *training* checkpoint (from the fit data
+  itself); rows at the first training checkpoint have none and get their task's mean there.
+- Predicting: the question's label at the last labelled checkpoint, from `history` ({task␟question_id:
+  pass@1}, handed over like carry_forward's data: every question's labels at the training checkpoints, held-out
+  questions included — the evaluation passes it; by default the fit data's own), else its task's mean there.
+
+Like carry_forward it can only speak for questions labelled before, so it is scored beside carry_forward, not
+as a pure probe; its `inputs` say `history`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from probecast.features.featureset import FeatureSet
+from probecast.probes.base import register
+from probecast.probes.hybrid import HybridConfig, HybridProbe
+
+_CLIP = 0.05  # pass@1 of 0 or 1 maps to logit(0.05) / logit(0.95): a label from a few samples is not certain
+
+
+def question_keys(X: FeatureSet) -> np.ndarray:
+    return np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
+
+
+def last_labels(X: FeatureSet, y: np.ndarray) -> dict[str, float]:
+    """{task␟question_id: pass@1 at the question's last checkpoint in X}."""
+    df = pd.DataFrame({"key": question_keys(X), "step": X.step, "y": y}).sort_values("step", kind="stable")
+    last = df.groupby("key").tail(1)
+    return {str(k): float(v) for k, v in zip(last["key"], last["y"])}
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _CLIP, 1 - _CLIP)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class HistoryConfig(HybridConfig):
+    history: dict[str, float] | None = None  # last known pass@1 per task␟question_id (default: the fit data's)
+
+
+@register("hybrid_history")
+class HistoryHybrid(HybridProbe):
+    input_kinds = ("hidden", "answer_loglik", "history")
+    Config = HistoryConfig
+
+    def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
+        df = pd.DataFrame({"key": question_keys(X), "task": X.task.astype(str), "step": X.step.astype(int), "y": y})
+        df = df.sort_values(["key", "step"], kind="stable")
+        df["prev"] = df.groupby("key")["y"].shift(1)
+        first = df["prev"].isna()
+        df.loc[first, "prev"] = df[first].groupby(["task", "step"])["y"].transform("mean")
+        self.train_prev_ = {(k, s): float(p) for k, s, p in zip(df["key"], df["step"], df["prev"])}
+        self.history_ = dict(self.config.history) if self.config.history else last_labels(X, y)
+        at_last = df[df["step"] == df.groupby("task")["step"].transform("max")]
+        self.task_last_ = {str(t): float(v) for t, v in at_last.groupby("task")["y"].mean().items()}
+        try:
+            super()._fit(X, y)
+        finally:
+            del self.train_prev_  # training rows only: predictions read `history_`
+
+    def _history_column(self, X: FeatureSet) -> np.ndarray:
+        keys, tasks, steps = question_keys(X), X.task.astype(str), X.step.astype(int)
+        prev = getattr(self, "train_prev_", None)
+        out = np.empty(len(X))
+        for i, (k, t, s) in enumerate(zip(keys, tasks, steps)):
+            if prev is not None and (k, int(s)) in prev:
+                out[i] = prev[(k, int(s))]
+            else:
+                out[i] = self.history_.get(str(k), self.task_last_.get(str(t), 0.5))
+        return _logit(out)
+
+    def _columns(self, X: FeatureSet, hidden_logit: np.ndarray, use_hidden: bool) -> np.ndarray:
+        return np.concatenate([super()._columns(X, hidden_logit, use_hidden), self._history_column(X)[:, None]], axis=1)
+
+    def _get_state(self):
+        arrays, extra = super()._get_state()
+        return arrays, {**extra, "history": self.history_, "task_last": self.task_last_}
+
+    def _set_state(self, arrays, extra) -> None:
+        super()._set_state(arrays, extra)
+        self.history_, self.task_last_ = dict(extra["history"]), dict(extra["task_last"])
