@@ -102,8 +102,12 @@ class HFBackend:
 
         try:
             cache = DynamicCache(config=self.model.config)
-            self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], past_key_values=cache, use_cache=True,
-                       logits_to_keep=1)
+            prefix_mask = mask[:, :-1]
+            # left-padded rows: positions count real tokens only, exactly as `generate` numbers the rest (without
+            # them every padded row's prefix sat at shifted positions and sampling collapsed)
+            position_ids = (prefix_mask.long().cumsum(-1) - 1).masked_fill(prefix_mask == 0, 1)
+            self.model(input_ids=ids[:, :-1], attention_mask=prefix_mask, position_ids=position_ids,
+                       past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache.batch_repeat_interleave(n)
         except (TypeError, AttributeError, NotImplementedError):
             return None
