@@ -55,10 +55,14 @@ def ceiling(rows: pd.DataFrame, draws: int, seed: int = 0) -> dict:
         s = summarise(r, per_checkpoint(r, n_boot=2))  # the score intervals are not used here
         per.append((s["auroc_mean"], s["task_abs_err_mean"], s["auroc_by_task"], s["task_abs_err_by_task"]))
     tasks = sorted(per[0][2])
-    return {"auroc_mean": float(np.nanmean([x[0] for x in per])),
-            "task_abs_err_mean": float(np.nanmean([x[1] for x in per])),
-            "auroc_by_task": {t: float(np.nanmean([x[2][t] for x in per])) for t in tasks},
-            "task_abs_err_by_task": {t: float(np.nanmean([x[3][t] for x in per])) for t in tasks},
+
+    def mean(values) -> float:  # undefined (one class everywhere) comes back as None
+        v = np.array([np.nan if x is None else x for x in values], dtype=float)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+    return {"auroc_mean": mean(x[0] for x in per), "task_abs_err_mean": mean(x[1] for x in per),
+            "auroc_by_task": {t: mean(x[2].get(t) for x in per) for t in tasks},
+            "task_abs_err_by_task": {t: mean(x[3].get(t) for x in per) for t in tasks},
             "rows": len(rows), "draws": draws}
 
 
