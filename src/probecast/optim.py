@@ -4,9 +4,9 @@ the steps at which checkpoints are saved."""
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
-from typing import Protocol
 
 
 class Schedule(Protocol):

@@ -4,7 +4,7 @@ import numpy as np
 
 from probecast.evaluation.metrics import auroc
 from probecast.probes import load_probe, make_probe
-from probecast.probes.history import last_labels
+from probecast.probes.inputs import last_labels
 from probes_synthdata import planted
 
 

@@ -20,7 +20,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.probes.base import Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
-from probecast.probes.history import last_labels
+from probecast.probes.inputs import last_labels
 from probecast.ui import steps
 from probecast.workspace import Workspace
 

@@ -28,12 +28,9 @@ from probecast.features.featureset import FeatureSet
 from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
 from probecast.probes.calibration import LoglikCalibrator
+from probecast.probes.inputs import last_labels, question_keys
 
 BASELINES = ("carry_forward", "answer_loglik", "answer_loglik_paths", "text_difficulty", "training_loss")  # the evaluation's default order
-
-
-def _keys(X: FeatureSet) -> np.ndarray:
-    return np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -53,15 +50,14 @@ class _Baseline(Probe):
 class CarryForward(_Baseline):
     input_kinds = ("history",)
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
-        df = pd.DataFrame({"key": _keys(X), "task": X.task.astype(str), "step": X.step, "y": y})
-        last = df.sort_values("step", kind="stable").groupby("key").tail(1)
-        self.by_question_ = dict(zip(last["key"], last["y"].astype(float)))
+        self.by_question_ = last_labels(X, y)
+        df = pd.DataFrame({"task": X.task.astype(str), "step": X.step, "y": y})
         at_last = df[df["step"] == df.groupby("task")["step"].transform("max")]
         self.by_task_ = at_last.groupby("task")["y"].mean().astype(float).to_dict()
         self.overall_ = float(at_last["y"].mean())
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        keys, tasks = _keys(X), X.task.astype(str)
+        keys, tasks = question_keys(X), X.task.astype(str)
         return np.array([self.by_question_.get(k, self.by_task_.get(t, self.overall_)) for k, t in zip(keys, tasks)])
 
     def _get_state(self):

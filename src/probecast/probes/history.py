@@ -27,19 +27,9 @@ import pandas as pd
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import register
 from probecast.probes.hybrid import HybridConfig, HybridProbe
+from probecast.probes.inputs import last_labels, question_keys
 
 _CLIP = 0.05  # pass@1 of 0 or 1 maps to logit(0.05) / logit(0.95): a label from a few samples is not certain
-
-
-def question_keys(X: FeatureSet) -> np.ndarray:
-    return np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
-
-
-def last_labels(X: FeatureSet, y: np.ndarray) -> dict[str, float]:
-    """{task␟question_id: pass@1 at the question's last checkpoint in X}."""
-    df = pd.DataFrame({"key": question_keys(X), "step": X.step, "y": y}).sort_values("step", kind="stable")
-    last = df.groupby("key").tail(1)
-    return {str(k): float(v) for k, v in zip(last["key"], last["y"])}
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

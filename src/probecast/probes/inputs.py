@@ -62,11 +62,24 @@ def loglik_features(X: FeatureSet) -> np.ndarray:
     return np.stack([ll, llm, np.exp(np.clip(ll, -50, 0))], axis=1)
 
 
+def question_keys(X: FeatureSet) -> np.ndarray:
+    """[n] "task␟question_id" per row: one question of one task, the same across checkpoints."""
+    return np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
+
+
 def question_groups(X: FeatureSet) -> np.ndarray:
     """[n] group id per row = one question of one task, so its rows across checkpoints stay together."""
-    keys = np.char.add(np.char.add(X.task.astype(str), "\x1f"), X.question_ids.astype(str))
-    _, groups = np.unique(keys, return_inverse=True)
+    _, groups = np.unique(question_keys(X), return_inverse=True)
     return groups
+
+
+def last_labels(X: FeatureSet, y: np.ndarray) -> dict[str, float]:
+    """{task␟question_id: pass@1 at the question's last checkpoint in X} (what carry_forward carries)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"key": question_keys(X), "step": X.step, "y": y}).sort_values("step", kind="stable")
+    last = df.groupby("key").tail(1)
+    return {str(k): float(v) for k, v in zip(last["key"], last["y"].astype(float))}
 
 
 def expect_shape(got: tuple, want: tuple | list, what: str) -> None:
