@@ -12,7 +12,9 @@ Agresti–Coull pseudo-counts are the same for both intervals and do not shrink 
    audit draws as `ppi_coverage.py` with (a) the best probe, (b) every other method as the predictor, and
    (c) a perfect predictor (P(success) = the label itself), printing the finite interval's width ratio.
 3. Diagnostics of the best probe's finite interval on the same draws: coverage and width ratio with the oracle
-   λ of each cell instead of the estimated one, and without the Agresti–Coull pseudo-counts; and the n-free
+   λ of each cell instead of the estimated one, without the Agresti–Coull pseudo-counts, and with the
+   pseudo-success and pseudo-failure predicted where a calibrated probe would put them
+   (`calibrated_pseudo_predictions`: narrower, but it trusts the probe's calibration); and the n-free
    ratio of a least-squares fit, inside each test cell (optimistic), of the labels on the best probe plus the
    last training checkpoint's label of the same question (the carry-forward a monitor knows).
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,7 @@ import pandas as pd
 from probecast.evaluation.data import feature_index, load_pairs, select
 from statistics import NormalDist
 
-from probecast.evaluation.ppi import finite_se, ppi_mean, regression_lambda
+from probecast.evaluation.ppi import calibrated_pseudo_predictions, finite_se, ppi_mean, regression_lambda
 from probecast.evaluation.splits import SplitConfig, make_split
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace
@@ -65,8 +68,7 @@ def main() -> None:
     X, lab = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
     y = lab["pass1"].to_numpy(float)
     sp = s["split"]
-    split = make_split(X, SplitConfig(train_checkpoints=sp["train_checkpoints"], test_fraction=sp["test_fraction"],
-                                      seed=sp["seed"]))
+    split = make_split(X, SplitConfig(**{k.name: sp[k.name] for k in fields(SplitConfig) if k.name in sp}))
     held_out = set(zip(X.task[split.test].astype(str), X.question_ids[split.test].astype(str)))
     is_held = np.array([(t, q) in held_out for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])
     val = np.flatnonzero(np.isin(X.checkpoint.astype(str), split.train_checkpoints) & is_held)
@@ -92,7 +94,7 @@ def main() -> None:
             m = (ct == c).to_numpy()
             ff, yy = f[m], yt[m]
             for n in ns:
-                for _ in range(args.draws):
+                for _ in range(args.draws if n < len(yy) else 0):  # as ppi_coverage.py: only cells larger than n
                     i = rng.choice(len(yy), n, replace=False)
                     e = ppi_mean(ff, yy[i], ff[i])
                     w[n][0] += e.hi - e.lo
@@ -102,7 +104,7 @@ def main() -> None:
     best = candidates[s["best_probe"]]
     print(f"3. the best probe ({s['best_probe']}), finite interval variants on the same draws:")
     diagnostics(best, yt, ct, ns, args.draws, args.seed)
-    last = s["split"]["train_checkpoints"][-1]
+    last = split.train_checkpoints[-1]
     print(f"   in-cell least squares on {s['best_probe']} + the {last} label of each question: n-free "
           f"{carry_forward_ols(ws, Xt, yt, best, last):.3f} (the probe alone: {residual_ratio(yt, best, ct):.3f})")
 
@@ -110,20 +112,21 @@ def main() -> None:
 def diagnostics(f: np.ndarray, y: np.ndarray, cell: pd.Series, ns: list[int], draws: int, seed: int) -> None:
     z = NormalDist().inv_cdf(0.95)
     variants = {"estimated λ": (None, True), "oracle λ per cell": ("oracle", True),
-                "no pseudo-counts": (None, False)}
+                "no pseudo-counts": (None, False), "pseudo-counts at calibrated predictions": (None, "calibrated")}
     for n in ns:
         rng = np.random.default_rng(seed)
         acc = {k: [[], [], []] for k in variants}  # covers, PPI width, labels-only width
         for c in cell.unique():
             m = (cell == c).to_numpy()
             ff, yy = f[m], y[m]
-            for _ in range(draws):
+            for _ in range(draws if n < len(yy) else 0):  # as ppi_coverage.py: only cells larger than n
                 i = rng.choice(len(yy), n, replace=False)
                 for k, (lam, pseudo) in variants.items():
                     lam_ = regression_lambda(yy, ff, ff) if lam == "oracle" else regression_lambda(yy[i], ff[i], ff)
                     est = lam_ * ff.mean() + (yy[i] - lam_ * ff[i]).mean()
-                    h = z * finite_se(yy[i], ff[i], ff, lam_, z, pseudo=pseudo)
-                    h0 = z * finite_se(yy[i], ff[i], ff, 0.0, z, pseudo=pseudo)
+                    at = calibrated_pseudo_predictions(ff) if pseudo == "calibrated" else None
+                    h = z * finite_se(yy[i], ff[i], ff, lam_, z, pseudo=bool(pseudo), pseudo_at=at)
+                    h0 = z * finite_se(yy[i], ff[i], ff, 0.0, z, pseudo=bool(pseudo), pseudo_at=at)
                     lo, hi = max(est - h, 0.0), min(est + h, 1.0)
                     acc[k][0].append(lo <= yy.mean() <= hi)
                     acc[k][1].append(hi - lo)

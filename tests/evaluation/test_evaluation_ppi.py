@@ -165,3 +165,17 @@ def test_label_until_stops_at_the_target_half_width_and_labels_a_prefix_of_the_o
     assert len(idx2) == 24 and fixed.n_labels == 24
     capped, idx3, _ = label_until(AuditBudget(half_width=1e-4, max_questions=40), p, label, order)
     assert len(idx3) == 40
+
+def test_calibrated_pseudo_predictions_by_hand_and_their_effect_on_the_interval():
+    from probecast.evaluation.ppi import calibrated_pseudo_predictions, finite_se
+
+    f1, f0 = calibrated_pseudo_predictions(np.array([0.2, 0.8]))  # E f² = 0.34, E f(1 − f) = 0.16, mean 0.5
+    assert f1 == pytest.approx(0.68) and f0 == pytest.approx(0.32)
+    assert calibrated_pseudo_predictions(np.full(5, 0.3)) == pytest.approx((0.3, 0.3))  # useless probe: the mean
+    f_all = np.array([0.1, 0.9] * 50)
+    y, f = np.array([0.0, 1.0] * 8), np.array([0.1, 0.9] * 8)
+    at = calibrated_pseudo_predictions(f_all)
+    # λ = 0 (labels only): where the pseudo-labels are predicted does not matter (Agresti–Coull either way)
+    assert finite_se(y, f, f_all, 0.0, 1.645, pseudo_at=at) == pytest.approx(finite_se(y, f, f_all, 0.0, 1.645))
+    # a good probe: pseudo-labels where it would put them add less variance than at its mean
+    assert finite_se(y, f, f_all, 1.0, 1.645, pseudo_at=at) < finite_se(y, f, f_all, 1.0, 1.645)

@@ -108,20 +108,32 @@ def regression_lambda(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray) -> 
 
 
 def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float, z: float,
-              pseudo: bool = True) -> float:
+              pseudo: bool = True, pseudo_at: tuple[float, float] | None = None) -> float:
     """Standard error of θ̂(λ) for the mean over the N questions, the audit a simple random sample of them:
     sqrt((1 − n/N) · S² / n) with S² the variance of r = y − λf over the audit plus (`pseudo`) z²/2
-    pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f) (Agresti–Coull counts; n → n + z²)."""
+    pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f) (Agresti–Coull counts; n → n + z²).
+    `pseudo_at`: (prediction of the pseudo-success, of the pseudo-failure) instead of mean_N(f) for both
+    (a diagnostic of `benchmarks/ppi_ceiling.py`; see `calibrated_pseudo_predictions`)."""
     n, N = len(y), len(f_all)
     r = y - lam * f_audit
     w = np.ones(n)
     if pseudo:
         m = z * z / 2
-        r = np.concatenate([r, [1 - lam * f_all.mean(), -lam * f_all.mean()]])
+        f1, f0 = pseudo_at if pseudo_at is not None else (f_all.mean(), f_all.mean())
+        r = np.concatenate([r, [1 - lam * f1, -lam * f0]])
         w = np.concatenate([w, [m, m]])
     mean = float(np.sum(w * r) / w.sum())
     s2 = float(np.sum(w * (r - mean) ** 2) / w.sum())
     return float(np.sqrt(max(1 - n / N, 0.0) * s2 / w.sum()))
+
+
+def calibrated_pseudo_predictions(f_all: np.ndarray) -> tuple[float, float]:
+    """Where a success and a failure would sit among the predictions if the probe were calibrated:
+    E[f | y = 1] = E[f²] / E[f] and E[f | y = 0] = E[f(1 − f)] / E[1 − f] over the N predictions."""
+    m = float(f_all.mean())
+    f1 = float(np.mean(f_all ** 2) / m) if m > 0 else 0.0
+    f0 = float(np.mean(f_all * (1 - f_all)) / (1 - m)) if m < 1 else 1.0
+    return f1, f0
 
 
 def ppi_mean(p_all, y_audit, p_audit, level: float = DEFAULT_LEVEL, lam: float | None = None,
