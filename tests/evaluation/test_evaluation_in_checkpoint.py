@@ -8,12 +8,16 @@ from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_c
 from probes_synthdata import planted
 
 
-def test_task_folds_spread_each_task_evenly():
+def test_task_folds_spread_each_task_and_its_successes_evenly():
     tasks = np.array(["a"] * 10 + ["b"] * 7)
-    f = task_folds(tasks, 3, seed=0)
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0.75] + [0, 0.25, 1, 1, 1, 1, 0])
+    f = task_folds(tasks, y, 3, seed=0)
     for t in ("a", "b"):
         counts = np.bincount(f[tasks == t], minlength=3)
         assert counts.max() - counts.min() <= 1
+        pos = np.bincount(f[(tasks == t) & (y >= 0.5)], minlength=3)  # stratified: successes spread too
+        assert pos.max() - pos.min() <= 1
+    assert not np.array_equal(f, task_folds(tasks, y, 3, seed=1))  # seeded
 
 
 def test_planted_signal_is_found_and_text_is_not():

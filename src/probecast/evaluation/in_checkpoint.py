@@ -1,12 +1,18 @@
 """The in-checkpoint protocol (the accuracy claim of arXiv 2604.01025): at every labelled checkpoint, probes
 are trained and tested on disjoint questions of that same checkpoint.
 
-Per checkpoint, the questions are split into `n_folds` folds (each task's questions spread evenly over the
-folds, seeded); every method is fitted on the other folds' rows and predicts the held-out fold, so each row
+Per checkpoint, the questions are split into `n_folds` folds stratified by task and binarised label (each
+task's successes and failures dealt evenly over the folds, seeded: scikit-learn's StratifiedKFold with the
+task as a stratum); every method is fitted on the other folds' rows and predicts the held-out fold, so each row
 gets one out-of-fold prediction. Anything a probe chooses (layer, L2 strength, PCA size) is chosen by its own
 inner cross-validation on the training folds: the test fold is only ever predicted. Scores: per (task,
 checkpoint) AUROC against pass@1 >= 0.5 (where both classes occur) and Brier; `auroc_by_task` is the mean
-over checkpoints, `auroc_mean` the mean over tasks. carry_forward, hybrid_history and training_loss have no meaning inside
+over checkpoints, `auroc_mean` the mean over tasks. Stratifying matters because the out-of-fold
+predictions of all folds are pooled into one AUROC per task: with unstratified folds, a fold that happens to
+hold more of a task's successes is predicted by a model trained on fewer of them, so anything a probe learns
+about the task's base rate ranks that fold *lower* and the pooled AUROC is biased below 0.5 for a weak
+predictor (Forman & Scholz, SIGKDD Explorations 2010; Parker, Gunter & Bullard 2007). Rows are questions (one
+per question at a checkpoint), so folds of rows are folds of questions. carry_forward, hybrid_history and training_loss have no meaning inside
 one checkpoint (no earlier label, one loss per checkpoint) and are not run.
 """
 
@@ -33,19 +39,21 @@ class InCheckpointConfig:
     seed: int = 0
 
 
-def task_folds(tasks: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """Fold id per row: within each task a seeded permutation dealt round-robin (rows are questions)."""
+def task_folds(tasks: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold id per row, stratified by task × (y >= 0.5): within each task its failures, then its successes, in
+    seeded random order, dealt round-robin with one counter, so every fold gets an even share of both."""
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(tasks), dtype=int)
+    positive = np.asarray(y, dtype=float) >= 0.5
     for t in np.unique(tasks):
-        idx = np.flatnonzero(tasks == t)
-        fold[rng.permutation(idx)] = np.arange(len(idx)) % n_folds
+        idx = np.concatenate([rng.permutation(np.flatnonzero((tasks == t) & (positive == c))) for c in (False, True)])
+        fold[idx] = np.arange(len(idx)) % n_folds
     return fold
 
 
 def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:
     """Out-of-fold P(success) of one method on the rows of one checkpoint."""
-    fold = task_folds(X.task.astype(str), cfg.n_folds, cfg.seed)
+    fold = task_folds(X.task.astype(str), y, cfg.n_folds, cfg.seed)
     p = np.full(len(X), np.nan)
     for k in range(cfg.n_folds):
         test = fold == k
