@@ -44,6 +44,22 @@ def test_answer_loglik_matches_backend_and_padding_is_invisible(model_and_tasks)
     assert bare_forward(model, tok, tasks[0], batch_size=4) > 0
 
 
+def test_next_token_statistics_are_the_checkpoints_own_next_token_distribution(model_and_tasks, tmp_path):
+    model, tok, tasks = model_and_tasks
+    task = tasks[1]
+    arrays, _ = extract_task(model, tok, task, ExtractConfig(layers=(0,), dtype="float32", batch_size=3))
+    with torch.inference_mode():  # one unpadded prompt at a time, the full model's own logits
+        logits = [model(input_ids=torch.tensor([tok(p).input_ids])).logits[0, -1] for p in task.prompts()]
+    logp = torch.log_softmax(torch.stack(logits).float(), -1)
+    top = logp.topk(2, -1).values
+    want = torch.stack([top[:, 0], (logp.exp() * logp).sum(-1), top[:, 0] - top[:, 1]], 1).numpy()
+    np.testing.assert_allclose(arrays["next_token"], want, atol=1e-4)  # the final layer, though only 0 is kept
+    assert extract_task(model, tok, task, ExtractConfig(next_token=False))[0]["next_token"] is None
+    ws = Workspace(tmp_path)
+    save_features(ws, "step-5", 5, task.name, [q.id for q in task.questions], arrays, {})
+    np.testing.assert_array_equal(load_features(ws, "step-5", task.name).next_token, arrays["next_token"])
+
+
 def test_layer_selection_and_store_roundtrip(model_and_tasks, tmp_path):
     model, tok, tasks = model_and_tasks
     task = tasks[0]

@@ -60,8 +60,12 @@ def test_early_exit_runs_only_the_blocks_it_needs(model_and_tasks, monkeypatch):
     calls = []
     handles = [layer.register_forward_hook(lambda m, a, o, i=i: calls.append(i)) for i, layer in enumerate(model.model.layers)]
     try:
-        extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, batch_size=100))
+        extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, next_token=False,
+                                                         batch_size=100))
         assert calls == [0]  # hidden_states[1] = block 0's output: block 1 never runs
+        calls.clear()
+        extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, batch_size=100))
+        assert calls == list(range(len(model.model.layers)))  # the next-token distribution needs the full depth
         calls.clear()
         extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=True, batch_size=100))
         assert calls[:len(model.model.layers)] == list(range(len(model.model.layers)))  # the answer needs them all

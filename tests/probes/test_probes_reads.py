@@ -40,12 +40,14 @@ def test_plan_maps_feature_layers_to_hidden_states_and_drops_unread_inputs():
     ws_cfg = ExtractConfig(layers=(0, 4, 8, -1), tail_tokens=8, alternatives=True)
     cfg, ids = plan_extraction(ws_cfg, FeatureReads(layers=(1, 3), pooling="last"))
     assert cfg.layers == (4, -1) and ids == (1, 3) and not cfg.mean_pool and cfg.tail_tokens == 0
-    assert not cfg.answer_loglik and not cfg.alternatives  # prompts only: the pass may stop at the deepest layer
+    assert not cfg.answer_loglik and not cfg.alternatives and not cfg.next_token  # the pass may stop early
     cfg, ids = plan_extraction(ExtractConfig(), FeatureReads(layers=(), answer_loglik=True, alternatives=True))
     assert cfg.layers == () and cfg.answer_loglik and cfg.alternatives and ids == ()
     cfg, ids = plan_extraction(ExtractConfig(tail_tokens=8), FeatureReads(layers=None, pooling="both", tail=True))
     assert cfg.layers is None and ids is None and cfg.mean_pool and cfg.tail_tokens == 8
-    assert plan_extraction(ws_cfg, None) == (replace(ws_cfg, alternatives=False), None)  # probes saved before reads
+    assert plan_extraction(ws_cfg, None) == (replace(ws_cfg, alternatives=False, next_token=False), None)  # older probes
+    cfg, ids = plan_extraction(ExtractConfig(), FeatureReads(layers=(), next_token=True))  # logit_lens: full depth,
+    assert cfg.next_token and not cfg.answer_loglik and cfg.layers == () and ids == ()  # no answer, no pooled layer
 
 
 def test_missing_layer_is_a_clear_error():

@@ -2,8 +2,9 @@
 
 Causal attention means the hidden states at prompt positions do not see the appended answer, so the same pass
 gives both the prompt features (pooled at the last prompt token and as a mean over prompt tokens, at every
-kept layer, plus optionally the last T token states) and the teacher-forced log-likelihood of the reference
-final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
+kept layer, plus optionally the last T token states), the checkpoint's next-token distribution after the prompt
+(`next_token_stats`: the final state read through its own LM head, one row per question) and the
+teacher-forced log-likelihood of the reference final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
 would cost more than the transformer for small models). Rows are right-padded so positions match those of
 generation, and batches are formed from length-sorted prompts to waste little on padding, with at most
 `batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
@@ -46,9 +47,24 @@ class ExtractConfig:
     dtype: str = "float16"  # storage dtype
     batch_size: int = 32  # at most this many rows per pass (on 2 CPU cores 32 beat 64 and more: cache-friendlier)
     batch_tokens: int | None = 4096  # ... and at most this many padded tokens (rows x longest); None = no limit
+    next_token: bool = True  # the checkpoint's own next-token distribution at the last prompt token (`NEXT_TOKEN`)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+NEXT_TOKEN = ("max_logprob", "neg_entropy", "margin")  # FeatureSet.next_token columns
+
+
+def next_token_stats(head, final: torch.Tensor) -> torch.Tensor:
+    """[b, 3] statistics of the next-token distribution the checkpoint gives after the prompt: the final
+    (normed) hidden state at the last prompt token read through the checkpoint's own LM head (the logit lens
+    at the last layer): the top log-probability, minus the entropy, and the top-1 − top-2 log-probability
+    margin. No answer token is read: how sure the model is of how to start its answer."""
+    weight = getattr(head, "weight", None)
+    logp = torch.log_softmax(head(final.to(weight.dtype if weight is not None else final.dtype)).float(), dim=-1)
+    top = logp.topk(2, dim=-1).values
+    return torch.stack([top[:, 0], (logp.exp() * logp).sum(-1), top[:, 0] - top[:, 1]], dim=1)
 
 
 def reference_answer(task: Task, question) -> str:
@@ -160,15 +176,19 @@ class _Pooler:
     """Pools each wanted layer of one batch as the pass produces it: the last prompt token, the mean over the
     prompt tokens, and the last-T prompt tokens of the tail layer; keeps only those small results."""
 
-    def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int) -> None:
+    def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int,
+                 final_layer: int | None = None) -> None:
         self.pos = {l: j for j, l in enumerate(layers)}
         self.pl, self.rows, self.T, self.tail_layer = pl, torch.arange(len(pl), device=pl.device), T, tail_layer
-        self.mean = mean
+        self.mean, self.final_layer = mean, final_layer
         self.last_out: dict[int, torch.Tensor] = {}
         self.mean_out: dict[int, torch.Tensor] = {}
         self.tail_out: torch.Tensor | None = None
+        self.final_out: torch.Tensor | None = None  # the last prompt token's final (normed) state, model dtype
 
     def __call__(self, index: int, state: torch.Tensor) -> None:
+        if index == self.final_layer:
+            self.final_out = state[self.rows, self.pl - 1]
         h = state.float()  # one layer at a time (a copy only when the model is not float32)
         if index in self.pos:
             self.last_out[index] = h[self.rows, self.pl - 1]
@@ -192,7 +212,7 @@ def resolve_layers(cfg: ExtractConfig, n_hidden: int) -> list[int]:
 def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: bool, full: bool, tap: bool):
     """One batch through the transformer, feeding `pooler` each wanted layer; returns the model output, or
     None when the pass stopped after the deepest wanted layer (`full=False`: nothing later is needed)."""
-    wanted = set(layers) | ({pooler.tail_layer} if pooler.tail_layer is not None else set())
+    wanted = set(layers) | {l for l in (pooler.tail_layer, pooler.final_layer) if l is not None}
     if tap and decoder_parts(base) is not None:
         deepest = max(wanted, default=0)
         n_blocks = len(decoder_parts(base)[1])
@@ -229,14 +249,18 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     ll = np.full(n, np.nan, np.float32)
     ll_mean = np.full(n, np.nan, np.float32)
     ll_paths = np.full(n, np.nan, np.float32)
+    nxt = np.zeros((n, len(NEXT_TOKEN)), np.float32) if cfg.next_token else None
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     for idx in length_batches([len(s) for s in seqs], cfg.batch_size, cfg.batch_tokens):
         ids, mask = pad_right([seqs[i] for i in idx], pad)
         ids, mask = ids.to(device), mask.to(device)
         with_alts = any(alts[i] for i in idx)
         pl = torch.tensor([plens[i] for i in idx], device=device)
-        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T)
+        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
+                         final_layer=n_hidden - 1 if cfg.next_token else None)
         out = _forward(base, ids, mask, layers, pooler, use_cache=with_alts, full=cfg.answer_loglik, tap=tap)
+        if nxt is not None:
+            nxt[idx] = next_token_stats(head, pooler.final_out).cpu().numpy()
         if layers:
             last[idx] = pooler.stacked(pooler.last_out)
             if mean is not None:
@@ -266,7 +290,8 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
               "answer_loglik": ll if cfg.answer_loglik else None,
               "answer_loglik_mean": ll_mean if cfg.answer_loglik else None,
-              "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None}
+              "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None,
+              "next_token": nxt}
     return arrays, time.perf_counter() - t0
 
 

@@ -31,6 +31,7 @@ class FeatureSet:
     answer_loglik: np.ndarray | None = None  # [n] teacher-forced log-likelihood of the reference answer (sum)
     answer_loglik_mean: np.ndarray | None = None  # [n] the same per answer token
     answer_loglik_paths: np.ndarray | None = None  # [n] log-sum-exp over every listed valid answer path
+    next_token: np.ndarray | None = None  # [n, 3] the next-token distribution after the prompt (extract.NEXT_TOKEN)
     progress: np.ndarray | None = None  # [n] training progress of the checkpoint (e.g. log-step scaled to 0..1)
     text: np.ndarray | None = None  # [n] str, the question text (for text-only baselines)
     multiple_choice: np.ndarray | None = None  # [n] bool: the row's task is multiple choice (pass@1 = argmax)

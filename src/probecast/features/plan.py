@@ -2,7 +2,7 @@
 
 `FeatureReads` is recorded by `Probe.fit` in the probe's config.json (`reads`): the positions on the layer axis
 of the features it was fitted on, which pooled blocks (last token / mean), whether it reads the last-T token
-states, the answer log-likelihood and the listed alternative paths. `plan_extraction` turns it and the
+states, the answer log-likelihood, the listed alternative paths and the next-token distribution. `plan_extraction` turns it and the
 workspace's extraction settings into the `ExtractConfig` a new checkpoint needs: only those layers (mapped to
 hidden_states indices through the workspace's `layers`), the answer pass only when read (otherwise the prompts
 alone, and the pass stops after the deepest layer read). The features it yields carry `layer_ids`, so the
@@ -25,6 +25,7 @@ class FeatureReads:
     tail: bool = False  # the last-T prompt-token states (FeatureSet.tail)
     answer_loglik: bool = False  # the reference answer's log-likelihood (needs the answer tokens, full depth)
     alternatives: bool = False  # ... and every listed alternative path
+    next_token: bool = False  # the next-token distribution after the prompt (FeatureSet.next_token, full depth)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "layers": None if self.layers is None else list(self.layers)}
@@ -34,7 +35,8 @@ class FeatureReads:
         layers = d.get("layers")
         return FeatureReads(layers=None if layers is None else tuple(int(l) for l in layers),
                             pooling=d.get("pooling", "last"), tail=bool(d.get("tail")),
-                            answer_loglik=bool(d.get("answer_loglik")), alternatives=bool(d.get("alternatives")))
+                            answer_loglik=bool(d.get("answer_loglik")), alternatives=bool(d.get("alternatives")),
+                            next_token=bool(d.get("next_token")))
 
 
 def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[ExtractConfig, tuple[int, ...] | None]:
@@ -43,12 +45,12 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
     `base` = the settings of the features the probe was fitted on; `reads=None` (a probe saved before reads
     were recorded) keeps them as they are, minus the listed paths."""
     if reads is None:
-        return replace(base, alternatives=False), None
+        return replace(base, alternatives=False, next_token=False), None
     if reads.pooling not in POOLED:
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
     cfg = replace(base, mean_pool=base.mean_pool and reads.pooling in ("mean", "both"),
                   tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
-                  alternatives=reads.answer_loglik and reads.alternatives)
+                  alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:
         return cfg, None
     hs = tuple(reads.layers) if base.layers is None else tuple(base.layers[i] for i in reads.layers)

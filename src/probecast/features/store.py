@@ -1,7 +1,8 @@
 """Save and load extracted features as safetensors, and join them with labels into a `FeatureSet`.
 
 File: W/features/<checkpoint>/<task>.safetensors. Tensors: `hidden_last`, `hidden_mean` [n, L, D],
-optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n].
+optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n],
+`next_token` [n, 3].
 Metadata (str → str): `question_ids` (JSON list), `checkpoint`, `step`, `task`, `fingerprint`, `settings`
 (JSON), `wall_time_s`, `prompts` and `questions` (JSON lists).
 """
@@ -20,7 +21,7 @@ from probecast.io import atomic_path
 from probecast.workspace import Workspace
 
 ARRAY_KEYS = ("hidden_last", "hidden_mean", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean",
-              "answer_loglik_paths")
+              "answer_loglik_paths", "next_token")
 
 
 def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question_ids: list[str],
@@ -84,6 +85,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
         answer_loglik=arrays.get("answer_loglik"),
         answer_loglik_mean=arrays.get("answer_loglik_mean"),
         answer_loglik_paths=arrays.get("answer_loglik_paths"),
+        next_token=arrays.get("next_token"),
         text=_question_texts(meta),
         multiple_choice=np.full(n, meta["multiple_choice"] == "true") if "multiple_choice" in meta else None,
         layer_ids=None if layers is None else tuple(int(l) for l in layers),

@@ -38,6 +38,21 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def soft_logistic(D, p: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """(coef, intercept) of an L2 logistic regression on soft targets p in [0, 1] with row weights w, as
+    weighted duplicates: (x, 1) with weight p·w and (x, 0) with weight (1 − p)·w. One class only: the constant."""
+    from scipy.sparse import issparse, vstack
+    from sklearn.linear_model import LogisticRegression
+
+    p, w = np.asarray(p, float), np.asarray(w, float)
+    Xd = vstack([D, D]) if issparse(D) else np.vstack([D, D])
+    yd, wd = np.r_[np.ones(len(p)), np.zeros(len(p))], np.r_[p * w, (1 - p) * w]
+    if yd[wd > 0].min() == yd[wd > 0].max():
+        return np.zeros(D.shape[1]), float(_logit(np.array([np.average(p, weights=w)]))[0])
+    clf = LogisticRegression(C=C, max_iter=1000).fit(Xd, yd, sample_weight=wd)
+    return clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
+
+
 class _Baseline(Probe):
     uses_hidden = False
     input_kinds = ()
@@ -125,7 +140,6 @@ class TextDifficulty(_Baseline):
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
 
         df = pd.DataFrame({"text": self._texts(X), "y": y}).groupby("text")["y"].agg(["mean", "count"])
         texts = df.index.to_numpy().astype(str)
@@ -134,16 +148,7 @@ class TextDifficulty(_Baseline):
         lens = np.log1p([len(t) for t in texts])
         self.len_mean_, self.len_std_ = float(lens.mean()), float(lens.std() or 1.0)
         D = self._design(texts)
-        from scipy.sparse import vstack
-
-        # soft targets as weighted duplicates: (x, 1) with weight p·count and (x, 0) with weight (1-p)·count
-        p, w = df["mean"].to_numpy(), df["count"].to_numpy().astype(float)
-        Xd, yd, wd = vstack([D, D]), np.r_[np.ones(len(p)), np.zeros(len(p))], np.r_[p * w, (1 - p) * w]
-        if yd[wd > 0].min() == yd[wd > 0].max():  # one class only: predict the constant
-            self.coef_, self.intercept_ = np.zeros(D.shape[1]), float(_logit(np.array([p.mean()]))[0])
-            return
-        clf = LogisticRegression(C=self.config.C, max_iter=1000).fit(Xd, yd, sample_weight=wd)
-        self.coef_, self.intercept_ = clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
+        self.coef_, self.intercept_ = soft_logistic(D, df["mean"].to_numpy(), df["count"].to_numpy(), self.config.C)
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         z = self._design(self._texts(X)) @ self.coef_ + self.intercept_

@@ -1,0 +1,58 @@
+"""logit_lens: a logistic regression on the checkpoint's next-token confidence (FeatureSet.next_token)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from probecast.errors import ProbecastError
+from probecast.evaluation import metrics as M
+from probecast.probes.base import load_probe, make_probe
+
+from probes_synthdata import planted
+
+
+def _with_confidence(fs, y, seed=0):
+    """next_token columns: the first two track success (plus noise), the margin is noise."""
+    rng = np.random.default_rng(seed)
+    signal = np.log(np.clip(y, 0.02, 0.98)) + rng.normal(0, 0.3, len(y))
+    stats = np.stack([signal, 0.5 * signal + rng.normal(0, 0.3, len(y)), rng.normal(0, 1, len(y))], 1)
+    return replace(fs, next_token=stats.astype(np.float32))
+
+
+def test_logit_lens_ranks_by_confidence_and_round_trips(tmp_path):
+    fs, y, _ = planted(n_questions=60, steps=(100, 400), layer=2)
+    fs = _with_confidence(fs, y)
+    probe = make_probe("logit_lens").fit(fs, y)
+    p = probe.predict_proba(fs)
+    assert M.auroc((y >= 0.5).astype(float), p) > 0.8
+    assert probe.inputs() == ["hidden"]  # the final hidden state read through the LM head: no answer, label, text
+    assert probe.reads().next_token and probe.reads().layers == () and not probe.reads().answer_loglik
+    probe.save(tmp_path / "lens")
+    np.testing.assert_allclose(load_probe(tmp_path / "lens").predict_proba(fs), p, atol=1e-12)
+    shuffled = make_probe("logit_lens").fit(fs, np.random.default_rng(1).permutation(y))  # no signal left
+    assert M.auroc((y >= 0.5).astype(float), shuffled.predict_proba(fs)) < M.auroc((y >= 0.5).astype(float), p)
+
+
+def test_logit_lens_names_what_is_missing():
+    fs, y, _ = planted(n_questions=20, steps=(100, 400), layer=2)
+    with pytest.raises(ProbecastError, match="probecast extract"):
+        make_probe("logit_lens").fit(fs, y)
+
+
+def test_logit_lens_ranks_inside_each_task_when_tasks_disagree():
+    """Two tasks: the more confident one fails more often (between tasks, confidence and success run the wrong
+    way), while inside each task the confident questions succeed. Per-task intercepts keep the slope right."""
+    fs, y, _ = planted(n_questions=60, steps=(100, 400), layer=2, tasks=("easy", "hard"))
+    rng = np.random.default_rng(0)
+    within = np.log(np.clip(y, 0.02, 0.98)) + rng.normal(0, 0.3, len(y))
+    hard = fs.task.astype(str) == "hard"
+    y = np.where(hard, y * 0.3, y)
+    stats = np.stack([within + 6.0 * hard] * 3, 1).astype(np.float32)  # the hard task looks far more confident
+    fs = replace(fs, next_token=stats)
+    p = make_probe("logit_lens").fit(fs, y).predict_proba(fs)
+    for task in ("easy", "hard"):
+        m = fs.task.astype(str) == task
+        assert M.auroc((y[m] >= np.median(y[m])).astype(float), p[m]) > 0.75
+    with pytest.raises(ProbecastError, match="statistic"):
+        make_probe("logit_lens", statistic="mode").fit(fs, y)
