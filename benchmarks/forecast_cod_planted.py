@@ -72,12 +72,13 @@ def summary(res: pd.DataFrame) -> pd.DataFrame:
 
 # the settings before issue 18 item 4: the paper's rule, MeanShift 0.08/0.15/10, outliers left to the mapping
 PAPER = {"cluster": ClusterConfig(bandwidth=0.08, max_radius=0.15, min_size=10),
-         "rule": PredictableRule(min_a=1.0, max_c=1.0), "count_outliers": False}
+         "rule": PredictableRule(min_a=1.0, max_c=1.0), "count_outliers": False, "shared_b": False}
 
 
 def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> None:
     from probecast.forecast.base import Query
     from probecast.forecast.cod.law import cluster_law, fit_law
+    from probecast.forecast.cod.shrink import posterior, task_prior
 
     q = Query(params=FAMILY_TARGET, tokens=20 * FAMILY_TARGET, flops=family_compute(FAMILY_TARGET))
     unit = family_compute(FAMILY_PARAMS[0])
@@ -89,8 +90,8 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         fam = PlantedFamily(seed=seed, widen=widen, n_outliers=outliers)
         df, truth = fam.rows(), fam.truth()
         row = {"seed": seed, "truth": truth}
-        for name, kwargs in (("cod", {}), ("cod_outliers_mapping", {"count_outliers": False}),
-                             ("cod_paper_rule", PAPER)):
+        for name, kwargs in (("cod", {}), ("cod_no_shared_b", {"shared_b": False}),
+                             ("cod_outliers_mapping", {"count_outliers": False}), ("cod_paper_rule", PAPER)):
             cod = CODForecaster(n_boot=0, calibrate=False, **kwargs)
             try:
                 fc = cod.fit(df).predict(q)
@@ -103,28 +104,33 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         planted = np.repeat(np.arange(6), [law[3] for law in fam.laws()])
         target = fam.curves(np.array([FAMILY_TARGET]))[: len(planted), 0]  # outliers (if any) come last
         pass_rate = question_matrix(df, "planted").pass_rate[: len(planted)]  # outliers (if any) come last
+        m, default = question_matrix(df, "planted"), CODForecaster()  # the default law settings (c prior, rule)
+        members = [planted == k for k in range(6)]
+        free = [fit_law(C, pass_rate[i].mean(axis=0), c_prior=default.c_prior) for i in members]
+        counts = [(m.c[: len(planted)][i], m.n[: len(planted)][i]) for i in members]
+        var, prior = task_prior(C, free, counts, default.rule)
         perfect = 0.0
         for k, name in enumerate(names):
-            member = planted == k
-            errors = {}
-            for label, prior in (("plain law", 0.0), (f"c prior {cod.c_prior:g}", cod.c_prior)):
-                law = fit_law(C, pass_rate[member].mean(axis=0), c_prior=prior).params
-                errors[label] = float(cluster_law(CT, *law)) - target[member].mean()
-            perfect += errors[f"c prior {cod.c_prior:g}"] * member.mean()
+            member, y = members[k], pass_rate[members[k]].mean(axis=0)
+            b = posterior(free[k].params[1], var[k], *prior)
+            laws = {"plain law": fit_law(C, y).params, f"c prior {default.c_prior:g}": free[k].params,
+                    "+ shared b": fit_law(C, y, c_prior=default.c_prior, fixed_b=b).params}
+            errors = {label: float(cluster_law(CT, *p)) - target[member].mean() for label, p in laws.items()}
+            perfect += errors["+ shared b"] * member.mean()
             clusters.append({"cluster": name, "share": member.mean(), "last_model": pass_rate[member, -1].mean(),
                              **{k: abs(v) * 100 for k, v in errors.items()}})
         if not outliers:  # with outliers the planted clusters do not cover the task
             row["perfect_clusters"] = perfect
         rows.append(row)
     res = pd.DataFrame(rows)
-    cols = [c for c in ("cod", "cod_no_mapping", "cod_outliers_mapping", "cod_paper_rule", "perfect_clusters",
-                        "end_to_end") if c in res]
+    cols = [c for c in ("cod", "cod_no_mapping", "cod_no_shared_b", "cod_outliers_mapping", "cod_paper_rule",
+                        "perfect_clusters", "end_to_end") if c in res]
     err = res[cols].abs() * 100
     print(f"planted family (widen {widen:g}, outliers {outliers}), seeds {first}..{first + seeds - 1}: "
           "|error| in points of the 2.5B forecast")
     print(err.describe(percentiles=[0.5, 0.9]).round(2).to_string())
     print("\nwithin 2.0 points: " + ", ".join(f"{c} {(err[c] <= 2.0).mean():.0%}" for c in cols))
-    for c in ("cod", "cod_paper_rule"):
+    for c in ("cod", "cod_no_shared_b", "cod_paper_rule"):
         if c in err:
             print(f"{c} closer than end-to-end: {(err[c] < err['end_to_end']).mean():.0%} of seeds")
     print(f"signed mean error (points): " + ", ".join(f"{c} {res[c].mean() * 100:+.2f}" for c in cols))
@@ -132,7 +138,8 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         print("not forecast:", res["note"].dropna().to_list())
     per = pd.DataFrame(clusters)
     print("\nwhere the points are lost: |error| (points) at 2.5B of the law fitted to each planted cluster's mean "
-          "curve with perfect clustering, without and with COD's prior on c; mean over seeds")
+          "curve with perfect clustering: plain, with COD's prior on c, and with the task's shared prior on b as well "
+          "(COD's fit); mean over seeds")
     print(per.groupby("cluster", sort=False).mean(numeric_only=True).round(2).to_string())
 
 

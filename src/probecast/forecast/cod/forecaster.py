@@ -34,7 +34,8 @@ from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, clu
 from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod.mapping import MonotoneMapping
-from probecast.forecast.fitting import interval
+from probecast.forecast.cod.shrink import posterior, task_prior
+from probecast.forecast.fitting import FitResult, interval
 from probecast.ui import track
 
 
@@ -42,9 +43,10 @@ from probecast.ui import track
 class _Fit:
     """One fit of every predictable cluster law and of the mapping (the main fit or a bootstrap replicate)."""
 
-    laws: np.ndarray        # (K_pred, 3) a, b, c per predictable cluster
+    laws: np.ndarray        # (K_pred, 3) a, b, c per predictable cluster (b shrunk, `cod.shrink`)
     weights: np.ndarray     # (K_pred,) cluster sizes
     mapping: MonotoneMapping
+    free: np.ndarray        # (K_pred, 3) the laws fitted without the shared prior on b (starts for refits)
 
     def subset(self, C: float, g: float) -> float:
         preds = [cluster_law(C, a, b, c, g) for a, b, c in self.laws]
@@ -64,6 +66,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     mapping_ridge: float = 1e-3
     use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
     c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
+    shared_b: bool = True               # shrink each cluster's b towards the task's pooled b (cod.shrink)
     count_outliers: bool = True         # outliers count with their nearest cluster (cod.cluster.nearest_cluster)
     n_boot: int = 200
     level: float = 0.9
@@ -86,11 +89,18 @@ class CODForecaster(SeriesBacktest, Forecaster):
         self.labels_ = cluster_questions(P, self.cluster)
         self.clusters_ = cluster_summary(P, self.labels_)
         self.counted_ = nearest_cluster(P, self.labels_) if self.count_outliers else self.labels_
-        for row in self.clusters_:
-            res = fit_law(C, P[self.labels_ == row["cluster"]].mean(axis=0), self.chance, seed=self.seed,
-                          what=f"cluster {row['cluster']} law", c_prior=self.c_prior)
-            row.update(res.as_dict(), rmse=res.rmse)
-            row["predictable"], row["reason"] = self.rule.check(res.as_dict(), res.rmse)
+        free = [self._fit_cluster(C, P[self.labels_ == row["cluster"]].mean(axis=0), row["cluster"], self.seed)
+                for row in self.clusters_]
+        members = [self.labels_ == row["cluster"] for row in self.clusters_]
+        var, prior = task_prior(C, free, [(m.c[i], m.n[i]) for i in members], self.rule, self.chance)
+        self.b_var_ = {row["cluster"]: v for row, v in zip(self.clusters_, var)}
+        self.b_prior_ = prior if self.shared_b else (float("nan"), float("nan"))
+        for row, res in zip(self.clusters_, free):
+            k = row["cluster"]
+            shrunk = self._shrink(C, P[self.labels_ == k].mean(axis=0), k, res, self.seed)
+            row.update(shrunk.as_dict(), rmse=shrunk.rmse, b_free=float(res.params[1]),
+                       b_sd=_finite(np.sqrt(self.b_var_[k])))  # None: the cluster's own data leave b free
+            row["predictable"], row["reason"] = self.rule.check(shrunk.as_dict(), shrunk.rmse)
         self.predictable_ = [r["cluster"] for r in self.clusters_ if r["predictable"]]
         if not self.predictable_:
             why = "; ".join(f"cluster {r['cluster']} (n={r['size']}): {r['reason']}" for r in self.clusters_)
@@ -107,18 +117,31 @@ class CODForecaster(SeriesBacktest, Forecaster):
     def _fit_once(self, rows: np.ndarray, C: np.ndarray, seed: int, start: _Fit | None = None) -> _Fit:
         """Cluster laws + mapping on the questions `rows` (possibly a resample, with repeats)."""
         P, labels, counted = self.matrix_.pass_rate[rows], self.labels_[rows], self.counted_[rows]
-        laws, weights, subset_mask = [], [], np.isin(counted, self.predictable_)
+        laws, free, weights, subset_mask = [], [], [], np.isin(counted, self.predictable_)
         for i, k in enumerate(self.predictable_):
             member = labels == k
-            p0 = None if start is None else start.laws[i]
-            res = fit_law(C, P[member].mean(axis=0), self.chance, p0=p0, n_starts=8 if start is None else 1,
-                          seed=seed, what=f"cluster {k} law", c_prior=self.c_prior)
-            laws.append(res.params)
+            y = P[member].mean(axis=0)
+            res = self._fit_cluster(C, y, k, seed, None if start is None else start.free[i])
+            free.append(res.params)
+            laws.append(self._shrink(C, y, k, res, seed, None if start is None else start.laws[i]).params)
             weights.append((counted == k).sum())  # members plus the outliers nearest to the cluster
         subset_scores = P[subset_mask].mean(axis=0)
         full_scores = P.mean(axis=0)
         mapping = MonotoneMapping(self.mapping_degree, self.mapping_ridge).fit(subset_scores, full_scores)
-        return _Fit(np.asarray(laws), np.asarray(weights, float), mapping)
+        return _Fit(np.asarray(laws), np.asarray(weights, float), mapping, np.asarray(free))
+
+    def _fit_cluster(self, C: np.ndarray, y: np.ndarray, k: int, seed: int, p0: np.ndarray | None = None,
+                     fixed_b: float | None = None) -> FitResult:
+        return fit_law(C, y, self.chance, p0=p0, n_starts=8 if p0 is None else 1, seed=seed,
+                       what=f"cluster {k} law", c_prior=self.c_prior, fixed_b=fixed_b)
+
+    def _shrink(self, C: np.ndarray, y: np.ndarray, k: int, res: FitResult, seed: int,
+                start: np.ndarray | None = None) -> FitResult:
+        """The cluster law with b at its posterior under the task's shared prior (the free fit without one)."""
+        b = posterior(res.params[1], self.b_var_[k], *self.b_prior_)
+        if b == res.params[1]:
+            return res
+        return self._fit_cluster(C, y, k, seed, start, fixed_b=b)  # main fit: several starts; replicates: one
 
     def _bootstrap(self, C: np.ndarray) -> list[_Fit]:
         rng = np.random.default_rng(self.seed)
@@ -156,6 +179,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
             "compute_unit": self.unit_,
             "clusters": table,
             "mapping": self.main_.mapping.get_params(),
+            "b_prior": {"mu": _finite(self.b_prior_[0]), "tau": _finite(np.sqrt(self.b_prior_[1]))},
         }
         lo, hi = self._widen(point, *interval(point, draws, self.level), query.compute)
         return Forecast(point, (lo, hi), {**extras, "backtest": self.backtest().to_dict()})
@@ -231,6 +255,11 @@ class EndToEndForecaster(SeriesBacktest, Forecaster):
     def fitted_params(self) -> dict[str, Any]:
         a, b, c = self.params_
         return {"a": float(a), "b": float(b), "c": float(c), "rmse": float(self.rmse_)}
+
+
+def _finite(x: float) -> float | None:
+    """A JSON-ready number: None for inf/nan (no shared prior, or a b its cluster's data leave free)."""
+    return float(x) if np.isfinite(x) else None
 
 
 def _only_task(table: pd.DataFrame) -> str:

@@ -39,7 +39,7 @@ def initial_guess(C: np.ndarray, y: np.ndarray, g: float) -> np.ndarray:
 
 def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | None = None,
             p0: np.ndarray | None = None, n_starts: int = 8, seed: int = 0, what: str = "cluster law",
-            c_prior: float = 0.0) -> FitResult:
+            c_prior: float = 0.0, fixed_b: float | None = None) -> FitResult:
     """Least-squares fit of (a, b, c) to scores y at compute C (already in compute units).
 
     `p0` (e.g. the main fit, when refitting a bootstrap replicate) replaces the data-driven start.
@@ -47,14 +47,22 @@ def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | 
     flattens. A cluster that has only just emerged (two points above zero) cannot tell a steep rise that
     saturates early (large b, large c) from a steady one (c = 0); without the prior the fit picks the former and
     caps the cluster far below where it goes.
+    `fixed_b` holds b at that value and fits a and c only (the shrunk exponent of `cod.shrink`); the result
+    still lists (a, b, c).
     """
     C, y = np.asarray(C, float), np.asarray(y, float)
     start = initial_guess(C, y, g) if p0 is None else np.asarray(p0, float)
+    if fixed_b is not None:
+        start = start.copy()
+        start[1] = fixed_b
+
     def law(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return cluster_law(x, theta[0], theta[1], theta[2], g)
+        b = theta[1] if fixed_b is None else fixed_b
+        return cluster_law(x, theta[0], b, theta[2], g)
 
     if not c_prior:
-        return fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights, n_starts=n_starts, seed=seed, what=what)
+        return _hold_b(fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights, n_starts=n_starts, seed=seed,
+                                 what=what), fixed_b)
 
     def penalised(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
         return np.append(law(theta, x), c_prior * theta[2])
@@ -63,6 +71,13 @@ def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | 
     res = fit_curve(penalised, C, np.append(y, 0.0), start, NAMES, BOUNDS, weights=w, n_starts=n_starts,
                     seed=seed, what=what)
     res.residuals = res.residuals[:-1]  # the fit's own residuals (rmse, the predictable rule), not the prior's
+    return _hold_b(res, fixed_b)
+
+
+def _hold_b(res: FitResult, fixed_b: float | None) -> FitResult:
+    """With b held, the optimiser's b is a free coordinate the law ignores: report the held value."""
+    if fixed_b is not None:
+        res.params = np.array([res.params[0], fixed_b, res.params[2]])
     return res
 
 
