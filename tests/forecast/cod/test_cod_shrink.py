@@ -51,3 +51,11 @@ def test_shared_b_fixes_an_emergent_cluster_with_one_point_above_zero(seed):
     assert emergent["b_sd"] is None and emergent["b_free"] > 0.9  # the free fit runs away ...
     assert emergent["b"] == pytest.approx(shared.extras["b_prior"]["mu"])  # ... the shared prior holds it
     assert abs(shared.predicted - truth) < 0.02 < 0.05 < abs(free.predicted - truth)
+
+
+def test_a_law_that_misses_its_points_has_a_less_certain_b():
+    se = np.full(len(C), 1e-3)
+    params = np.array([5.0, 0.5, 0.0])
+    exact = b_variance(C, params, se, residuals=np.zeros(len(C)))
+    assert exact == b_variance(C, params, se)
+    assert b_variance(C, params, se, residuals=np.full(len(C), 1e-2)) == pytest.approx(exact * 100 * 5 / 2)

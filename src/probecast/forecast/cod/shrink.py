@@ -8,8 +8,9 @@ The other clusters of the same task, whose curves do determine their b, say what
 1. `b_variance`: how well a cluster's own data determine its b, the delta-method variance of b from the
    Jacobian of the law at the fitted (a, b) with the noise of the cluster's mean curve (`mean_curve_se`: the
    binomial standard error of the pooled counts, with half a count added so a point at zero is not exact, or
-   the spread between the cluster's questions, whichever is larger). A point at zero carries no information
-   about b (the law's derivative there is zero); one point above zero leaves (a, b) singular: infinite variance.
+   the spread between the cluster's questions, whichever is larger), scaled up by the fit's reduced chi-square
+   when the law misses the points by more than that noise. A point at zero carries no information about b (the
+   law's derivative there is zero); one point above zero leaves (a, b) singular: infinite variance.
 2. `pool`: a random-effects meta-analysis of the clusters' b (DerSimonian-Laird): the pooled mean mu and the
    between-cluster spread tau^2, each cluster weighted by 1 / (its variance + tau^2).
 3. `posterior`: each cluster's b moves to the precision-weighted mean of its own b and mu; a well-determined b
@@ -38,8 +39,14 @@ def mean_curve_se(c: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(binomial, spread))
 
 
-def b_variance(C: np.ndarray, params: np.ndarray, se: np.ndarray, g: float = 0.0) -> float:
-    """Delta-method variance of b given the points' standard errors `se` (a and b free, c held at its fit)."""
+def b_variance(C: np.ndarray, params: np.ndarray, se: np.ndarray, g: float = 0.0,
+               residuals: np.ndarray | None = None) -> float:
+    """Delta-method variance of b given the points' standard errors `se` (a and b free, c held at its fit).
+
+    With the fit's `residuals`, the variance is scaled by the reduced chi-square max(1, sum((r/se)^2) / (M - 3))
+    when the law misses its points by more than their noise (the Birge ratio; scipy's curve_fit with
+    absolute_sigma=False does the same): a cluster that mixes questions emerging at different sizes fits its
+    mean curve worse than its counts' noise, and its b is less certain than the counts alone say."""
     a, b, c = params
     y = cluster_law(C, a, b, c, g)
     head = (y - g) * C ** (-b)                     # d y / d a = -(y - g) C^-b
@@ -49,7 +56,8 @@ def b_variance(C: np.ndarray, params: np.ndarray, se: np.ndarray, g: float = 0.0
     schur = info[1, 1] - (info[0, 1] ** 2 / info[0, 0] if info[0, 0] > 0 else 0.0)
     if not np.isfinite(schur) or schur <= 1e-12 * max(info[1, 1], 1e-300):
         return float("inf")
-    return float(1.0 / schur)
+    birge = 1.0 if residuals is None else max(1.0, float(np.sum((residuals / se) ** 2)) / max(len(C) - 3, 1))
+    return float(birge / schur)
 
 
 def pool(b: np.ndarray, var: np.ndarray) -> tuple[float, float]:
@@ -81,7 +89,7 @@ def task_prior(C: np.ndarray, fits: list[FitResult], counts: list[tuple[np.ndarr
                rule: PredictableRule, g: float = 0.0) -> tuple[list[float], tuple[float, float]]:
     """Per cluster: the variance of its freely fitted b; and the task's (mu, tau^2) pooled over the clusters
     whose free fit passes the predictable rule. `counts`: each cluster's (correct, samples) arrays (Q_k, M)."""
-    var = [b_variance(C, f.params, mean_curve_se(c, n), g) for f, (c, n) in zip(fits, counts)]
+    var = [b_variance(C, f.params, mean_curve_se(c, n), g, f.residuals) for f, (c, n) in zip(fits, counts)]
     ok = [rule.check(f.as_dict(), f.rmse)[0] for f in fits]
     prior = pool(np.array([f.params[1] for f in fits]), np.array([v if o else np.nan for v, o in zip(var, ok)]))
     return var, prior
