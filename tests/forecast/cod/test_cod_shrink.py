@@ -1,5 +1,7 @@
 """The task's shared prior on b: an emergent cluster with one point above zero borrows the other clusters' b."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,19 @@ def test_a_law_that_misses_its_points_has_a_less_certain_b():
     exact = b_variance(C, params, se, residuals=np.zeros(len(C)))
     assert exact == b_variance(C, params, se)
     assert b_variance(C, params, se, residuals=np.full(len(C), 1e-2)) == pytest.approx(exact * 100 * 5 / 2)
+
+
+@pytest.mark.parametrize("flag", ["--shared-b", "--no-shared-b"])
+def test_cli_reports_the_shared_prior_as_plain_json(tmp_path, capsys, flag):
+    from probecast.cli import main
+
+    df, _ = PlantedSeries(laws=LAWS, sizes=[60] * 4, compute=list(1e17 * C), seed=0).rows()
+    df.to_csv(tmp_path / "series.csv", index=False)
+    main(["forecast", "cod", "--runs", str(tmp_path / "series.csv"), "--task", "synthetic", "--target-flops",
+          str(1e17 * TARGET), "--n-boot", "5", "--out", str(tmp_path / "out"), "--json", flag])
+    text = capsys.readouterr().out
+    assert "Infinity" not in text and "NaN" not in text  # an undetermined b is null, not a non-JSON number
+    result = json.loads(text)
+    assert result["config"]["shared_b"] is (flag == "--shared-b")
+    assert (result["b_prior"]["mu"] is None) is (flag == "--no-shared-b")
+    assert any(row["b_sd"] is None for row in result["clusters"])

@@ -40,6 +40,8 @@ def cod_cmd(
     max_c: float = typer.Option(PredictableRule.max_c, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
     outliers: str = typer.Option("nearest", "--outliers", callback=v.one_of("nearest", "mapping"), help="Outlier questions count "
                                  "with their 'nearest' cluster, or are left to the 'mapping' (the paper)."),
+    shared_b: bool = typer.Option(True, "--shared-b/--no-shared-b", help="Shrink each cluster's exponent b towards "
+                                  "the task's pooled b, by how poorly its own points determine it (cod.shrink)."),
     mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
     n_boot: int = typer.Option(200, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage."),
@@ -77,7 +79,7 @@ def cod_cmd(
             cluster=ClusterConfig(method=cluster, bandwidth=bandwidth, max_radius=max_radius,
                                   min_size=min_cluster_size, n_clusters=n_clusters, eps=eps, seed=seed),
             rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree,
-            count_outliers=outliers == "nearest")
+            count_outliers=outliers == "nearest", shared_b=shared_b)
     model.fit_matrix(matrix)
     forecast = model.predict(query)
     result = {"method": method, "task": task, "target": query.to_dict(), **forecast.to_dict()}
