@@ -4,7 +4,9 @@ Aggregate task scores scale badly because questions of very different difficulty
 already, some follow a smooth curve, some stay at zero then jump. COD
 1. describes every question by its pass-rate curve over a series of small models (`cod.data`),
 2. clusters the questions by those curves with an improved MeanShift (`cod.cluster`),
-3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`),
+3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`), then moves each
+   cluster's b towards the task's pooled b by how poorly its own points determine it and refits a and c
+   (`cod.shrink`; `shared_b=False` keeps the free fits): a cluster with one point above zero takes the task's b,
 4. keeps the predictable clusters (monotone, converging fits; `PredictableRule`) and predicts their
    size-weighted mean score at the target compute (the *subset* score); an outlier question counts with its
    nearest cluster (`count_outliers`; it shapes no law but belongs to the task),
