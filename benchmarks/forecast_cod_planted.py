@@ -13,12 +13,13 @@ smaller models and forecasts the 9th (`cod.eval.compare_methods`), once with the
 per-question scatter, one emergent and one saturating below its ceiling, five models 20M-500M at 20 tokens per
 parameter, 100 samples per question) forecasting 2.5B, against the expected true score, over seeds
 `--first-seed` .. +`--seeds`: the distribution of the error of COD (as the CLI runs it), COD without the
-mapping, COD without the task's shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the settings before issue 18 item 4 (the paper's rule
-a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the mapping), the size-weighted laws of the planted clusters (perfect clustering, every
-cluster fitted as COD fits it, shared prior on b included, no mapping) and end-to-end, and where the points are lost (the error per planted cluster of the law
-fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every parameter range of
-the family, `--outliers 30` adds random-curve questions: checks beyond the family the settings were chosen on
-(seeds 0-49, widen 1, no outliers).
+mapping, COD without the task's shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the
+settings before issue 18 item 4 (the paper's rule a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the
+mapping), the size-weighted laws of the planted clusters (perfect clustering, every cluster fitted as COD fits
+it, shared prior on b included, no mapping) and end-to-end, and where the points are lost (the error per planted
+cluster of the law fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every
+parameter range of the family, `--outliers 30` adds random-curve questions: checks beyond the family the
+settings were chosen on (seeds 0-49, widen 1, no outliers).
 
     .venv/bin/python benchmarks/forecast_cod_planted.py --family --first-seed 100 --seeds 20 [--widen 1.5]
 """
