@@ -119,12 +119,13 @@ def diagnostics(f: np.ndarray, y: np.ndarray, cell: pd.Series, ns: list[int], dr
         for c in cell.unique():
             m = (cell == c).to_numpy()
             ff, yy = f[m], y[m]
+            calibrated = calibrated_pseudo_predictions(ff)  # depends on the cell's predictions only
             for _ in range(draws if n < len(yy) else 0):  # as ppi_coverage.py: only cells larger than n
                 i = rng.choice(len(yy), n, replace=False)
                 for k, (lam, pseudo) in variants.items():
                     lam_ = regression_lambda(yy, ff, ff) if lam == "oracle" else regression_lambda(yy[i], ff[i], ff)
                     est = lam_ * ff.mean() + (yy[i] - lam_ * ff[i]).mean()
-                    at = calibrated_pseudo_predictions(ff) if pseudo == "calibrated" else None
+                    at = calibrated if pseudo == "calibrated" else None
                     h = z * finite_se(yy[i], ff[i], ff, lam_, z, pseudo=bool(pseudo), pseudo_at=at)
                     h0 = z * finite_se(yy[i], ff[i], ff, 0.0, z, pseudo=bool(pseudo), pseudo_at=at)
                     lo, hi = max(est - h, 0.0), min(est + h, 1.0)

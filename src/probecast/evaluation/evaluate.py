@@ -17,7 +17,7 @@ from probecast.errors import ProbecastError
 from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.evaluation.splits import Split, SplitConfig, make_split
 from probecast.features.featureset import FeatureSet
-from probecast.probes.base import Probe, make_probe
+from probecast.probes.base import REGISTRY, Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
 from probecast.probes.inputs import last_labels
@@ -25,7 +25,7 @@ from probecast.ui import steps
 from probecast.workspace import Workspace
 
 PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "logit_lens", "hybrid", "hybrid_history")
-HIDDEN_ONLY = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens")  # no answer log-likelihood input
+HIDDEN_ONLY = tuple(n for n in PROBE_ORDER if REGISTRY[n].input_kinds == ("hidden",))  # pure hidden-state probes
 
 
 @dataclass

@@ -12,8 +12,8 @@ predictions of all folds are pooled into one AUROC per task: with unstratified f
 hold more of a task's successes is predicted by a model trained on fewer of them, so anything a probe learns
 about the task's base rate ranks that fold *lower* and the pooled AUROC is biased below 0.5 for a weak
 predictor (Forman & Scholz, SIGKDD Explorations 2010; Parker, Gunter & Bullard 2007). Rows are questions (one
-per question at a checkpoint), so folds of rows are folds of questions. carry_forward, hybrid_history and training_loss have no meaning inside
-one checkpoint (no earlier label, one loss per checkpoint) and are not run.
+per question at a checkpoint), so folds of rows are folds of questions. carry_forward, hybrid_history and
+training_loss have no meaning inside one checkpoint (no earlier label, one loss per checkpoint) and are not run.
 """
 
 from __future__ import annotations

@@ -4,14 +4,15 @@ Causal attention means the hidden states at prompt positions do not see the appe
 gives both the prompt features (pooled at the last prompt token and as a mean over prompt tokens, at every
 kept layer, plus optionally the last T token states), the checkpoint's next-token distribution after the prompt
 (`next_token_stats`: the final state read through its own LM head, one row per question) and the
-teacher-forced log-likelihood of the reference final answer. The LM head runs only on the answer positions (a full-vocabulary head over every position
-would cost more than the transformer for small models). Rows are right-padded so positions match those of
+teacher-forced log-likelihood of the reference final answer. The LM head runs only on the answer positions and
+the last prompt token (a full-vocabulary head over every position would cost more than the transformer for
+small models). Rows are right-padded so positions match those of
 generation, and batches are formed from length-sorted prompts to waste little on padding, with at most
 `batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
 
 Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`), so
-memory does not grow with the number of layers kept; without the answer pass (`answer_loglik=False`: the
-prompts alone) the pass stops after the deepest layer kept, so a probe on a middle layer costs less than the
+memory does not grow with the number of layers kept; without the answer pass and the next-token distribution
+(`answer_loglik=False, next_token=False`: the prompts alone) the pass stops after the deepest layer kept, so a probe on a middle layer costs less than the
 full-model floor. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
 
 When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
