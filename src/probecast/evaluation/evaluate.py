@@ -15,7 +15,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
-from probecast.evaluation.splits import Split, SplitConfig, make_split
+from probecast.evaluation.splits import SplitConfig, make_split
 from probecast.features.featureset import FeatureSet
 from probecast.probes.base import REGISTRY, Probe, make_probe
 from probecast.probes.baselines import BASELINES

@@ -25,7 +25,7 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.features.store import load_dataset
 from probecast.io import write_json_atomic
-from probecast.probes.base import Probe, load_probe, make_probe
+from probecast.probes.base import Probe, make_probe
 from probecast.workspace import Workspace, safe_name
 
 
