@@ -42,3 +42,17 @@ def test_ratios_are_minima_of_interleaved_rounds_with_spread(monkeypatch):
     assert detail["spread_s"]["prefill_floor"] == 8.0 and abs(detail["probe_over_floor"] - 1.2) < 1e-12
     assert detail["probe_over_floor_range"] == [2.1 / 9.0, 3.3]  # rounds: 3.3/1, 1.2/2, 2.1/9
     assert "probe 1.20 s" in latency.describe(seconds, detail)
+
+
+def test_the_record_says_when_other_jobs_were_running(monkeypatch):
+    monkeypatch.setattr(latency, "time_floor", lambda *a: 1.0)
+    monkeypatch.setattr(latency, "time_generative", lambda *a, **k: 10.0)
+    monkeypatch.setattr(latency, "time_probe", lambda *a, **k: 1.1)
+    probe = SimpleNamespace(needs_alternatives=False, reads_=FeatureReads(layers=(2,)))
+    for load, says in ((0.1, False), (3.7, True)):
+        monkeypatch.setattr(latency, "machine_load", lambda load=load: load)
+        lat = latency.measure_latency(SimpleNamespace(id="c"), [], None, ExtractConfig(), probe, max_step=1.0,
+                                      repeats=2)
+        seconds, detail = latency.latency_summary(lat, "linear")
+        assert detail["machine"]["load_before"] == load and detail["machine"]["torch_threads"] >= 1
+        assert ("beside other jobs (load 3.7" in latency.describe(seconds, detail)) is says

@@ -10,11 +10,13 @@
   that does not use the answer log-likelihood).
 The paths run in interleaved rounds (A, B, C, A, B, C, ...); each figure is the minimum over its repeats (load
 on a shared machine only ever adds time, so a ratio of minima cannot fall below what the work allows) and the
-spread (slowest - fastest) and the per-round ratio range are reported beside it.
+spread (slowest - fastest) and the per-round ratio range are reported beside it. The record also keeps the
+machine's load average before and after (`machine`), and the printed line says when other jobs were running.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from typing import Callable, Sequence
@@ -107,6 +109,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     hidden_reads = None if reads is None else replace(reads, answer_loglik=False, alternatives=False,
                                                       layers=reads.layers if reads.layers != () else None)
     hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False), hidden_reads)
+    load_before = machine_load()  # before our own work: what other jobs put on the machine
     time_floor(ckpt, tasks, extract_cfg)  # warm-up: file cache, kernels
     runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),
             "probe": lambda: time_probe(ckpt, tasks, probe_cfg, probe, max_step, layer_ids),
@@ -115,7 +118,29 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
                for b in generative_backends}}
     times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
-            "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats}
+            "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats,
+            "machine": {"load_before": load_before, "load_after": machine_load(), "cores": os.cpu_count(),
+                        "torch_threads": torch_threads()}}
+
+
+def machine_load() -> float | None:
+    """The 1-minute load average (None where the OS has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def shared(machine: dict | None) -> bool:
+    """Were other jobs running when the latency was measured? (load above half a core before our work began)"""
+    load = (machine or {}).get("load_before")
+    return load is not None and load > 0.5
 
 
 def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]:
@@ -132,6 +157,8 @@ def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]
               "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
     if "generative_vllm" in lat:
         detail["generative_vllm_over_probe"] = lat["generative_vllm"] / lat["probe"]
+    if "machine" in lat:
+        detail["machine"] = lat["machine"]
     if times:
         detail["probe_over_floor_range"] = ratio_range(times, "probe", "prefill_floor")
         detail["hidden_states_only_over_floor_range"] = ratio_range(times, "hidden_states_only", "prefill_floor")
@@ -143,6 +170,12 @@ def describe(seconds: dict, detail: dict) -> str:
     sp = detail.get("spread_s", {})
     parts = [f"{k} {v:.2f} s (±{sp.get(k, 0.0):.2f})" for k, v in seconds.items()]
     rng = detail.get("probe_over_floor_range") or [detail["probe_over_floor"]] * 2
-    return (", ".join(parts) + f"; minimum of {detail['repeats']} interleaved repeats (± = slowest - fastest) → "
+    line = (", ".join(parts) + f"; minimum of {detail['repeats']} interleaved repeats (± = slowest - fastest) → "
             f"generative {detail['generative_over_probe']:.1f}× the probe, probe {detail['probe_over_floor']:.2f}× "
             f"the floor (per-round {rng[0]:.2f}-{rng[1]:.2f}×)")
+    m = detail.get("machine")
+    if shared(m):
+        line += (f"; measured beside other jobs (load {m['load_before']} before, {m['load_after']} after, on "
+                 f"{m['cores']} cores): the seconds are upper bounds and a path timed once (generative) is not "
+                 f"comparable with the minima")
+    return line
