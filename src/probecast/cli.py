@@ -9,10 +9,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-import typer
+from probecast.runtime import passive_openmp
 
-from probecast.errors import ProbecastError
-from probecast.quiet import quiet_dependencies
+passive_openmp()  # before anything loads torch's OpenMP runtime (it reads the setting once, at load)
+
+import typer  # noqa: E402
+
+from probecast.errors import ProbecastError  # noqa: E402
+from probecast.quiet import quiet_dependencies  # noqa: E402
 
 app = typer.Typer(
     name="probecast",
