@@ -13,10 +13,11 @@ smaller models and forecasts the 9th (`cod.eval.compare_methods`), once with the
 per-question scatter, one emergent and one saturating below its ceiling, five models 20M-500M at 20 tokens per
 parameter, 100 samples per question) forecasting 2.5B, against the expected true score, over seeds
 `--first-seed` .. +`--seeds`: the distribution of the error of COD (as the CLI runs it), COD without the
-mapping, COD without the task's shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the
-settings before issue 18 item 4 (the paper's rule a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the
-mapping), the size-weighted laws of the planted clusters (perfect clustering, every cluster fitted as COD fits
-it, shared prior on b included, no mapping) and end-to-end, and where the points are lost (the error per planted
+mapping, COD without the refinement of its clusters by the binomial counts (`--no-refine`), COD without the task's
+shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the settings before issue 18 item 4
+(the paper's rule a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the mapping, no refinement, no shared b),
+the size-weighted laws of the planted clusters (perfect clustering, every cluster fitted as COD fits it, shared
+prior on b included, no mapping) and end-to-end, and where the points are lost (the error per planted
 cluster of the law fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every
 parameter range of the family, `--outliers 30` adds random-curve questions: checks beyond the family the
 settings were chosen on (seeds 0-49, widen 1, no outliers).
@@ -73,7 +74,8 @@ def summary(res: pd.DataFrame) -> pd.DataFrame:
 
 # the settings before issue 18 item 4: the paper's rule, MeanShift 0.08/0.15/10, outliers left to the mapping
 PAPER = {"cluster": ClusterConfig(bandwidth=0.08, max_radius=0.15, min_size=10),
-         "rule": PredictableRule(min_a=1.0, max_c=1.0), "count_outliers": False, "shared_b": False}
+         "rule": PredictableRule(min_a=1.0, max_c=1.0), "count_outliers": False, "shared_b": False,
+         "refine": False}
 
 
 def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> None:
@@ -91,7 +93,8 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         fam = PlantedFamily(seed=seed, widen=widen, n_outliers=outliers)
         df, truth = fam.rows(), fam.truth()
         row = {"seed": seed, "truth": truth}
-        for name, kwargs in (("cod", {}), ("cod_no_shared_b", {"shared_b": False}),
+        for name, kwargs in (("cod", {}), ("cod_no_refine", {"refine": False}),
+                             ("cod_no_shared_b", {"shared_b": False}),
                              ("cod_outliers_mapping", {"count_outliers": False}), ("cod_paper_rule", PAPER)):
             cod = CODForecaster(n_boot=0, calibrate=False, **kwargs)
             try:
@@ -124,14 +127,14 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
             row["perfect_clusters"] = perfect
         rows.append(row)
     res = pd.DataFrame(rows)
-    cols = [c for c in ("cod", "cod_no_mapping", "cod_no_shared_b", "cod_outliers_mapping", "cod_paper_rule",
-                        "perfect_clusters", "end_to_end") if c in res]
+    cols = [c for c in ("cod", "cod_no_mapping", "cod_no_refine", "cod_no_shared_b", "cod_outliers_mapping",
+                        "cod_paper_rule", "perfect_clusters", "end_to_end") if c in res]
     err = res[cols].abs() * 100
     print(f"planted family (widen {widen:g}, outliers {outliers}), seeds {first}..{first + seeds - 1}: "
           "|error| in points of the 2.5B forecast")
     print(err.describe(percentiles=[0.5, 0.9]).round(2).to_string())
     print("\nwithin 2.0 points: " + ", ".join(f"{c} {(err[c] <= 2.0).mean():.0%}" for c in cols))
-    for c in ("cod", "cod_no_shared_b", "cod_paper_rule"):
+    for c in ("cod", "cod_no_refine", "cod_no_shared_b", "cod_paper_rule"):
         if c in err:
             print(f"{c} closer than end-to-end: {(err[c] < err['end_to_end']).mean():.0%} of seeds")
     print(f"signed mean error (points): " + ", ".join(f"{c} {res[c].mean() * 100:+.2f}" for c in cols))

@@ -42,6 +42,8 @@ def cod_cmd(
                                  "with their 'nearest' cluster, or are left to the 'mapping' (the paper)."),
     shared_b: bool = typer.Option(True, "--shared-b/--no-shared-b", help="Shrink each cluster's exponent b towards "
                                   "the task's pooled b, by how poorly its own points determine it (cod.shrink)."),
+    refine: bool = typer.Option(True, "--refine/--no-refine", help="After clustering, move each question to the "
+                                "cluster whose pooled curve makes its binomial counts likeliest (cod.refine)."),
     mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
     n_boot: int = typer.Option(200, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage."),
@@ -79,7 +81,7 @@ def cod_cmd(
             cluster=ClusterConfig(method=cluster, bandwidth=bandwidth, max_radius=max_radius,
                                   min_size=min_cluster_size, n_clusters=n_clusters, eps=eps, seed=seed),
             rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree,
-            count_outliers=outliers == "nearest", shared_b=shared_b)
+            count_outliers=outliers == "nearest", shared_b=shared_b, refine=refine)
     model.fit_matrix(matrix)
     forecast = model.predict(query)
     result = {"method": method, "task": task, "target": query.to_dict(), **forecast.to_dict()}

@@ -67,7 +67,7 @@ def cluster_questions(pass_rate: np.ndarray, config: ClusterConfig | None = None
         from sklearn.cluster import DBSCAN
 
         labels = DBSCAN(eps=cfg.eps, min_samples=min(cfg.min_size, 5)).fit_predict(X)
-    return _finalise(X, labels, cfg.min_size)
+    return finalise_labels(pass_rate, labels, cfg.min_size)
 
 
 def _capped_meanshift(X: np.ndarray, bandwidth: float, cfg: ClusterConfig, depth: int = 0) -> np.ndarray:
@@ -97,8 +97,9 @@ def _capped_meanshift(X: np.ndarray, bandwidth: float, cfg: ClusterConfig, depth
     return out
 
 
-def _finalise(X: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+def finalise_labels(pass_rate: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
     """Drop clusters below the minimum size and renumber from the easiest (highest mean pass rate) cluster."""
+    X = difficulty_features(pass_rate)
     labels = np.asarray(labels).copy()
     ids = [k for k in np.unique(labels) if k >= 0 and (labels == k).sum() >= min_size]
     labels[~np.isin(labels, ids)] = -1

@@ -3,7 +3,9 @@
 Aggregate task scores scale badly because questions of very different difficulty are mixed: some are solved
 already, some follow a smooth curve, some stay at zero then jump. COD
 1. describes every question by its pass-rate curve over a series of small models (`cod.data`),
-2. clusters the questions by those curves with an improved MeanShift (`cod.cluster`),
+2. clusters the questions by those curves with an improved MeanShift (`cod.cluster`), then moves questions
+   between the clusters by their binomial counts until each sits in the cluster whose pooled curve makes its
+   counts likeliest (`cod.refine`; `refine=False` keeps MeanShift's clusters),
 3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`), then moves each
    cluster's b towards the task's pooled b by how poorly its own points determine it and refits a and c
    (`cod.shrink`; `shared_b=False` keeps the free fits): a cluster with one point above zero takes the task's b,
@@ -32,10 +34,12 @@ import pandas as pd
 from probecast.errors import ProbecastError
 from probecast.forecast.backtest import SeriesBacktest
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
-from probecast.forecast.cod.cluster import ClusterConfig, cluster_questions, cluster_summary, nearest_cluster
+from probecast.forecast.cod.cluster import (ClusterConfig, cluster_questions, cluster_summary, finalise_labels,
+                                           nearest_cluster)
 from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod.mapping import MonotoneMapping
+from probecast.forecast.cod.refine import refine_labels
 from probecast.forecast.cod.shrink import posterior, task_prior
 from probecast.forecast.fitting import FitResult, interval
 from probecast.ui import track
@@ -69,6 +73,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
     c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
     shared_b: bool = True               # shrink each cluster's b towards the task's pooled b (cod.shrink)
+    refine: bool = True                 # reassign questions by their binomial counts after clustering (cod.refine)
     count_outliers: bool = True         # outliers count with their nearest cluster (cod.cluster.nearest_cluster)
     n_boot: int = 200
     level: float = 0.9
@@ -89,6 +94,9 @@ class CODForecaster(SeriesBacktest, Forecaster):
         C = m.compute / self.unit_
         P = m.pass_rate
         self.labels_ = cluster_questions(P, self.cluster)
+        if self.refine:
+            refined = refine_labels(m.c, m.n, self.labels_, self.cluster.min_size)
+            self.labels_ = finalise_labels(P, refined, self.cluster.min_size)
         self.clusters_ = cluster_summary(P, self.labels_)
         self.counted_ = nearest_cluster(P, self.labels_) if self.count_outliers else self.labels_
         free = [self._fit_cluster(C, P[self.labels_ == row["cluster"]].mean(axis=0), row["cluster"], self.seed)
