@@ -78,7 +78,12 @@ PAPER = {"cluster": ClusterConfig(bandwidth=0.08, max_radius=0.15, min_size=10),
          "refine": False}
 
 
-def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> None:
+# the COD variants of the --family table (CODForecaster keyword arguments); `--variants` runs a subset
+VARIANTS = {"cod": {}, "cod_no_refine": {"refine": False}, "cod_no_shared_b": {"shared_b": False},
+            "cod_outliers_mapping": {"count_outliers": False}, "cod_paper_rule": PAPER}
+
+
+def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0, variants: list[str] | None = None) -> None:
     from probecast.forecast.base import Query
     from probecast.forecast.cod.law import cluster_law, fit_law
     from probecast.forecast.cod.shrink import posterior, task_prior
@@ -93,9 +98,9 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0) -> Non
         fam = PlantedFamily(seed=seed, widen=widen, n_outliers=outliers)
         df, truth = fam.rows(), fam.truth()
         row = {"seed": seed, "truth": truth}
-        for name, kwargs in (("cod", {}), ("cod_no_refine", {"refine": False}),
-                             ("cod_no_shared_b", {"shared_b": False}),
-                             ("cod_outliers_mapping", {"count_outliers": False}), ("cod_paper_rule", PAPER)):
+        for name, kwargs in VARIANTS.items():
+            if variants and name not in variants:
+                continue
             cod = CODForecaster(n_boot=0, calibrate=False, **kwargs)
             try:
                 fc = cod.fit(df).predict(q)
@@ -156,10 +161,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--first-seed", type=int, default=100)
     ap.add_argument("--widen", type=float, default=1.0, help="--family: stretch every parameter range by this factor")
     ap.add_argument("--outliers", type=int, default=0, help="--family: add this many random-curve questions")
+    ap.add_argument("--variants", default="", help="--family: comma-separated COD variants to run (default: all of "
+                    + ", ".join(VARIANTS) + ")")
     args = ap.parse_args(argv)
     t0 = time.time()
     if args.family:
-        family(args.first_seed, args.seeds, args.widen, args.outliers)
+        variants = [v for v in args.variants.split(",") if v]
+        unknown = sorted(set(variants) - set(VARIANTS))
+        if unknown:
+            ap.error(f"--variants {','.join(unknown)}: expected some of {', '.join(VARIANTS)}")
+        family(args.first_seed, args.seeds, args.widen, args.outliers, variants)
         print(f"\n(total {time.time() - t0:.0f} s)")
         return
     res = run(args.seeds, args.n_boot)
