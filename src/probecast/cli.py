@@ -9,14 +9,10 @@ from __future__ import annotations
 import importlib
 import sys
 
-from probecast.runtime import passive_openmp
+import typer
 
-passive_openmp()  # before anything loads torch's OpenMP runtime (it reads the setting once, at load)
-
-import typer  # noqa: E402
-
-from probecast.errors import ProbecastError  # noqa: E402
-from probecast.quiet import quiet_dependencies  # noqa: E402
+from probecast.errors import ProbecastError
+from probecast.quiet import quiet_dependencies
 
 app = typer.Typer(
     name="probecast",

@@ -4,23 +4,17 @@ On small models, OpenMP threads spinning against other busy processes cost far m
 (measured here: 16× slower generation on a shared 2-core machine), so the thread count is set once, from
 `--threads` or `$PROBECAST_THREADS`, defaulting to all cores.
 
-Even then, with every core in use and another process busy on one of them, a torch thread that finishes its
-share of an operation spins waiting for a peer that is not running: the bare prefill of the real demo's
-latency set took 10–76 s per repeat instead of 5 s beside one other busy process (2 threads; 1 thread:
-9–13 s). The `probecast` command therefore asks OpenMP to sleep instead of spin (`OMP_WAIT_POLICY=PASSIVE`,
-10–14 s there) unless the user set the policy; it must be set before torch is first imported, so the CLI
-does it on start (`passive_openmp`). The library never sets it: a training loop that imports probecast keeps
-its own OpenMP behaviour.
+With every core in use and one other busy process, torch's OpenMP threads still spin waiting for a peer that is
+not running (session 8, 80 steps of the embedded model's training beside one busy process: 292.6 s with 2
+threads, 41.4 s with 1 thread, 42.6 s with 2 threads and `OMP_WAIT_POLICY=PASSIVE`). PASSIVE is not the default:
+on the idle machine it made HF generation ≈ 15 % slower (17.1 → 19.7 s, many small parallel regions woken from
+sleep) and would thus flatter every generative/probe ratio. On a shared machine pass `--threads 1` or set
+`OMP_WAIT_POLICY=PASSIVE` before starting probecast (README, CLI reference).
 """
 
 from __future__ import annotations
 
 import os
-
-
-def passive_openmp() -> None:
-    """OpenMP threads sleep rather than spin while they wait (`OMP_WAIT_POLICY=PASSIVE`), unless set already."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def configure_threads(threads: int | None = None) -> int:
