@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 BARS = {"probe": ("floor", 1.10, "<="), "hybrid": ("floor", 1.30, "<="), "early_exit": ("floor", 0.70, "<="),
@@ -93,12 +92,12 @@ def main(argv: list[str] | None = None) -> dict:
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
 
     from probecast.checkpoints.discover import discover_checkpoints
-    from probecast.features.latency import machine_load, minimum, ratio_range, spread
+    from probecast.features.latency import machine_load, machine_record, minimum, ratio_range, spread
     from probecast.labels.cot_timing import CoTTimingConfig, gsm8k_cot_task
     from probecast.models.fetch import fetch_model
     from probecast.runtime import configure_threads
 
-    threads = configure_threads(args.threads)
+    configure_threads(args.threads)
     load_before = machine_load()  # before our own work: what other jobs put on the machine
     ckpt = discover_checkpoints(str(fetch_model("smollm2", log=lambda s: print(s, file=sys.stderr))))[-1]
     task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
@@ -121,8 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
               "work_ratio": work_ratio(facts, args),
               "checkpoint": ckpt.path, "task": "gsm8k (lm-eval 5-shot prompt)", "questions": args.questions,
               "samples": args.samples, "new_tokens": args.new_tokens, "repeats": args.repeats,
-              "machine": {"load_before": load_before, "load_after": machine_load(), "cores": os.cpu_count(),
-                          "torch_threads": threads}, **facts}
+              "machine": machine_record(load_before), **facts}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -139,10 +137,12 @@ def print_table(r: dict) -> None:
             ("floor", "bare full-model prefill (floor)"), ("probe", f"hidden-state probe, layer {r['blocks']}"),
             ("hybrid", "hybrid (layer + answer log-lik)"),
             ("early_exit", f"early exit, layer {r['early_exit_layer']} of {r['blocks']}")]
+    from probecast.features.latency import shared
+
     m = r.get("machine") or {}
     print(f"  machine: load {m.get('load_before')} before, {m.get('load_after')} after, {m.get('cores')} cores, "
           f"{m.get('torch_threads')} torch threads" + (" -- other jobs were running: seconds are upper bounds"
-                                                         if (m.get("load_before") or 0) > 0.5 else ""))
+                                                         if shared(m) else ""))
     print(f"  token work: (prompt + {r['samples']} x {r['new_tokens']} decoded tokens) / prompt tokens = "
           f"{r['work_ratio']:.2f}x: generative / probe if a decoded token cost what a prefilled one does (not a ceiling)")
     for key, what in rows:

@@ -119,8 +119,14 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
             "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats,
-            "machine": {"load_before": load_before, "load_after": machine_load(), "cores": os.cpu_count(),
-                        "torch_threads": torch_threads()}}
+            "machine": machine_record(load_before)}
+
+
+def machine_record(load_before: float | None) -> dict:
+    """What the machine was doing around a measurement: the load before it began (`machine_load()` taken then),
+    the load now, the cores and torch's threads."""
+    return {"load_before": load_before, "load_after": machine_load(), "cores": os.cpu_count(),
+            "torch_threads": torch_threads()}
 
 
 def machine_load() -> float | None:
