@@ -100,14 +100,15 @@ def main(argv: list[str] | None = None) -> dict:
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
 
     from probecast.checkpoints.discover import discover_checkpoints
-    from probecast.features.latency import machine_load, machine_record, minimum, ratio_range, spread
+    from probecast.features.latency import (machine_load, machine_record, minimum, others_busy, ratio_range,
+                                            spread)
     from probecast.labels.cot_timing import CoTTimingConfig, gsm8k_cot_task
     from probecast.models.fetch import fetch_model
     from probecast.runtime import configure_threads
 
     configure_threads(args.threads)
     with stdout_to_stderr(args.json):
-        load_before = machine_load()  # before our own work: what other jobs put on the machine
+        load_before, others_before = machine_load(), others_busy()  # before our own work: what other jobs do
         ckpt = discover_checkpoints(str(fetch_model("smollm2", log=lambda s: print(s, file=sys.stderr))))[-1]
         task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
         times, facts = prefill_paths(ckpt, task, args, log)
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
               "work_ratio": work_ratio(facts, args),
               "checkpoint": ckpt.path, "task": "gsm8k (lm-eval 5-shot prompt)", "questions": args.questions,
               "samples": args.samples, "new_tokens": args.new_tokens, "repeats": args.repeats, "dtype": args.dtype,
-              "machine": machine_record(load_before), **facts}
+              "machine": machine_record(load_before, others_before), **facts}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -167,7 +168,8 @@ def print_table(r: dict) -> None:
     from probecast.features.latency import shared
 
     m = r.get("machine") or {}
-    print(f"  machine: load {m.get('load_before')} before, {m.get('load_after')} after, {m.get('cores')} cores, "
+    print(f"  machine: other processes kept {m.get('others_busy_before')} cores busy before, load "
+          f"{m.get('load_before')} before, {m.get('load_after')} after, {m.get('cores')} cores, "
           f"{m.get('torch_threads')} torch threads" + (" -- other jobs were running: seconds are upper bounds"
                                                          if shared(m) else ""))
     print(f"  token work: (prompt + {r['samples']} x {r['new_tokens']} decoded tokens) / prompt tokens = "

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,18 @@ def test_multiple_choice_labels_by_loglik():
     df, meta = label_task(backend, task, LabelConfig(), "ck", 1)
     assert df.loc[0, "pass1"] == 1.0 and df.loc[0, "gold_prob"] == pytest.approx(1 / (1 + np.exp(-2)))
     assert meta["mode"] == "loglik"
+
+
+def test_label_job_records_the_dtype_the_labels_were_made_in(monkeypatch, tmp_path):
+    """`probecast latency` times generative labelling in the labels' own dtype, read back from this record."""
+    import pandas as pd
+
+    from probecast.labels import workspace_labels as wl
+    from probecast.labels.label import LabelConfig
+    from probecast.workspace import Workspace
+
+    monkeypatch.setattr(wl, "backend_for", lambda spec, ckpt, model, tok: spec)
+    monkeypatch.setattr(wl, "label_task", lambda engine, *a: (pd.DataFrame(), {"engine": engine}))
+    job = wl.label_job(Workspace(tmp_path / "w"), LabelConfig(), dtype="bfloat16")
+    _, meta = job.compute(None, None, SimpleNamespace(id="step-1", step=1), None)
+    assert job.dtype == "bfloat16" and meta["dtype"] == "bfloat16" and meta["engine"].dtype == "bfloat16"

@@ -79,7 +79,8 @@ def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:
     return path
 
 
-def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step: float, repeats: int) -> dict:
+def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step: float, repeats: int,
+                label_dtype: str = "float32") -> dict:
     """Wall time of generative labelling (HF, and vLLM when installed: `generative_vllm`), probe evaluation and
     the bare-prefill floor (one checkpoint): the minimum over interleaved repeats, with the spread
     (`features/latency.py`)."""
@@ -89,7 +90,8 @@ def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step
 
     best = summary["best_probe"]
     lat = measure_latency(ckpt, tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)), max_step=max_step,
-                          repeats=repeats, generative_backends=("hf", "vllm") if vllm_available() else ("hf",))
+                          repeats=repeats, generative_backends=("hf", "vllm") if vllm_available() else ("hf",),
+                          generative_dtype=label_dtype)
     summary["latency_s"], summary["latency_detail"] = latency_summary(lat, best)
     return summary
 
@@ -137,7 +139,8 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     max_step = max(c.step or 0 for c in ckpts)
     if summary.get("best_probe"):
         lat_tasks = [t.subset(cfg.latency_questions) for t in tasks]
-        add_latency(ws, summary, ckpts[-1], lat_tasks, label_cfg, extract_cfg, max_step, cfg.latency_repeats)
+        add_latency(ws, summary, ckpts[-1], lat_tasks, label_cfg, extract_cfg, max_step, cfg.latency_repeats,
+                    cfg.label_dtype)
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     labels = ws.read_labels()
     steps = sorted({c.step or 0 for c in ckpts})

@@ -125,7 +125,8 @@ def register_latency(app: typer.Typer) -> None:
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
         with open_executor(ray_opts) as executor:  # measured where it runs
             lat = call(executor, measure_latency, portable(ckpt), tasks, LabelConfig(**settings), ExtractConfig(**feat),
-                       load_probe(w.probe_dir(name)), max_step, repeats, 1, tuple(dict.fromkeys(("hf", backend))))
+                       load_probe(w.probe_dir(name)), max_step, repeats, 1, tuple(dict.fromkeys(("hf", backend))),
+                       label_meta.get("dtype", "float32"))  # labels written before dtypes were recorded: float32
         summary["latency_s"], summary["latency_detail"] = latency_summary(lat, name)
         summary["latency_detail"]["measured_on"] = executor.where
         write_json_atomic(w.summary_file, summary)

@@ -1,6 +1,6 @@
 """Latency accounting, measured side by side on the same checkpoint and questions.
 
-- generative: load + generative labelling with the settings that made the labels (HF `generate`; with
+- generative: load + generative labelling with the settings that made the labels, in their dtype (HF `generate`; with
   `generative_backends=("hf", "vllm")` also `generative_vllm`: vLLM engine start + the same labelling);
 - probe: load + the extraction the fitted probe reads (`Probe.reads_`: its layers, pooled as produced, the
   pass stopped after the deepest one; the reference answer only when it reads the likelihood; other valid
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from dataclasses import replace
 from typing import Callable, Sequence
 
@@ -31,9 +32,10 @@ from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
 
 
-def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig, backend: str = "hf") -> float:
+def time_generative(ckpt: Checkpoint, tasks: Sequence[Task], cfg: LabelConfig, backend: str = "hf",
+                    dtype: str = "float32") -> float:
     t0 = time.perf_counter()
-    engine = make_backend(BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed), ckpt)
+    engine = make_backend(BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype), ckpt)
     try:
         for task in tasks:
             label_task(engine, task, cfg, ckpt.id, ckpt.step)
@@ -100,41 +102,66 @@ def ratio_range(times: dict[str, list[float]], num: str, den: str) -> list[float
 
 def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelConfig, extract_cfg: ExtractConfig,
                     probe, max_step: float, repeats: int = 3, generative_repeats: int = 1,
-                    generative_backends: Sequence[str] = ("hf",)) -> dict:
+                    generative_backends: Sequence[str] = ("hf",), generative_dtype: str = "float32") -> dict:
     """Wall seconds of the paths for one checkpoint over `tasks`: the minimum over interleaved repeats, plus
-    every repeat (`times`). The probe path extracts what the probe reads (`probe.reads_`, `plan_extraction`);
+    every repeat (`times`); generative labelling runs in `generative_dtype` (the labels' own). The probe path
+    extracts what the probe reads (`probe.reads_`, `plan_extraction`);
     hidden-states-only is the same without the answer pass (every stored layer if the probe reads none)."""
     reads = getattr(probe, "reads_", None)
     probe_cfg, layer_ids = plan_extraction(extract_cfg, reads)
     hidden_reads = None if reads is None else replace(reads, answer_loglik=False, alternatives=False,
                                                       layers=reads.layers if reads.layers != () else None)
     hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False), hidden_reads)
-    load_before = machine_load()  # before our own work: what other jobs put on the machine
+    load_before, others_before = machine_load(), others_busy()  # before our own work: what other jobs do
     time_floor(ckpt, tasks, extract_cfg)  # warm-up: file cache, kernels
     runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),
             "probe": lambda: time_probe(ckpt, tasks, probe_cfg, probe, max_step, layer_ids),
             "hidden_states_only": lambda: time_probe(ckpt, tasks, hidden_cfg, None, max_step),
-            **{GENERATIVE_KEYS[b]: (lambda b=b: time_generative(ckpt, tasks, label_cfg, backend=b))
+            **{GENERATIVE_KEYS[b]: (lambda b=b: time_generative(ckpt, tasks, label_cfg, b, generative_dtype))
                for b in generative_backends}}
     times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
             "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats,
-            "machine": machine_record(load_before)}
+            "generative_dtype": generative_dtype, "machine": machine_record(load_before, others_before)}
 
 
-def machine_record(load_before: float | None) -> dict:
+def machine_record(load_before: float | None, others_before: float | None = None) -> dict:
     """What the machine was doing around a measurement: the load before it began (`machine_load()` taken then),
-    the load now, the cores and torch's threads."""
-    return {"load_before": load_before, "load_after": machine_load(), "cores": os.cpu_count(),
-            "torch_threads": torch_threads()}
+    the cores other processes kept busy just before it (`others_busy()`), the load now, the cores and torch's
+    threads."""
+    return {"load_before": load_before, "others_busy_before": others_before, "load_after": machine_load(),
+            "cores": os.cpu_count(), "torch_threads": torch_threads()}
 
 
 def machine_load() -> float | None:
-    """The 1-minute load average (None where the OS has none)."""
+    """The 1-minute load average (None where the OS has none). It counts this process's own work of the last
+    minutes too (e.g. the demo's evaluation just before its latency), so `others_busy` decides `shared`."""
     try:
         return round(os.getloadavg()[0], 2)
     except (AttributeError, OSError):
         return None
+
+
+def others_busy(window: float = 1.0) -> float | None:
+    """Cores kept busy by *other* processes over `window` seconds, sampled now: the machine's busy CPU time
+    (/proc/stat) minus this process's own (`os.times`, every thread: e.g. OpenMP threads still spinning), per
+    second. None where /proc/stat is not readable (not Linux)."""
+
+    def busy() -> float | None:
+        try:
+            fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal; guest is inside user
+
+    own = lambda: sum(os.times()[:2])  # noqa: E731
+    b0, o0, t0 = busy(), own(), time.perf_counter()
+    if b0 is None:
+        return None
+    time.sleep(window)
+    b1, o1, t1 = busy(), own(), time.perf_counter()
+    return round(max(0.0, (b1 - b0) - (o1 - o0)) / (t1 - t0), 2)
 
 
 def torch_threads() -> int:
@@ -144,9 +171,11 @@ def torch_threads() -> int:
 
 
 def shared(machine: dict | None) -> bool:
-    """Were other jobs running when the latency was measured? (load above half a core before our work began)"""
-    load = (machine or {}).get("load_before")
-    return load is not None and load > 0.5
+    """Were other jobs running when the latency was measured? (other processes kept more than half a core busy
+    just before our work began; records without that sample: the load average before, above half a core)"""
+    m = machine or {}
+    busy = m["others_busy_before"] if m.get("others_busy_before") is not None else m.get("load_before")
+    return busy is not None and busy > 0.5
 
 
 def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]:
@@ -163,8 +192,9 @@ def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]
               "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
     if "generative_vllm" in lat:
         detail["generative_vllm_over_probe"] = lat["generative_vllm"] / lat["probe"]
-    if "machine" in lat:
-        detail["machine"] = lat["machine"]
+    for k in ("generative_dtype", "machine"):
+        if k in lat:
+            detail[k] = lat[k]
     if times:
         detail["probe_over_floor_range"] = ratio_range(times, "probe", "prefill_floor")
         detail["hidden_states_only_over_floor_range"] = ratio_range(times, "hidden_states_only", "prefill_floor")
@@ -181,7 +211,8 @@ def describe(seconds: dict, detail: dict) -> str:
             f"the floor (per-round {rng[0]:.2f}-{rng[1]:.2f}×)")
     m = detail.get("machine")
     if shared(m):
-        line += (f"; measured beside other jobs (load {m['load_before']} before, {m['load_after']} after, on "
-                 f"{m['cores']} cores): the seconds are upper bounds and a path timed once (generative) is not "
-                 f"comparable with the minima")
+        others = m.get("others_busy_before")
+        line += (f"; measured beside other jobs ({'' if others is None else f'{others} cores busy with them, '}"
+                 f"load {m['load_before']} before, {m['load_after']} after, on {m['cores']} cores): the seconds "
+                 f"are upper bounds and a path timed once (generative) is not comparable with the minima")
     return line

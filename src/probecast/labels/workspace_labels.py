@@ -29,7 +29,7 @@ def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: 
 
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task):
         df, meta = label_task(backend_for(spec, ckpt, model, tokenizer), task, cfg, ckpt.id, ckpt.step)
-        return df, {**meta, "backend": backend}
+        return df, {**meta, "backend": backend, "dtype": dtype}
 
     return UnitJob("label", compute, lambda c, t, result: ws.write_labels(c.id, t.name, *result),
                    lambda c, t: ws.has_labels(c.id, t.name) and (c.id, t.name) not in redo, dtype=dtype,
