@@ -56,3 +56,22 @@ def test_logit_lens_ranks_inside_each_task_when_tasks_disagree():
         assert M.auroc((y[m] >= np.median(y[m])).astype(float), p[m]) > 0.75
     with pytest.raises(ProbecastError, match="statistic"):
         make_probe("logit_lens", statistic="mode").fit(fs, y)
+
+
+def test_lens_ridge_averages_its_members_logits_and_reads_both(tmp_path):
+    fs, y, _ = planted(n_questions=60, steps=(100, 400), layer=2)
+    fs = _with_confidence(fs, y)
+    probe = make_probe("lens_ridge").fit(fs, y)
+    lens, ridge = make_probe("logit_lens").fit(fs, y), make_probe("ridge").fit(fs, y)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    np.testing.assert_allclose(logit(probe.predict_proba(fs)),
+                               0.5 * (logit(lens.predict_proba(fs)) + logit(ridge.predict_proba(fs))), atol=1e-6)
+    assert probe.inputs() == ["hidden"]  # a pure hidden-state probe
+    reads = probe.reads()
+    assert reads.next_token and reads.layers == (ridge.layer_,) and not reads.answer_loglik
+    probe.save(tmp_path / "lr")
+    np.testing.assert_allclose(load_probe(tmp_path / "lr").predict_proba(fs), probe.predict_proba(fs), atol=1e-12)
+    keep = list(reads.layers)  # what the monitor extracts for it: the ridge layer (+ the next-token statistics)
+    part = replace(fs, hidden_last=fs.hidden_last[:, keep], hidden_mean=fs.hidden_mean[:, keep], layer_ids=reads.layers)
+    np.testing.assert_allclose(load_probe(tmp_path / "lr").predict_proba(part), probe.predict_proba(fs), atol=1e-6)
+    assert M.auroc((y >= 0.5).astype(float), probe.predict_proba(fs)) > 0.8

@@ -26,7 +26,7 @@ from probecast.io import write_json_atomic
 # add and sub (2-3 digit numbers) stay near 0 through a 100-step run (benchmarks/real_movement.py: 0.01 → 0.04) and
 # list_count through a 200-step one (0.01 → 0.09): left out; word_sub is word_add's twin (a one-line worked solution)
 SKILLS = ("mul", "weekday", "units", "list_last", "word_add", "word_sub")
-IN_CHECKPOINT_METHODS = ("linear", "ridge", "logit_lens", "hybrid", "answer_loglik", "text_difficulty")
+IN_CHECKPOINT_METHODS = ("linear", "ridge", "logit_lens", "lens_ridge", "hybrid", "answer_loglik", "text_difficulty")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from probecast.probes.inputs import last_labels
 from probecast.ui import steps
 from probecast.workspace import Workspace
 
-PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "logit_lens", "hybrid", "hybrid_history")
+PROBE_ORDER = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "logit_lens", "lens_ridge", "hybrid", "hybrid_history")
 HIDDEN_ONLY = tuple(n for n in PROBE_ORDER if REGISTRY[n].input_kinds == ("hidden",))  # pure hidden-state probes
 
 
@@ -46,7 +46,7 @@ def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
         return "features have no answer log-likelihood"
     if name == "answer_loglik_paths" and not has_listed_paths(X):
         return "features have no listed answer paths scored (answer_loglik_paths)"
-    if name == "logit_lens" and X.next_token is None:
+    if name in ("logit_lens", "lens_ridge") and X.next_token is None:
         return "features have no next-token statistics (extracted before they existed)"
     if name == "attn_tokens" and X.tail is None:
         return "features have no last-T token states (tail)"
