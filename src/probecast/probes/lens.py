@@ -99,6 +99,7 @@ class LensRidge(Probe):
     would be noise). Chosen on the real demo's *training* checkpoints only (fitted on steps 0-12, scored at step 28
     on held-out training questions, 10 seeds; `benchmarks/lens_ridge_validation.py`): mean AUROC 0.622 against
     0.567 for logit_lens and 0.586 for ridge (paired: +0.055 ± 0.029, better on 8 seeds of 10; +0.036 ± 0.017, 7).
+    Scored once on the test checkpoints (steps 66-200) it lost to logit_lens, 0.681 against 0.723 (README).
     `inputs` = `hidden`; predicting reads the ridge layer and the next-token statistics (full depth)."""
 
     Config = LensRidgeConfig
