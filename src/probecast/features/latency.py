@@ -11,7 +11,8 @@
 The paths run in interleaved rounds (A, B, C, A, B, C, ...); each figure is the minimum over its repeats (load
 on a shared machine only ever adds time, so a ratio of minima cannot fall below what the work allows) and the
 spread (slowest - fastest) and the per-round ratio range are reported beside it. The record also keeps the
-machine's load average before and after (`machine`), and the printed line says when other jobs were running.
+machine's load average before and after and the cores other processes kept busy in the second before the
+measurement began (`machine`); the printed line says when other jobs were running.
 """
 
 from __future__ import annotations
