@@ -75,9 +75,9 @@ def generative(ckpt, backend: str, args, task) -> dict:
 
 def work_ratio(facts: dict, args) -> float:
     """generative / probe if a decoded token cost what a prefilled one does: (prompt tokens, prefilled once per
-    question, + samples x new tokens decoded) / prompt tokens. Not a ceiling: session 8 measured vLLM's CPU engine
-    at 5.8x idle against 2.00 here (decode steps of a few sequences do not fill the cores as a long prefill does);
-    on a GPU decoding is memory-bound, which is where the paper's ~20x comes from."""
+    question, + samples x new tokens decoded) / prompt tokens. Not a ceiling: idle, vLLM's CPU engine reached 5.8x
+    (4 questions) and 5.6x (8) against 2.0 here, a decoded token costing it several prefilled ones at 16 as at 32
+    sequences per step; on a GPU decoding is memory-bound, which is where the paper's ~20x comes from."""
     return (facts["prompt_tokens"] + args.questions * args.samples * args.new_tokens) / facts["prompt_tokens"]
 
 
@@ -100,15 +100,14 @@ def main(argv: list[str] | None = None) -> dict:
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
 
     from probecast.checkpoints.discover import discover_checkpoints
-    from probecast.features.latency import (machine_load, machine_record, minimum, others_busy, ratio_range,
-                                            spread)
+    from probecast.features.latency import machine_before, machine_record, minimum, ratio_range, spread
     from probecast.labels.cot_timing import CoTTimingConfig, gsm8k_cot_task
     from probecast.models.fetch import fetch_model
     from probecast.runtime import configure_threads
 
     configure_threads(args.threads)
     with stdout_to_stderr(args.json):
-        load_before, others_before = machine_load(), others_busy()  # before our own work: what other jobs do
+        before = machine_before()  # before our own work: what other jobs do
         ckpt = discover_checkpoints(str(fetch_model("smollm2", log=lambda s: print(s, file=sys.stderr))))[-1]
         task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
         times, facts = prefill_paths(ckpt, task, args, log)
@@ -130,13 +129,12 @@ def main(argv: list[str] | None = None) -> dict:
               "work_ratio": work_ratio(facts, args),
               "checkpoint": ckpt.path, "task": "gsm8k (lm-eval 5-shot prompt)", "questions": args.questions,
               "samples": args.samples, "new_tokens": args.new_tokens, "repeats": args.repeats, "dtype": args.dtype,
-              "machine": machine_record(load_before, others_before), **facts}
+              "machine": machine_record(before), **facts}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print_table(result)
     return result
-
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable, Sequence
 
 from probecast.checkpoints.discover import Checkpoint
@@ -113,7 +113,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     hidden_reads = None if reads is None else replace(reads, answer_loglik=False, alternatives=False,
                                                       layers=reads.layers if reads.layers != () else None)
     hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False), hidden_reads)
-    load_before, others_before = machine_load(), others_busy()  # before our own work: what other jobs do
+    before = machine_before()  # before our own work: what other jobs do
     time_floor(ckpt, tasks, extract_cfg)  # warm-up: file cache, kernels
     runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),
             "probe": lambda: time_probe(ckpt, tasks, probe_cfg, probe, max_step, layer_ids),
@@ -123,15 +123,19 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
             "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats,
-            "generative_dtype": generative_dtype, "machine": machine_record(load_before, others_before)}
+            "generative_dtype": generative_dtype, "machine": machine_record(before)}
 
 
-def machine_record(load_before: float | None, others_before: float | None = None) -> dict:
-    """What the machine was doing around a measurement: the load before it began (`machine_load()` taken then),
-    the cores other processes kept busy just before it (`others_busy()`), the load now, the cores and torch's
-    threads."""
-    return {"load_before": load_before, "others_busy_before": others_before, "load_after": machine_load(),
-            "cores": os.cpu_count(), "torch_threads": torch_threads()}
+def machine_before() -> dict:
+    """What other jobs are doing before a measurement begins: the load average and the cores other processes
+    keep busy (`others_busy`, a one-second sample)."""
+    return {"load_before": machine_load(), "others_busy_before": others_busy()}
+
+
+def machine_record(before: dict) -> dict:
+    """What the machine was doing around a measurement: `before` (`machine_before()`, taken as it began), the
+    load now, the cores and torch's threads."""
+    return {**before, "load_after": machine_load(), "cores": os.cpu_count(), "torch_threads": torch_threads()}
 
 
 def machine_load() -> float | None:
