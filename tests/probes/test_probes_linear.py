@@ -53,3 +53,25 @@ def test_linear_clear_errors():
     with pytest.raises(ProbecastError, match="shape"):
         probe.predict_proba(other)
     assert probe.predict_proba(fs.subset(np.zeros(len(fs), bool))).shape == (0,)
+
+
+def test_question_folds_are_stratified_by_task_and_label_and_keep_questions_whole():
+    from probecast.probes.inputs import stratified_question_folds
+    rng = np.random.default_rng(0)
+    q = np.repeat(np.arange(60), 2)  # 60 questions, 2 checkpoints each
+    tasks = np.where(q < 30, "a", "b")
+    y_q = (rng.random(60) < np.where(np.arange(60) < 30, 0.2, 0.7)).astype(float)
+    y = y_q[q]
+    folds = stratified_question_folds(q, tasks, y, 3, seed=0)
+    assert len(folds) == 3
+    seen = np.concatenate([va for _, va in folds])
+    assert sorted(seen) == list(range(len(q)))  # every row validated exactly once
+    for tr, va in folds:
+        assert not set(q[tr]) & set(q[va])  # a question never on both sides
+        for t in ("a", "b"):
+            for c in (0.0, 1.0):
+                n_all = np.sum((tasks == t) & (y == c)) // 2
+                n_va = np.sum((tasks[va] == t) & (y[va] == c)) // 2
+                assert abs(n_va - n_all / 3) <= 1  # each fold an even share of the task's successes and failures
+    with pytest.raises(ProbecastError, match="2 distinct questions"):
+        stratified_question_folds(np.zeros(4), tasks[:4], y[:4], 3, seed=0)

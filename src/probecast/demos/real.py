@@ -27,6 +27,9 @@ from probecast.io import write_json_atomic
 # list_count through a 200-step one (0.01 → 0.09): left out; word_sub is word_add's twin (a one-line worked solution)
 SKILLS = ("mul", "weekday", "units", "list_last", "word_add", "word_sub")
 IN_CHECKPOINT_METHODS = ("linear", "ridge", "logit_lens", "lens_ridge", "hybrid", "answer_loglik", "text_difficulty")
+# inside one checkpoint the linear probes cross-validate over (stratified) question folds only
+IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question"}, "ridge": {"cv": "question"},
+                        "hybrid": {"oof": "question", "select": "always"}}
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,8 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     from probecast.probes.base import make_probe
 
     X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
-    params = {"linear": {"cv": "question"}, "ridge": {"cv": "question"}, "hybrid": {"oof": "question", "select": "always"}}
     res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS),
-                                 InCheckpointConfig(n_folds=cfg.in_checkpoint_folds), params, progress)
+                                 InCheckpointConfig(n_folds=cfg.in_checkpoint_folds), IN_CHECKPOINT_PARAMS, progress)
     for name, m in res["methods"].items():
-        m["inputs"] = make_probe(name, **params.get(name, {})).inputs()
+        m["inputs"] = make_probe(name, **IN_CHECKPOINT_PARAMS.get(name, {})).inputs()
     return res

@@ -5,7 +5,8 @@ Per checkpoint, the questions are split into `n_folds` folds stratified by task 
 task's successes and failures dealt evenly over the folds, seeded: scikit-learn's StratifiedKFold with the
 task as a stratum); every method is fitted on the other folds' rows and predicts the held-out fold, so each row
 gets one out-of-fold prediction. Anything a probe chooses (layer, L2 strength, PCA size) is chosen by its own
-inner cross-validation on the training folds: the test fold is only ever predicted. Scores: per (task,
+inner cross-validation on the training folds (the linear probes' inner question folds stratified the same way,
+`probes.inputs.stratified_question_folds`): the test fold is only ever predicted. Scores: per (task,
 checkpoint) AUROC against pass@1 >= 0.5 (where both classes occur) and Brier; `auroc_by_task` is the mean
 over checkpoints, `auroc_mean` the mean over tasks. Stratifying matters because the out-of-fold
 predictions of all folds are pooled into one AUROC per task: with unstratified folds, a fold that happens to
@@ -28,6 +29,7 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
+from probecast.probes.inputs import task_folds  # noqa: F401  (the outer folds; re-exported)
 from probecast.evaluation.scoring import clean
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
@@ -37,18 +39,6 @@ NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need
 class InCheckpointConfig:
     n_folds: int = 5
     seed: int = 0
-
-
-def task_folds(tasks: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """Fold id per row, stratified by task × (y >= 0.5): within each task its failures, then its successes, in
-    seeded random order, dealt round-robin with one counter, so every fold gets an even share of both."""
-    rng = np.random.default_rng(seed)
-    fold = np.zeros(len(tasks), dtype=int)
-    positive = np.asarray(y, dtype=float) >= 0.5
-    for t in np.unique(tasks):
-        idx = np.concatenate([rng.permutation(np.flatnonzero((tasks == t) & (positive == c))) for c in (False, True)])
-        fold[idx] = np.arange(len(idx)) % n_folds
-    return fold
 
 
 def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:

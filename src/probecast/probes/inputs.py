@@ -125,6 +125,33 @@ def group_folds(groups: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.nd
     return [(np.flatnonzero(f != i), np.flatnonzero(f == i)) for i in range(k)]
 
 
+def task_folds(tasks: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Fold id per item, stratified by task × (y >= 0.5): within each task its failures, then its successes, in
+    seeded random order, dealt round-robin with one counter, so every fold gets an even share of both."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(tasks), dtype=int)
+    positive = np.asarray(y, dtype=float) >= 0.5
+    for t in np.unique(tasks):
+        idx = np.concatenate([rng.permutation(np.flatnonzero((tasks == t) & (positive == c))) for c in (False, True)])
+        fold[idx] = np.arange(len(idx)) % n_folds
+    return fold
+
+
+def stratified_question_folds(groups: np.ndarray, tasks: np.ndarray, y: np.ndarray, n_folds: int,
+                              seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds over questions (each question's rows in one fold) stratified by task × the question's mean
+    label >= 0.5, so every fold holds an even share of each task's successes and failures. Unstratified
+    question folds of a few hundred questions give a fold more of a task's successes by chance, and a model
+    trained on the others ranks that fold's rows lower: the inner CV then scores a real signal below chance and
+    picks the wrong layer (the bias the in-checkpoint protocol's outer folds avoid the same way)."""
+    uniq, first, inv = np.unique(groups, return_index=True, return_inverse=True)
+    if len(uniq) < 2:
+        raise ProbecastError(f"need at least 2 distinct questions to cross-validate, got {len(uniq)}")
+    y_q = np.bincount(inv, weights=np.asarray(y, dtype=float)) / np.bincount(inv)
+    f = task_folds(np.asarray(tasks)[first], y_q, min(n_folds, len(uniq)), seed)[inv]
+    return [(np.flatnonzero(f != i), np.flatnonzero(f == i)) for i in np.unique(f) if (f != i).any()]
+
+
 def checkpoint_folds(groups: np.ndarray, checkpoints: np.ndarray, n_folds: int,
                      seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds that are out of question *and* out of checkpoint: fold i validates checkpoint c_i on question

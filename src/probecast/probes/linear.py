@@ -3,8 +3,9 @@
 Why batched: every (layer, l2) candidate is an independent linear model on the same rows, so we fit all of
 them at once as one [G, L, D] weight tensor (full-batch L-BFGS for the soft-target logistic, an eigen-solve
 for ridge). Cross-validation folds group each question's rows across checkpoints, so a question never sits
-on both sides of a fold. The held-out score is the soft binary cross-entropy, which rewards calibration
-and ranking alike. Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training LLMs).
+on both sides of a fold (`cv="question"` folds are also stratified by task × label). The layer is the one
+whose held-out predictions rank best within each (task, checkpoint), as the evaluation scores them; the L2
+strength at that layer the one with the best held-out likelihood (soft BCE / squared error). Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training LLMs).
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from probecast.evaluation.metrics import strata_auroc
 from probecast.features.featureset import FeatureSet
 from probecast.features.plan import FeatureReads
 from probecast.probes.base import Probe, ProbeConfig, register
-from probecast.probes.inputs import (Standardizer, checkpoint_folds, expect_shape, group_folds, hidden_block,
-                                     progress_column,
-                                     question_groups)  # noqa: F401
+from probecast.probes.inputs import (Standardizer, checkpoint_folds, expect_shape, hidden_block, progress_column,
+                                     question_groups, stratified_question_folds)
 from probecast.probes.torch_train import torch_threads
 
 EPS = 1e-4
@@ -36,6 +36,7 @@ class LinearConfig(ProbeConfig):
     l2_grid: list[float] = field(default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0, 10.0])
     n_folds: int = 3
     cv: str = "checkpoint"  # "checkpoint": folds out of question and checkpoint; "question": question folds
+    # stratified by task × label (for one checkpoint: the in-checkpoint protocol)
     include_progress: bool = False
     max_iter: int = 100
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
@@ -160,11 +161,11 @@ def layer_inputs(X: FeatureSet, pooling: str, step_scale: float | None, layers: 
     return H
 
 
-def cv_folds(X: FeatureSet, cfg: LinearConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_folds(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     if cfg.cv == "checkpoint":
         return checkpoint_folds(question_groups(X), X.checkpoint.astype(str), cfg.n_folds, cfg.seed)
     if cfg.cv == "question":
-        return group_folds(question_groups(X), cfg.n_folds, cfg.seed)
+        return stratified_question_folds(question_groups(X), X.task.astype(str), y, cfg.n_folds, cfg.seed)
     raise ProbecastError(f"linear probe: cv must be 'checkpoint' or 'question', got {cfg.cv!r}")
 
 
@@ -187,7 +188,7 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
         strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
-        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, cfg), grid, cfg.max_iter, strata)
+        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, y, cfg), grid, cfg.max_iter, strata)
     crit = own if np.isnan(auc).all() else np.where(np.isnan(auc), np.inf, auc)
     if layers is None:
         table[:] = crit

@@ -1,0 +1,62 @@
+"""How much the in-checkpoint figures move with the outer folds alone (the protocol's own noise).
+
+    python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 [--seeds 5] [--methods linear,ridge,text_difficulty]
+
+Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the demo's per-method settings, 5 folds
+stratified by task and label) once per outer fold seed 0..N-1 and prints every method's mean AUROC per seed, the
+mean ± standard deviation over seeds, per task, and the mean without the tasks that have fewer than
+`--min-questions` questions per checkpoint (GSM8K's 8 in the demo: one success among 8 makes its per-checkpoint
+AUROC the rank of one question). Nothing is chosen here; it says how far apart two figures must be to differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ws", required=True, help="workspace with labels and features (e.g. the real demo's)")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--methods", default="linear,ridge,text_difficulty")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--min-questions", type=int, default=20)
+    args = ap.parse_args(argv)
+
+    from probecast.demos.real import IN_CHECKPOINT_PARAMS
+    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
+    from probecast.workspace import Workspace
+
+    ws = Workspace(args.ws)
+    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    y = labels["pass1"].to_numpy(float)
+    ck = X.checkpoint.astype(str)
+    tasks = sorted(set(X.task.astype(str)))
+    size = {t: len(X.task[(X.task.astype(str) == t) & (ck == ck[0])]) for t in tasks}
+    big = [t for t in tasks if size[t] >= args.min_questions]
+    methods = args.methods.split(",")
+    out = {m: {"mean": [], "mean_big": [], "by_task": {t: [] for t in tasks}} for m in methods}
+    for seed in range(args.seeds):
+        res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
+                                     IN_CHECKPOINT_PARAMS, show_progress=False)
+        for m in methods:
+            r = res["methods"][m]
+            out[m]["mean"].append(r["auroc_mean"])
+            out[m]["mean_big"].append(float(np.nanmean([r["auroc_by_task"][t] for t in big])))
+            for t in tasks:
+                out[m]["by_task"][t].append(r["auroc_by_task"].get(t, float("nan")))
+        print(f"seed {seed}  " + "  ".join(f"{m} {out[m]['mean'][-1]:.3f}" for m in methods), flush=True)
+    print(f"\nmean ± sd over {args.seeds} outer seeds; 'without small' leaves out "
+          f"{[str(t) for t in tasks if t not in big]} (< {args.min_questions} questions per checkpoint)")
+    for m in methods:
+        a, b = np.array(out[m]["mean"]), np.array(out[m]["mean_big"])
+        per = "  ".join(f"{t} {np.nanmean(v):.2f}±{np.nanstd(v, ddof=1):.2f}" for t, v in out[m]["by_task"].items())
+        print(f"{m:16s} {a.mean():.3f} ± {a.std(ddof=1):.3f}   without small {b.mean():.3f} ± {b.std(ddof=1):.3f}   {per}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
