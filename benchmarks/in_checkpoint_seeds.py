@@ -59,4 +59,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from probecast.errors import ProbecastError
+
+    try:
+        main()
+    except ProbecastError as e:  # bad workspace or option: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

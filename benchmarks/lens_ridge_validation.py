@@ -41,13 +41,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--probes", default="logit_lens,ridge,lens_ridge")
     args = ap.parse_args(argv)
 
-    from probecast.evaluation.data import feature_index, load_pairs
+    from probecast.evaluation.data import feature_index, load_pairs, select
     from probecast.evaluation.splits import SplitConfig, make_split
     from probecast.workspace import Workspace
 
     names = args.probes.split(",")
-    index = feature_index(Workspace(args.ws))
-    X, labels = load_pairs(Workspace(args.ws), index[index.has_labels], labelled=True)
+    index = select(feature_index(Workspace(args.ws)), None, None, labelled=True)
+    X, labels = load_pairs(Workspace(args.ws), index, labelled=True)
     y = labels["pass1"].to_numpy(float)
     inside = np.where(make_split(X, SplitConfig(n_train_checkpoints=args.train_checkpoints)).train)[0]
     X, y = X.subset(inside), y[inside]  # the evaluation's training rows only
@@ -69,4 +69,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from probecast.errors import ProbecastError
+
+    try:
+        main()
+    except ProbecastError as e:  # bad workspace or option: one line, exit 2
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,32 @@
+"""benchmarks/in_checkpoint_seeds.py: the in-checkpoint protocol repeated over outer fold seeds."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "report"))
+from report_workspace import planted_workspace  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("in_checkpoint_seeds", ROOT / "benchmarks" / "in_checkpoint_seeds.py")
+seeds_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(seeds_bench)
+
+
+def test_seeds_move_the_folds_and_the_planted_signal_survives_them(tmp_path):
+    ws = planted_workspace(tmp_path / "ws", n_questions=30)
+    out = seeds_bench.main(["--ws", str(ws.root), "--seeds", "2", "--folds", "3", "--methods", "linear,ridge",
+                            "--min-questions", "20"])
+    for m in ("linear", "ridge"):
+        assert len(out[m]["mean"]) == 2 and set(out[m]["by_task"]) == {"add", "copy"}
+        assert min(out[m]["mean"]) > 0.7  # the planted layer is found whatever the folds
+    assert out["linear"]["mean"][0] != out["linear"]["mean"][1]  # another seed, other folds
+
+
+def test_bad_workspace_is_one_line_and_exit_2(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "in_checkpoint_seeds.py"), "--ws", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().startswith("error: no matching features")
+    assert len(r.stderr.strip().splitlines()) == 1
