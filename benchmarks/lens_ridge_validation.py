@@ -69,12 +69,6 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    import sys
+    from probecast.errors import run_script
 
-    from probecast.errors import ProbecastError
-
-    try:
-        main()
-    except ProbecastError as e:  # bad workspace or option: one line, exit 2
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_script(main)  # a bad workspace or option: one line, exit 2
