@@ -33,10 +33,9 @@ def main(argv: list[str] | None = None) -> dict:
     ws = Workspace(args.ws)
     X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
     y = labels["pass1"].to_numpy(float)
-    ck = X.checkpoint.astype(str)
-    tasks = sorted(set(X.task.astype(str)))
-    size = {t: len(X.task[(X.task.astype(str) == t) & (ck == ck[0])]) for t in tasks}
-    big = [t for t in tasks if size[t] >= args.min_questions]
+    task_of, first_ckpt = X.task.astype(str), X.checkpoint.astype(str) == str(X.checkpoint[0])
+    tasks = sorted(set(task_of))
+    big = [t for t in tasks if np.sum((task_of == t) & first_ckpt) >= args.min_questions]  # questions per checkpoint
     methods = args.methods.split(",")
     out = {m: {"mean": [], "mean_big": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):

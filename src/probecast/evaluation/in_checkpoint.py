@@ -29,7 +29,7 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
-from probecast.probes.inputs import task_folds  # noqa: F401  (the outer folds; re-exported)
+from probecast.probes.inputs import task_folds
 from probecast.evaluation.scoring import clean
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step

@@ -5,7 +5,8 @@ them at once as one [G, L, D] weight tensor (full-batch L-BFGS for the soft-targ
 for ridge). Cross-validation folds group each question's rows across checkpoints, so a question never sits
 on both sides of a fold (`cv="question"` folds are also stratified by task × label). The layer is the one
 whose held-out predictions rank best within each (task, checkpoint), as the evaluation scores them; the L2
-strength at that layer the one with the best held-out likelihood (soft BCE / squared error). Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training LLMs).
+strength at that layer the one with the best held-out likelihood (soft BCE / squared error).
+Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training LLMs).
 """
 
 from __future__ import annotations
