@@ -1,6 +1,13 @@
 """How much the in-checkpoint figures move with the outer folds alone (the protocol's own noise).
 
     python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 [--seeds 5] [--methods linear,ridge,text_difficulty]
+    python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 --protocol earlier-later --train-checkpoints 4 \
+        --methods logit_lens,carry_forward,ridge
+
+`--protocol earlier-later` does the same for the earlier-predicts-later split (`evaluation.evaluate`, nothing
+written): the held-out questions are drawn again at split seeds 0..N-1 (seed 0 is the demo's split), the
+methods fitted on the first `--train-checkpoints` checkpoints and scored on the later ones; it also prints the
+task-score error.
 
 Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the demo's per-method settings, 5 folds
 stratified by task and label) once per outer fold seed 0..N-1 and prints every method's mean AUROC per seed, the
@@ -23,6 +30,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--methods", default="linear,ridge,text_difficulty")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--min-questions", type=int, default=20)
+    ap.add_argument("--protocol", choices=("in-checkpoint", "earlier-later"), default="in-checkpoint")
+    ap.add_argument("--train-checkpoints", type=int, default=4, help="earlier-later: the training checkpoints")
     args = ap.parse_args(argv)
 
     from probecast.demos.real import IN_CHECKPOINT_PARAMS
@@ -37,24 +46,45 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = sorted(set(task_of))
     big = [t for t in tasks if np.sum((task_of == t) & first_ckpt) >= args.min_questions]  # questions per checkpoint
     methods = args.methods.split(",")
-    out = {m: {"mean": [], "mean_big": [], "by_task": {t: [] for t in tasks}} for m in methods}
+    out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
-        res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
-                                     IN_CHECKPOINT_PARAMS, show_progress=False)
+        if args.protocol == "in-checkpoint":
+            res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
+                                         IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
+        else:
+            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed)
         for m in methods:
-            r = res["methods"][m]
+            r = res[m]
             out[m]["mean"].append(r["auroc_mean"])
-            out[m]["mean_big"].append(float(np.nanmean([r["auroc_by_task"][t] for t in big])))
+            out[m]["task_err"].append(r.get("task_abs_err_mean", float("nan")))
+            by_task = {t: float("nan") if v is None else v for t, v in r["auroc_by_task"].items()}  # None: one class
+            out[m]["mean_big"].append(float(np.nanmean([by_task.get(t, float("nan")) for t in big])))
             for t in tasks:
-                out[m]["by_task"][t].append(r["auroc_by_task"].get(t, float("nan")))
+                out[m]["by_task"][t].append(by_task.get(t, float("nan")))
         print(f"seed {seed}  " + "  ".join(f"{m} {out[m]['mean'][-1]:.3f}" for m in methods), flush=True)
     print(f"\nmean ± sd over {args.seeds} outer seeds; 'without small' leaves out "
           f"{[str(t) for t in tasks if t not in big]} (< {args.min_questions} questions per checkpoint)")
     for m in methods:
         a, b = np.array(out[m]["mean"]), np.array(out[m]["mean_big"])
         per = "  ".join(f"{t} {np.nanmean(v):.2f}±{np.nanstd(v, ddof=1):.2f}" for t, v in out[m]["by_task"].items())
-        print(f"{m:16s} {a.mean():.3f} ± {a.std(ddof=1):.3f}   without small {b.mean():.3f} ± {b.std(ddof=1):.3f}   {per}")
+        err = np.array(out[m]["task_err"], dtype=float)
+        task_err = f"   task error {np.nanmean(err):.3f} ± {np.nanstd(err, ddof=1):.3f}" if np.isfinite(err).any() else ""
+        print(f"{m:16s} {a.mean():.3f} ± {a.std(ddof=1):.3f}   without small {b.mean():.3f} ± {b.std(ddof=1):.3f}"
+              f"{task_err}   {per}")
     return out
+
+
+def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int) -> dict:
+    """{method: summary} of the earlier-predicts-later evaluation at split seed `seed` (nothing written)."""
+    from probecast.evaluation.data import train_losses
+    from probecast.evaluation.evaluate import BASELINES, evaluate
+    from probecast.evaluation.splits import SplitConfig
+
+    res = evaluate(X, labels, probes=[m for m in methods if m not in BASELINES],
+                   baselines=[m for m in methods if m in BASELINES], split=SplitConfig(n_train_checkpoints=n_train,
+                                                                                        seed=seed),
+                   train_loss=train_losses(ws) or None, show_progress=False).summary
+    return {**res["probes"], **res["baselines"]}
 
 
 if __name__ == "__main__":

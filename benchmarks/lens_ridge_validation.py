@@ -1,6 +1,10 @@
 """Choose a pure hidden-state probe on the training checkpoints only (the evaluation's test rows are never read).
 
     python benchmarks/lens_ridge_validation.py --ws demo-out-smollm2 [--seeds 10] [--probes logit_lens,ridge,lens_ridge]
+    python benchmarks/lens_ridge_validation.py --ws demo-out-smollm2 --probes ridge,ridge:task_intercepts=true
+
+A probe is a registered name, optionally with parameters (`name:key=value:key2=value2`, since `,` separates probes;
+values are read as JSON, else as text).
 
 Inside the evaluation's training data (its training questions x its first `--train-checkpoints` checkpoints), each
 seed splits again: probes are fitted on the earlier training checkpoints (all but the last) on 70 % of those
@@ -20,11 +24,12 @@ import pandas as pd
 
 def scores(X, y, train, test, names) -> dict[str, tuple[float, float]]:
     from probecast.evaluation.scoring import per_checkpoint, summarise
-    from probecast.probes.base import make_probe
+    from probecast.probes.base import make_probe, parse_probe_spec
 
     out = {}
     for name in names:
-        p = make_probe(name).fit(X.subset(train), y[train]).predict_proba(X.subset(test))
+        probe, params = parse_probe_spec(name)
+        p = make_probe(probe, **params).fit(X.subset(train), y[train]).predict_proba(X.subset(test))
         rows = pd.DataFrame({"task": X.task.astype(str)[test], "checkpoint": X.checkpoint.astype(str)[test],
                              "step": X.step[test], "question_id": X.question_ids.astype(str)[test],
                              "pass1": y[test], "p": p})
@@ -45,7 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
     from probecast.evaluation.splits import SplitConfig, make_split
     from probecast.workspace import Workspace
 
-    names = args.probes.split(",")
+    from probecast.probes.base import split_probe_specs
+
+    names = split_probe_specs(args.probes)
     index = select(feature_index(Workspace(args.ws)), None, None, labelled=True)
     X, labels = load_pairs(Workspace(args.ws), index, labelled=True)
     y = labels["pass1"].to_numpy(float)

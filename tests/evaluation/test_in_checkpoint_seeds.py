@@ -29,3 +29,12 @@ def test_bad_workspace_is_one_line_and_exit_2(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().startswith("error: no matching features")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_earlier_later_protocol_redraws_the_held_out_questions(tmp_path):
+    ws = planted_workspace(tmp_path / "ws", n_questions=30)
+    out = seeds_bench.main(["--ws", str(ws.root), "--seeds", "2", "--protocol", "earlier-later",
+                            "--train-checkpoints", "2", "--methods", "ridge,carry_forward"])
+    assert len(out["ridge"]["mean"]) == len(out["ridge"]["task_err"]) == 2
+    assert all(0 <= a <= 1 for a in out["ridge"]["mean"]) and all(e >= 0 for e in out["ridge"]["task_err"])
+    assert out["ridge"]["mean"][0] != out["ridge"]["mean"][1]  # other held-out questions

@@ -75,3 +75,60 @@ def test_question_folds_are_stratified_by_task_and_label_and_keep_questions_whol
                 assert abs(n_va - n_all / 3) <= 1  # each fold an even share of the task's successes and failures
     with pytest.raises(ProbecastError, match="2 distinct questions"):
         stratified_question_folds(np.zeros(4), tasks[:4], y[:4], 3, seed=0)
+
+
+@pytest.mark.parametrize("kind", ["linear", "ridge"])
+def test_task_intercepts_rank_inside_tasks_when_tasks_differ_in_base_rate(kind, tmp_path):
+    """Two tasks whose hidden states sit apart along a direction unrelated to success inside either task, with
+    opposite base rates: with a free intercept per task the weights are fitted on what ranks questions inside a
+    task; the fitted probe saves, loads, and gives an unseen task the mean intercept."""
+    from probecast.features.featureset import FeatureSet
+    rng = np.random.default_rng(5)
+    fs, y, p_true = planted(n_questions=60, steps=(100, 200), dim=24, layer=1, tasks=("a", "b"), seed=5, signal=1.0)
+    b = fs.task == "b"
+    shift = rng.normal(size=fs.dim).astype(np.float32)
+    fs.hidden_last[b] += 4.0 * shift  # task b's states sit elsewhere, in every layer
+    y = np.where(b, y * 0.2, np.minimum(1.0, y + 0.5))  # and it mostly fails
+    tr, te = question_split(fs, frac=0.4, seed=2)
+    fe = make_probe(kind, cv="question", task_intercepts=True, l2_grid=[1.0, 10.0]).fit(fs.subset(tr), y[tr])
+    assert fe.layer_ == 1 and fe.intercept_.shape == (3,)  # two tasks + their mean
+    p = fe.predict_proba(fs.subset(te))
+    def within(p):
+        return np.mean([auroc(p_true[te][fs.task[te] == t] >= 0.5, p[fs.task[te] == t]) for t in "ab"])
+
+    plain = make_probe(kind, cv="question", l2_grid=[1.0, 10.0]).fit(fs.subset(tr), y[tr])
+    assert within(p) > 0.85 and within(p) > within(plain.predict_proba(fs.subset(te))) + 0.1
+    assert p[fs.task[te] == "a"].mean() > p[fs.task[te] == "b"].mean() + 0.3  # calibrated per task
+    fe.save(tmp_path / "p")
+    again = load_probe(tmp_path / "p")
+    np.testing.assert_allclose(again.predict_proba(fs), fe.predict_proba(fs), rtol=1e-6, atol=1e-7)
+    other = fs.subset(te)
+    unseen = FeatureSet(**{**other.__dict__, "task": np.array(["c"] * len(other), dtype=object)})
+    z = fe.decision_function(unseen) - fe.decision_function(other)
+    assert np.allclose(z[other.task == "a"], fe.platt_[0] * (fe.intercept_[2] - fe.intercept_[0]))
+
+
+def test_task_intercepts_auto_lets_the_cv_choose():
+    """"auto" cross-validates both variants and keeps the better: per-task intercepts where tasks differ in base
+    rate along a direction unrelated to success, one intercept on a single task (nothing to tell apart)."""
+    rng = np.random.default_rng(5)
+    fs, y, _ = planted(n_questions=60, steps=(100, 200), dim=24, layer=1, tasks=("a", "b"), seed=5, signal=1.0)
+    b = fs.task == "b"
+    fs.hidden_last[b] += 4.0 * rng.normal(size=fs.dim).astype(np.float32)
+    y = np.where(b, y * 0.2, np.minimum(1.0, y + 0.5))
+    auto = make_probe("linear", cv="question", task_intercepts="auto", l2_grid=[1.0, 10.0]).fit(fs, y)
+    assert auto.task_intercepts_ is True and auto.intercept_.shape == (3,)
+    one, y1, _ = planted(n_questions=40, steps=(100, 200), dim=8, seed=6)  # one task: both variants are one fit
+    assert make_probe("ridge", cv="question", task_intercepts="auto").fit(one, y1).task_intercepts_ is False
+    with pytest.raises(ProbecastError, match="task_intercepts"):
+        make_probe("linear", task_intercepts="maybe").fit(fs, y)
+
+
+def test_probe_specs_parse_parameters():
+    from probecast.probes.base import parse_probe_spec, split_probe_specs
+    assert split_probe_specs("linear, ridge:l2_grid=[1,10]:cv=question,") == ["linear", "ridge:l2_grid=[1,10]:cv=question"]
+    assert parse_probe_spec("ridge") == ("ridge", {})
+    assert parse_probe_spec("ridge:task_intercepts=true:cv=question:l2_grid=[1,2]") == \
+        ("ridge", {"task_intercepts": True, "cv": "question", "l2_grid": [1, 2]})
+    with pytest.raises(ProbecastError, match="key=value"):
+        parse_probe_spec("ridge:oops")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
@@ -31,6 +30,7 @@ from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
 from probecast.probes.inputs import task_folds
 from probecast.evaluation.scoring import clean
+from probecast.ui import track
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
 
@@ -64,7 +64,7 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
     ckpts = sorted(set(X.checkpoint.astype(str)), key=lambda c: int(X.step[X.checkpoint.astype(str) == c][0]))
     rows = []
     jobs = [(m, c) for m in methods if m not in NOT_IN_CHECKPOINT for c in ckpts]
-    for name, ck in tqdm(jobs, desc="in-checkpoint", disable=not show_progress):
+    for name, ck in track(jobs, "in-checkpoint", show=show_progress):
         m = X.checkpoint.astype(str) == ck
         Xc, yc = X.subset(m), y[m]
         rows.append(pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int),

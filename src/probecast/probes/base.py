@@ -156,6 +156,36 @@ def make_probe(name: str, **params: Any) -> Probe:
     return REGISTRY[name](**params)
 
 
+def parse_probe_spec(spec: str) -> tuple[str, dict]:
+    """"ridge:task_intercepts=true:cv=question" → ("ridge", {"task_intercepts": True, "cv": "question"}): a probe
+    name with parameters, as the benchmarks take them (values read as JSON, else as text)."""
+    import json
+
+    name, *pairs = spec.split(":")
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ProbecastError(f"probe spec {spec!r}: {pair!r} is not key=value (e.g. ridge:task_intercepts=true)")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return name, params
+
+
+def split_probe_specs(text: str) -> list[str]:
+    """"linear,ridge:l2_grid=[1,10]" → ["linear", "ridge:l2_grid=[1,10]"]: commas inside brackets stay."""
+    specs, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch in "[{") - (ch in "]}")
+        if ch == "," and depth == 0:
+            specs.append(text[start:i])
+            start = i + 1
+    specs.append(text[start:])
+    return [s.strip() for s in specs if s.strip()]
+
+
 def load_probe(directory: str | Path) -> Probe:
     from safetensors.numpy import load_file
 

@@ -11,7 +11,7 @@ Refs: Alain & Bengio 2016 (linear probes); arXiv 2604.01025 (probing in-training
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -39,25 +39,47 @@ class LinearConfig(ProbeConfig):
     cv: str = "checkpoint"  # "checkpoint": folds out of question and checkpoint; "question": question folds
     # stratified by task × label (for one checkpoint: the in-checkpoint protocol)
     include_progress: bool = False
+    task_intercepts: bool | str = False  # one free (unpenalised) intercept per task: the weights then learn only
+    # what ranks questions inside a task, not what tells one task's base rate from another's; "auto": the CV chooses
     max_iter: int = 100
     threads: int = 1  # the CPU is shared: more threads oversubscribe and slow down
 
 
-def _logistic(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Soft-target logistic for G×L models at once. X [n, L, d], y [n], l2 [G] -> W [G, L, d], b [G, L]."""
+def _offsets(b: torch.Tensor, groups: torch.Tensor | None) -> torch.Tensor:
+    """The intercept of every row, broadcastable to [n, G, L]: b [G, L] (one intercept) or [G, L, T] (one per
+    group, `groups` [n] in 0..T-1)."""
+    return b if groups is None else b[:, :, groups].permute(2, 0, 1)
+
+
+def _group_means(A: torch.Tensor, groups: torch.Tensor, T: int) -> torch.Tensor:
+    """[T, *A.shape[1:]]: the mean of A's rows in each group."""
+    flat = A.reshape(len(A), -1).double()
+    sums = torch.zeros(T, flat.shape[1], dtype=torch.float64).index_add_(0, groups, flat)
+    counts = torch.bincount(groups, minlength=T).clamp(min=1).double()
+    return (sums / counts[:, None]).reshape(T, *A.shape[1:]).to(A.dtype)
+
+
+def _logistic(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor, max_iter: int,
+              groups: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Soft-target logistic for G×L models at once. X [n, L, d], y [n], l2 [G] -> W [G, L, d], b [G, L]
+    (with `groups` [n] in 0..T-1: b [G, L, T], one unpenalised intercept per group)."""
     n, L, d = X.shape
     G = len(l2)
     W = torch.zeros(G, L, d, requires_grad=True)
-    b = torch.zeros(G, L, requires_grad=True)
-    with torch.no_grad():
-        b += torch.logit(y.mean().clamp(EPS, 1 - EPS))
+    if groups is None:
+        b = torch.zeros(G, L, requires_grad=True)
+        with torch.no_grad():
+            b += torch.logit(y.mean().clamp(EPS, 1 - EPS))
+    else:
+        start = torch.logit(_group_means(y, groups, int(groups.max()) + 1).clamp(EPS, 1 - EPS))
+        b = start.expand(G, L, len(start)).clone().requires_grad_(True)
     opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-7, tolerance_change=1e-10)
     target = y[:, None, None].expand(n, G, L)
 
     def closure():
         opt.zero_grad()
-        logits = torch.einsum("nld,gld->ngl", X, W) + b
+        logits = torch.einsum("nld,gld->ngl", X, W) + _offsets(b, groups)
         loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(0)  # [G, L]
         total = (loss + 0.5 * l2[:, None] * (W ** 2).sum(-1)).sum()
         total.backward()
@@ -90,9 +112,21 @@ def _ridge(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor) -> tuple[torch.Te
     return W, b
 
 
-def _scores(kind: str, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _grouped_ridge(X: torch.Tensor, y: torch.Tensor, l2: torch.Tensor,
+                   groups: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge with one unpenalised intercept per group (the fixed-effects "within" estimator): rows and targets
+    centred on their group's means, W fitted on what varies inside groups, b [G, L, T] = ȳ_t − μ_t·W."""
+    T = int(groups.max()) + 1
+    mu, ybar = _group_means(X, groups, T), _group_means(y, groups, T)  # [T, L, d], [T]
+    W, _ = _ridge(X - mu[groups], y - ybar[groups], l2)
+    b = ybar[None, None, :] - torch.einsum("tld,gld->glt", mu, W)
+    return W, b
+
+
+def _scores(kind: str, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor,
+            groups: torch.Tensor | None = None) -> torch.Tensor:
     """P(success) [n, G, L]."""
-    out = torch.einsum("nld,gld->ngl", X, W) + b
+    out = torch.einsum("nld,gld->ngl", X, W) + _offsets(b, groups)
     return torch.sigmoid(out) if kind == "logistic" else out.clamp(EPS, 1 - EPS)
 
 
@@ -110,33 +144,57 @@ def _row_space(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return Z, V
 
 
-def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float], max_iter: int):
+def fit_linear_grid(kind: str, X: np.ndarray, y: np.ndarray, l2_grid: list[float], max_iter: int,
+                    groups: np.ndarray | None = None):
+    """W [G, L, d] and b [G, L] for every (l2, layer); with `groups` (int [n], 0..T-1) b is [G, L, T]: one
+    unpenalised intercept per group."""
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
     l2 = torch.tensor(l2_grid, dtype=torch.float32)
+    gt = None if groups is None else torch.from_numpy(np.asarray(groups, dtype=np.int64))
     if kind == "logistic":
         if Xt.shape[0] >= Xt.shape[2]:
-            return _logistic(Xt, yt, l2, max_iter)
+            return _logistic(Xt, yt, l2, max_iter, gt)
         Z, V = _row_space(Xt)  # fewer rows than dimensions: the same fit in the rows' own coordinates
-        Wz, b = _logistic(Z, yt, l2, max_iter)
+        Wz, b = _logistic(Z, yt, l2, max_iter, gt)
         return torch.einsum("ldk,glk->gld", V, Wz), b
     if kind == "ridge":
-        return _ridge(Xt, yt, l2)
+        return _ridge(Xt, yt, l2) if gt is None else _grouped_ridge(Xt, yt, l2, gt)
     raise ProbecastError(f"linear probe: kind must be 'logistic' or 'ridge', got {kind!r}")
 
 
+def task_codes(known: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+    """int [n]: each row's position in `known` (sorted task names), len(known) for a task not in it."""
+    pos = np.searchsorted(known, tasks)
+    hit = (pos < len(known)) & (known[np.minimum(pos, len(known) - 1)] == tasks)
+    return np.where(hit, pos, len(known))
+
+
+def with_mean_intercept(b: torch.Tensor) -> torch.Tensor:
+    """b [G, L, T] → [G, L, T + 1]: the last intercept (a task unseen at fit time) is the mean of the others."""
+    return torch.cat([b, b.mean(-1, keepdim=True)], dim=-1)
+
+
 def cv_layer_scores(kind: str, X: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                    l2_grid: list[float], max_iter: int, strata: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    l2_grid: list[float], max_iter: int, strata: np.ndarray,
+                    tasks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Held-out scores [G, L] of every (l2, layer) candidate, averaged over folds, lower is better:
     (minus the mean within-(task, checkpoint) AUROC, NaN when no validation stratum has both classes;
-    the model's own objective: soft BCE for the logistic, squared error for ridge)."""
+    the model's own objective: soft BCE for the logistic, squared error for ridge). With `tasks`, every
+    candidate has one intercept per task (the training fold's tasks; an unseen one gets their mean)."""
     auc_sum, auc_n = np.zeros((len(l2_grid), X.shape[1])), np.zeros((len(l2_grid), X.shape[1]))
     own = np.zeros((len(l2_grid), X.shape[1]))
     n_val = sum(len(va) for _, va in folds)
     for tr, va in folds:
-        W, b = fit_linear_grid(kind, X[tr], y[tr], l2_grid, max_iter)
+        g_tr = g_va = None
+        if tasks is not None:
+            known = np.unique(tasks[tr])
+            g_tr, g_va = task_codes(known, tasks[tr]), torch.from_numpy(task_codes(known, tasks[va]))
+        W, b = fit_linear_grid(kind, X[tr], y[tr], l2_grid, max_iter, g_tr)
+        if tasks is not None:
+            b = with_mean_intercept(b)
         with torch.no_grad():
-            raw = torch.einsum("nld,gld->ngl", torch.from_numpy(X[va]), W) + b
-            p = _scores(kind, torch.from_numpy(X[va]), W, b).clamp(EPS, 1 - EPS).double()
+            raw = torch.einsum("nld,gld->ngl", torch.from_numpy(X[va]), W) + _offsets(b, g_va)
+            p = _scores(kind, torch.from_numpy(X[va]), W, b, g_va).clamp(EPS, 1 - EPS).double()
         yv = torch.from_numpy(y[va]).double()[:, None, None]
         if kind == "logistic":
             loss = -(yv * torch.log(p) + (1 - yv) * torch.log(1 - p)).mean(0)
@@ -189,7 +247,8 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     A = Standardizer().fit(raw).transform(raw)
     with torch_threads(cfg.threads):
         strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
-        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, y, cfg), grid, cfg.max_iter, strata)
+        tasks = X.task.astype(str) if getattr(cfg, "task_intercepts", False) is True else None
+        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, y, cfg), grid, cfg.max_iter, strata, tasks)
     crit = own if np.isnan(auc).all() else np.where(np.isnan(auc), np.inf, auc)
     if layers is None:
         table[:] = crit
@@ -199,6 +258,12 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     col = layer if layers is None else 0
     g = int(np.argmin(own[:, col]))
     return int(layer), float(grid[g]), table
+
+
+def _best_score(table: np.ndarray) -> float:
+    """The best (lowest) CV criterion in a select_layer table; +inf when nothing was cross-validated."""
+    finite = table[np.isfinite(table)]
+    return float(finite.min()) if finite.size else float("inf")
 
 
 @register("linear")
@@ -211,13 +276,22 @@ class LinearProbe(Probe):
         cfg = self.config
         if cfg.layer is not None and not 0 <= cfg.layer < X.n_layers:
             raise ProbecastError(f"linear probe: layer {cfg.layer} out of range for {X.n_layers} layers")
-        self.layer_, self.l2_, table = select_layer(X, y, cfg, self._scale())
+        if cfg.task_intercepts not in (False, True, "auto"):
+            raise ProbecastError(f"linear probe: task_intercepts must be true, false or 'auto', got {cfg.task_intercepts!r}")
+        choices = (False, True) if cfg.task_intercepts == "auto" else (cfg.task_intercepts,)
+        fits = [(ti, *select_layer(X, y, replace(cfg, task_intercepts=ti), self._scale())) for ti in choices]
+        # "auto": the variant whose best (layer, l2) candidate scores best in the same CV (the first on a tie)
+        self.task_intercepts_, self.layer_, self.l2_, table = min(fits, key=lambda f: _best_score(f[3]))
         self.cv_table_ = table
         A = layer_inputs(X, cfg.pooling, self._scale(), [self.layer_])
         self.scaler_ = Standardizer().fit(A)
+        self.tasks_ = np.unique(X.task.astype(str)) if self.task_intercepts_ else np.zeros(0, dtype=str)
+        groups = task_codes(self.tasks_, X.task.astype(str)) if self.task_intercepts_ else None
         with torch_threads(cfg.threads):
-            W, b = fit_linear_grid(cfg.kind, self.scaler_.transform(A), y, [self.l2_], cfg.max_iter)
-            self.coef_, self.intercept_ = W[0, 0].numpy(), float(b[0, 0])
+            W, b = fit_linear_grid(cfg.kind, self.scaler_.transform(A), y, [self.l2_], cfg.max_iter, groups)
+            # one intercept, or one per task + their mean last (for a task unseen at fit time)
+            self.coef_ = W[0, 0].numpy()
+            self.intercept_ = (b[0, 0:1] if groups is None else with_mean_intercept(b)[0, 0]).numpy().astype(np.float64)
             self.platt_ = np.array([1.0, 0.0])  # identity until the ridge calibration below
             if cfg.kind == "ridge":  # order-preserving map of the regression output to a probability
                 z = self.decision_function(X)
@@ -233,9 +307,14 @@ class LinearProbe(Probe):
         """The logit of P(success) (for ridge: the Platt-scaled regression output; raw before Platt is fitted)."""
         A = layer_inputs(X, self.config.pooling, self._scale(), [self.layer_])
         A = self.scaler_.transform(A)[:, 0]
-        z = A.astype(np.float64) @ self.coef_.astype(np.float64) + self.intercept_
+        z = A.astype(np.float64) @ self.coef_.astype(np.float64) + self._intercepts(X)
         platt = getattr(self, "platt_", np.array([1.0, 0.0]))
         return platt[0] * z + platt[1]
+
+    def _intercepts(self, X: FeatureSet) -> np.ndarray | float:
+        if len(self.intercept_) == 1:
+            return float(self.intercept_[0])
+        return self.intercept_[task_codes(self.tasks_, X.task.astype(str))]
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.decision_function(X)))
@@ -244,12 +323,13 @@ class LinearProbe(Probe):
         return FeatureReads(layers=(self.layer_,), pooling=self.config.pooling)
 
     def _get_state(self):
-        arrays = {"coef": self.coef_, "intercept": np.array([self.intercept_], dtype=np.float64),
+        arrays = {"coef": self.coef_, "intercept": np.asarray(self.intercept_, dtype=np.float64),
                   "cv_table": self.cv_table_, "platt": self.platt_, **self.scaler_.state("scaler_")}
-        return arrays, {"layer": self.layer_, "l2": self.l2_}
+        return arrays, {"layer": self.layer_, "l2": self.l2_, "tasks": [str(t) for t in self.tasks_]}
 
     def _set_state(self, arrays, extra) -> None:
-        self.coef_, self.intercept_ = arrays["coef"], float(arrays["intercept"][0])
+        self.coef_, self.intercept_ = arrays["coef"], np.asarray(arrays["intercept"], dtype=np.float64)
+        self.tasks_ = np.array(extra.get("tasks", []), dtype=str)
         self.cv_table_, self.platt_ = arrays["cv_table"], arrays["platt"]
         self.scaler_ = Standardizer.from_state(arrays, "scaler_")
         self.layer_, self.l2_ = int(extra["layer"]), float(extra["l2"])
