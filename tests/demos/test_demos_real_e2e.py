@@ -31,3 +31,22 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     for name in ("add", "weekday", "list_last"):
         lines = (out / "tasks" / f"{name}.jsonl").read_text().splitlines()[1:]
         assert all(json.dumps(json.loads(x)["question"]) not in train_text for x in lines)
+
+    # the dev question set on the same run (benchmarks/real_dev_set.py): new questions, none of the demo's test or
+    # fine-tuning texts, labelled and extracted on every checkpoint, the in-checkpoint protocol run on them
+    import importlib.util
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "real_dev_set.py"
+    spec = importlib.util.spec_from_file_location("real_dev_set", bench)
+    dev_set = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev_set)
+    res = dev_set.main(["--demo", str(out), "--out", str(tmp_path / "dev"), "--questions", "6", "--piqa", "6",
+                        "--piqa-offset", "16", "--compare", "ridge,ridge:task_intercepts=true", "--seeds", "1",
+                        "--folds", "2"])
+    used = train_text + "".join((out / "tasks" / f"{n}.jsonl").read_text() for n in ("add", "weekday", "list_last"))
+    for name in ("add", "weekday", "list_last"):
+        lines = (tmp_path / "dev" / "dev_tasks" / f"{name}.jsonl").read_text().splitlines()[1:]
+        assert len(lines) == 6 and all(json.dumps(json.loads(x)["question"]) not in used for x in lines)
+    assert set(res) == {"ridge", "ridge:task_intercepts=true"}
+    assert all(math.isfinite(r["auroc_mean"]) for r in res.values())
