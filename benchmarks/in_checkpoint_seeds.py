@@ -19,6 +19,7 @@ AUROC the rank of one question). Nothing is chosen here; it says how far apart t
 from __future__ import annotations
 
 import argparse
+import warnings
 
 import numpy as np
 
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"seed {seed}  " + "  ".join(f"{m} {out[m]['mean'][-1]:.3f}" for m in methods), flush=True)
     print(f"\nmean ± sd over {args.seeds} outer seeds; 'without small' leaves out "
           f"{[str(t) for t in tasks if t not in big]} (< {args.min_questions} questions per checkpoint)")
+    warnings.simplefilter("ignore", RuntimeWarning)  # a task without AUROC at any seed (one class) prints nan
     for m in methods:
         a, b = np.array(out[m]["mean"]), np.array(out[m]["mean_big"])
         per = "  ".join(f"{t} {np.nanmean(v):.2f}±{np.nanstd(v, ddof=1):.2f}" for t, v in out[m]["by_task"].items())
