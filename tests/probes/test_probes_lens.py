@@ -75,3 +75,19 @@ def test_lens_ridge_averages_its_members_logits_and_reads_both(tmp_path):
     part = replace(fs, hidden_last=fs.hidden_last[:, keep], hidden_mean=fs.hidden_mean[:, keep], layer_ids=reads.layers)
     np.testing.assert_allclose(load_probe(tmp_path / "lr").predict_proba(part), probe.predict_proba(fs), atol=1e-6)
     assert M.auroc((y >= 0.5).astype(float), probe.predict_proba(fs)) > 0.8
+
+
+def test_lens_ridge_hands_its_cv_and_l2_grid_to_the_ridge_member():
+    """Inside one checkpoint the ridge member must cross-validate over stratified question folds with the
+    grid it is given, as `ridge` does there (the in-checkpoint protocol's parameters)."""
+    fs, y, _ = planted(n_questions=60, steps=(100, 400), layer=2)
+    fs = _with_confidence(fs, y)
+    params = {"cv": "question", "l2_grid": [1.0, 100.0]}
+    probe = make_probe("lens_ridge", **params).fit(fs, y)
+    assert probe.ridge_.config.cv == "question" and probe.ridge_.config.l2_grid == [1.0, 100.0]
+    assert probe.ridge_.l2_ in (1.0, 100.0)
+    ridge = make_probe("ridge", **params).fit(fs, y)
+    assert probe.ridge_.layer_ == ridge.layer_ and probe.ridge_.l2_ == ridge.l2_
+    np.testing.assert_allclose(probe.ridge_.decision_function(fs), ridge.decision_function(fs), atol=1e-9)
+    with pytest.raises(ProbecastError, match="cv"):
+        make_probe("lens_ridge", cv="steps").fit(fs, y)

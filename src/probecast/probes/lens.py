@@ -89,6 +89,8 @@ class LogitLens(Probe):
 class LensRidgeConfig(LensConfig):
     pooling: str = "last"  # the ridge member's (see LinearConfig)
     layer: int | None = None  # the ridge member's layer; None = chosen by its grouped CV
+    l2_grid: list[float] | None = None  # the ridge member's L2 grid (None: LinearConfig's default)
+    cv: str = "checkpoint"  # the ridge member's CV folds ("question" inside one checkpoint, as linear/ridge)
 
 
 @register("lens_ridge")
@@ -109,8 +111,10 @@ class LensRidge(Probe):
         from probecast.probes.linear import LinearConfig, RidgeProbe
 
         cfg = self.config
+        grid = {} if cfg.l2_grid is None else {"l2_grid": list(cfg.l2_grid)}
         return (LogitLens(LensConfig(seed=cfg.seed, statistic=cfg.statistic, C=cfg.C)),
-                RidgeProbe(LinearConfig(seed=cfg.seed, kind="ridge", pooling=cfg.pooling, layer=cfg.layer)))
+                RidgeProbe(LinearConfig(seed=cfg.seed, kind="ridge", pooling=cfg.pooling, layer=cfg.layer,
+                                        cv=cfg.cv, **grid)))
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         self.lens_, self.ridge_ = (m.fit(X, y) for m in self._members())
