@@ -15,9 +15,12 @@ STEPS = (10, 20, 40, 80, 160)
 TASKS = ("add", "copy")
 
 
-def planted_workspace(root: Path, n_questions: int = 40, n_layers: int = 3, dim: int = 8, seed: int = 0):
+def planted_workspace(root: Path, n_questions: int = 40, n_layers: int = 3, dim: int = 8, seed: int = 0,
+                      question_prefix: str = "", direction_seed: int | None = None):
     """Labels and features whose success logit (ability(step) − difficulty) is planted in one layer; then the
-    real evaluation protocol (ridge probe + baselines), a latency block and a forecaster result."""
+    real evaluation protocol (ridge probe + baselines), a latency block and a forecaster result.
+    `question_prefix` and `direction_seed` (the planted direction's own seed; `seed`'s draw by default) build a
+    second, disjoint question set of the same run: e.g. seed=1, question_prefix="dev-", direction_seed=0."""
     from probecast.features.extract import ExtractConfig
     from probecast.features.store import save_features
     from probecast.evaluation.splits import SplitConfig
@@ -26,11 +29,11 @@ def planted_workspace(root: Path, n_questions: int = 40, n_layers: int = 3, dim:
 
     rng = np.random.default_rng(seed)
     ws = Workspace(root)
-    direction = rng.normal(size=dim)
+    direction = rng.normal(size=dim) if direction_seed is None else np.random.default_rng(direction_seed).normal(size=dim)
     direction /= np.linalg.norm(direction)
     for task in TASKS:
         difficulty = rng.normal(0, 1.5, n_questions)
-        qids = [f"{task}-{i}" for i in range(n_questions)]
+        qids = [f"{question_prefix}{task}-{i}" for i in range(n_questions)]
         for step in STEPS:
             logit = 2.5 * np.log(step / STEPS[0]) / np.log(STEPS[-1] / STEPS[0]) - 1.5 - difficulty
             p = 1 / (1 + np.exp(-logit))
