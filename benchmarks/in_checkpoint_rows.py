@@ -11,13 +11,13 @@ new questions of the same run, labelled and extracted the same way, none of them
 together with the same fraction of that checkpoint's dev questions ("0.5+dev": half of both). If only the
 number of training questions matters, the "+dev" curve continues the other one at the same x. "swap" trains
 on the full training folds with the rows of the dev set's tasks replaced by as many dev rows per task and label:
-the same count, but a training set that no longer depends on which questions the outer fold holds out (out of
-fold, a question's absence from training is tied to its own presence in the test fold, a pessimistic bias of
-cross-validated AUROC at small n for weak signals). The AUROC is
+the same count from the other question set. Run it both ways (`--ws DEV --dev DEMO` too): if the two sets are
+interchangeable as training data, "swap" scores what the own folds score in both directions. The AUROC is
 pooled out of fold per task and checkpoint as the protocol does, and averaged over the tasks the dev set
 covers (`list_last`, `word_add`, `word_sub`, PIQA: the rows whose training questions it adds to) and over all
 tasks. Nothing is chosen here: it says whether the in-checkpoint line is missed for want of labelled questions
-(the curve still rising at the demo's size) or of signal in the hidden states (flat).
+(the curve still rising at the demo's size) or of signal in the hidden states (flat). With `--ws` a dev
+workspace and `--dev` the demo's, the roles swap (the dev questions tested, the demo's added).
 """
 
 from __future__ import annotations
