@@ -1,6 +1,7 @@
 """How the in-checkpoint AUROC grows with the labelled questions a probe is trained on (a learning curve).
 
-    python benchmarks/in_checkpoint_rows.py --ws demo-out-smollm2 --dev dev-ws [--methods ridge,lens_ridge,text_difficulty]
+    python benchmarks/in_checkpoint_rows.py --ws demo-out-smollm2 --dev dev-ws
+        [--methods ridge,lens_ridge,text_difficulty]
         [--fractions 0.25,0.5,1] [--seeds 3] [--plot rows.png] [--json rows.json]
 
 The real demo's in-checkpoint protocol (`evaluation.in_checkpoint`: per checkpoint, 5 outer folds of the demo's
@@ -139,7 +140,8 @@ def _plot(result: dict, path: str, dev_tasks: list[str]) -> None:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ws", required=True, help="the real demo's workspace (labels and features)")
-    ap.add_argument("--dev", default=None, help="a dev workspace of benchmarks/real_dev_set.py (adds '1+dev')")
+    ap.add_argument("--dev", default=None,
+                    help="a dev workspace of benchmarks/real_dev_set.py (adds '+dev' and 'swap')")
     ap.add_argument("--methods", default="ridge,lens_ridge,text_difficulty")
     ap.add_argument("--fractions", default="0.25,0.5,1")
     ap.add_argument("--seeds", type=int, default=3)
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
         if set(dev[0].question_ids.astype(str)) & set(X.question_ids.astype(str)):
             raise ProbecastError(f"--dev {args.dev}: shares questions with --ws {args.ws}; it must be a disjoint set")
         if set(dev[0].step.astype(int)) != set(X.step.astype(int)):
-            raise ProbecastError(f"--dev {args.dev}: its checkpoints differ from --ws {args.ws}'s; build it on that run")
+            raise ProbecastError(f"--dev {args.dev}: its checkpoints differ from --ws {args.ws}'s; "
+                                 "build it on that run")
     tasks = sorted(set(X.task.astype(str)))
     dev_tasks = sorted(set(dev[0].task.astype(str)) & set(tasks)) if dev is not None else tasks
     first = X.step.astype(int) == int(X.step.min())
@@ -188,16 +191,18 @@ def main(argv: list[str] | None = None) -> dict:
                 by_task = summarise_in_checkpoint(rows)["methods"][name]["auroc_by_task"]
                 dev_means.append(nanmean([by_task[t] for t in dev_tasks]))
                 all_means.append(nanmean(by_task.values()))
-            n_train = float(np.mean([fraction * (per_task[t] * (1 - 1 / args.folds) + (dev_per_task.get(t, 0) if mode == "dev" else 0))
-                                     for t in dev_tasks]))  # swap: as many as the training folds (when dev has them)
+            added = dev_per_task if mode == "dev" else {}  # swap: as many as the training folds (when dev has them)
+            n_train = float(np.mean([fraction * (per_task[t] * (1 - 1 / args.folds) + added.get(t, 0))
+                                     for t in dev_tasks]))
             label = {"own": f"{fraction:g}", "dev": f"{fraction:g}+dev", "swap": "swap"}[mode]
             point = {"variant": label, "mode": mode, "fraction": fraction, "train_questions_per_task": n_train,
-                     "auroc_dev_tasks": float(np.mean(dev_means)), "auroc_dev_tasks_sd": float(np.std(dev_means, ddof=1)) if args.seeds > 1 else 0.0,
+                     "auroc_dev_tasks": float(np.mean(dev_means)),
+                     "auroc_dev_tasks_sd": float(np.std(dev_means, ddof=1)) if args.seeds > 1 else 0.0,
                      "auroc_all_tasks": float(np.mean(all_means)), "by_seed_dev_tasks": [float(v) for v in dev_means]}
             result["curves"][spec].append(point)
-            print(f"{spec:14s} {label:6s} train questions/task {n_train:6.1f}  AUROC dev tasks {point['auroc_dev_tasks']:.3f} "
-                  f"± {point['auroc_dev_tasks_sd']:.3f}  all tasks {point['auroc_all_tasks']:.3f}  "
-                  f"[{time.time() - t0:.0f} s]", flush=True)
+            print(f"{spec:14s} {label:6s} train questions/task {n_train:6.1f}  "
+                  f"AUROC dev tasks {point['auroc_dev_tasks']:.3f} ± {point['auroc_dev_tasks_sd']:.3f}  "
+                  f"all tasks {point['auroc_all_tasks']:.3f}  [{time.time() - t0:.0f} s]", flush=True)
     if args.plot:
         _plot(result, args.plot, dev_tasks)
     if args.json:
