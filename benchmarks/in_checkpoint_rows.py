@@ -19,6 +19,8 @@ covers (`list_last`, `word_add`, `word_sub`, PIQA: the rows whose training quest
 tasks. Nothing is chosen here: it says whether the in-checkpoint line is missed for want of labelled questions
 (the curve still rising at the demo's size) or of signal in the hidden states (flat). With `--ws` a dev
 workspace and `--dev` the demo's, the roles swap (the dev questions tested, the demo's added).
+`--pool-checkpoints` adds "pool": each fold trained on its training questions at *every* labelled checkpoint (the
+test fold's questions at none), item 4's "pooling several labelled checkpoints" inside the in-checkpoint split.
 """
 
 from __future__ import annotations
@@ -58,15 +60,16 @@ def matched_rows(pool: np.ndarray, pool_tasks: np.ndarray, pool_y: np.ndarray, l
     return np.sort(np.concatenate(keep)).astype(int)
 
 
-MODES = ("own", "dev", "swap")  # training folds only; + the dev questions; the dev questions in their place
+MODES = ("own", "dev", "swap", "pool")  # training folds only; + the dev questions; the dev questions in their
+#                                        place; the training folds' questions at every checkpoint
 
 
 def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, mode: str, seed: int,
                         n_folds: int) -> pd.DataFrame:
     """Out-of-fold P(success) of one method per checkpoint, trained on a fraction of the training folds
     (`own`), plus the same fraction of the dev questions (`dev`), or (`swap`) with the training-fold rows of the
-    dev set's tasks replaced by as many dev rows per task and label (the training set then no longer depends on
-    which questions the test fold holds)."""
+    dev set's tasks replaced by as many dev rows per task and label, or (`pool`) on the training folds' questions
+    at every checkpoint (a test question is in no checkpoint's training rows)."""
     from probecast.features.featureset import FeatureSet
     from probecast.probes.base import make_probe
     from probecast.probes.inputs import task_folds
@@ -84,6 +87,9 @@ def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, m
             train = stratified_subsample(np.flatnonzero(~test), tasks, yc, fraction, rng)
             if mode == "own":
                 X_tr, y_tr = Xc.subset(train), yc[train]
+            elif mode == "pool":
+                rows = np.isin(X.question_ids.astype(str), Xc.question_ids.astype(str)[train])
+                X_tr, y_tr = X.subset(rows), y[rows]
             else:
                 d = np.flatnonzero(dev[0].step.astype(int) == step)
                 dev_tasks = dev[0].task.astype(str)
@@ -121,7 +127,8 @@ def _plot(result: dict, path: str, dev_tasks: list[str]) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, (method, points) in enumerate(result["curves"].items()):
         for mode, style, note in (("own", "-o", ""), ("dev", "--s", " (+ dev questions)"),
-                                  ("swap", "D", " (dev questions instead)")):
+                                  ("swap", "D", " (dev questions instead)"),
+                                  ("pool", "^", " (at every checkpoint)")):
             pts = sorted((r for r in points if r["mode"] == mode), key=lambda r: r["train_questions_per_task"])
             if pts:
                 ax.errorbar([r["train_questions_per_task"] for r in pts], [r["auroc_dev_tasks"] for r in pts],
@@ -146,6 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--fractions", default="0.25,0.5,1")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--pool-checkpoints", action="store_true",
+                    help="add 'pool': the training folds' questions at every checkpoint (all training questions)")
     ap.add_argument("--plot", default=None, help="PNG of the curves")
     ap.add_argument("--json", default=None, help="write the result here")
     args = ap.parse_args(argv)
@@ -178,6 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
                      for t in dev_tasks} if dev is not None else {})
     variants = [(f, "own") for f in fractions] + ([(f, "dev") for f in fractions] + [(1.0, "swap")]
                                                   if dev is not None else [])
+    variants += [(1.0, "pool")] if args.pool_checkpoints else []
     result: dict = {"ws": args.ws, "dev": args.dev, "seeds": args.seeds, "dev_tasks": dev_tasks, "curves": {}}
     print(f"questions per checkpoint: {per_task}" + (f"; dev adds {dev_per_task}" if dev else ""), flush=True)
     for spec in split_probe_specs(args.methods):
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict:
             added = dev_per_task if mode == "dev" else {}  # swap: as many as the training folds (when dev has them)
             n_train = float(np.mean([fraction * (per_task[t] * (1 - 1 / args.folds) + added.get(t, 0))
                                      for t in dev_tasks]))
-            label = {"own": f"{fraction:g}", "dev": f"{fraction:g}+dev", "swap": "swap"}[mode]
+            label = {"own": f"{fraction:g}", "dev": f"{fraction:g}+dev", "swap": "swap", "pool": "pool"}[mode]
             point = {"variant": label, "mode": mode, "fraction": fraction, "train_questions_per_task": n_train,
                      "auroc_dev_tasks": float(np.mean(dev_means)),
                      "auroc_dev_tasks_sd": float(np.std(dev_means, ddof=1)) if args.seeds > 1 else 0.0,
