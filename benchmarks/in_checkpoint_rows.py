@@ -60,10 +60,6 @@ def matched_rows(pool: np.ndarray, pool_tasks: np.ndarray, pool_y: np.ndarray, l
     return np.sort(np.concatenate(keep)).astype(int)
 
 
-MODES = ("own", "dev", "swap", "pool")  # training folds only; + the dev questions; the dev questions in their
-#                                        place; the training folds' questions at every checkpoint
-
-
 def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, mode: str, seed: int,
                         n_folds: int) -> pd.DataFrame:
     """Out-of-fold P(success) of one method per checkpoint, trained on a fraction of the training folds
@@ -75,9 +71,12 @@ def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, m
     from probecast.probes.inputs import task_folds
 
     rng = np.random.default_rng(seed + 1000)
+    steps, qids = X.step.astype(int), X.question_ids.astype(str)
+    if dev is not None:
+        dev_steps, dev_tasks = dev[0].step.astype(int), dev[0].task.astype(str)
     out = []
-    for step in sorted(set(X.step.astype(int))):
-        m = X.step.astype(int) == step
+    for step in sorted(set(steps)):
+        m = steps == step
         Xc, yc = X.subset(m), y[m]
         tasks = Xc.task.astype(str)
         fold = task_folds(tasks, yc, n_folds, seed)  # the protocol's outer folds (`in_checkpoint.out_of_fold`)
@@ -88,11 +87,10 @@ def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, m
             if mode == "own":
                 X_tr, y_tr = Xc.subset(train), yc[train]
             elif mode == "pool":
-                rows = np.isin(X.question_ids.astype(str), Xc.question_ids.astype(str)[train])
+                rows = np.isin(qids, qids[m][train])
                 X_tr, y_tr = X.subset(rows), y[rows]
             else:
-                d = np.flatnonzero(dev[0].step.astype(int) == step)
-                dev_tasks = dev[0].task.astype(str)
+                d = np.flatnonzero(dev_steps == step)
                 if mode == "dev":  # the same fraction of the dev questions of this checkpoint
                     d = stratified_subsample(d, dev_tasks, dev[1], fraction, rng)
                 else:  # swap
@@ -108,12 +106,18 @@ def learning_curve_rows(X, y, dev, method: str, params: dict, fraction: float, m
 
 
 def _load(path: str):
-    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.data import labelled_pairs
     from probecast.workspace import Workspace
 
     ws = Workspace(path)
-    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, labels = labelled_pairs(ws)
     return X, labels["pass1"].to_numpy(float)
+
+
+def _questions_per_task(X, tasks: list[str]) -> dict[str, int]:
+    """Questions of each task at the first checkpoint (every checkpoint holds the same questions)."""
+    first = X.step.astype(int) == int(X.step.min())
+    return {t: int(np.sum(first & (X.task.astype(str) == t))) for t in tasks}
 
 
 def _plot(result: dict, path: str, dev_tasks: list[str]) -> None:
@@ -181,10 +185,8 @@ def main(argv: list[str] | None = None) -> dict:
                                  "build it on that run")
     tasks = sorted(set(X.task.astype(str)))
     dev_tasks = sorted(set(dev[0].task.astype(str)) & set(tasks)) if dev is not None else tasks
-    first = X.step.astype(int) == int(X.step.min())
-    per_task = {t: int(np.sum(first & (X.task.astype(str) == t))) for t in tasks}
-    dev_per_task = ({t: int(np.sum((dev[0].step.astype(int) == int(X.step.min())) & (dev[0].task.astype(str) == t)))
-                     for t in dev_tasks} if dev is not None else {})
+    per_task = _questions_per_task(X, tasks)
+    dev_per_task = _questions_per_task(dev[0], dev_tasks) if dev is not None else {}
     variants = [(f, "own") for f in fractions] + ([(f, "dev") for f in fractions] + [(1.0, "swap")]
                                                   if dev is not None else [])
     variants += [(1.0, "pool")] if args.pool_checkpoints else []

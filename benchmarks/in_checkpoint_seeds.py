@@ -36,12 +36,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     from probecast.demos.real import IN_CHECKPOINT_PARAMS
-    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.workspace import Workspace
 
     ws = Workspace(args.ws)
-    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, labels = labelled_pairs(ws)
     y = labels["pass1"].to_numpy(float)
     task_of, first_ckpt = X.task.astype(str), X.checkpoint.astype(str) == str(X.checkpoint[0])
     tasks = sorted(set(task_of))

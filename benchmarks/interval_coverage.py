@@ -14,7 +14,7 @@ import argparse
 
 import pandas as pd
 
-from probecast.evaluation.data import feature_index, load_pairs, select
+from probecast.evaluation.data import labelled_pairs
 from probecast.evaluation.evaluate import evaluate
 from probecast.evaluation.splits import SplitConfig
 from probecast.evaluation.interval import score_errors, widen
@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
 
     ws = Workspace(args.ws, create=False)
-    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, labels = labelled_pairs(ws)
     early = X.step <= args.calibrate_until
     train_ck = sorted({str(c) for c, s in zip(X.checkpoint, X.step) if s <= args.train_until})
     res = evaluate(X.subset(early), labels[early].reset_index(drop=True), probes=[args.probe], baselines=[],

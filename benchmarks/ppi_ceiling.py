@@ -30,7 +30,7 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
-from probecast.evaluation.data import feature_index, load_pairs, select
+from probecast.evaluation.data import feature_index, labelled_pairs, load_pairs, select
 from statistics import NormalDist
 
 from probecast.evaluation.ppi import calibrated_pseudo_predictions, finite_se, ppi_mean, regression_lambda
@@ -65,7 +65,7 @@ def main() -> None:
     args = ap.parse_args()
     ws = Workspace(args.ws, create=False)
     s = json.loads(ws.summary_file.read_text())
-    X, lab = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, lab = labelled_pairs(ws)
     y = lab["pass1"].to_numpy(float)
     sp = s["split"]
     split = make_split(X, SplitConfig(**{k.name: sp[k.name] for k in fields(SplitConfig) if k.name in sp}))

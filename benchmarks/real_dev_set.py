@@ -100,13 +100,13 @@ def _mean(values: list[float]) -> float:
 
 def compare(out: Path, specs: list[str], seeds: int, folds: int) -> dict:
     from probecast.demos.real import IN_CHECKPOINT_PARAMS
-    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.probes.base import parse_probe_spec
     from probecast.workspace import Workspace
 
     ws = Workspace(out)
-    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, labels = labelled_pairs(ws)
     y = labels["pass1"].to_numpy(float)
     result = {}
     for spec in specs:

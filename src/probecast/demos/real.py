@@ -168,11 +168,11 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
 def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     """The in-checkpoint protocol on every labelled checkpoint (question folds; probes choose their layer and
     L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
-    from probecast.evaluation.data import feature_index, load_pairs, select
+    from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.probes.base import make_probe
 
-    X, labels = load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+    X, labels = labelled_pairs(ws)
     res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS),
                                  InCheckpointConfig(n_folds=cfg.in_checkpoint_folds), IN_CHECKPOINT_PARAMS, progress)
     for name, m in res["methods"].items():

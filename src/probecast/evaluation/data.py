@@ -64,6 +64,11 @@ def load_pairs(ws: Workspace, pairs: pd.DataFrame, labelled: bool,
     return X, (pd.concat(labels, ignore_index=True) if labelled else pd.DataFrame(index=range(len(X))))
 
 
+def labelled_pairs(ws: Workspace) -> tuple[FeatureSet, pd.DataFrame]:
+    """Features and labels of every (checkpoint, task) pair of the workspace that has both."""
+    return load_pairs(ws, select(feature_index(ws), None, None, labelled=True), labelled=True)
+
+
 def train_losses(ws: Workspace, path: str | Path | None = None) -> dict[int, float]:
     """{step: training loss}: from a JSON file {step: loss} when given, else from checkpoints.json records'
     `train_loss`, else from each checkpoint folder's `probecast_checkpoint.json` sidecar (written by the
