@@ -34,29 +34,31 @@ import numpy as np
 import pandas as pd
 
 
+def strata(rows: np.ndarray, tasks: np.ndarray, y: np.ndarray):
+    """(task, label) and the rows of each task × (y >= 0.5) stratum of `rows`, in a fixed order."""
+    for t in np.unique(tasks[rows]):
+        for c in (False, True):
+            yield (t, c), rows[(tasks[rows] == t) & ((y[rows] >= 0.5) == c)]
+
+
 def stratified_subsample(rows: np.ndarray, tasks: np.ndarray, y: np.ndarray, fraction: float,
                          rng: np.random.Generator) -> np.ndarray:
     """`fraction` of `rows` in every task × (y >= 0.5) stratum (at least one row of a non-empty stratum)."""
     if fraction >= 1:
         return rows
-    keep = []
-    for t in np.unique(tasks[rows]):
-        for c in (False, True):
-            s = rows[(tasks[rows] == t) & ((y[rows] >= 0.5) == c)]
-            if len(s):
-                keep.append(rng.choice(s, max(1, int(round(fraction * len(s)))), replace=False))
+    keep = [rng.choice(s, max(1, int(round(fraction * len(s)))), replace=False)
+            for _, s in strata(rows, tasks, y) if len(s)]
     return np.sort(np.concatenate(keep))
 
 
 def matched_rows(pool: np.ndarray, pool_tasks: np.ndarray, pool_y: np.ndarray, like: np.ndarray, tasks: np.ndarray,
                  y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Rows of `pool` with as many per task × (y >= 0.5) stratum as `like` has (all of a smaller stratum)."""
+    available = dict(strata(pool, pool_tasks, pool_y))
     keep = []
-    for t in np.unique(tasks[like]):
-        for c in (False, True):
-            want = int(np.sum((tasks[like] == t) & ((y[like] >= 0.5) == c)))
-            s = pool[(pool_tasks[pool] == t) & ((pool_y[pool] >= 0.5) == c)]
-            keep.append(rng.choice(s, min(want, len(s)), replace=False))
+    for key, s in strata(like, tasks, y):
+        p = available.get(key, pool[:0])
+        keep.append(rng.choice(p, min(len(s), len(p)), replace=False))
     return np.sort(np.concatenate(keep)).astype(int)
 
 
