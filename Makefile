@@ -62,8 +62,10 @@ vllm: $(VLLM_STAMP)
 vllm-optional: $(STAMP)
 	@$(MAKE) -s vllm || echo "note: vLLM not installed; the vLLM agreement test will be skipped"
 
+# One pytest-xdist worker per core (at most 4), each test on one torch thread (tests/conftest.py); worksteal keeps
+# both workers busy while the two quick end-to-end demos run.
 test: $(STAMP) browser models vllm-optional
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist worksteal
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
