@@ -228,6 +228,20 @@ def cv_folds(X: FeatureSet, y: np.ndarray, cfg: LinearConfig) -> list[tuple[np.n
     raise ProbecastError(f"linear probe: cv must be 'checkpoint' or 'question', got {cfg.cv!r}")
 
 
+def layer_cv(X: FeatureSet, y: np.ndarray, cfg: LinearConfig, step_scale: float | None = None,
+             layers: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The grouped CV of every (l2, layer) candidate ([G, L], lower is better): the layer criterion (minus the
+    within-(task, checkpoint) AUROC; the model's own loss where no validation stratum has both classes) and the
+    model's own held-out loss."""
+    raw = layer_inputs(X, cfg.pooling, step_scale if cfg.include_progress else None, layers)
+    A = Standardizer().fit(raw).transform(raw)
+    with torch_threads(cfg.threads):
+        strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
+        tasks = X.task.astype(str) if getattr(cfg, "task_intercepts", False) is True else None
+        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, y, cfg), list(cfg.l2_grid), cfg.max_iter, strata, tasks)
+    return (own if np.isnan(auc).all() else np.where(np.isnan(auc), np.inf, auc)), own
+
+
 def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
                  step_scale: float | None = None) -> tuple[int, float, np.ndarray]:
     """(best layer, best l2, the [G, L] CV table of the layer criterion; NaN where not evaluated).
@@ -243,13 +257,7 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     layers = None if cfg.layer is None else [int(cfg.layer)]
     if layers is not None and len(grid) == 1:
         return int(cfg.layer), float(grid[0]), table
-    raw = layer_inputs(X, cfg.pooling, step_scale if cfg.include_progress else None, layers)
-    A = Standardizer().fit(raw).transform(raw)
-    with torch_threads(cfg.threads):
-        strata = np.char.add(X.task.astype(str), X.checkpoint.astype(str))
-        tasks = X.task.astype(str) if getattr(cfg, "task_intercepts", False) is True else None
-        auc, own = cv_layer_scores(cfg.kind, A, y, cv_folds(X, y, cfg), grid, cfg.max_iter, strata, tasks)
-    crit = own if np.isnan(auc).all() else np.where(np.isnan(auc), np.inf, auc)
+    crit, own = layer_cv(X, y, cfg, step_scale, layers)
     if layers is None:
         table[:] = crit
     else:
@@ -258,6 +266,16 @@ def select_layer(X: FeatureSet, y: np.ndarray, cfg: LinearConfig,
     col = layer if layers is None else 0
     g = int(np.argmin(own[:, col]))
     return int(layer), float(grid[g]), table
+
+
+def platt_fit(z: np.ndarray, y: np.ndarray, max_iter: int) -> np.ndarray:
+    """[a, b] of the 1-D logistic P = sigmoid(a·z + b) fitted to soft targets y (Platt scaling; z standardised
+    for the fit, so the tiny L2 does not depend on z's scale)."""
+    sd = z.std() + 1e-12
+    zs = ((z - z.mean()) / sd).astype(np.float32)[:, None, None]
+    Wp, bp = fit_linear_grid("logistic", zs, y, [1e-4], max_iter)
+    a = float(Wp[0, 0, 0]) / sd
+    return np.array([a, float(bp[0, 0]) - a * z.mean()])
 
 
 def _best_score(table: np.ndarray) -> float:
@@ -294,22 +312,21 @@ class LinearProbe(Probe):
             self.intercept_ = (b[0, 0:1] if groups is None else with_mean_intercept(b)[0, 0]).numpy().astype(np.float64)
             self.platt_ = np.array([1.0, 0.0])  # identity until the ridge calibration below
             if cfg.kind == "ridge":  # order-preserving map of the regression output to a probability
-                z = self.decision_function(X)
-                zs = ((z - z.mean()) / (z.std() + 1e-12)).astype(np.float32)[:, None, None]
-                Wp, bp = fit_linear_grid("logistic", zs, y, [1e-4], cfg.max_iter)
-                a = float(Wp[0, 0, 0]) / (z.std() + 1e-12)
-                self.platt_ = np.array([a, float(bp[0, 0]) - a * z.mean()])
+                self.platt_ = platt_fit(self.raw_output(X), y, cfg.max_iter)
 
     def _scale(self) -> float | None:
         return self.step_scale_ if self.config.include_progress else None
 
-    def decision_function(self, X: FeatureSet) -> np.ndarray:
-        """The logit of P(success) (for ridge: the Platt-scaled regression output; raw before Platt is fitted)."""
+    def raw_output(self, X: FeatureSet) -> np.ndarray:
+        """The linear model's output before calibration (ridge: the regression's predicted pass@1)."""
         A = layer_inputs(X, self.config.pooling, self._scale(), [self.layer_])
         A = self.scaler_.transform(A)[:, 0]
-        z = A.astype(np.float64) @ self.coef_.astype(np.float64) + self._intercepts(X)
+        return A.astype(np.float64) @ self.coef_.astype(np.float64) + self._intercepts(X)
+
+    def decision_function(self, X: FeatureSet) -> np.ndarray:
+        """The logit of P(success) (for ridge: the Platt-scaled regression output)."""
         platt = getattr(self, "platt_", np.array([1.0, 0.0]))
-        return platt[0] * z + platt[1]
+        return platt[0] * self.raw_output(X) + platt[1]
 
     def _intercepts(self, X: FeatureSet) -> np.ndarray | float:
         if len(self.intercept_) == 1:
