@@ -31,10 +31,18 @@ from probecast.errors import ProbecastError
 from probecast.labels.backend import SamplingConfig
 from probecast.tasks.scorers import cut_at_stop
 
-_QUIET = {"VLLM_LOGGING_LEVEL": "WARNING", "VLLM_CONFIGURE_LOGGING": "1", "TOKENIZERS_PARALLELISM": "false"}
+# vLLM's own log kept to errors (yours wins: these are defaults): at WARNING a fine-tuned float32 checkpoint loaded
+# into a bfloat16 engine logs one line per weight (122 lines per engine start for SmolLM2)
+_QUIET = {"VLLM_LOGGING_LEVEL": "ERROR", "VLLM_CONFIGURE_LOGGING": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def _quiet() -> None:
+    for key, value in _QUIET.items():
+        os.environ.setdefault(key, value)
 
 
 def vllm_available() -> bool:
+    _quiet()  # before vLLM's first import, which configures its logging
     try:
         import vllm  # noqa: F401
     except Exception:  # an install whose compiled parts do not match torch fails here too
@@ -43,8 +51,7 @@ def vllm_available() -> bool:
 
 
 def _import_vllm():
-    for key, value in _QUIET.items():
-        os.environ.setdefault(key, value)
+    _quiet()
     try:
         import vllm
     except ImportError as exc:
