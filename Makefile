@@ -39,7 +39,8 @@ browser:
 models: $(STAMP)
 	@$(BIN)/probecast models fetch smollm2 || echo "note: SmolLM2 not fetched; the tests that need it will be skipped"
 
-demo-smollm2: $(STAMP)
+# The real demo; with vLLM installed (never failing here) its latency also times vLLM (`latency_s.generative_vllm`).
+demo-smollm2: $(STAMP) models vllm-optional
 	$(BIN)/probecast demo --model smollm2 --out $(DEMO_OUT)-smollm2
 
 # vLLM for `--backend vllm` (~2.5 min once): the CUDA build when nvidia-smi sees a GPU, else the CPU build (`.[vllm]`),
