@@ -50,6 +50,6 @@ def test_save_load_round_trip_and_clear_errors(tmp_path):
     again = load_probe(tmp_path / "p")
     assert type(again) is type(probe) and again.reads() == probe.reads()
     np.testing.assert_allclose(again.predict_proba(fs), probe.predict_proba(fs), rtol=1e-9)
-    for bad in ({"top_layers": 0}, {"layer": 1}, {"task_intercepts": True}):
+    for bad in ({"top_layers": 0}, {"layer": 1}, {"task_intercepts": True}, {"kind": "logistic"}):
         with pytest.raises(ProbecastError, match="ridge_layers"):
             make_probe("ridge_layers", **bad).fit(fs, y)

@@ -1,4 +1,4 @@
-"""`ridge_layers`: the ridge probe on each of the k layers its grouped CV ranks best, logits averaged.
+"""`ridge_layers`: the ridge probe on each of the k layers its grouped CV ranks best, outputs averaged.
 
 `ridge` reads the one layer whose held-out within-task AUROC is best. With a few dozen labelled questions per
 task (the real demo inside one checkpoint) that choice is itself noisy: neighbouring layers score within the CV's
@@ -38,20 +38,19 @@ class LayerMeanProbe(Probe):
 
     def _member(self, layer: int, l2: float) -> RidgeProbe:
         fields = {k: v for k, v in asdict(self.config).items() if k in LinearConfig.__dataclass_fields__}
-        return RidgeProbe(LinearConfig(**{**fields, "kind": "ridge", "layer": layer, "l2_grid": [l2]}))
+        return RidgeProbe(LinearConfig(**{**fields, "layer": layer, "l2_grid": [l2]}))
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
         cfg = self.config
-        if cfg.top_layers < 1 or cfg.layer is not None or cfg.task_intercepts is not False:
-            raise ProbecastError("ridge_layers: top_layers must be ≥ 1, with layer unset and task_intercepts false "
-                                 f"(got top_layers={cfg.top_layers}, layer={cfg.layer}, "
-                                 f"task_intercepts={cfg.task_intercepts})")
+        if cfg.kind != "ridge" or cfg.top_layers < 1 or cfg.layer is not None or cfg.task_intercepts is not False:
+            raise ProbecastError("ridge_layers: kind must be ridge and top_layers ≥ 1, with layer unset and "
+                                 f"task_intercepts false (got kind={cfg.kind}, top_layers={cfg.top_layers}, "
+                                 f"layer={cfg.layer}, task_intercepts={cfg.task_intercepts})")
         crit, own = layer_cv(X, y, cfg, self.step_scale_)
         ranked = np.argsort(np.where(np.isnan(crit), np.inf, crit).min(axis=0), kind="stable")
         # each member's L2 as `ridge` picks it at its layer: the best held-out loss
         self.members_ = [self._member(int(layer), float(cfg.l2_grid[int(np.argmin(own[:, layer]))])).fit(X, y)
                          for layer in ranked[: cfg.top_layers]]
-        self.cv_table_ = crit
         with torch_threads(cfg.threads):
             self.platt_ = platt_fit(self._raw(X), y, cfg.max_iter)
 

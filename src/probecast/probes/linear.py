@@ -325,8 +325,7 @@ class LinearProbe(Probe):
 
     def decision_function(self, X: FeatureSet) -> np.ndarray:
         """The logit of P(success) (for ridge: the Platt-scaled regression output)."""
-        platt = getattr(self, "platt_", np.array([1.0, 0.0]))
-        return platt[0] * self.raw_output(X) + platt[1]
+        return self.platt_[0] * self.raw_output(X) + self.platt_[1]
 
     def _intercepts(self, X: FeatureSet) -> np.ndarray | float:
         if len(self.intercept_) == 1:
