@@ -30,6 +30,19 @@ def test_split_is_earlier_predicts_later_on_held_out_questions():
     assert sp.history.sum() == 2 * 2 * 80  # every question at the train checkpoints
 
 
+def test_a_tasks_held_out_questions_do_not_depend_on_the_other_tasks():
+    def held_out(tasks, n_questions, seed=0):
+        fs, _, _ = planted(n_questions=n_questions, steps=(100, 200, 400), tasks=tasks, tail_len=3, seed=0)
+        sp = make_split(fs, SplitConfig(n_train_checkpoints=1, seed=seed))
+        return {(t, q) for t, q in zip(fs.task[sp.test], fs.question_ids[sp.test]) if t == "b"}
+
+    alone = held_out(("b",), 40)
+    assert len(alone) == 12
+    assert held_out(("a", "b", "c"), 40) == alone  # tasks added before and after it in name order
+    assert held_out(("a", "b"), 40) == held_out(("b", "c"), 40)
+    assert held_out(("b",), 40, seed=1) != alone  # the split's seed still chooses
+
+
 def test_evaluate_produces_the_summary_contract(tmp_path):
     from probecast.workspace import Workspace
 

@@ -2,12 +2,14 @@
 
 The first `n_train_checkpoints` labelled checkpoints by step (or the named ones) are training checkpoints;
 every checkpoint with a larger step is a test checkpoint. Independently, a fraction of each task's questions
-is held out (seeded). Probes and baselines are fitted on train questions × train checkpoints and scored on test
+is held out, drawn from the task's own seeded stream (`seed` and the task's name): adding, removing or resizing
+one task leaves every other task's held-out questions as they were. Probes and baselines are fitted on train questions × train checkpoints and scored on test
 questions × test checkpoints only; carry-forward alone reads *all* questions at the training checkpoints.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +38,11 @@ class Split:
     n_test_questions: int
 
 
+def task_rng(seed: int, task: str) -> np.random.Generator:
+    """One task's own random stream: the same for a task whatever other tasks are evaluated beside it."""
+    return np.random.default_rng([seed, zlib.crc32(task.encode())])
+
+
 def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
     ck = (pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step}).drop_duplicates("checkpoint")
           .sort_values(["step", "checkpoint"]))
@@ -54,13 +61,12 @@ def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
     if not test_ck:
         raise ProbecastError(f"evaluation: no labelled checkpoint after the training ones {train_ck} "
                              f"(last step {last}); label later checkpoints or train on fewer")
-    rng = np.random.default_rng(cfg.seed)
     test_q = set()
     for task in sorted(set(X.task.astype(str))):
         qs = np.array(sorted(set(X.question_ids[X.task == task].astype(str))))
         k = int(round(cfg.test_fraction * len(qs)))
         k = min(max(k, 1), len(qs) - 1) if len(qs) >= 2 else 0
-        test_q.update((task, q) for q in rng.choice(qs, size=k, replace=False))
+        test_q.update((task, q) for q in task_rng(cfg.seed, task).choice(qs, size=k, replace=False))
     is_test_q = np.array([(t, q) in test_q for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])
     in_train_ck = np.isin(X.checkpoint.astype(str), train_ck)
     in_test_ck = np.isin(X.checkpoint.astype(str), test_ck)
