@@ -80,6 +80,8 @@ def register_latency(app: typer.Typer) -> None:
         probe: Optional[str] = typer.Option(None, "--probe", help="Fitted probe (default: summary.json best_probe)."),
         checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint id (default: the last)."),
         repeats: int = typer.Option(3, "--repeats", min=1),
+        samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Generations per question on the "
+                                              "generative side (default: the labels' own)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         backend: str = typer.Option("hf", "--backend", help="Also time generative labelling with this engine: "
                                     "vllm adds latency_s.generative_vllm (engine start included) beside the HF "
@@ -120,6 +122,7 @@ def register_latency(app: typer.Typer) -> None:
         tasks = resolve_tasks(None, w)
         label_meta = w.label_metadata(ckpt.id, tasks[0].name)
         settings = {k: v for k, v in label_meta["settings"].items() if k in LabelConfig.__dataclass_fields__}
+        settings["samples"] = samples or settings.get("samples", LabelConfig.samples)
         feat = json.loads(read_features_metadata(w, ckpt.id, tasks[0].name)["settings"])
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())

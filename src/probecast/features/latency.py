@@ -123,7 +123,8 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     times = interleaved(runs, repeats, {GENERATIVE_KEYS[b]: generative_repeats for b in generative_backends})
     return {**minimum(times), "times": times, "checkpoint": ckpt.id,
             "n_questions": sum(len(t.questions) for t in tasks), "repeats": repeats,
-            "generative_dtype": generative_dtype, "machine": machine_record(before)}
+            "generative_dtype": generative_dtype, "machine": machine_record(before),
+            **({"generative_samples": label_cfg.samples} if label_cfg is not None else {})}
 
 
 def machine_before() -> dict:
@@ -197,7 +198,7 @@ def latency_summary(lat: dict, probe_name: str) -> tuple[dict[str, float], dict]
               "hidden_states_only_over_floor": lat["hidden_states_only"] / lat["prefill_floor"]}
     if "generative_vllm" in lat:
         detail["generative_vllm_over_probe"] = lat["generative_vllm"] / lat["probe"]
-    for k in ("generative_dtype", "machine"):
+    for k in ("generative_dtype", "generative_samples", "machine"):
         if k in lat:
             detail[k] = lat[k]
     if times:
