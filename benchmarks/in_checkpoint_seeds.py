@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--min-questions", type=int, default=20)
     ap.add_argument("--protocol", choices=("in-checkpoint", "earlier-later"), default="in-checkpoint")
     ap.add_argument("--train-checkpoints", type=int, default=4, help="earlier-later: the training checkpoints")
+    ap.add_argument("--test-fraction", type=float, default=None, help="earlier-later: each task's held-out "
+                    "fraction (default: the workspace's recorded evaluation's, else 0.3)")
     args = ap.parse_args(argv)
 
     from probecast.demos.real import IN_CHECKPOINT_PARAMS
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> dict:
             res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
                                          IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
         else:
-            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed)
+            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed,
+                                args.test_fraction or recorded_test_fraction(ws))
         for m in methods:
             r = res[m]
             out[m]["mean"].append(r["auroc_mean"])
@@ -76,7 +79,14 @@ def main(argv: list[str] | None = None) -> dict:
     return out
 
 
-def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int) -> dict:
+def recorded_test_fraction(ws) -> float:
+    """The held-out fraction of the workspace's recorded evaluation (the real demo holds out 0.5), else 0.3."""
+    from probecast.identity import recorded_evaluation
+
+    return recorded_evaluation(ws).get("split", {}).get("test_fraction") or 0.3
+
+
+def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int, test_fraction: float) -> dict:
     """{method: summary} of the earlier-predicts-later evaluation at split seed `seed` (nothing written)."""
     from probecast.evaluation.data import train_losses
     from probecast.evaluation.evaluate import BASELINES, evaluate
@@ -84,6 +94,7 @@ def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int) ->
 
     res = evaluate(X, labels, probes=[m for m in methods if m not in BASELINES],
                    baselines=[m for m in methods if m in BASELINES], split=SplitConfig(n_train_checkpoints=n_train,
+                                                                                        test_fraction=test_fraction,
                                                                                         seed=seed),
                    train_loss=train_losses(ws) or None, show_progress=False).summary
     return {**res["probes"], **res["baselines"]}

@@ -86,7 +86,7 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
     rng = np.random.default_rng(seed)
     acc: dict[int, list[dict]] = {n: [] for n in ns}
     probe_cov, probe_w, budget = [], [], {"covers": [], "labels": [], "half_width": []}
-    skipped: set[int] = set()
+    cells_by_n = {n: 0 for n in ns}  # cells larger than n (an audit of n is a sample of them)
     for (ckpt, task), g in rows.groupby(["checkpoint", "task"]):
         p, y = g["p"].to_numpy(), g["y"].to_numpy()
         truth = y.mean()
@@ -94,9 +94,9 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
         probe_cov.append(lo <= truth <= hi)
         probe_w.append(hi - lo)
         for n in ns:
-            if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task
-                skipped.add(n)
+            if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task: the cell is left out at n
                 continue
+            cells_by_n[n] += 1
             acc[n] += [draw_stats(p, y, rng.choice(len(y), n, replace=False), truth, level) for _ in range(draws)]
         for _ in range(draws):
             e, idx, _ = label_until(AuditBudget(half_width=half_width), p, lambda i: y[i], rng.permutation(len(y)),
@@ -107,7 +107,8 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
     cells = rows.groupby(["checkpoint", "task"]).ngroups
     out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws, "cells": int(cells),
            "questions_per_cell": int(len(rows) / max(cells, 1)), "interval": "finite",
-           "n": {str(n): summarise(a, probe_cov, probe_w) for n, a in acc.items() if a}, "n_skipped": sorted(skipped)}
+           "n": {str(n): summarise(a, probe_cov, probe_w) for n, a in acc.items() if a},
+           "cells_by_n": {str(n): c for n, c in cells_by_n.items()}, "n_skipped": [n for n in ns if not acc[n]]}
     out["budget"] = {"half_width_target": half_width, "coverage": float(np.mean(budget["covers"])),
                      "labels_mean": float(np.mean(budget["labels"])), "labels_max": int(np.max(budget["labels"])),
                      "half_width_mean": float(np.mean(budget["half_width"]))}
@@ -117,10 +118,14 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
 def print_coverage(res: dict) -> list[str]:
     print(f"\n{res['workspace']}: probe {res['probe']}, {res['cells']} test checkpoint × task cells "
           f"(~{res['questions_per_cell']} questions each), {res['draws']} audit draws per n, nominal {res['level']:.0%}")
+    cells = res.get("cells_by_n", {})
+    if any(c < res["cells"] for c in cells.values()):  # an audit of n needs a cell of more than n questions
+        print("cells scored per n (those with more questions than n): "
+              + ", ".join(f"n={n}: {c}" for n, c in cells.items()))
     print(f"{'n':>4} {'interval':>8} {'PPI cov':>8} {'classical cov':>14} {'probe-only cov':>15} {'PPI width':>10} "
           f"{'classical width':>16} {'probe width':>12} {'ratio':>6} {'mean λ':>7} {'worth':>6} {'equal labels':>13} "
           f"{'PPI cov when labels vary':>25}")
-    fails = [f"n={n}: not measured (a cell has no more than {n} questions)" for n in res.get("n_skipped", [])]
+    fails = [f"n={n}: not measured (no cell has more than {n} questions)" for n in res.get("n_skipped", [])]
     for n, r in res["n"].items():
         for pre, name in (("", "finite"), ("clt_", "clt")):
             vary = r[f"{pre}ppi_coverage_labels_vary"]
