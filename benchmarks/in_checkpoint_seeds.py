@@ -49,14 +49,14 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = sorted(set(task_of))
     big = [t for t in tasks if np.sum((task_of == t) & first_ckpt) >= args.min_questions]  # questions per checkpoint
     methods = args.methods.split(",")
+    test_fraction = args.test_fraction or recorded_test_fraction(ws)
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
             res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
                                          IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
         else:
-            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed,
-                                args.test_fraction or recorded_test_fraction(ws))
+            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)
         for m in methods:
             r = res[m]
             out[m]["mean"].append(r["auroc_mean"])
@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def recorded_test_fraction(ws) -> float:
-    """The held-out fraction of the workspace's recorded evaluation (the real demo holds out 0.5), else 0.3."""
+    """The held-out fraction of the workspace's recorded evaluation (the real demo holds out 0.5), else the default."""
+    from probecast.evaluation.splits import SplitConfig
     from probecast.identity import recorded_evaluation
 
-    return recorded_evaluation(ws).get("split", {}).get("test_fraction") or 0.3
+    return recorded_evaluation(ws).get("split", {}).get("test_fraction") or SplitConfig.test_fraction
 
 
 def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int, test_fraction: float) -> dict:

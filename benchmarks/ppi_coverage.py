@@ -86,7 +86,6 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
     rng = np.random.default_rng(seed)
     acc: dict[int, list[dict]] = {n: [] for n in ns}
     probe_cov, probe_w, budget = [], [], {"covers": [], "labels": [], "half_width": []}
-    cells_by_n = {n: 0 for n in ns}  # cells larger than n (an audit of n is a sample of them)
     for (ckpt, task), g in rows.groupby(["checkpoint", "task"]):
         p, y = g["p"].to_numpy(), g["y"].to_numpy()
         truth = y.mean()
@@ -96,7 +95,6 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
         for n in ns:
             if n >= len(y):  # e.g. n = 64 on the quick demo's 60 questions per task: the cell is left out at n
                 continue
-            cells_by_n[n] += 1
             acc[n] += [draw_stats(p, y, rng.choice(len(y), n, replace=False), truth, level) for _ in range(draws)]
         for _ in range(draws):
             e, idx, _ = label_until(AuditBudget(half_width=half_width), p, lambda i: y[i], rng.permutation(len(y)),
@@ -108,7 +106,7 @@ def coverage(ws: Workspace, ns: list[int], draws: int, level: float, half_width:
     out = {"workspace": str(ws.root), "probe": probe, "level": level, "draws": draws, "cells": int(cells),
            "questions_per_cell": int(len(rows) / max(cells, 1)), "interval": "finite",
            "n": {str(n): summarise(a, probe_cov, probe_w) for n, a in acc.items() if a},
-           "cells_by_n": {str(n): c for n, c in cells_by_n.items()}, "n_skipped": [n for n in ns if not acc[n]]}
+           "cells_by_n": {str(n): len(a) // draws for n, a in acc.items()}, "n_skipped": [n for n in ns if not acc[n]]}
     out["budget"] = {"half_width_target": half_width, "coverage": float(np.mean(budget["covers"])),
                      "labels_mean": float(np.mean(budget["labels"])), "labels_max": int(np.max(budget["labels"])),
                      "half_width_mean": float(np.mean(budget["half_width"]))}

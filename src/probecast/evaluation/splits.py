@@ -3,8 +3,8 @@
 The first `n_train_checkpoints` labelled checkpoints by step (or the named ones) are training checkpoints;
 every checkpoint with a larger step is a test checkpoint. Independently, a fraction of each task's questions
 is held out, drawn from the task's own seeded stream (`seed` and the task's name): adding, removing or resizing
-one task leaves every other task's held-out questions as they were. Probes and baselines are fitted on train questions × train checkpoints and scored on test
-questions × test checkpoints only; carry-forward alone reads *all* questions at the training checkpoints.
+one task leaves every other task's held-out questions as they were. Probes and baselines are fitted on train
+questions × train checkpoints and scored on test questions × test checkpoints only; carry-forward alone reads *all* questions at the training checkpoints.
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ def register_latency(app: typer.Typer) -> None:
         tasks = resolve_tasks(None, w)
         label_meta = w.label_metadata(ckpt.id, tasks[0].name)
         settings = {k: v for k, v in label_meta["settings"].items() if k in LabelConfig.__dataclass_fields__}
-        settings["samples"] = samples or settings.get("samples", LabelConfig.samples)
+        if samples:
+            settings["samples"] = samples
         feat = json.loads(read_features_metadata(w, ckpt.id, tasks[0].name)["settings"])
         feat["layers"] = tuple(feat["layers"]) if feat.get("layers") else None
         max_step = max((r.get("step") or 0) for r in w.read_checkpoints())
