@@ -135,9 +135,13 @@ def recorded_evaluation(ws: Workspace) -> dict:
     if not ws.summary_file.exists():
         return {}
     summary = json.loads(ws.summary_file.read_text())
+    from probecast.evaluation.splits import LEGACY_SPLIT_SCHEME
+
     settings = dict(summary.get("evaluation_settings") or {})
     if "split" not in settings and "split" in summary:
         settings["split"] = {k: summary["split"].get(k) for k in SPLIT_FLAGS if k in summary["split"]}
+    if "split" in settings:  # an evaluation is recorded (summary.json may hold only `latency` so far)
+        settings.setdefault("split_scheme", LEGACY_SPLIT_SCHEME)
     return settings
 
 
@@ -147,9 +151,15 @@ def resolve_evaluation(ws: Workspace, split: dict, selection: dict, force: bool)
 
     `split`: train_checkpoints, n_train_checkpoints, test_fraction, seed; `selection`: probe_params, probes,
     baselines, tasks. Returns {"split": {...}, **selection} with the values to use."""
-    from probecast.evaluation.splits import SplitConfig
+    from probecast.evaluation.splits import SPLIT_SCHEME, SPLIT_SCHEMES, SplitConfig
 
     recorded = recorded_evaluation(ws)
+    scheme = recorded.get("split_scheme", SPLIT_SCHEME)
+    if scheme != SPLIT_SCHEME and not force:
+        raise ProbecastError(f"{ws.summary_file} records an evaluation whose held-out questions were drawn with the "
+                             f"{scheme!r} split scheme ({SPLIT_SCHEMES.get(scheme, 'unknown')}); this version uses "
+                             f"{SPLIT_SCHEME!r} ({SPLIT_SCHEMES[SPLIT_SCHEME]}), so the same --seed holds out other "
+                             f"questions: pass --force to re-evaluate (replacing it)")
     rec_split = recorded.get("split", {})
     asked_split = {k: v for k, v in split.items() if v is not None}
     if "train_checkpoints" in asked_split or "n_train_checkpoints" in asked_split:  # one way to choose them
@@ -170,8 +180,10 @@ def resolve_evaluation(ws: Workspace, split: dict, selection: dict, force: bool)
 def evaluation_settings(split, probe_params: dict | None, probes: list[str] | None, baselines: list[str] | None,
                         tasks: list[str] | None) -> dict:
     """What summary.json records as the identity of an evaluation (read back by `resolve_evaluation`)."""
-    return {"split": {k: v for k, v in asdict(split).items() if k in SPLIT_FLAGS}, "probe_params": probe_params or {},
-            "probes": probes, "baselines": baselines, "tasks": tasks}
+    from probecast.evaluation.splits import SPLIT_SCHEME
+
+    return {"split": {k: v for k, v in asdict(split).items() if k in SPLIT_FLAGS}, "split_scheme": SPLIT_SCHEME,
+            "probe_params": probe_params or {}, "probes": probes, "baselines": baselines, "tasks": tasks}
 
 
 def _given(asked: dict, flags: dict[str, str] = SPLIT_FLAGS) -> set[str]:

@@ -14,6 +14,7 @@ import pytest
 
 from probecast.cli import main
 from probecast.errors import ProbecastError
+from probecast.evaluation.splits import SPLIT_SCHEME
 from probecast.identity import resolve_evaluation
 from probecast.resolve import resolve_tasks
 from probecast.workspace import Workspace
@@ -106,6 +107,7 @@ def test_a_checkpoint_that_fails_is_not_recorded(tiny_run, tmp_path, capsys):
 
 
 def _summary(ws: Workspace, **settings) -> None:
+    """A summary.json; without settings, one written before settings were recorded (its split block only)."""
     ws.summary_file.write_text(json.dumps({"split": {"train_checkpoints": ["a", "b"], "n_train_checkpoints": 2,
                                                      "test_fraction": 0.3, "seed": 0, "n_test_questions": 9},
                                            **({"evaluation_settings": settings} if settings else {})}))
@@ -118,7 +120,8 @@ def test_evaluate_reuses_the_recorded_split_and_refuses_another_without_force(tm
     nosel = {"probe_params": None, "probes": None, "baselines": None, "tasks": None}
     assert resolve_evaluation(ws, none, nosel, False)["split"] == {"train_checkpoints": None, "n_train_checkpoints": 2,
                                                                    "test_fraction": 0.3, "seed": 0}
-    _summary(ws)  # a summary written before settings were recorded: its split block is the record
+    split = {"train_checkpoints": ["a", "b"], "n_train_checkpoints": 2, "test_fraction": 0.3, "seed": 0}
+    _summary(ws, split=split, split_scheme=SPLIT_SCHEME)
     assert resolve_evaluation(ws, none, nosel, False)["split"]["train_checkpoints"] == ["a", "b"]
     with pytest.raises(ProbecastError, match=r"--test-fraction 0.3 \(this run: 0.5\).*--force"):
         resolve_evaluation(ws, {**none, "test_fraction": 0.5}, nosel, False)
@@ -126,7 +129,7 @@ def test_evaluate_reuses_the_recorded_split_and_refuses_another_without_force(tm
         resolve_evaluation(ws, {**none, "n_train_checkpoints": 3}, nosel, False)
     forced = resolve_evaluation(ws, {**none, "n_train_checkpoints": 3}, nosel, True)["split"]
     assert forced == {"train_checkpoints": None, "n_train_checkpoints": 3, "test_fraction": 0.3, "seed": 0}
-    _summary(ws, split={"train_checkpoints": ["a", "b"], "n_train_checkpoints": 2, "test_fraction": 0.3, "seed": 0},
+    _summary(ws, split=split, split_scheme=SPLIT_SCHEME,
              probe_params={"mlp": {"hidden": 8}}, probes=None, baselines=["carry_forward"], tasks=None)
     chosen = resolve_evaluation(ws, none, nosel, False)
     assert chosen["probe_params"] == {"mlp": {"hidden": 8}} and chosen["baselines"] == ["carry_forward"]
@@ -134,3 +137,17 @@ def test_evaluate_reuses_the_recorded_split_and_refuses_another_without_force(tm
         resolve_evaluation(ws, none, {**nosel, "probe_params": {"mlp": {"hidden": 16}}}, False)
     with pytest.raises(ProbecastError, match=r"--probes default \(this run: linear\)"):
         resolve_evaluation(ws, none, {**nosel, "probes": ["linear"]}, False)
+
+
+def test_an_evaluation_split_with_the_old_scheme_is_not_silently_redrawn(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir(parents=True, exist_ok=True)
+    none = {"train_checkpoints": None, "n_train_checkpoints": None, "test_fraction": None, "seed": None}
+    nosel = {"probe_params": None, "probes": None, "baselines": None, "tasks": None}
+    ws.summary_file.write_text(json.dumps({"latency_s": {"probe": 1.0}}))  # no evaluation recorded yet
+    assert resolve_evaluation(ws, none, nosel, False)["split"]["n_train_checkpoints"] == 2
+    _summary(ws)  # written before the scheme was recorded: held-out questions from one stream shared by all tasks
+    with pytest.raises(ProbecastError, match=r"'shared' split scheme .*same --seed holds out other questions.*--force"):
+        resolve_evaluation(ws, none, nosel, False)
+    forced = resolve_evaluation(ws, none, nosel, True)["split"]  # re-evaluated with the recorded options
+    assert forced == {"train_checkpoints": ["a", "b"], "n_train_checkpoints": 2, "test_fraction": 0.3, "seed": 0}

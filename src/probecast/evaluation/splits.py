@@ -5,6 +5,11 @@ every checkpoint with a larger step is a test checkpoint. Independently, a fract
 is held out, drawn from the task's own seeded stream (`seed` and the task's name): adding, removing or resizing
 one task leaves every other task's held-out questions as they were. Probes and baselines are fitted on train
 questions × train checkpoints and scored on test questions × test checkpoints only; carry-forward alone reads *all* questions at the training checkpoints.
+
+`SPLIT_SCHEME` names how held-out questions are drawn and is recorded with every evaluation
+(summary.json `evaluation_settings.split_scheme`): before it, one stream was shared by all tasks in name order
+("shared", summaries without the key), so the same seed and fraction hold out other questions now; `evaluate`
+refuses to replace such a summary without `--force` instead of silently re-splitting.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
+
+
+SPLIT_SCHEME = "per-task"  # each task's held-out questions from its own stream (`task_rng`)
+LEGACY_SPLIT_SCHEME = "shared"  # one stream for all tasks, in name order: summaries without the key
+SPLIT_SCHEMES = {SPLIT_SCHEME: "each task's held-out questions from its own stream",
+                 LEGACY_SPLIT_SCHEME: "one stream for all tasks"}
 
 
 @dataclass
