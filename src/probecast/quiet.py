@@ -5,6 +5,11 @@ One place decides what a person sees: probecast's own messages, progress and err
 from; other warnings are hidden when a dependency raises them; transformers' and huggingface_hub's loggers
 show errors only. Everything is restored when the command ends (tests and notebooks calling `main` keep
 their own settings).
+
+Child processes do not inherit warning filters or logger levels (vLLM's engine is spawned and prints its
+start-up chatter from its own interpreter), so while the CLI is quiet, `child_output_to_log` points file
+descriptors 1 and 2 at a log file for as long as such processes are being started: they keep writing there for
+their whole life, and the caller can name the log when the start fails.
 """
 
 from __future__ import annotations
@@ -14,16 +19,23 @@ import logging
 import os
 import sys
 import warnings
+import tempfile
+from pathlib import Path
 from typing import Iterator
 
 # Loggers of dependencies that report through `logging` (transformers' `logger.warning_once` among them).
-_LOGGERS = ("transformers", "huggingface_hub", "accelerate", "torch", "datasets", "lightning", "pytorch_lightning")
+_LOGGERS = ("transformers", "huggingface_hub", "accelerate", "torch", "datasets", "lightning", "pytorch_lightning",
+            "vllm")
 # Read by transformers when it is first imported (after this, the logger levels above take over).
 _ENV = {"TRANSFORMERS_VERBOSITY": "error", "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}
 
 
+_active = 0  # nesting depth of quiet_dependencies
+
+
 @contextlib.contextmanager
 def quiet_dependencies() -> Iterator[None]:
+    global _active
     saved_env = {k: os.environ.get(k) for k in _ENV}
     saved_levels = {name: logging.getLogger(name).level for name in _LOGGERS}
     with warnings.catch_warnings():
@@ -35,9 +47,11 @@ def quiet_dependencies() -> Iterator[None]:
         for name in _LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
         _transformers_verbosity_error()
+        _active += 1
         try:
             yield
         finally:
+            _active -= 1
             for name, level in saved_levels.items():
                 logging.getLogger(name).setLevel(level)
             for k, v in saved_env.items():
@@ -52,3 +66,28 @@ def _transformers_verbosity_error() -> None:
     tf_logging = sys.modules.get("transformers.utils.logging")
     if tf_logging is not None:
         tf_logging.set_verbosity_error()
+
+
+@contextlib.contextmanager
+def child_output_to_log(prefix: str) -> Iterator[Path | None]:
+    """While quiet: stdout and stderr (the file descriptors, so child processes started meanwhile inherit them)
+    go to a new log file, whose path is yielded; restored on exit (the log stays for the caller to name or
+    delete). Not quiet (`--verbose`, tests, notebooks): nothing is redirected and None is yielded."""
+    if not _active:
+        yield None
+        return
+    fd, name = tempfile.mkstemp(prefix=f"probecast-{prefix}-", suffix=".log")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield Path(name)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (*saved, fd):
+            os.close(f)

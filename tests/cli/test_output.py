@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 import types
 import warnings
@@ -11,7 +13,7 @@ import pytest
 
 from probecast import ui
 from probecast.cli import main
-from probecast.quiet import quiet_dependencies
+from probecast.quiet import child_output_to_log, quiet_dependencies
 
 
 def _warn_from(module_name: str, category=UserWarning, message="dependency says hi") -> None:
@@ -136,3 +138,20 @@ def test_extract_through_the_cli_shows_no_transformers_deprecation(tiny_run, tmp
     assert not [w for w in recwarn if issubclass(w.category, (FutureWarning, DeprecationWarning))
                 and "transformers" in (w.filename + str(w.message))]
     assert list((tmp_path / "w" / "features").rglob("*.safetensors"))
+
+
+def test_processes_started_while_quiet_write_to_a_log_not_to_the_user(capfd):
+    """vLLM's engine is a child process: warning filters and logger levels do not reach it, its file descriptors do."""
+    child = [sys.executable, "-c", "import sys; print('chatter out'); print('chatter err', file=sys.stderr)"]
+    with child_output_to_log("test") as log:
+        assert log is None  # not quiet (a test, a notebook, --verbose): nothing is redirected
+        subprocess.run(child, check=True)
+    assert "chatter out" in capfd.readouterr().out
+    with quiet_dependencies():
+        with child_output_to_log("test") as log:
+            subprocess.run(child, check=True)
+        print("ours")
+    seen = capfd.readouterr()
+    assert "chatter" not in seen.out + seen.err and "ours" in seen.out
+    assert log.read_text().split() == ["chatter", "out", "chatter", "err"]
+    log.unlink()

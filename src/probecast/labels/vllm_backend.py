@@ -29,6 +29,7 @@ from typing import Sequence
 from probecast.checkpoints.discover import Checkpoint
 from probecast.errors import ProbecastError
 from probecast.labels.backend import SamplingConfig
+from probecast.quiet import child_output_to_log
 from probecast.tasks.scorers import cut_at_stop
 
 # vLLM's own log kept to errors (yours wins: these are defaults): at WARNING a fine-tuned float32 checkpoint loaded
@@ -87,11 +88,13 @@ class VLLMBackend:
         if _on_cpu():  # the CPU engine reserves a fraction of all RAM unless told a KV-cache size
             kwargs["kv_cache_memory_bytes"] = int(kv_cache_gib * (1 << 30))
         self.seed = seed
-        try:
-            self.llm = vllm.LLM(**kwargs)
-        except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]})") from None
+        with child_output_to_log("vllm") as self._log:  # the engine's processes print their start-up chatter there
+            try:
+                self.llm = vllm.LLM(**kwargs)
+            except (OSError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                log = f"; vLLM's log: {self._log}" if self._log else ""
+                raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]}){log}") from None
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, cfg: SamplingConfig):
@@ -146,6 +149,9 @@ class VLLMBackend:
             destroy_distributed_environment()
         except Exception:  # nothing was initialised in this process (the engine ran in child processes)
             pass
+        log = getattr(self, "_log", None)
+        if log is not None:  # the engine ran and has ended: its start-up chatter is of no further use
+            log.unlink(missing_ok=True)
 
     def __enter__(self) -> "VLLMBackend":
         return self
