@@ -26,6 +26,11 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
         assert m["inputs"], name
     assert s["probes"]["hybrid"]["inputs"] == ["hidden", "answer_loglik"]
     assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
+    # GSM8K is sampled with its own count (--quick: 5; the skills 4)
+    from probecast.workspace import Workspace
+
+    n = Workspace(out, create=False).read_labels().groupby("task")["n"].unique()
+    assert list(n["gsm8k"]) == [5] == [s["demo"]["samples_by_task"]["gsm8k"]] and list(n["add"]) == [4]
     # test questions are never in the fine-tuning data
     train_text = "".join(p.read_text() for p in (out / "tasks").glob("*.train.jsonl"))
     for name in ("add", "weekday", "list_last"):
