@@ -132,11 +132,11 @@ def check_probe_refit(ws: Workspace, name: str, probe: str, params: dict, force:
 def recorded_evaluation(ws: Workspace) -> dict:
     """The settings of the evaluation summary.json records ({} when there is none). Summaries written before
     settings were recorded give their split only."""
+    from probecast.evaluation.splits import LEGACY_SPLIT_SCHEME
+
     if not ws.summary_file.exists():
         return {}
     summary = json.loads(ws.summary_file.read_text())
-    from probecast.evaluation.splits import LEGACY_SPLIT_SCHEME
-
     settings = dict(summary.get("evaluation_settings") or {})
     if "split" not in settings and "split" in summary:
         settings["split"] = {k: summary["split"].get(k) for k in SPLIT_FLAGS if k in summary["split"]}

@@ -18,8 +18,8 @@ import contextlib
 import logging
 import os
 import sys
-import warnings
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterator
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -88,13 +89,21 @@ class VLLMBackend:
         if _on_cpu():  # the CPU engine reserves a fraction of all RAM unless told a KV-cache size
             kwargs["kv_cache_memory_bytes"] = int(kv_cache_gib * (1 << 30))
         self.seed = seed
-        with child_output_to_log("vllm") as self._log:  # the engine's processes print their start-up chatter there
-            try:
-                self.llm = vllm.LLM(**kwargs)
-            except (OSError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                log = f"; vLLM's log: {self._log}" if self._log else ""
-                raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]}){log}") from None
+        try:
+            with child_output_to_log("vllm") as self._log:  # the engine's processes print their start-up chatter there
+                try:
+                    self.llm = vllm.LLM(**kwargs)
+                except (OSError, ValueError) as exc:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    log = f"; vLLM's log: {self._log}" if self._log else ""
+                    raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]}){log}") \
+                        from None
+        except ProbecastError:
+            raise
+        except BaseException:  # a traceback follows (output restored by now); the engine's account is in the log
+            if self._log:
+                print(f"note: vLLM's log of the failed engine start: {self._log}", file=sys.stderr)
+            raise
         self.tokenizer = self.llm.get_tokenizer()
 
     def _params(self, cfg: SamplingConfig):
