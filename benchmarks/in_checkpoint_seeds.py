@@ -12,8 +12,8 @@ task-score error.
 Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the demo's per-method settings, 5 folds
 stratified by task and label) once per outer fold seed 0..N-1 and prints every method's mean AUROC per seed, the
 mean ± standard deviation over seeds, per task, and the mean without the tasks that have fewer than
-`--min-questions` questions per checkpoint (GSM8K's 8 in the demo: one success among 8 makes its per-checkpoint
-AUROC the rank of one question). Nothing is chosen here; it says how far apart two figures must be to differ.
+`--min-questions` questions per checkpoint (GSM8K's 16 in the demo, 8 before session 16: one success among 8
+makes its per-checkpoint AUROC the rank of one question). Nothing is chosen here; it says how far apart two figures must be to differ.
 """
 
 from __future__ import annotations
