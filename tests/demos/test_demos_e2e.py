@@ -32,6 +32,9 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     # timings are measured, not asserted (they are benchmark figures): present and positive
     assert all(lat[k] > 0 for k in ("generative", "probe", "prefill_floor"))
     assert summary["split"]["n_test_questions"] > 0 and (out / summary["plot"]).is_file()
+    stages = summary["demo"]["stage_seconds"]
+    assert list(stages) == ["train", "labels", "features", "evaluate", "latency"]
+    assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= summary["demo"]["wall_time_s"] + 0.5
     assert len(list((out / "run").glob("step-*"))) >= 6
     # the demo folder is a complete workspace for the other commands
     run_cli("predict", "--ws", str(out), "--probe", summary["best_probe"], "--checkpoints",

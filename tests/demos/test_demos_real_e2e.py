@@ -26,6 +26,9 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
         assert m["inputs"], name
     assert s["probes"]["hybrid"]["inputs"] == ["hidden", "answer_loglik"]
     assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
+    stages = s["demo"]["stage_seconds"]
+    assert list(stages) == ["setup", "finetune", "labels", "features", "evaluate", "in_checkpoint", "latency"]
+    assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= s["demo"]["wall_time_s"] + 0.5
     # GSM8K is sampled with its own count (--quick: 5; the skills 4)
     from probecast.workspace import Workspace
 

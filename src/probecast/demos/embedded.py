@@ -9,10 +9,10 @@ DIR is a complete workspace: `--ws DIR` works for predict, evaluate, watch and r
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from probecast.demos.clock import StageClock
 from probecast.io import write_json_atomic
 
 
@@ -46,27 +46,32 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     from probecast.toy.train import ToyConfig, train_toy
     from probecast.workspace import Workspace
 
-    t_start = time.perf_counter()
+    clock = StageClock()
     ws = Workspace(out)
     toy = ToyConfig.quick(cfg.size) if cfg.quick else ToyConfig(size=cfg.size)
     train_toy(ws.run_dir, toy, progress=progress)
+    clock.lap("train")
     ckpts = discover_checkpoints(ws.run_dir)
     ws.add_checkpoints(c.to_record() for c in ckpts)
     tasks = resolve_tasks("synthetic", ws, cfg.questions_per_task, remember=True)
     label_cfg = LabelConfig(samples=cfg.samples, greedy=False)
     extract_cfg = ExtractConfig(tail_tokens=cfg.tail_tokens)
     label_workspace(ws, ckpts, tasks, label_cfg, progress=progress)
+    clock.lap("labels")
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
+    clock.lap("features")
     early = [c.id for c in ckpts if (c.step or 0) <= cfg.train_fraction * toy.steps]
     evaluate_workspace(ws, split=SplitConfig(train_checkpoints=early), show_progress=progress)
+    clock.lap("evaluate")
     summary = json.loads(ws.summary_file.read_text())
     best = summary["best_probe"]
     latency = measure_latency(ckpts[-1], tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)),
                               max_step=max(c.step or 0 for c in ckpts))
     summary["latency_s"], summary["latency_detail"] = latency_summary(latency, best)
+    clock.lap("latency")
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task,
                        "samples": cfg.samples, "train_steps": toy.steps,
-                       "wall_time_s": round(time.perf_counter() - t_start, 1)}
+                       "stage_seconds": clock.seconds, "wall_time_s": clock.total()}
     write_json_atomic(ws.summary_file, summary)
     return summary

@@ -14,10 +14,10 @@ Every `--ws DIR` command reads the same task files.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from probecast.demos.clock import StageClock
 from probecast.demos.movement import movement
 from probecast.finetune.train import FinetuneConfig
 from probecast.io import write_json_atomic
@@ -135,13 +135,15 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     from probecast.workspace import Workspace
 
     cfg = cfg or RealDemoConfig()
-    t_start = time.perf_counter()
+    clock = StageClock()
     out = Path(out).resolve()
     ws = Workspace(out)
     base = fetch_model(cfg.model, log=print if progress else None)
     tests, trains = write_skill_suite(out / "tasks", list(cfg.skills), cfg.skill_questions, cfg.skill_train_examples)
+    clock.lap("setup")  # the model fetched (or found cached), the skill suite written
     ft = replace(cfg.finetune, task=",".join(str(p) for p in trains))
     finetune(base, ws.run_dir, ft, progress=progress)
+    clock.lap("finetune")
     ckpts = discover_checkpoints(ws.run_dir)  # train_loss comes from the sidecars
     complete = all(c.train_loss is not None for c in ckpts)  # the training_loss baseline needs every step's
     ws.add_checkpoints({k: v for k, v in c.to_record().items() if complete or k != "train_loss"} for c in ckpts)
@@ -155,16 +157,21 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     for group, samples in (([t for t in tasks if t.name != gsm8k.name], cfg.samples),
                            ([t for t in tasks if t.name == gsm8k.name], cfg.gsm8k_samples)):
         label_workspace(ws, ckpts, group, replace(label_cfg, samples=samples), dtype=cfg.label_dtype, progress=progress)
+    clock.lap("labels")
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
+    clock.lap("features")
     split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints, test_fraction=cfg.test_fraction)
     evaluate_workspace(ws, split=split, show_progress=progress)
+    clock.lap("evaluate")
     summary = json.loads(ws.summary_file.read_text())
     summary["in_checkpoint"] = in_checkpoint(ws, cfg, progress)
+    clock.lap("in_checkpoint")
     max_step = max(c.step or 0 for c in ckpts)
     if summary.get("best_probe"):
         lat_tasks = [t.subset(cfg.latency_questions) for t in tasks]
         add_latency(ws, summary, ckpts[-1], lat_tasks, replace(label_cfg, samples=cfg.latency_samples), extract_cfg,
                     max_step, cfg.latency_repeats, cfg.label_dtype)
+        clock.lap("latency")
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     labels = ws.read_labels()
     steps = sorted({c.step or 0 for c in ckpts})
@@ -175,7 +182,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
                        "movement": movement(labels, steps[min(cfg.n_train_checkpoints, len(steps)) - 1]),
                        "task_score_by_checkpoint": {t: {str(s): float(v) for s, v in g.groupby("step")["pass1"].mean().items()}
                                                     for t, g in labels.groupby("task")},
-                       "wall_time_s": round(time.perf_counter() - t_start, 1)}
+                       "stage_seconds": clock.seconds, "wall_time_s": clock.total()}
     write_json_atomic(ws.summary_file, summary)
     return summary
 
