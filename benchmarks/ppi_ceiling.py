@@ -35,8 +35,9 @@ from probecast.evaluation.data import feature_index, labelled_pairs, load_pairs,
 from statistics import NormalDist
 
 from probecast.evaluation.ppi import calibrated_pseudo_predictions, finite_se, ppi_mean, regression_lambda
-from probecast.evaluation.splits import SPLIT_SCHEME, SplitConfig, make_split
-from probecast.identity import recorded_evaluation
+from probecast.evaluation.splits import SplitConfig, make_split
+from probecast.errors import ProbecastError
+from probecast.identity import check_split_scheme
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace
 
@@ -70,9 +71,10 @@ def main() -> None:
     X, lab = labelled_pairs(ws)
     y = lab["pass1"].to_numpy(float)
     sp = s["split"]
-    if recorded_evaluation(ws).get("split_scheme") != SPLIT_SCHEME:  # the held-out questions would not be the summary's
-        sys.exit(f"{ws.summary_file}: evaluated with an older split scheme; run `probecast evaluate --ws {args.ws} "
-                 f"--force` first")
+    try:
+        check_split_scheme(ws)  # else the held-out questions drawn below would not be the summary's
+    except ProbecastError as exc:
+        sys.exit(f"error: {exc}")
     split = make_split(X, SplitConfig(**{k.name: sp[k.name] for k in fields(SplitConfig) if k.name in sp}))
     held_out = set(zip(X.task[split.test].astype(str), X.question_ids[split.test].astype(str)))
     is_held = np.array([(t, q) in held_out for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])

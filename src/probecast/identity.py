@@ -145,21 +145,30 @@ def recorded_evaluation(ws: Workspace) -> dict:
     return settings
 
 
+def check_split_scheme(ws: Workspace, recorded: dict | None = None) -> None:
+    """A ProbecastError when the recorded evaluation's held-out questions were drawn with another split scheme
+    than this version's (`evaluation.splits.SPLIT_SCHEME`): the same seed would hold out other questions."""
+    from probecast.evaluation.splits import SPLIT_SCHEME, SPLIT_SCHEMES
+
+    scheme = (recorded_evaluation(ws) if recorded is None else recorded).get("split_scheme", SPLIT_SCHEME)
+    if scheme != SPLIT_SCHEME:
+        raise ProbecastError(f"{ws.summary_file} records an evaluation whose held-out questions were drawn with the "
+                             f"{scheme!r} split scheme ({SPLIT_SCHEMES.get(scheme, 'unknown')}); this version uses "
+                             f"{SPLIT_SCHEME!r} ({SPLIT_SCHEMES[SPLIT_SCHEME]}), so the same --seed holds out other "
+                             f"questions: pass --force to re-evaluate (replacing it)")
+
+
 def resolve_evaluation(ws: Workspace, split: dict, selection: dict, force: bool) -> dict:
     """This run's evaluation settings: every option left out (None) takes the recorded value (else the
     default); options given that differ from the record are an error without --force.
 
     `split`: train_checkpoints, n_train_checkpoints, test_fraction, seed; `selection`: probe_params, probes,
     baselines, tasks. Returns {"split": {...}, **selection} with the values to use."""
-    from probecast.evaluation.splits import SPLIT_SCHEME, SPLIT_SCHEMES, SplitConfig
+    from probecast.evaluation.splits import SplitConfig
 
     recorded = recorded_evaluation(ws)
-    scheme = recorded.get("split_scheme", SPLIT_SCHEME)
-    if scheme != SPLIT_SCHEME and not force:
-        raise ProbecastError(f"{ws.summary_file} records an evaluation whose held-out questions were drawn with the "
-                             f"{scheme!r} split scheme ({SPLIT_SCHEMES.get(scheme, 'unknown')}); this version uses "
-                             f"{SPLIT_SCHEME!r} ({SPLIT_SCHEMES[SPLIT_SCHEME]}), so the same --seed holds out other "
-                             f"questions: pass --force to re-evaluate (replacing it)")
+    if not force:
+        check_split_scheme(ws, recorded)
     rec_split = recorded.get("split", {})
     asked_split = {k: v for k, v in split.items() if v is not None}
     if "train_checkpoints" in asked_split or "n_train_checkpoints" in asked_split:  # one way to choose them

@@ -89,18 +89,15 @@ class VLLMBackend:
         if _on_cpu():  # the CPU engine reserves a fraction of all RAM unless told a KV-cache size
             kwargs["kv_cache_memory_bytes"] = int(kv_cache_gib * (1 << 30))
         self.seed = seed
+        self._log = None
         try:
             with child_output_to_log("vllm") as self._log:  # the engine's processes print their start-up chatter there
-                try:
-                    self.llm = vllm.LLM(**kwargs)
-                except (OSError, ValueError) as exc:
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    log = f"; vLLM's log: {self._log}" if self._log else ""
-                    raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]}){log}") \
-                        from None
-        except ProbecastError:
-            raise
-        except BaseException:  # a traceback follows (output restored by now); the engine's account is in the log
+                self.llm = vllm.LLM(**kwargs)
+        except (OSError, ValueError) as exc:  # output is restored by now
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log = f"; vLLM's log: {self._log}" if self._log else ""
+            raise ProbecastError(f"{checkpoint.path}: vLLM cannot load the checkpoint ({first[:300]}){log}") from None
+        except BaseException:  # a traceback follows; the engine's own account of it is in the log
             if self._log:
                 print(f"note: vLLM's log of the failed engine start: {self._log}", file=sys.stderr)
             raise
