@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import fields
 
 import numpy as np
@@ -36,7 +35,6 @@ from statistics import NormalDist
 
 from probecast.evaluation.ppi import calibrated_pseudo_predictions, finite_se, ppi_mean, regression_lambda
 from probecast.evaluation.splits import SplitConfig, make_split
-from probecast.errors import ProbecastError
 from probecast.identity import check_split_scheme
 from probecast.probes.base import load_probe
 from probecast.workspace import Workspace
@@ -68,13 +66,10 @@ def main() -> None:
     args = ap.parse_args()
     ws = Workspace(args.ws, create=False)
     s = json.loads(ws.summary_file.read_text())
+    check_split_scheme(ws)  # else the held-out questions drawn below would not be the summary's
     X, lab = labelled_pairs(ws)
     y = lab["pass1"].to_numpy(float)
     sp = s["split"]
-    try:
-        check_split_scheme(ws)  # else the held-out questions drawn below would not be the summary's
-    except ProbecastError as exc:
-        sys.exit(f"error: {exc}")
     split = make_split(X, SplitConfig(**{k.name: sp[k.name] for k in fields(SplitConfig) if k.name in sp}))
     held_out = set(zip(X.task[split.test].astype(str), X.question_ids[split.test].astype(str)))
     is_held = np.array([(t, q) in held_out for t, q in zip(X.task.astype(str), X.question_ids.astype(str))])
@@ -159,4 +154,6 @@ def carry_forward_ols(ws: Workspace, X, y: np.ndarray, f: np.ndarray, last: str)
 
 
 if __name__ == "__main__":
-    main()
+    from probecast.errors import run_script
+
+    run_script(main)  # a bad workspace or an old split scheme: one line, exit 2
