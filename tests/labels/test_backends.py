@@ -48,16 +48,34 @@ def test_hf_backend_loaded_per_checkpoint_and_freed(tiny_run):
 
 def test_borrowed_model_is_not_freed_and_fixed_length_generation(tiny_run):
     from probecast.checkpoints.load import load_model
+    from probecast.labels.hf_sampler import sample_compacting
 
     (ckpt, *_) = discover_checkpoints(tiny_run)
     model, tok = load_model(ckpt)
     backend = make_backend("hf", ckpt, model, tok)
-    seen, generate = {}, model.generate
-    model.generate = lambda **kw: seen.update(kw) or generate(**kw)
     out = backend.generate(["a"], SamplingConfig(n=2, max_new_tokens=5, min_new_tokens=5, stop=()))
-    assert len(out[0]) == 2 and seen["min_new_tokens"] == 5 and seen["max_new_tokens"] == 5  # EOS suppressed
+    assert len(out[0]) == 2
+    enc = tok(["a", "bc"], return_tensors="pt", padding=True)
+    new = sample_compacting(model, enc["input_ids"], enc["attention_mask"], 3, max_new_tokens=5, min_new_tokens=5,
+                            eos_ids=[tok.eos_token_id])
+    assert [len(x) for x in new] == [5] * 6 and tok.eos_token_id not in sum(new, [])  # EOS suppressed
     backend.close()
     assert backend.model is model
+
+
+def test_hf_backend_falls_back_to_generate_for_a_model_the_loop_cannot_drive(tiny_run, monkeypatch):
+    """When the sampling loop cannot drive a model (its forward takes no DynamicCache / position ids: TypeError),
+    the backend samples with `model.generate`, with the same settings."""
+    import probecast.labels.hf_sampler as sampler
+    from probecast.checkpoints.load import load_model
+
+    (ckpt, *_) = discover_checkpoints(tiny_run)
+    model, tok = load_model(ckpt)
+    generate, calls = model.generate, []
+    model.generate = lambda **kw: calls.append(kw) or generate(**kw)
+    monkeypatch.setattr(sampler, "sample_compacting", lambda *a, **k: (_ for _ in ()).throw(TypeError("no cache")))
+    out = HFBackend(model, tok).generate(["a", "bc"], SamplingConfig(n=2, max_new_tokens=4, min_new_tokens=4, stop=()))
+    assert [len(x) for x in out] == [2, 2] and calls[0]["min_new_tokens"] == 4 and calls[0]["num_return_sequences"] == 2
 
 
 def test_hf_loglik_equals_one_pair_at_a_time_over_the_full_logits(tiny_run):
@@ -80,22 +98,38 @@ def test_hf_loglik_equals_one_pair_at_a_time_over_the_full_logits(tiny_run):
         assert n == len(cont) and ll == pytest.approx(want, abs=1e-4)
 
 
-def test_shared_prefill_sampling_matches_the_plain_path_on_left_padded_batches(smollm2):
-    """n samples share one prefill of each prompt; in a batch of prompts of different lengths (left padding) the
-    shared prefix must sit at the positions `generate` gives the rest. Near-greedy sampling (T = 0.01) must then
-    write what the plain path (every sample prefilled on its own) writes (session 5's shared prefill did not:
-    2 of 48 equal on a trained model, and sampled pass@1 collapsed)."""
+def test_compacting_sampler_writes_what_generate_writes(smollm2, monkeypatch):
+    """The labelling loop (one prefill shared by a prompt's samples, finished rows dropped from the batch and its
+    KV cache) against `model.generate` on a left-padded batch whose rows stop at different steps: greedy
+    completions identical in float32 (single-token and multi-token stop strings), and near-greedy sampling
+    (T = 0.01) the same on ≥ 90 % of samples (session 5's first shared prefill sat at shifted positions: 2 of
+    48 equal, and sampled pass@1 collapsed)."""
+    import torch
+
+    import probecast.labels.hf_sampler as sampler
     from probecast.checkpoints.load import load_model
     from probecast.tasks.skills import SKILLS, generate
 
-    model, tok = load_model(discover_checkpoints(smollm2)[-1], dtype="bfloat16")
-    prompts = [f"Question: {row['question']}\nAnswer:" for name in ("list_last", "word_add")
-               for row in generate(SKILLS[name], 6, seed=3)]
+    model, tok = load_model(discover_checkpoints(smollm2)[-1], dtype="float32")
+    prompts = [f"Question: {row['question']}\nAnswer:" for name in ("list_last", "word_add", "weekday")
+               for row in generate(SKILLS[name], 4, seed=3)]
     assert len({len(tok(p).input_ids) for p in prompts}) > 3  # the batch is padded
-    cfg = SamplingConfig(n=2, temperature=0.01, top_p=1.0, max_new_tokens=8)
-    shared = HFBackend(model, tok, batch_size=64).generate(prompts, cfg)
-    plain_backend = HFBackend(model, tok, batch_size=64)
-    plain_backend._shared_prefill = lambda *a, **k: None
-    plain = plain_backend.generate(prompts, cfg)
-    same = sum(a == b for s, p in zip(shared, plain) for a, b in zip(s, p))
-    assert same >= 0.9 * 2 * len(prompts), (same, shared[:3], plain[:3])
+    enc = tok(prompts, return_tensors="pt", padding=True)
+    with torch.inference_mode():
+        lengths = {len(x) for x in sampler.sample_compacting(model, enc["input_ids"], enc["attention_mask"], 1,
+                                                             max_new_tokens=14, eos_ids=[tok.eos_token_id, 198],
+                                                             greedy=True)}
+    assert len(lengths) > 2  # rows left the batch at different steps
+
+    def both(cfg):
+        loop = HFBackend(model, tok, batch_size=64).generate(prompts, cfg)
+        with monkeypatch.context() as m:  # the loop refused: HFBackend falls back to `model.generate`
+            m.setattr(sampler, "sample_compacting", lambda *a, **k: (_ for _ in ()).throw(TypeError("refused")))
+            return loop, HFBackend(model, tok, batch_size=64).generate(prompts, cfg)
+
+    for stop in (("\n",), ("\n", "list is")):
+        loop, plain = both(SamplingConfig(n=1, greedy=True, max_new_tokens=14, stop=stop))
+        assert loop == plain, (stop, loop[:3], plain[:3])
+    loop, plain = both(SamplingConfig(n=2, temperature=0.01, top_p=1.0, max_new_tokens=8))
+    same = sum(a == b for s, p in zip(loop, plain) for a, b in zip(s, p))
+    assert same >= 0.9 * 2 * len(prompts), (same, loop[:3], plain[:3])

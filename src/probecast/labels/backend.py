@@ -58,10 +58,12 @@ class HFBackend:
         return ids
 
     def generate(self, prompts: Sequence[str], cfg: SamplingConfig) -> list[list[str]]:
-        """Sampling shares each prompt's prefill across its n samples: the prompt (all but its last token) is run
-        once into a KV cache, the cache is repeated n times, and `generate` continues from it, so n samples cost
-        one prefill plus n decodes instead of n prefills (what vLLM's `n` does with its prefix cache)."""
+        """n samples per prompt in batches of `batch_size` sequences (`hf_sampler.sample_compacting`: one prefill
+        per prompt shared by its samples, finished rows leave the batch); `model.generate` for a model that
+        cannot take that loop's cache."""
         import torch
+
+        from probecast.labels.hf_sampler import sample_compacting
 
         tok = self.tokenizer
         eos = [i for i in [tok.eos_token_id] if i is not None] + self._stop_token_ids(cfg.stop)
@@ -73,45 +75,33 @@ class HFBackend:
         for start in range(0, len(prompts), per_batch):
             chunk = list(prompts[start:start + per_batch])
             enc = tok(chunk, return_tensors="pt", padding=True).to(self.device)
-            kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos or None,
-                          min_new_tokens=cfg.min_new_tokens or None)
-            if cfg.greedy:
-                kwargs.update(do_sample=False)
-            else:
-                kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
-            if multi_token_stops:
-                kwargs.update(stop_strings=multi_token_stops, tokenizer=tok)
             with torch.inference_mode():
-                ids, mask = enc["input_ids"], enc["attention_mask"]
-                cache = self._shared_prefill(ids, mask, n) if n > 1 and ids.shape[1] > 1 else None
-                if cache is not None:
-                    ids, mask = ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0)
-                    gen = self.model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, **kwargs)
-                else:
-                    gen = self.model.generate(input_ids=ids, attention_mask=mask, num_return_sequences=n, **kwargs)
-            new = gen[:, enc["input_ids"].shape[1]:]
+                try:
+                    new = sample_compacting(self.model, enc["input_ids"], enc["attention_mask"], n,
+                                            max_new_tokens=cfg.max_new_tokens, min_new_tokens=cfg.min_new_tokens,
+                                            eos_ids=eos, stop_strings=multi_token_stops, tokenizer=tok,
+                                            greedy=cfg.greedy, temperature=cfg.temperature, top_p=cfg.top_p)
+                except (TypeError, AttributeError, NotImplementedError):
+                    new = self._generate(enc, n, cfg, eos, multi_token_stops)
             texts = tok.batch_decode(new, skip_special_tokens=True)
             for i in range(len(chunk)):
                 out.append([cut_at_stop(t, cfg.stop) for t in texts[i * n:(i + 1) * n]])
         return out
 
-    def _shared_prefill(self, ids, mask, n: int):
-        """The KV cache of every prompt but its last token, repeated n times along the batch (None when the model
-        has no cache that can be repeated: then each sample prefills on its own)."""
-        from transformers import DynamicCache
-
-        try:
-            cache = DynamicCache(config=self.model.config)
-            prefix_mask = mask[:, :-1]
-            # left-padded rows: positions count real tokens only, exactly as `generate` numbers the rest (without
-            # them every padded row's prefix sat at shifted positions and sampling collapsed)
-            position_ids = (prefix_mask.long().cumsum(-1) - 1).masked_fill(prefix_mask == 0, 1)
-            self.model(input_ids=ids[:, :-1], attention_mask=prefix_mask, position_ids=position_ids,
-                       past_key_values=cache, use_cache=True, logits_to_keep=1)
-            cache.batch_repeat_interleave(n)
-        except (TypeError, AttributeError, NotImplementedError):
-            return None
-        return cache
+    def _generate(self, enc, n: int, cfg: SamplingConfig, eos: list[int], multi_token_stops: list[str]):
+        """`model.generate` (every row computed until the batch's last one stops, each sample prefilled on its
+        own): the new tokens of each sample."""
+        tok = self.tokenizer
+        kwargs = dict(max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos or None,
+                      min_new_tokens=cfg.min_new_tokens or None, num_return_sequences=n)
+        if cfg.greedy:
+            kwargs.update(do_sample=False)
+        else:
+            kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0)
+        if multi_token_stops:
+            kwargs.update(stop_strings=multi_token_stops, tokenizer=tok)
+        gen = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], **kwargs)
+        return gen[:, enc["input_ids"].shape[1]:]
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """Context with special tokens, continuation without: the lm-evaluation-harness convention."""
