@@ -34,3 +34,12 @@ def test_needs_two_folds():
     X, y, _ = planted(n_questions=10, steps=(100, 200), dim=4)
     with pytest.raises(ProbecastError, match="n_folds"):
         evaluate_in_checkpoint(X, y, ["linear"], InCheckpointConfig(n_folds=1), show_progress=False)
+
+
+def test_units_in_two_processes_give_the_same_result():
+    X, y, _ = planted(n_questions=40, steps=(100, 800), dim=6, tasks=("t1", "t2"))
+    args = (X, y, ["linear", "text_difficulty"])
+    one = evaluate_in_checkpoint(*args, InCheckpointConfig(n_folds=3), {"linear": {"cv": "question"}}, show_progress=False)
+    two = evaluate_in_checkpoint(*args, InCheckpointConfig(n_folds=3, n_jobs=2), {"linear": {"cv": "question"}},
+                                 show_progress=False)
+    assert one["methods"] == two["methods"]

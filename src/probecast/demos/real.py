@@ -194,9 +194,13 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.probes.base import make_probe
 
+    import torch
+
     X, labels = labelled_pairs(ws)
-    res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS),
-                                 InCheckpointConfig(n_folds=cfg.in_checkpoint_folds), IN_CHECKPOINT_PARAMS, progress)
+    # the units run on as many processes as probecast has threads (`--threads`; the fits are single-threaded numpy)
+    ic = InCheckpointConfig(n_folds=cfg.in_checkpoint_folds, n_jobs=torch.get_num_threads())
+    res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS), ic,
+                                 IN_CHECKPOINT_PARAMS, progress)
     for name, m in res["methods"].items():
         m["inputs"] = make_probe(name, **IN_CHECKPOINT_PARAMS.get(name, {})).inputs()
     return res

@@ -39,6 +39,7 @@ NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need
 class InCheckpointConfig:
     n_folds: int = 5
     seed: int = 0
+    n_jobs: int = 1  # method × checkpoint units run side by side in this many processes (joblib/loky; 1 = here)
 
 
 def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:
@@ -62,19 +63,28 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
         raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2, got {cfg.n_folds}")
     params = params or {}
     ckpts = sorted(set(X.checkpoint.astype(str)), key=lambda c: int(X.step[X.checkpoint.astype(str) == c][0]))
-    rows = []
     jobs = [(m, c) for m in methods if m not in NOT_IN_CHECKPOINT for c in ckpts]
-    for name, ck in track(jobs, "in-checkpoint", show=show_progress):
-        m = X.checkpoint.astype(str) == ck
-        Xc, yc = X.subset(m), y[m]
-        rows.append(pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int),
-                                  "task": Xc.task.astype(str), "pass1": yc,
-                                  "p": out_of_fold(name, Xc, yc, cfg, params.get(name, {}))}))
-    if not rows:
+    if not jobs:
         raise ProbecastError("in-checkpoint evaluation: no method to run")
+    subsets = {c: (X.subset(X.checkpoint.astype(str) == c), y[X.checkpoint.astype(str) == c]) for c in ckpts}
+    units = [(name, ck, *subsets[ck], cfg, params.get(name, {})) for name, ck in jobs]
+    if cfg.n_jobs > 1:  # each unit is seeded and self-contained, so the result does not depend on where it ran
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=min(cfg.n_jobs, len(units)), return_as="generator")(
+            delayed(_unit)(*u) for u in units)
+    else:
+        results = (_unit(*u) for u in units)
+    rows = list(track(results, "in-checkpoint", total=len(units), show=show_progress))
     return clean(summarise_in_checkpoint(pd.concat(rows, ignore_index=True)) | {
         "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [int(X.step[X.checkpoint.astype(str) == c][0]) for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
+
+
+def _unit(name: str, ck: str, Xc: FeatureSet, yc: np.ndarray, cfg: InCheckpointConfig, params: dict) -> pd.DataFrame:
+    """One method's out-of-fold predictions on one checkpoint's rows."""
+    return pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int), "task": Xc.task.astype(str),
+                         "pass1": yc, "p": out_of_fold(name, Xc, yc, cfg, params)})
 
 
 def summarise_in_checkpoint(rows: pd.DataFrame) -> dict:
