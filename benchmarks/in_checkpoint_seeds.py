@@ -1,6 +1,6 @@
 """How much the in-checkpoint figures move with the outer folds alone (the protocol's own noise).
 
-    python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 [--seeds 5] [--methods linear,ridge,text_difficulty]
+    python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 [--seeds 5] [--methods linear,ridge,text_difficulty] [--jobs 2]
     python benchmarks/in_checkpoint_seeds.py --ws demo-out-smollm2 --protocol earlier-later --train-checkpoints 4 \
         --methods logit_lens,carry_forward,ridge
 
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--methods", default="linear,ridge,text_difficulty")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--min-questions", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=1, help="in-checkpoint: run the method x checkpoint units in this many "
+                    "processes (the same figures; the real demo uses one per thread)")
     ap.add_argument("--protocol", choices=("in-checkpoint", "earlier-later"), default="in-checkpoint")
     ap.add_argument("--train-checkpoints", type=int, default=4, help="earlier-later: the training checkpoints")
     ap.add_argument("--test-fraction", type=float, default=None, help="earlier-later: each task's held-out "
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
-            res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed),
+            res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs),
                                          IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
         else:
             res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)

@@ -22,6 +22,9 @@ def test_seeds_move_the_folds_and_the_planted_signal_survives_them(tmp_path):
         assert len(out[m]["mean"]) == 2 and set(out[m]["by_task"]) == {"add", "copy"}
         assert min(out[m]["mean"]) > 0.7  # the planted layer is found whatever the folds
     assert out["linear"]["mean"][0] != out["linear"]["mean"][1]  # another seed, other folds
+    two = seeds_bench.main(["--ws", str(ws.root), "--seeds", "2", "--folds", "3", "--methods", "linear,ridge",
+                            "--min-questions", "20", "--jobs", "2"])
+    assert two["linear"]["mean"] == out["linear"]["mean"]  # units in two processes: the same figures
 
 
 def test_bad_workspace_is_one_line_and_exit_2(tmp_path):
