@@ -1,0 +1,49 @@
+"""benchmarks/auroc_paired.py: a paired bootstrap of the AUROC difference between two methods."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "report"))
+from report_workspace import planted_workspace  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("auroc_paired", ROOT / "benchmarks" / "auroc_paired.py")
+paired_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(paired_bench)
+
+
+def test_points_are_the_evaluation_figures_and_a_method_against_itself_is_zero(tmp_path):
+    ws = planted_workspace(tmp_path / "ws", n_questions=40)
+    res = paired_bench.main(["--ws", str(ws.root), "--against", "carry_forward", "--boot", "200"])
+    summary = json.loads((ws.root / "summary.json").read_text())
+    for name, block in {**summary["probes"], **summary["baselines"]}.items():
+        assert abs(res[name]["auroc"] - block["auroc_mean"]) < 1e-9, name  # aggregated as auroc_mean is
+    assert res["carry_forward"]["diff"] == 0 and res["carry_forward"]["lo"] == res["carry_forward"]["hi"] == 0
+
+
+def test_a_perfect_ranker_is_above_a_random_one_on_every_resample():
+    rng = np.random.default_rng(0)
+    tasks = {}
+    for name in ("a", "b"):
+        cells_perfect, cells_random = [], []
+        for _ in range(3):  # test checkpoints; the same 30 questions at each
+            y = (rng.random(30) < 0.4).astype(float)
+            cells_perfect.append((y, y + 0.01 * rng.random(30)))
+            cells_random.append((y, rng.random(30)))
+        tasks[name] = {"n": 30, "methods": {"perfect": cells_perfect, "random": cells_random}}
+    res = paired_bench.paired(["perfect", "random"], tasks, "random", boot=200, level=0.9)
+    assert res["perfect"]["auroc"] == 1.0 and res["perfect"]["p_above"] == 1.0
+    assert 0 < res["perfect"]["lo"] <= res["perfect"]["diff"] <= res["perfect"]["hi"] + 1e-12
+
+
+def test_unknown_method_and_missing_evaluation_are_one_line_and_exit_2(tmp_path):
+    ws = planted_workspace(tmp_path / "ws", n_questions=20)
+    script = str(ROOT / "benchmarks" / "auroc_paired.py")
+    for args in (["--ws", str(ws.root), "--against", "nope"], ["--ws", str(tmp_path)]):
+        r = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
