@@ -1,15 +1,11 @@
 """benchmarks/real_ceiling.py: the label-noise ceiling behaves as a ceiling should."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-_path = Path(__file__).resolve().parents[2] / "benchmarks" / "real_ceiling.py"
-_spec = importlib.util.spec_from_file_location("real_ceiling", _path)
-real_ceiling = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(real_ceiling)
+from benchmark_module import load_benchmark
+
+real_ceiling = load_benchmark("real_ceiling")
 
 
 def _rows(n_samples: int, mc: bool, q: int = 40, seed: int = 0) -> pd.DataFrame:

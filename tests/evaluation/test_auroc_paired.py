@@ -1,6 +1,5 @@
 """benchmarks/auroc_paired.py: a paired bootstrap of the AUROC difference between two methods."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 from report_workspace import planted_workspace  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("auroc_paired", ROOT / "benchmarks" / "auroc_paired.py")
-paired_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(paired_bench)
+from benchmark_module import load_benchmark  # noqa: E402
+
+paired_bench = load_benchmark("auroc_paired")
 
 
 def test_points_are_the_evaluation_figures_and_a_method_against_itself_is_zero(tmp_path):

@@ -1,6 +1,5 @@
 """benchmarks/in_checkpoint_rows.py: the in-checkpoint protocol with the training side varied (a learning curve)."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 from report_workspace import planted_workspace  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("in_checkpoint_rows", ROOT / "benchmarks" / "in_checkpoint_rows.py")
-rows_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rows_bench)
+from benchmark_module import load_benchmark  # noqa: E402
+
+rows_bench = load_benchmark("in_checkpoint_rows")
 
 
 def test_subsamples_keep_every_stratum_and_match_counts():

@@ -1,6 +1,5 @@
 """benchmarks/in_checkpoint_seeds.py: the in-checkpoint protocol repeated over outer fold seeds."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 from report_workspace import planted_workspace  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("in_checkpoint_seeds", ROOT / "benchmarks" / "in_checkpoint_seeds.py")
-seeds_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(seeds_bench)
+from benchmark_module import load_benchmark  # noqa: E402
+
+seeds_bench = load_benchmark("in_checkpoint_seeds")
 
 
 def test_seeds_move_the_folds_and_the_planted_signal_survives_them(tmp_path):
