@@ -42,13 +42,9 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
 
     # the dev question set on the same run (benchmarks/real_dev_set.py): new questions, none of the demo's test or
     # fine-tuning texts, labelled and extracted on every checkpoint, the in-checkpoint protocol run on them
-    import importlib.util
-    from pathlib import Path
+    from benchmark_module import load_benchmark
 
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "real_dev_set.py"
-    spec = importlib.util.spec_from_file_location("real_dev_set", bench)
-    dev_set = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dev_set)
+    dev_set = load_benchmark("real_dev_set")
     res = dev_set.main(["--demo", str(out), "--out", str(tmp_path / "dev"), "--questions", "6", "--piqa", "6",
                         "--piqa-offset", "16", "--compare", "ridge,ridge:task_intercepts=true", "--seeds", "1",
                         "--folds", "2"])
