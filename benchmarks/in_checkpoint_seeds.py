@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> dict:
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
-            res = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs),
-                                         IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
+            ic = InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs)
+            res = evaluate_in_checkpoint(X, y, methods, ic, IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
         else:
             res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)
         for m in methods:

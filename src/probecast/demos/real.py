@@ -190,11 +190,11 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
 def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     """The in-checkpoint protocol on every labelled checkpoint (question folds; probes choose their layer and
     L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
+    import torch
+
     from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.probes.base import make_probe
-
-    import torch
 
     X, labels = labelled_pairs(ws)
     # the units run on as many processes as probecast has threads (`--threads`; the fits are single-threaded numpy)

@@ -62,22 +62,30 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
     if cfg.n_folds < 2:
         raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2, got {cfg.n_folds}")
     params = params or {}
-    ckpts = sorted(set(X.checkpoint.astype(str)), key=lambda c: int(X.step[X.checkpoint.astype(str) == c][0]))
-    jobs = [(m, c) for m in methods if m not in NOT_IN_CHECKPOINT for c in ckpts]
-    if not jobs:
+    ck_of = X.checkpoint.astype(str)
+    step_of = {c: int(X.step[ck_of == c][0]) for c in set(ck_of)}
+    ckpts = sorted(step_of, key=step_of.get)
+    run = [m for m in methods if m not in NOT_IN_CHECKPOINT]
+    if not run or not ckpts:
         raise ProbecastError("in-checkpoint evaluation: no method to run")
-    subsets = {c: (X.subset(X.checkpoint.astype(str) == c), y[X.checkpoint.astype(str) == c]) for c in ckpts}
-    units = [(name, ck, *subsets[ck], cfg, params.get(name, {})) for name, ck in jobs]
+
+    def units():  # checkpoint by checkpoint: one copy of its rows at a time, shared by every method
+        for ck in ckpts:
+            rows = ck_of == ck
+            Xc, yc = X.subset(rows), y[rows]
+            for name in run:
+                yield name, ck, Xc, yc, cfg, params.get(name, {})
+
     if cfg.n_jobs > 1:  # each unit is seeded and self-contained, so the result does not depend on where it ran
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=min(cfg.n_jobs, len(units)), return_as="generator")(
-            delayed(_unit)(*u) for u in units)
+        results = Parallel(n_jobs=min(cfg.n_jobs, len(run) * len(ckpts)), return_as="generator")(
+            delayed(_unit)(*u) for u in units())
     else:
-        results = (_unit(*u) for u in units)
-    rows = list(track(results, "in-checkpoint", total=len(units), show=show_progress))
-    return clean(summarise_in_checkpoint(pd.concat(rows, ignore_index=True)) | {
-        "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [int(X.step[X.checkpoint.astype(str) == c][0]) for c in ckpts],
+        results = (_unit(*u) for u in units())
+    frames = list(track(results, "in-checkpoint", total=len(run) * len(ckpts), show=show_progress))
+    return clean(summarise_in_checkpoint(pd.concat(frames, ignore_index=True)) | {
+        "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [step_of[c] for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
 
 
