@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
-            ic = InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs)
+            ic = InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs, bootstrap=None)
             res = evaluate_in_checkpoint(X, y, methods, ic, IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
         else:
             res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)
@@ -99,7 +99,7 @@ def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int, te
                    baselines=[m for m in methods if m in BASELINES], split=SplitConfig(n_train_checkpoints=n_train,
                                                                                         test_fraction=test_fraction,
                                                                                         seed=seed),
-                   train_loss=train_losses(ws) or None, show_progress=False).summary
+                   train_loss=train_losses(ws) or None, show_progress=False, bootstrap=None).summary
     return {**res["probes"], **res["baselines"]}
 
 

@@ -36,7 +36,8 @@ def main() -> None:
     early = X.step <= args.calibrate_until
     train_ck = sorted({str(c) for c, s in zip(X.checkpoint, X.step) if s <= args.train_until})
     res = evaluate(X.subset(early), labels[early].reset_index(drop=True), probes=[args.probe], baselines=[],
-                   split=SplitConfig(train_checkpoints=train_ck, test_fraction=0.3), show_progress=False)
+                   split=SplitConfig(train_checkpoints=train_ck, test_fraction=0.3), show_progress=False,
+                   bootstrap=None)
     sd = score_errors(res.table, args.probe)  # what `probecast evaluate` would have measured by then
 
     late = ~early

@@ -112,7 +112,7 @@ def compare(out: Path, specs: list[str], seeds: int, folds: int) -> dict:
     for spec in specs:
         name, params = parse_probe_spec(spec)
         params = {name: IN_CHECKPOINT_PARAMS.get(name, {}) | params}
-        runs = [evaluate_in_checkpoint(X, y, [name], InCheckpointConfig(n_folds=folds, seed=s), params,
+        runs = [evaluate_in_checkpoint(X, y, [name], InCheckpointConfig(n_folds=folds, seed=s, bootstrap=None), params,
                                        show_progress=False)["methods"][name] for s in range(seeds)]
         means = np.array([_number(r["auroc_mean"]) for r in runs])
         per_task = {t: _mean([_number(r["auroc_by_task"].get(t)) for r in runs]) for t in sorted(runs[0]["auroc_by_task"])}

@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 from report_workspace import planted_workspace  # noqa: E402
@@ -25,19 +23,12 @@ def test_points_are_the_evaluation_figures_and_a_method_against_itself_is_zero(t
     assert res["carry_forward"]["diff"] == 0 and res["carry_forward"]["lo"] == res["carry_forward"]["hi"] == 0
 
 
-def test_a_perfect_ranker_is_above_a_random_one_on_every_resample():
-    rng = np.random.default_rng(0)
-    tasks = {}
-    for name in ("a", "b"):
-        cells_perfect, cells_random = [], []
-        for _ in range(3):  # test checkpoints; the same 30 questions at each
-            y = (rng.random(30) < 0.4).astype(float)
-            cells_perfect.append((y, y + 0.01 * rng.random(30)))
-            cells_random.append((y, rng.random(30)))
-        tasks[name] = {"n": 30, "methods": {"perfect": cells_perfect, "random": cells_random}}
-    res = paired_bench.paired(["perfect", "random"], tasks, "random", boot=200, level=0.9)
-    assert res["perfect"]["auroc"] == 1.0 and res["perfect"]["p_above"] == 1.0
-    assert 0 < res["perfect"]["lo"] <= res["perfect"]["diff"] <= res["perfect"]["hi"] + 1e-12
+def test_the_summary_holds_the_same_gaps(tmp_path):
+    ws = planted_workspace(tmp_path / "ws", n_questions=40)
+    res = paired_bench.main(["--ws", str(ws.root), "--against", "carry_forward", "--boot", "1000"])
+    summary = json.loads((ws.root / "summary.json").read_text())
+    for name, gap in summary["auroc_paired"]["against"]["carry_forward"].items():  # same default draws
+        assert (gap["lo"], gap["hi"]) == (res[name]["lo"], res[name]["hi"]), name
 
 
 def test_unknown_method_and_missing_evaluation_are_one_line_and_exit_2(tmp_path):

@@ -40,6 +40,17 @@ def test_report_is_self_contained(report_path):
     assert html.count('src="data:image/png;base64,') >= 5  # scores, AUROC, calibration, latency, forecast
 
 
+def test_report_shows_each_mean_auroc_with_its_interval(report_path, planted):
+    html = report_path.read_text()
+    summary = json.loads(planted.summary_file.read_text())
+    best = summary["best_probe"]
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split('id="auroc-intervals"')[1].split("</table>")[0])
+    cells = [dict(re.findall(r'data-col="([^"]+)" data-value="([^"]*)"', r)) for r in rows]
+    mine = next(c for c in cells if c.get("method") == best)
+    assert [float(mine["ci_lo"]), float(mine["ci_hi"])] == pytest.approx(summary["probes"][best]["auroc_ci"])
+    assert 'id="auroc-gaps"' in html
+
+
 def test_report_in_headless_chromium_matches_the_workspace(report_path, planted):
     from selenium.webdriver.common.by import By
 

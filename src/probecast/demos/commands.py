@@ -9,18 +9,20 @@ from pathlib import Path
 import typer
 
 from probecast import validate as v
+from probecast.evaluation.commands import fmt_ci
 from probecast.lock import writes_workspace
 
 
 def results_table(summary: dict):
     from rich.table import Table
 
-    table = Table("method", "AUROC", "Brier", "|task err|", "Spearman",
+    table = Table("method", "AUROC", _ci_header(summary.get("auroc_paired")), "Brier", "|task err|", "Spearman",
                   title=f"test checkpoints {summary['test_checkpoints']} (trained on {summary['train_checkpoints']})")
     rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
     rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
     for name, m in rows:
-        table.add_row(name, *(_fmt(m.get(k)) for k in ("auroc_mean", "brier_mean", "task_abs_err_mean", "spearman_mean")))
+        table.add_row(name, _fmt(m.get("auroc_mean")), fmt_ci(m.get("auroc_ci")),
+                      *(_fmt(m.get(k)) for k in ("brier_mean", "task_abs_err_mean", "spearman_mean")))
     return table
 
 
@@ -28,16 +30,21 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def _ci_header(paired: dict | None) -> str:
+    return f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI"
+
+
 def in_checkpoint_table(summary: dict):
     from rich.table import Table
 
     mv = summary["demo"]["movement"]
-    table = Table("method", "inputs", "AUROC mean", *mv["pass1_by_task"],
+    table = Table("method", "inputs", "AUROC mean", _ci_header(summary["in_checkpoint"].get("auroc_paired")),
+                  *mv["pass1_by_task"],
                   title=f"in-checkpoint (question folds, every checkpoint); movement: {mv['n_checkpoints']} checkpoints, "
                         f"{mv['tasks_rising_0.2']} tasks rise >= 0.2, {mv['flipped_fraction']:.2f} flipped, "
                         f"best - worst {mv['best_minus_worst']:.2f}")
     for name, m in summary["in_checkpoint"]["methods"].items():
-        table.add_row(name, "+".join(m["inputs"]), _fmt(m["auroc_mean"]),
+        table.add_row(name, "+".join(m["inputs"]), _fmt(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
                       *(_fmt(m["auroc_by_task"].get(t)) for t in mv["pass1_by_task"]))
     return table
 

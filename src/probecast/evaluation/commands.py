@@ -157,14 +157,21 @@ def print_results(s: dict) -> None:
             ("ece_mean", "ECE"), ("task_abs_err_mean", "|task err|"), ("spearman_mean", "Spearman"),
             ("fit_seconds", "fit s")]
     t.add_column("method")
-    for _, label in cols:
+    t.add_column(cols[0][1], justify="right")
+    paired = s.get("auroc_paired")
+    t.add_column(f"{paired['level']:.0%} CI" if paired else "CI", justify="right")
+    for _, label in cols[1:]:
         t.add_column(label, justify="right")
     for kind in ("probes", "baselines"):
         for name, r in s[kind].items():
             star = " *" if name == s.get("best_probe") else ""
-            t.add_row(f"{name}{star}", *("-" if r.get(k) is None else f"{r[k]:.3f}" for k, _ in cols))
+            vals = ["-" if r.get(k) is None else f"{r[k]:.3f}" for k, _ in cols]
+            t.add_row(f"{name}{star}", vals[0], fmt_ci(r.get("auroc_ci")), *vals[1:])
         t.add_section()
     console.print(t)
+    if paired:
+        console.print(f"CI: {paired['level']:.0%} percentile interval of the AUROC mean over {paired['boot']} "
+                      f"resamples of the held-out questions (a question keeps its rows at every test checkpoint).")
     console.print(per_task_auroc_table(s))
     losses = s.get("losses_to_baselines", [])
     if losses:
@@ -176,6 +183,9 @@ def print_results(s: dict) -> None:
                 f"{x['task']} {x['probe_value']:.3f} vs {x['baseline_value']:.3f}")
         for (baseline, metric), items in groups.items():
             console.print(f"  {metric} worse than {baseline}: " + "; ".join(items))
+        for baseline, gap in gaps_below(s).items():
+            console.print(f"  mean AUROC gap to {baseline}: {gap['diff']:+.3f}, {paired['level']:.0%} interval "
+                          f"[{gap['lo']:+.3f}, {gap['hi']:+.3f}] (above it on {gap['p_above']:.0%} of resamples)")
     elif s.get("best_probe"):
         console.print(f"The best probe ({s['best_probe']}) beats every baseline on every task and metric.")
     ms = s.get("multistep")
@@ -193,6 +203,22 @@ def print_results(s: dict) -> None:
                           f"{'' if not detail else '  (' + detail + ')'}")
     for name, why in s.get("skipped", {}).items():
         console.print(f"skipped {name}: {why}")
+
+
+def fmt_ci(ci) -> str:
+    """[lo, hi] of a question bootstrap, or '-' when the summary has none."""
+    return "-" if not ci or None in ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def gaps_below(s: dict) -> dict:
+    """{baseline: the best probe's paired AUROC gap} for every baseline whose mean AUROC is above the best's."""
+    best, paired = s.get("best_probe"), s.get("auroc_paired") or {}
+    out = {}
+    for x in s.get("losses_to_baselines", []):
+        gap = paired.get("against", {}).get(x["baseline"], {}).get(best)
+        if x["metric"] == "auroc" and x["task"] == "mean" and gap and gap.get("lo") is not None:
+            out[x["baseline"]] = gap
+    return out
 
 
 def per_task_auroc_table(s: dict):

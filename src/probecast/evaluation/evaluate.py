@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
+from probecast.evaluation.auroc_bootstrap import BootstrapConfig, auroc_bootstrap
 from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.evaluation.splits import SplitConfig, make_split
 from probecast.features.featureset import FeatureSet
@@ -65,12 +66,14 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
              baselines: list[str] | None = None, split: SplitConfig | None = None,
              probe_params: dict[str, dict] | None = None, train_loss: dict | None = None,
              multistep_tasks: list[str] | tuple = (), ws: Workspace | None = None,
-             show_progress: bool = True) -> EvalResult:
+             show_progress: bool = True, bootstrap: BootstrapConfig | None = BootstrapConfig()) -> EvalResult:
     """Fit every probe and baseline on the training split, score them on the test split.
 
     `probes` / `baselines` None = every one whose inputs exist (those skipped are listed in
     summary["skipped"]); naming one whose inputs are missing is an error. `train_loss` = {step: loss}.
-    With `ws`, fitted methods are saved to W/probes/<name>/ under the names used in the summary."""
+    With `ws`, fitted methods are saved to W/probes/<name>/ under the names used in the summary. `bootstrap`
+    (None = skip) adds each method's `auroc_ci` and summary["auroc_paired"], the AUROC differences to every
+    baseline with their intervals (`evaluation.auroc_bootstrap`: a paired bootstrap of the held-out questions)."""
     if len(X) == 0:
         raise ProbecastError("evaluation: no rows (no features with labels); run `probecast label` and "
                              "`probecast extract` first")
@@ -139,10 +142,22 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
         "losses_to_baselines": losses_to_baselines(best, probe_res[best], base_res) if best else [],
         "skipped": skipped,
     }
+    if bootstrap is not None and rows:
+        summary["auroc_paired"] = _paired(all_rows, results, bootstrap)
     if multistep_tasks:
         summary["multistep"] = _multistep(all_rows, list(multistep_tasks))
     return EvalResult(clean(summary), all_rows, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                       fitted)
+
+
+def _paired(rows: pd.DataFrame, results: dict, cfg: BootstrapConfig) -> dict:
+    """Each method's `auroc_ci` (written into its block) and every method against every baseline."""
+    b = auroc_bootstrap(rows, against=list(results["baseline"]), cfg=cfg)
+    for kind in results.values():
+        for name, block in kind.items():
+            r = b["methods"][name]
+            block["auroc_ci"] = [r["lo"], r["hi"]]
+    return {"level": b["level"], "boot": b["boot"], "unit": b["unit"], "against": b["against"]}
 
 
 def _steps(X: FeatureSet, ids: list[str]) -> list[int]:

@@ -29,7 +29,9 @@ from probecast.features.featureset import FeatureSet
 from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
 from probecast.probes.inputs import task_folds
+from probecast.evaluation.auroc_bootstrap import BootstrapConfig, auroc_bootstrap
 from probecast.evaluation.scoring import clean
+from probecast.probes.baselines import BASELINES
 from probecast.ui import track
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
@@ -40,6 +42,7 @@ class InCheckpointConfig:
     n_folds: int = 5
     seed: int = 0
     n_jobs: int = 1  # method × checkpoint units run side by side in this many processes (joblib/loky; 1 = here)
+    bootstrap: BootstrapConfig | None = BootstrapConfig()  # question bootstrap of each mean (None = skip)
 
 
 def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:
@@ -57,7 +60,10 @@ def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig
 
 def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg: InCheckpointConfig | None = None,
                            params: dict[str, dict] | None = None, show_progress: bool = True) -> dict:
-    """{method: {auroc_mean, auroc_by_task, brier_mean, by_checkpoint: {step: {task: auroc}}}} + protocol info."""
+    """{methods: {method: {auroc_mean, auroc_ci, auroc_by_task, brier_mean, auroc_by_checkpoint}}, auroc_paired,
+    protocol}: `auroc_ci` and `auroc_paired` (each method against the baselines run) come from a question
+    bootstrap of the out-of-fold predictions (`evaluation.auroc_bootstrap`; the folds themselves stay fixed, so
+    fold-to-fold noise is not in it: `benchmarks/in_checkpoint_seeds.py` measures that)."""
     cfg = cfg or InCheckpointConfig()
     if cfg.n_folds < 2:
         raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2, got {cfg.n_folds}")
@@ -84,7 +90,14 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
     else:
         results = (_unit(*u) for u in units())
     frames = list(track(results, "in-checkpoint", total=len(run) * len(ckpts), show=show_progress))
-    return clean(summarise_in_checkpoint(pd.concat(frames, ignore_index=True)) | {
+    rows = pd.concat(frames, ignore_index=True)
+    out = summarise_in_checkpoint(rows)
+    if cfg.bootstrap is not None:  # one out-of-fold prediction per question and checkpoint: resample questions
+        b = auroc_bootstrap(rows, against=[m for m in run if m in BASELINES], cfg=cfg.bootstrap, pooled_fallback=False)
+        for name, block in out["methods"].items():
+            block["auroc_ci"] = [b["methods"][name]["lo"], b["methods"][name]["hi"]]
+        out["auroc_paired"] = {k: b[k] for k in ("level", "boot", "unit", "against")}
+    return clean(out | {
         "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [step_of[c] for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
 
@@ -92,7 +105,8 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
 def _unit(name: str, ck: str, Xc: FeatureSet, yc: np.ndarray, cfg: InCheckpointConfig, params: dict) -> pd.DataFrame:
     """One method's out-of-fold predictions on one checkpoint's rows."""
     return pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int), "task": Xc.task.astype(str),
-                         "pass1": yc, "p": out_of_fold(name, Xc, yc, cfg, params)})
+                         "question_id": Xc.question_ids.astype(str), "pass1": yc,
+                         "p": out_of_fold(name, Xc, yc, cfg, params)})
 
 
 def summarise_in_checkpoint(rows: pd.DataFrame) -> dict:

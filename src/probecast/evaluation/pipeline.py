@@ -24,7 +24,8 @@ from probecast.evaluation.plot import plot_task_scores
 from probecast.workspace import Workspace
 
 SUMMARY_KEYS = ("checkpoints", "train_checkpoints", "test_checkpoints", "tasks", "probes", "best_probe",
-                "baselines", "split", "losses_to_baselines", "multistep", "skipped", "evaluation_settings")
+                "baselines", "split", "losses_to_baselines", "auroc_paired", "multistep", "skipped",
+                "evaluation_settings")
 
 
 def fit_workspace(ws: Workspace, probe: str, name: str | None = None, checkpoints: list[str] | None = None,
@@ -77,5 +78,9 @@ def write_outputs(ws: Workspace, result: EvalResult, history: pd.DataFrame | Non
         methods = [s["best_probe"]] + [b for b in ("answer_loglik", "carry_forward") if b in s["baselines"]]
         plot_task_scores(result.table, out / "task_scores.png", methods, s["train_checkpoints"], history)
     summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
-    summary.update({k: s[k] for k in SUMMARY_KEYS if k in s})
+    for k in SUMMARY_KEYS:  # a key this evaluation did not produce is not left over from an earlier one
+        if k in s:
+            summary[k] = s[k]
+        else:
+            summary.pop(k, None)
     write_json_atomic(ws.summary_file, summary)

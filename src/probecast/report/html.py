@@ -167,6 +167,27 @@ def quality_section(d: ReportData) -> str:
     losses = d.summary.get("losses_to_baselines") or []
     if losses:
         body += f"<h3>Where {esc(d.best_probe)} loses to a baseline</h3>" + table(pd.DataFrame(losses), "losses")
+    return body + auroc_interval_tables(d.summary)
+
+
+def auroc_interval_tables(summary: dict) -> str:
+    """Each method's mean AUROC with its question-bootstrap interval, and each probe's paired gap to each baseline."""
+    paired = summary.get("auroc_paired")
+    if not paired:
+        return ""
+    level = f"{paired['level']:.0%}"
+    means = [{"method": n, "kind": kind[:-1], "auroc_mean": m.get("auroc_mean"),
+              "ci_lo": (m.get("auroc_ci") or [None, None])[0], "ci_hi": (m.get("auroc_ci") or [None, None])[1]}
+             for kind in ("probes", "baselines") for n, m in (summary.get(kind) or {}).items()]
+    gaps = [{"probe": n, "baseline": b, **g} for b, by in paired.get("against", {}).items() for n, g in by.items()
+            if n in (summary.get("probes") or {})]
+    body = (f"<h3>Mean AUROC with its {level} interval, and each probe's gap to each baseline</h3>"
+            f'<p class="note">{esc(paired["boot"])} resamples of the held-out questions, the same for every '
+            "method (a question keeps its rows at every test checkpoint); a gap whose interval contains 0 is "
+            "not resolved by these questions.</p>")
+    body += table(pd.DataFrame(means), "auroc-intervals", csv_name="auroc_intervals.csv")
+    if gaps:
+        body += table(pd.DataFrame(gaps), "auroc-gaps", csv_name="auroc_gaps.csv")
     return body
 
 

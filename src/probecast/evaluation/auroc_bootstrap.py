@@ -1,0 +1,141 @@
+"""How far an `auroc_mean` can move with the held-out questions: a question bootstrap, paired across methods.
+
+An AUROC mean is one number from one sample of held-out questions (and one draw of their sampled labels); on
+the real run a task at pass@1 ≈ 0.1 with two or three positives per checkpoint moves a method's mean by 0.07
+between two draws of the same labels. This module puts a percentile interval on each method's mean and on the
+difference between two methods scored on the same rows. Each task's questions are resampled with replacement
+(a question keeps its rows at every checkpoint, so the cluster is the question; Efron & Tibshirani 1993, §6, on
+the resampling unit), the same resample for every method (paired), and every method is rescored on it exactly
+as the summary aggregates: per checkpoint the AUROC against pass@1 >= 0.5, averaged over the task's
+checkpoints where both classes occur, then over tasks; with `pooled_fallback` (the earlier-predicts-later
+protocol, `evaluation.scoring`) a task none of whose checkpoints has both classes is scored pooled over them.
+
+The AUROC of a resample is the weighted Mann–Whitney statistic on the counts w of the questions drawn,
+(w·y)ᵀ C (w·(1 − y)) / (Σ w·y · Σ w·(1 − y)) with C[i, j] = 1[p_i > p_j] + ½·1[p_i = p_j], computed for all
+resamples of a cell in one matrix product. With every count 1 it is `metrics.auroc` (the point, a test checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from probecast.errors import ProbecastError
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    boot: int = 1000  # resamples of the questions
+    level: float = 0.9  # central percentile interval
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.boot < 10 or not 0 < self.level < 1:
+            raise ProbecastError(f"AUROC bootstrap: boot must be >= 10 and level in (0, 1), got {self.boot}, "
+                                 f"{self.level}; e.g. boot=1000, level=0.9")
+
+
+def weighted_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """AUROC of (y binary, p) for every row of counts w (B × n); NaN where a resample has one class."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    C = (p[:, None] > p[None, :]) + 0.5 * (p[:, None] == p[None, :])
+    pos, neg = w * y, w * (1.0 - y)
+    den = pos.sum(1) * neg.sum(1)
+    num = np.einsum("bi,bi->b", pos @ C, neg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _task_auroc(cells: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, pooled_fallback: bool) -> np.ndarray:
+    """(B,) AUROC of one method on one task: mean over checkpoints with both classes, else pooled (or NaN)."""
+    per = np.stack([weighted_auroc(y, p, w) for y, p in cells])  # checkpoints × B
+    ok = np.isfinite(per)
+    n_ok = ok.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(n_ok > 0, np.where(ok, per, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
+    if pooled_fallback and (n_ok == 0).any():
+        miss = n_ok == 0
+        y = np.concatenate([c[0] for c in cells])
+        p = np.concatenate([c[1] for c in cells])
+        out[miss] = weighted_auroc(y, p, np.tile(w[miss], len(cells)))
+    return out
+
+
+def _cells(rows: pd.DataFrame) -> dict:
+    """{task: (n_questions, {method: [(y_bin, p) per checkpoint, questions in one order]})}."""
+    need = {"method", "task", "checkpoint", "question_id", "pass1", "p"}
+    if need - set(rows.columns):
+        raise ProbecastError(f"AUROC bootstrap: rows lack columns {sorted(need - set(rows.columns))}")
+    out = {}
+    for task, g in rows.groupby("task", sort=True):
+        qids = sorted(set(g["question_id"].astype(str)))
+        by_method = {}
+        for m, gm in g.groupby("method", sort=False):
+            cells = []
+            for _, gc in gm.groupby("checkpoint", sort=True):
+                gc = gc.assign(q=gc["question_id"].astype(str)).drop_duplicates("q").set_index("q").reindex(qids)
+                if gc["p"].isna().any():
+                    raise ProbecastError(f"AUROC bootstrap: method {m} lacks predictions for questions of {task}")
+                cells.append(((gc["pass1"].to_numpy(float) >= 0.5).astype(float), gc["p"].to_numpy(float)))
+            by_method[m] = cells
+        out[task] = (len(qids), by_method)
+    return out
+
+
+def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: BootstrapConfig | None = None,
+                    pooled_fallback: bool = True) -> dict:
+    """{"level", "boot", "methods": {m: {auroc_mean, lo, hi}}, "against": {b: {m: {diff, lo, hi, p_above}}}}.
+
+    `rows`: one row per (method, task, checkpoint, question) with pass1 and the prediction p. `against`:
+    methods every other one is compared with on the same resamples (differences m − b)."""
+    cfg = cfg or BootstrapConfig()
+    tasks = _cells(rows)
+    methods = list(dict.fromkeys(rows["method"]))
+    unknown = [b for b in against if b not in methods]
+    if unknown:
+        raise ProbecastError(f"AUROC bootstrap: {unknown} not among the methods ({', '.join(methods)})")
+    rng = np.random.default_rng(cfg.seed)
+    point = {m: [] for m in methods}
+    boot = {m: [] for m in methods}
+    for n, by_method in tasks.values():
+        w = rng.multinomial(n, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same draws for every method
+        for m in methods:
+            cells = by_method.get(m)
+            if cells is None:
+                raise ProbecastError(f"AUROC bootstrap: method {m} has no rows on a task the others have")
+            point[m].append(_task_auroc(cells, np.ones((1, n)), pooled_fallback)[0])
+            boot[m].append(_task_auroc(cells, w, pooled_fallback))
+
+    def mean_over_tasks(vals) -> np.ndarray:  # tasks × B -> B, tasks without an AUROC skipped
+        a = np.array(vals, dtype=float)
+        ok = np.isfinite(a)
+        n_ok = ok.sum(0)
+        return np.where(n_ok > 0, np.where(ok, a, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
+
+    pts = {m: float(mean_over_tasks(np.array(point[m])[:, None])[0]) for m in methods}
+    dist = {m: mean_over_tasks(boot[m]) for m in methods}
+    q = ((1 - cfg.level) / 2, (1 + cfg.level) / 2)
+
+    def interval(d: np.ndarray) -> tuple[float | None, float | None]:
+        d = d[np.isfinite(d)]
+        return (float(np.quantile(d, q[0])), float(np.quantile(d, q[1]))) if len(d) else (None, None)
+
+    out = {"level": cfg.level, "boot": cfg.boot, "unit": "question", "methods": {}, "against": {}}
+    for m in methods:
+        lo, hi = interval(dist[m])
+        out["methods"][m] = {"auroc_mean": pts[m], "lo": lo, "hi": hi}
+    for b in against:
+        out["against"][b] = {}
+        for m in methods:
+            if m == b:
+                continue
+            d = dist[m] - dist[b]
+            lo, hi = interval(d)
+            fin = d[np.isfinite(d)]
+            out["against"][b][m] = {"diff": pts[m] - pts[b], "lo": lo, "hi": hi,
+                                    "p_above": float(np.mean(fin > 0)) if len(fin) else None}
+    return out
