@@ -8,7 +8,8 @@ With every core in use and one other busy process, torch's OpenMP threads still 
 not running (session 8, 80 steps of the embedded model's training beside one busy process: 292.6 s with 2
 threads, 41.4 s with 1 thread, 42.6 s with 2 threads and `OMP_WAIT_POLICY=PASSIVE`). PASSIVE is not the default:
 on the idle machine it made HF generation ≈ 15 % slower (17.1 → 19.7 s, many small parallel regions woken from
-sleep) and would thus flatter every generative/probe ratio. On a shared machine pass `--threads 1` or set
+sleep; session 18, the real demo's labelling with the compacting sampler on another 2-core machine: 687 s against
+520 s, ≈ 32 %) and would thus flatter every generative/probe ratio. On a shared machine pass `--threads 1` or set
 `OMP_WAIT_POLICY=PASSIVE` before starting probecast (README, CLI reference).
 """
 
