@@ -85,3 +85,21 @@ def test_in_checkpoint_means_get_intervals_and_gaps_to_the_baselines():
     assert lo <= res["methods"]["linear"]["auroc_mean"] <= hi
     assert res["auroc_paired"]["against"]["text_difficulty"]["linear"]["diff"] == pytest.approx(
         res["methods"]["linear"]["auroc_mean"] - res["methods"]["text_difficulty"]["auroc_mean"])
+
+
+def test_bca_recentres_a_shifted_distribution_and_percentile_is_the_plain_quantiles():
+    from probecast.evaluation.auroc_bootstrap import _bca, _percentile
+
+    rng = np.random.default_rng(5)
+    d = rng.normal(0.75, 0.05, 4000)  # bootstrap values sitting 0.05 above the point 0.70
+    lo, hi = _bca(0.70, d, rng.normal(0, 0.01, 200), 0.9)
+    plo, phi = _percentile(d, 0.9)
+    assert (plo, phi) == pytest.approx((np.quantile(d, 0.05), np.quantile(d, 0.95)))
+    assert lo < plo and hi < phi and lo < 0.70 < hi  # moved down, around the point
+    assert _bca(0.5, np.full(100, 0.5), np.zeros(10), 0.9) == (0.5, 0.5)  # a constant method: no width
+    rows = _rows(np.random.default_rng(6))
+    for interval in ("bca", "percentile"):
+        res = auroc_bootstrap(rows, against=["noise"], cfg=BootstrapConfig(boot=200, interval=interval))
+        assert res["interval"] == interval and res["methods"]["good"]["lo"] < res["methods"]["good"]["hi"]
+    with pytest.raises(ProbecastError, match="interval"):
+        BootstrapConfig(interval="normal")

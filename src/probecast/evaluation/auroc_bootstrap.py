@@ -1,14 +1,16 @@
 """How far an `auroc_mean` can move with the held-out questions: a question bootstrap, paired across methods.
 
-An AUROC mean is one number from one sample of held-out questions (and one draw of their sampled labels); on
-the real run a task at pass@1 ≈ 0.1 with two or three positives per checkpoint moves a method's mean by 0.07
-between two draws of the same labels. This module puts a percentile interval on each method's mean and on the
-difference between two methods scored on the same rows. Each task's questions are resampled with replacement
-(a question keeps its rows at every checkpoint, so the cluster is the question; Efron & Tibshirani 1993, §6, on
-the resampling unit), the same resample for every method (paired), and every method is rescored on it exactly
-as the summary aggregates: per checkpoint the AUROC against pass@1 >= 0.5, averaged over the task's
-checkpoints where both classes occur, then over tasks; with `pooled_fallback` (the earlier-predicts-later
-protocol, `evaluation.scoring`) a task none of whose checkpoints has both classes is scored pooled over them.
+An AUROC mean is one number from one sample of held-out questions (and one draw of their sampled labels); on the
+real run a task at pass@1 ≈ 0.1 with two or three positives per checkpoint moves a method's mean by 0.07 between
+two draws of the same labels. This module puts an interval on each method's mean and on the difference between
+two methods scored on the same rows: BCa by default (bias-corrected and accelerated, from the bootstrap and a
+question jackknife; Efron 1987), the plain percentile interval on request. Each task's questions are resampled
+with replacement (a question keeps its rows at every checkpoint, so the cluster is the question; Efron &
+Tibshirani 1993, §6, on the resampling unit), the same resample for every method (paired), and every method is
+rescored on it exactly as the summary aggregates: per checkpoint the AUROC against pass@1 >= 0.5, averaged over
+the task's checkpoints where both classes occur, then over tasks; with `pooled_fallback` (the earlier-predicts-
+later protocol, `evaluation.scoring`) a task none of whose checkpoints has both classes is scored pooled over
+them.
 
 The AUROC of a resample is the weighted Mann–Whitney statistic on the counts w of the questions drawn,
 (w·y)ᵀ C (w·(1 − y)) / (Σ w·y · Σ w·(1 − y)) with C[i, j] = 1[p_i > p_j] + ½·1[p_i = p_j], computed for all
@@ -29,13 +31,16 @@ from probecast.errors import ProbecastError
 @dataclass(frozen=True)
 class BootstrapConfig:
     boot: int = 1000  # resamples of the questions
-    level: float = 0.9  # central percentile interval
+    level: float = 0.9  # two-sided interval level
     seed: int = 0
+    interval: str = "bca"  # "bca" (bias-corrected and accelerated) or "percentile"
 
     def __post_init__(self):
         if self.boot < 10 or not 0 < self.level < 1:
             raise ProbecastError(f"AUROC bootstrap: boot must be >= 10 and level in (0, 1), got {self.boot}, "
                                  f"{self.level}; e.g. boot=1000, level=0.9")
+        if self.interval not in ("bca", "percentile"):
+            raise ProbecastError(f"AUROC bootstrap: interval must be 'bca' or 'percentile', got {self.interval!r}")
 
 
 def weighted_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -101,6 +106,7 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
     rng = np.random.default_rng(cfg.seed)
     point = {m: [] for m in methods}
     boot = {m: [] for m in methods}
+    jack = {m: [] for m in methods}  # per task: the task's AUROC with each of its questions left out
     for n, by_method in tasks.values():
         w = rng.multinomial(n, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same draws for every method
         for m in methods:
@@ -109,24 +115,20 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
                 raise ProbecastError(f"AUROC bootstrap: method {m} has no rows on a task the others have")
             point[m].append(_task_auroc(cells, np.ones((1, n)), pooled_fallback)[0])
             boot[m].append(_task_auroc(cells, w, pooled_fallback))
+            if cfg.interval == "bca":
+                jack[m].append(_task_auroc(cells, 1.0 - np.eye(n), pooled_fallback))
 
-    def mean_over_tasks(vals) -> np.ndarray:  # tasks × B -> B, tasks without an AUROC skipped
-        a = np.array(vals, dtype=float)
-        ok = np.isfinite(a)
-        n_ok = ok.sum(0)
-        return np.where(n_ok > 0, np.where(ok, a, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
+    pts = {m: float(_mean_over_tasks(np.array(point[m])[:, None])[0]) for m in methods}
+    dist = {m: _mean_over_tasks(boot[m]) for m in methods}
+    jk = {m: _jackknife_means(point[m], jack[m]) for m in methods} if cfg.interval == "bca" else {}
 
-    pts = {m: float(mean_over_tasks(np.array(point[m])[:, None])[0]) for m in methods}
-    dist = {m: mean_over_tasks(boot[m]) for m in methods}
-    q = ((1 - cfg.level) / 2, (1 + cfg.level) / 2)
+    def interval(theta: float, d: np.ndarray, j: np.ndarray | None) -> tuple[float | None, float | None]:
+        return _bca(theta, d, j, cfg.level) if j is not None else _percentile(d, cfg.level)
 
-    def interval(d: np.ndarray) -> tuple[float | None, float | None]:
-        d = d[np.isfinite(d)]
-        return (float(np.quantile(d, q[0])), float(np.quantile(d, q[1]))) if len(d) else (None, None)
-
-    out = {"level": cfg.level, "boot": cfg.boot, "unit": "question", "methods": {}, "against": {}}
+    out = {"level": cfg.level, "boot": cfg.boot, "unit": "question", "interval": cfg.interval, "methods": {},
+           "against": {}}
     for m in methods:
-        lo, hi = interval(dist[m])
+        lo, hi = interval(pts[m], dist[m], jk.get(m))
         out["methods"][m] = {"auroc_mean": pts[m], "lo": lo, "hi": hi}
     for b in against:
         out["against"][b] = {}
@@ -134,8 +136,57 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
             if m == b:
                 continue
             d = dist[m] - dist[b]
-            lo, hi = interval(d)
+            lo, hi = interval(pts[m] - pts[b], d, jk[m] - jk[b] if jk else None)
             fin = d[np.isfinite(d)]
             out["against"][b][m] = {"diff": pts[m] - pts[b], "lo": lo, "hi": hi,
                                     "p_above": float(np.mean(fin > 0)) if len(fin) else None}
     return out
+
+
+def _mean_over_tasks(vals) -> np.ndarray:
+    """tasks × R -> R: the mean over tasks of each column, tasks without an AUROC skipped."""
+    a = np.array(vals, dtype=float)
+    ok = np.isfinite(a)
+    n_ok = ok.sum(0)
+    return np.where(n_ok > 0, np.where(ok, a, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
+
+
+def _jackknife_means(point: list[float], jack: list[np.ndarray]) -> np.ndarray:
+    """The mean over tasks with one question left out, for every question of every task (the others' tasks at
+    their full-sample AUROC): the jackknife of the stratified statistic."""
+    cols = []
+    for t, jt in enumerate(jack):
+        block = np.repeat(np.array(point, dtype=float)[:, None], len(jt), axis=1)
+        block[t] = jt
+        cols.append(_mean_over_tasks(block))
+    return np.concatenate(cols) if cols else np.array([])
+
+
+def _percentile(d: np.ndarray, level: float) -> tuple[float | None, float | None]:
+    d = d[np.isfinite(d)]
+    if not len(d):
+        return None, None
+    return float(np.quantile(d, (1 - level) / 2)), float(np.quantile(d, (1 + level) / 2))
+
+
+def _bca(theta: float, d: np.ndarray, jack: np.ndarray, level: float) -> tuple[float | None, float | None]:
+    """Efron's bias-corrected and accelerated interval (Efron 1987; Efron & Tibshirani 1993, §14.3): the
+    percentile interval moved by z0 (where the point sits in the bootstrap distribution: a distribution shifted
+    off the point, e.g. by resamples that lose a rare task's few positives, is recentred) and stretched by the
+    acceleration a from the jackknife's skewness."""
+    from scipy.stats import norm
+
+    d = d[np.isfinite(d)]
+    if not len(d) or not np.isfinite(theta):
+        return None, None
+    if np.ptp(d) == 0:
+        return float(d[0]), float(d[0])
+    share = (np.sum(d < theta) + 0.5 * np.sum(d == theta)) / len(d)
+    z0 = norm.ppf(np.clip(share, 1 / (2 * len(d)), 1 - 1 / (2 * len(d))))
+    j = jack[np.isfinite(jack)]
+    u = j.mean() - j if len(j) else np.zeros(1)
+    den = 6.0 * float((u ** 2).sum()) ** 1.5
+    a = float((u ** 3).sum()) / den if den > 0 else 0.0
+    z = norm.ppf([(1 - level) / 2, (1 + level) / 2])
+    alpha = norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    return float(np.quantile(d, alpha[0])), float(np.quantile(d, alpha[1]))

@@ -170,8 +170,9 @@ def print_results(s: dict) -> None:
         t.add_section()
     console.print(t)
     if paired:
-        console.print(f"CI: {paired['level']:.0%} percentile interval of the AUROC mean over {paired['boot']} "
-                      f"resamples of the held-out questions (a question keeps its rows at every test checkpoint).")
+        console.print(f"CI: {paired['level']:.0%} {paired.get('interval', 'percentile')} interval of the AUROC mean "
+                      f"over {paired['boot']} resamples of the held-out questions (a question keeps its rows at "
+                      f"every test checkpoint).")
     console.print(per_task_auroc_table(s))
     losses = s.get("losses_to_baselines", [])
     if losses:

@@ -157,7 +157,7 @@ def _paired(rows: pd.DataFrame, results: dict, cfg: BootstrapConfig) -> dict:
         for name, block in kind.items():
             r = b["methods"][name]
             block["auroc_ci"] = [r["lo"], r["hi"]]
-    return {"level": b["level"], "boot": b["boot"], "unit": b["unit"], "against": b["against"]}
+    return {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
 
 
 def _steps(X: FeatureSet, ids: list[str]) -> list[int]:

@@ -96,7 +96,7 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
         b = auroc_bootstrap(rows, against=[m for m in run if m in BASELINES], cfg=cfg.bootstrap, pooled_fallback=False)
         for name, block in out["methods"].items():
             block["auroc_ci"] = [b["methods"][name]["lo"], b["methods"][name]["hi"]]
-        out["auroc_paired"] = {k: b[k] for k in ("level", "boot", "unit", "against")}
+        out["auroc_paired"] = {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
     return clean(out | {
         "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [step_of[c] for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
