@@ -10,8 +10,8 @@ pass@1 >= 0.5, averaged over the task's checkpoints where both classes occur, th
 whose checkpoints has both classes is pooled over its checkpoints, as `evaluation.scoring` does), and the
 difference A − B is read off each resample (`probecast.evaluation.auroc_bootstrap`, which also gives the
 evaluation's `auroc_ci` and `auroc_paired`; this script reruns it on a workspace with other settings). Printed
-per method against `--against` (default `carry_forward`): the point difference, its `--level` interval (BCa, or
-`--interval percentile`) and the share of resamples where A is above B. Nothing is chosen here: it says whether a
+per method against `--against` (default `carry_forward`): the point difference, its `--level` interval (percentile, or
+`--interval bca`) and the share of resamples where A is above B. Nothing is chosen here: it says whether a
 gap between two figures of the README is larger than the held-out questions allow to see.
 
     python benchmarks/auroc_paired.py --ws DIR [--against carry_forward] [--boot 1000] [--level 0.9] [--json]
@@ -37,7 +37,8 @@ def load(ws: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def paired(rows: pd.DataFrame, against: str, boot: int, level: float, seed: int = 0, interval: str = "bca") -> dict:
+def paired(rows: pd.DataFrame, against: str, boot: int, level: float, seed: int = 0,
+           interval: str = "percentile") -> dict:
     """{method: {auroc, diff, lo, hi, p_above}} against `against` (the point is the summary's own figure)."""
     from probecast.evaluation.auroc_bootstrap import BootstrapConfig, auroc_bootstrap
 
@@ -58,8 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--against", default="carry_forward", help="the method every other one is compared with")
     ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples of the held-out questions")
     ap.add_argument("--level", type=float, default=0.9)
-    ap.add_argument("--interval", default="bca", choices=("bca", "percentile"),
-                    help="BCa (the evaluation's default) or the plain percentile interval")
+    ap.add_argument("--interval", default="percentile", choices=("percentile", "bca"),
+                    help="percentile (the evaluation's default) or BCa")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.boot < 10 or not 0 < args.level < 1:
