@@ -5,14 +5,14 @@ bootstrap of one sample of held-out questions. Whether a 90 % interval covers 90
 question at these sizes (20 questions per skill, two or three positives per checkpoint on a rare task), so this
 benchmark draws many such samples from a known population and counts.
 
-Population (per task, `--shape real`, the real demo's held-out set): 6 skills × 20 questions, one
+Population (per task, shaped like the real demo's held-out set): 6 skills × 20 questions, one
 multiple-choice task × 40, one hard task × 8; 5 test checkpoints. A question has a latent difficulty d ~ N(0, 1);
 at checkpoint k its pass probability is sigmoid(a_task + g_k − 1.5 d) (a_task sets the base rate, from ≈ 0.1 for
 the rare task to ≈ 0.8; g_k a rise over the checkpoints), its label pass@1 of 8 samples, binarised at 0.5 as the
 evaluation does. Two predictors: `good` (−d plus noise of sd 0.7) and `weak` (−d plus noise of sd 2.5). The truth
 is each method's AUROC mean, and the difference, computed exactly as the evaluation aggregates but on
 `--population` questions per task (large: the limit the sample estimates). Each of `--draws` samples gets both
-intervals (BCa, the default, and percentile) from `--boot` resamples; printed: coverage and mean width per
+intervals (percentile, the evaluation's default, and BCa) from `--boot` resamples; printed: coverage and mean width per
 method and for the difference, and the bias of the sample's point against the truth.
 
     python benchmarks/auroc_interval_coverage.py [--draws 300] [--boot 1000] [--level 0.9] [--json]

@@ -59,13 +59,9 @@ def weighted_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _task_auroc(cells: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, pooled_fallback: bool) -> np.ndarray:
     """(B,) AUROC of one method on one task: mean over checkpoints with both classes, else pooled (or NaN)."""
-    per = np.stack([weighted_auroc(y, p, w) for y, p in cells])  # checkpoints × B
-    ok = np.isfinite(per)
-    n_ok = ok.sum(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(n_ok > 0, np.where(ok, per, 0.0).sum(0) / np.maximum(n_ok, 1), np.nan)
-    if pooled_fallback and (n_ok == 0).any():
-        miss = n_ok == 0
+    out = _finite_mean(np.stack([weighted_auroc(y, p, w) for y, p in cells]))  # mean over checkpoints
+    if pooled_fallback and np.isnan(out).any():
+        miss = np.isnan(out)
         y = np.concatenate([c[0] for c in cells])
         p = np.concatenate([c[1] for c in cells])
         out[miss] = weighted_auroc(y, p, np.tile(w[miss], len(cells)))
@@ -120,8 +116,8 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
             if cfg.interval == "bca":
                 jack[m].append(_task_auroc(cells, 1.0 - np.eye(n), pooled_fallback))
 
-    pts = {m: float(_mean_over_tasks(np.array(point[m])[:, None])[0]) for m in methods}
-    dist = {m: _mean_over_tasks(boot[m]) for m in methods}
+    pts = {m: float(_finite_mean(np.array(point[m])[:, None])[0]) for m in methods}  # mean over tasks
+    dist = {m: _finite_mean(boot[m]) for m in methods}
     jk = {m: _jackknife_means(point[m], jack[m]) for m in methods} if cfg.interval == "bca" else {}
 
     def interval(theta: float, d: np.ndarray, j: np.ndarray | None) -> tuple[float | None, float | None]:
@@ -145,8 +141,16 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
     return out
 
 
-def _mean_over_tasks(vals) -> np.ndarray:
-    """tasks × R -> R: the mean over tasks of each column, tasks without an AUROC skipped."""
+def attach_intervals(blocks: dict[str, dict], b: dict) -> dict:
+    """Write each method's [lo, hi] into its summary block as `auroc_ci`; return the summary's `auroc_paired`."""
+    for name, block in blocks.items():
+        block["auroc_ci"] = [b["methods"][name]["lo"], b["methods"][name]["hi"]]
+    return {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
+
+
+def _finite_mean(vals) -> np.ndarray:
+    """K × R -> R: the mean of each column over its finite entries (checkpoints or tasks without an AUROC
+    skipped); NaN where a column has none."""
     a = np.array(vals, dtype=float)
     ok = np.isfinite(a)
     n_ok = ok.sum(0)
@@ -160,7 +164,7 @@ def _jackknife_means(point: list[float], jack: list[np.ndarray]) -> np.ndarray:
     for t, jt in enumerate(jack):
         block = np.repeat(np.array(point, dtype=float)[:, None], len(jt), axis=1)
         block[t] = jt
-        cols.append(_mean_over_tasks(block))
+        cols.append(_finite_mean(block))
     return np.concatenate(cols) if cols else np.array([])
 
 

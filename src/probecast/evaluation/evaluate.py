@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
-from probecast.evaluation.auroc_bootstrap import BootstrapConfig, auroc_bootstrap
+from probecast.evaluation.auroc_bootstrap import BootstrapConfig, attach_intervals, auroc_bootstrap
 from probecast.evaluation.scoring import HIGHER_IS_BETTER, clean, losses_to_baselines, per_checkpoint, summarise
 from probecast.evaluation.splits import SplitConfig, make_split
 from probecast.features.featureset import FeatureSet
@@ -142,22 +142,13 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
         "losses_to_baselines": losses_to_baselines(best, probe_res[best], base_res) if best else [],
         "skipped": skipped,
     }
-    if bootstrap is not None and rows:
-        summary["auroc_paired"] = _paired(all_rows, results, bootstrap)
+    if bootstrap is not None and rows:  # each method's `auroc_ci` and every method against every baseline
+        b = auroc_bootstrap(all_rows, against=list(base_res), cfg=bootstrap)
+        summary["auroc_paired"] = attach_intervals({**probe_res, **base_res}, b)
     if multistep_tasks:
         summary["multistep"] = _multistep(all_rows, list(multistep_tasks))
     return EvalResult(clean(summary), all_rows, pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                       fitted)
-
-
-def _paired(rows: pd.DataFrame, results: dict, cfg: BootstrapConfig) -> dict:
-    """Each method's `auroc_ci` (written into its block) and every method against every baseline."""
-    b = auroc_bootstrap(rows, against=list(results["baseline"]), cfg=cfg)
-    for kind in results.values():
-        for name, block in kind.items():
-            r = b["methods"][name]
-            block["auroc_ci"] = [r["lo"], r["hi"]]
-    return {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
 
 
 def _steps(X: FeatureSet, ids: list[str]) -> list[int]:

@@ -29,7 +29,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.evaluation import metrics as M
 from probecast.probes.base import make_probe
 from probecast.probes.inputs import task_folds
-from probecast.evaluation.auroc_bootstrap import BootstrapConfig, auroc_bootstrap
+from probecast.evaluation.auroc_bootstrap import BootstrapConfig, attach_intervals, auroc_bootstrap
 from probecast.evaluation.scoring import clean
 from probecast.probes.baselines import BASELINES
 from probecast.ui import track
@@ -94,9 +94,7 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
     out = summarise_in_checkpoint(rows)
     if cfg.bootstrap is not None:  # one out-of-fold prediction per question and checkpoint: resample questions
         b = auroc_bootstrap(rows, against=[m for m in run if m in BASELINES], cfg=cfg.bootstrap, pooled_fallback=False)
-        for name, block in out["methods"].items():
-            block["auroc_ci"] = [b["methods"][name]["lo"], b["methods"][name]["hi"]]
-        out["auroc_paired"] = {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
+        out["auroc_paired"] = attach_intervals(out["methods"], b)
     return clean(out | {
         "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [step_of[c] for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
