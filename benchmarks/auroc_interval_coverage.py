@@ -11,8 +11,9 @@ at checkpoint k its pass probability is sigmoid(a_task + g_k − 1.5 d) (a_task 
 the rare task to ≈ 0.8; g_k a rise over the checkpoints), its label pass@1 of 8 samples, binarised at 0.5 as the
 evaluation does. Two predictors: `good` (−d plus noise of sd 0.7) and `weak` (−d plus noise of sd 2.5). The truth
 is each method's AUROC mean, and the difference, computed exactly as the evaluation aggregates but on
-`--population` questions per task (large: the limit the sample estimates). Each of `--draws` samples gets both
-intervals (percentile, the evaluation's default, and BCa) from `--boot` resamples; printed: coverage and mean width per
+`--population` questions per task (large: the limit the sample estimates). Each of `--draws` samples gets three
+intervals (percentile, the evaluation's default with n - 1 questions drawn per task; percentile with n drawn, the
+plain bootstrap; and BCa) from `--boot` resamples; printed: coverage and mean width per
 method and for the difference, and the bias of the sample's point against the truth.
 
     python benchmarks/auroc_interval_coverage.py [--draws 300] [--boot 1000] [--level 0.9] [--json]
@@ -75,7 +76,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if args.draws < 1 or args.population < 100:
         raise ProbecastError("--draws must be >= 1 and --population >= 100, e.g. --draws 300 --population 4000")
-    cfgs = {i: BootstrapConfig(boot=args.boot, level=args.level, interval=i) for i in ("bca", "percentile")}
+    cfgs = {"percentile": BootstrapConfig(boot=args.boot, level=args.level),  # the evaluation's default (n - 1 draws)
+            "percentile_draw_n": BootstrapConfig(boot=args.boot, level=args.level, draw="n"),  # the plain bootstrap
+            "bca": BootstrapConfig(boot=args.boot, level=args.level, interval="bca")}
     rng = np.random.default_rng(args.seed)
     true = truth(rng, args.population)
     keys = ["good", "weak", "good-weak"]
@@ -105,10 +108,10 @@ def main(argv: list[str] | None = None) -> dict:
         return res
     print(f"{args.draws} held-out samples shaped like the real demo's; truth on {args.population} questions per task; "
           f"{args.level:.0%} intervals from {args.boot} resamples")
-    print(f"  {'quantity':10s} {'truth':>7s} {'bias':>7s}  " + "  ".join(f"{i + ' cover':>16s} {'width':>6s}" for i in cfgs))
+    print(f"  {'quantity':10s} {'truth':>7s} {'bias':>7s}  " + "  ".join(f"{i + ' cover':>24s} {'width':>6s}" for i in cfgs))
     for k in keys:
         print(f"  {k:10s} {true[k]:7.3f} {res['bias'][k]:+7.3f}  "
-              + "  ".join(f"{res['coverage'][i][k]:16.3f} {res['width'][i][k]:6.3f}" for i in cfgs))
+              + "  ".join(f"{res['coverage'][i][k]:24.3f} {res['width'][i][k]:6.3f}" for i in cfgs))
     return res
 
 

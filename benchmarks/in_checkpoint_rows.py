@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--plot", default=None, help="PNG of the curves")
     ap.add_argument("--json", default=None, help="write the result here")
     args = ap.parse_args(argv)
-    from probecast.demos.real import IN_CHECKPOINT_PARAMS
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
     from probecast.errors import ProbecastError
     from probecast.evaluation.in_checkpoint import summarise_in_checkpoint
     from probecast.evaluation.metrics import nanmean

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
                     "fraction (default: the workspace's recorded evaluation's, else 0.3)")
     args = ap.parse_args(argv)
 
-    from probecast.demos.real import IN_CHECKPOINT_PARAMS
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
     from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.workspace import Workspace

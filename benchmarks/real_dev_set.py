@@ -99,7 +99,7 @@ def _mean(values: list[float]) -> float:
 
 
 def compare(out: Path, specs: list[str], seeds: int, folds: int) -> dict:
-    from probecast.demos.real import IN_CHECKPOINT_PARAMS
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
     from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.probes.base import parse_probe_spec

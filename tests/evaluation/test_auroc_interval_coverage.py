@@ -22,11 +22,11 @@ def test_a_sample_has_the_real_demo_shape_and_the_truth_orders_the_predictors():
     assert 0.5 < t["weak"] < t["good"] < 1 and abs(t["good-weak"] - (t["good"] - t["weak"])) < 1e-12
 
 
-def test_json_holds_coverage_and_width_for_both_intervals():
+def test_json_holds_coverage_and_width_for_every_interval():
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "auroc_interval_coverage.py"), "--draws", "3",
                         "--boot", "50", "--population", "300", "--json"], capture_output=True, text=True, check=True)
     res = json.loads(r.stdout)
-    for interval in ("bca", "percentile"):
+    for interval in ("bca", "percentile", "percentile_draw_n"):
         assert set(res["coverage"][interval]) == {"good", "weak", "good-weak"}
         assert all(0 <= v <= 1 for v in res["coverage"][interval].values())
         assert all(w > 0 for w in res["width"][interval].values())

@@ -77,3 +77,31 @@ def test_training_history_is_the_held_out_questions_at_training_checkpoints():
     result = EvalResult(summary={"train_checkpoints": [100]}, rows=rows, table=pd.DataFrame())
     h = training_history(labels, result)
     assert h.to_dict("records") == [{"task": "a", "step": 100, "true_score": 0.25}]  # q3 was a training question
+
+
+def test_cli_evaluate_in_checkpoint_writes_its_block_and_keeps_the_rest(ws_dir, capsys):
+    summary = ws_dir / "summary.json"
+    before = json.loads(summary.read_text()) if summary.exists() else {}
+    main(["evaluate-in-checkpoint", "--ws", str(ws_dir), "--folds", "3", "--methods", "ridge,answer_loglik,logit_lens,"
+          "carry_forward", "--param", "ridge.l2_grid=[1,100]"])
+    out = capsys.readouterr().out
+    s = json.loads(summary.read_text())
+    ic = s["in_checkpoint"]
+    assert set(ic["methods"]) == {"ridge", "answer_loglik"} and ic["methods"]["ridge"]["inputs"] == ["hidden"]
+    assert ic["methods"]["ridge"]["auroc_mean"] > 0.7  # the planted layer, found inside each checkpoint
+    assert ic["protocol"]["params"]["ridge"] == {"cv": "question", "l2_grid": [1, 100]}  # the default, updated
+    assert "logit_lens" in ic["protocol"]["unavailable"] and ic["protocol"]["skipped"] == ["carry_forward"]
+    assert len(ic["methods"]["ridge"]["auroc_ci"]) == 2 and ic["protocol"]["n_folds"] == 3
+    assert all(s[k] == v for k, v in before.items() if k != "in_checkpoint")  # the earlier evaluation is kept
+    assert "in-checkpoint: 3 question folds" in out and "skipped logit_lens" in out
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--methods", "ridge,nosuch"], "nosuch"),
+    (["--methods", "ridge", "--param", "linear.layer=1"], "--param names ['linear']"),
+])
+def test_cli_evaluate_in_checkpoint_bad_options_are_one_line_and_exit_2(ws_dir, capsys, args, expect):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate-in-checkpoint", "--ws", str(ws_dir), *args])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and expect in err and len(err.splitlines()) == 1

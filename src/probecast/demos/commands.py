@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from probecast import validate as v
-from probecast.evaluation.commands import fmt_ci
+from probecast.evaluation.commands import fmt_ci, in_checkpoint_table as evaluation_in_checkpoint_table
 from probecast.lock import writes_workspace
 
 
@@ -35,18 +35,11 @@ def _ci_header(paired: dict | None) -> str:
 
 
 def in_checkpoint_table(summary: dict):
-    from rich.table import Table
-
     mv = summary["demo"]["movement"]
-    table = Table("method", "inputs", "AUROC mean", _ci_header(summary["in_checkpoint"].get("auroc_paired")),
-                  *mv["pass1_by_task"],
-                  title=f"in-checkpoint (question folds, every checkpoint); movement: {mv['n_checkpoints']} checkpoints, "
-                        f"{mv['tasks_rising_0.2']} tasks rise >= 0.2, {mv['flipped_fraction']:.2f} flipped, "
-                        f"best - worst {mv['best_minus_worst']:.2f}")
-    for name, m in summary["in_checkpoint"]["methods"].items():
-        table.add_row(name, "+".join(m["inputs"]), _fmt(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
-                      *(_fmt(m["auroc_by_task"].get(t)) for t in mv["pass1_by_task"]))
-    return table
+    return evaluation_in_checkpoint_table(
+        summary["in_checkpoint"], f"in-checkpoint (question folds, every checkpoint); movement: {mv['n_checkpoints']} "
+        f"checkpoints, {mv['tasks_rising_0.2']} tasks rise >= 0.2, {mv['flipped_fraction']:.2f} flipped, best - worst "
+        f"{mv['best_minus_worst']:.2f}", list(mv["pass1_by_task"]))
 
 
 def register(app: typer.Typer) -> None:

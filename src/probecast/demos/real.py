@@ -26,22 +26,6 @@ from probecast.io import write_json_atomic
 # add and sub (2-3 digit numbers) stay near 0 through a 100-step run (benchmarks/real_movement.py: 0.01 → 0.04) and
 # list_count through a 200-step one (0.01 → 0.09): left out; word_sub is word_add's twin (a one-line worked solution)
 SKILLS = ("mul", "weekday", "units", "list_last", "word_add", "word_sub")
-IN_CHECKPOINT_METHODS = ("linear", "ridge", "ridge_layers", "logit_lens", "lens_ridge", "hybrid", "answer_loglik",
-                         "text_difficulty")
-# inside one checkpoint the linear probes cross-validate over (stratified) question folds only, with L2 grids
-# 100x stronger than the defaults: chosen on the run's dev question set (benchmarks/real_dev_set.py: new questions,
-# never the demo's), where ~260 rows of 576 dimensions per checkpoint want more shrinkage (ridge 0.576 -> 0.599,
-# linear 0.563 -> 0.589 over 3 outer seeds); the embedded run (960 rows per checkpoint) keeps the defaults.
-# lens_ridge's ridge member takes ridge's settings (session 12, same dev set: 0.568 -> 0.584, better on all 3 seeds;
-# question folds with the default grid alone: 0.564); ridge_layers averages ridge over the 5 layers its CV ranks best
-# (session 14, same dev set: 0.599 -> 0.609; top 3 / 10 / 31 layers: 0.607 / 0.608 / 0.585)
-_RIDGE_IN_CHECKPOINT = {"cv": "question", "l2_grid": [1.0, 10.0, 100.0, 1000.0, 10000.0]}
-IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question", "l2_grid": [0.1, 1.0, 10.0, 100.0, 1000.0]},
-                        "ridge": _RIDGE_IN_CHECKPOINT, "lens_ridge": _RIDGE_IN_CHECKPOINT,
-                        "ridge_layers": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5},
-                        "hybrid": {"oof": "question", "select": "always"}}
-
-
 @dataclass(frozen=True)
 class RealDemoConfig:
     model: str = "smollm2"
@@ -192,15 +176,9 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
     import torch
 
-    from probecast.evaluation.data import labelled_pairs
-    from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
-    from probecast.probes.base import make_probe
+    from probecast.evaluation.in_checkpoint import InCheckpointConfig
+    from probecast.evaluation.pipeline import in_checkpoint_workspace
 
-    X, labels = labelled_pairs(ws)
     # the units run on as many processes as probecast has threads (`--threads`; the fits are single-threaded numpy)
     ic = InCheckpointConfig(n_folds=cfg.in_checkpoint_folds, n_jobs=torch.get_num_threads())
-    res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), list(IN_CHECKPOINT_METHODS), ic,
-                                 IN_CHECKPOINT_PARAMS, progress)
-    for name, m in res["methods"].items():
-        m["inputs"] = make_probe(name, **IN_CHECKPOINT_PARAMS.get(name, {})).inputs()
-    return res
+    return in_checkpoint_workspace(ws, cfg=ic, show_progress=progress)

@@ -14,6 +14,13 @@ summary aggregates: per checkpoint the AUROC against pass@1 >= 0.5, averaged ove
 both classes occur, then over tasks; with `pooled_fallback` (the earlier-predicts-later protocol,
 `evaluation.scoring`) a task none of whose checkpoints has both classes is scored pooled over them.
 
+A task of n questions is resampled as n − 1 draws with replacement, not n: the plain bootstrap of a stratum
+underestimates its variance by the factor (n − 1)/n (a mean's bootstrap variance is the plug-in σ̂²/n), a few
+per cent of the width at 8-40 questions per task; n − 1 draws remove that bias for a mean (the with-replacement
+bootstrap of McCarthy & Snowden 1985; Rao & Wu 1988's rescaling bootstrap at m = n − 1). In the simulation the
+plain draw's 90 % percentile intervals covered 0.85-0.89, the n − 1 draw's 0.87-0.91 (`draw="n"` keeps the plain
+one).
+
 The AUROC of a resample is the weighted Mann–Whitney statistic on the counts w of the questions drawn,
 (w·y)ᵀ C (w·(1 − y)) / (Σ w·y · Σ w·(1 − y)) with C[i, j] = 1[p_i > p_j] + ½·1[p_i = p_j], computed for all
 resamples of a cell in one matrix product. With every count 1 it is `metrics.auroc` (the point, a test checks).
@@ -36,6 +43,7 @@ class BootstrapConfig:
     level: float = 0.9  # two-sided interval level
     seed: int = 0
     interval: str = "percentile"  # or "bca" (bias-corrected and accelerated): it undercovered (docstring)
+    draw: str = "n-1"  # questions drawn per task: "n-1" (small-strata correction, docstring) or "n" (plain)
 
     def __post_init__(self):
         if self.boot < 10 or not 0 < self.level < 1:
@@ -43,6 +51,8 @@ class BootstrapConfig:
                                  f"{self.level}; e.g. boot=1000, level=0.9")
         if self.interval not in ("bca", "percentile"):
             raise ProbecastError(f"AUROC bootstrap: interval must be 'bca' or 'percentile', got {self.interval!r}")
+        if self.draw not in ("n-1", "n"):
+            raise ProbecastError(f"AUROC bootstrap: draw must be 'n-1' or 'n', got {self.draw!r}")
 
 
 def weighted_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -106,7 +116,8 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
     boot = {m: [] for m in methods}
     jack = {m: [] for m in methods}  # per task: the task's AUROC with each of its questions left out
     for n, by_method in tasks.values():
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same draws for every method
+        m = n - 1 if cfg.draw == "n-1" and n > 1 else n
+        w = rng.multinomial(m, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same draws for every method
         for m in methods:
             cells = by_method.get(m)
             if cells is None:

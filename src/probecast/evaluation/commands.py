@@ -1,4 +1,5 @@
-"""`probecast fit`, `probecast predict`, `probecast evaluate`: thin CLI over the probes package."""
+"""`probecast fit`, `probecast predict`, `probecast evaluate`, `probecast evaluate-in-checkpoint`: thin CLI over
+the probes package."""
 
 from __future__ import annotations
 
@@ -146,6 +147,59 @@ def evaluate_cmd(
     typer.echo(f"wrote {w.root / 'evaluation'} and {w.summary_file}")
 
 
+@writes_workspace("evaluate-in-checkpoint", create=False)
+def evaluate_in_checkpoint_cmd(
+    ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
+    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated probes and baselines (default: "
+                                          "linear, ridge, ridge_layers, logit_lens, lens_ridge, hybrid, answer_loglik, "
+                                          "text_difficulty; those the features cannot feed are listed and skipped)."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Question folds per checkpoint (stratified by task and label)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Fold seed."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP + " Defaults: the real demo's "
+                                              "(question-fold CV, strong L2 grids)."),
+) -> None:
+    """At every labelled checkpoint, every method is fitted on some questions of that checkpoint and scored on the
+    others (the accuracy claim of arXiv 2604.01025); writes summary.json `in_checkpoint`, other keys kept."""
+    import torch
+
+    from probecast.evaluation.in_checkpoint import InCheckpointConfig
+    from probecast.evaluation.pipeline import in_checkpoint_workspace, write_in_checkpoint
+    from probecast.ui import console as make_console
+    from probecast.workspace import Workspace
+
+    w = Workspace(ws, create=False)
+    cfg = InCheckpointConfig(n_folds=folds, seed=seed, n_jobs=torch.get_num_threads())
+    block = in_checkpoint_workspace(w, _csv(methods), cfg, _parse_params(param, nested=True) if param else None,
+                                    _csv(tasks))
+    write_in_checkpoint(w, block)
+    console = make_console()
+    console.print(in_checkpoint_table(block, f"in-checkpoint: {folds} question folds at each of "
+                                             f"{len(block['protocol']['checkpoints'])} checkpoints"))
+    for name, why in block["protocol"].get("unavailable", {}).items():
+        console.print(f"skipped {name}: {why}")
+    typer.echo(f"wrote {w.summary_file} (in_checkpoint)")
+
+
+def in_checkpoint_table(block: dict, title: str, tasks: list[str] | None = None):
+    """Methods × (inputs, AUROC mean, its interval, AUROC per task) of a summary.json `in_checkpoint` block."""
+    from rich.table import Table
+
+    methods = block["methods"]
+    tasks = tasks or sorted({t for m in methods.values() for t in m["auroc_by_task"]})
+    paired = block.get("auroc_paired")
+    t = Table("method", "inputs", "AUROC mean", f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI", *tasks,
+              title=title)
+    for name, m in methods.items():
+        t.add_row(name, "+".join(m.get("inputs", [])), _num(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
+                  *(_num(m["auroc_by_task"].get(task)) for task in tasks))
+    return t
+
+
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def print_results(s: dict) -> None:
     from probecast.ui import console as make_console
     from rich.table import Table
@@ -243,3 +297,4 @@ def register(app: typer.Typer) -> None:
     app.command("fit")(fit_cmd)
     app.command("predict")(predict_cmd)
     app.command("evaluate")(evaluate_cmd)
+    app.command("evaluate-in-checkpoint")(evaluate_in_checkpoint_cmd)

@@ -35,6 +35,21 @@ from probecast.probes.baselines import BASELINES
 from probecast.ui import track
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
+# what `probecast evaluate-in-checkpoint` and the real demo run by default
+IN_CHECKPOINT_METHODS = ("linear", "ridge", "ridge_layers", "logit_lens", "lens_ridge", "hybrid", "answer_loglik",
+                         "text_difficulty")
+# inside one checkpoint the linear probes cross-validate over (stratified) question folds only, with L2 grids
+# 100x stronger than the defaults: chosen on the real run's dev question set (benchmarks/real_dev_set.py: new
+# questions, never the demo's), where ~260 rows of 576 dimensions per checkpoint want more shrinkage (ridge 0.576 ->
+# 0.599, linear 0.563 -> 0.589 over 3 outer seeds); `--param` overrides them (e.g. for a run with many more rows).
+# lens_ridge's ridge member takes ridge's settings (session 12, same dev set: 0.568 -> 0.584, better on all 3 seeds;
+# question folds with the default grid alone: 0.564); ridge_layers averages ridge over the 5 layers its CV ranks best
+# (session 14, same dev set: 0.599 -> 0.609; top 3 / 10 / 31 layers: 0.607 / 0.608 / 0.585)
+_RIDGE_IN_CHECKPOINT = {"cv": "question", "l2_grid": [1.0, 10.0, 100.0, 1000.0, 10000.0]}
+IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question", "l2_grid": [0.1, 1.0, 10.0, 100.0, 1000.0]},
+                        "ridge": _RIDGE_IN_CHECKPOINT, "lens_ridge": _RIDGE_IN_CHECKPOINT,
+                        "ridge_layers": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5},
+                        "hybrid": {"oof": "question", "select": "always"}}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@
 - `evaluate_workspace`: run the evaluation protocol on the workspace, save the fitted probes/baselines under
   their summary names, write W/evaluation/{evaluation.json, per_checkpoint.parquet, predictions.parquet,
   task_scores.png} and merge the result keys into W/summary.json (other keys, e.g. latency_s, are kept).
+- `in_checkpoint_workspace`: the in-checkpoint protocol (`evaluation.in_checkpoint`) on every labelled
+  checkpoint, each method's `inputs` recorded; `write_in_checkpoint` merges it into W/summary.json `in_checkpoint`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from probecast.identity import evaluation_settings
 from probecast.io import write_json_atomic, write_parquet_atomic
 from probecast.probes.base import Probe, make_probe
 from probecast.evaluation.data import feature_index, load_pairs, multistep_tasks, select, train_losses
-from probecast.evaluation.evaluate import EvalResult, evaluate
+from probecast.evaluation.evaluate import EvalResult, _available, evaluate
+from probecast.evaluation.in_checkpoint import (IN_CHECKPOINT_METHODS, IN_CHECKPOINT_PARAMS, InCheckpointConfig,
+                                                evaluate_in_checkpoint)
 from probecast.evaluation.splits import SplitConfig
 from probecast.evaluation.plot import plot_task_scores
 from probecast.workspace import Workspace
@@ -83,4 +87,39 @@ def write_outputs(ws: Workspace, result: EvalResult, history: pd.DataFrame | Non
             summary[k] = s[k]
         else:
             summary.pop(k, None)
+    write_json_atomic(ws.summary_file, summary)
+
+
+def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg: InCheckpointConfig | None = None,
+                            params: dict | None = None, tasks: list[str] | None = None,
+                            show_progress: bool = True) -> dict:
+    """The summary.json `in_checkpoint` block: `methods` (default `IN_CHECKPOINT_METHODS`; those the features
+    cannot feed are listed under `protocol.unavailable`) with `IN_CHECKPOINT_PARAMS` updated by `params`
+    ({method: {key: value}})."""
+    from probecast.probes.base import make_probe
+
+    X, labels = load_pairs(ws, select(feature_index(ws), None, tasks, labelled=True), labelled=True)
+    methods = list(methods or IN_CHECKPOINT_METHODS)
+    chosen = {m: {**IN_CHECKPOINT_PARAMS.get(m, {}), **(params or {}).get(m, {})} for m in methods}
+    unknown = sorted(set(params or {}) - set(methods))
+    if unknown:
+        raise ProbecastError(f"--param names {unknown}, which are not among the methods run ({', '.join(methods)})")
+    for m in methods:
+        make_probe(m, **chosen[m])  # an unknown method or parameter: one line, before any work
+    unavailable = {m: r for m in methods if (r := _available(m, X, None)) is not None}
+    run = [m for m in methods if m not in unavailable]
+    if not run:
+        raise ProbecastError(f"in-checkpoint: no method can run on these features ({unavailable})")
+    res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), run, cfg, chosen, show_progress)
+    for name, m in res["methods"].items():
+        m["inputs"] = make_probe(name, **chosen[name]).inputs()
+    res["protocol"]["unavailable"] = unavailable
+    res["protocol"]["params"] = {m: chosen[m] for m in res["methods"]}
+    return res
+
+
+def write_in_checkpoint(ws: Workspace, block: dict) -> None:
+    """Merge the block into W/summary.json as `in_checkpoint` (every other key kept)."""
+    summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
+    summary["in_checkpoint"] = block
     write_json_atomic(ws.summary_file, summary)
