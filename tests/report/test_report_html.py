@@ -119,3 +119,25 @@ def test_report_on_an_empty_workspace_is_a_clear_error(tmp_path):
 
     with pytest.raises(ProbecastError, match="nothing to report"):
         build_report(Workspace(tmp_path))
+
+
+def test_report_shows_the_in_checkpoint_protocol_when_the_workspace_has_it(tmp_path):
+    from probecast.cli import main
+
+    ws = planted_workspace(tmp_path / "ws", n_questions=30)
+    main(["evaluate-in-checkpoint", "--ws", str(ws.root), "--methods", "ridge,answer_loglik", "--folds", "3"])
+    out = tmp_path / "report.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--ws", str(ws.root), "--out", str(out)]) or sys.exit(0)
+    assert exc.value.code in (0, None)
+    html = out.read_text()
+    block = json.loads(ws.summary_file.read_text())["in_checkpoint"]
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split('id="in-checkpoint"')[1].split("</table>")[0])
+    cells = {c["method"]: c for c in (dict(re.findall(r'data-col="([^"]+)" data-value="([^"]*)"', r)) for r in rows)
+             if "method" in c}  # the header row has no data cells
+    assert set(cells) == {"ridge", "answer_loglik"} and cells["ridge"]["inputs"] == "hidden"
+    for name, m in block["methods"].items():
+        assert float(cells[name]["auroc_mean"]) == pytest.approx(m["auroc_mean"])
+        assert float(cells[name]["ci_hi"]) == pytest.approx(m["auroc_ci"][1])
+        assert float(cells[name]["auroc add"]) == pytest.approx(m["auroc_by_task"]["add"])
+    assert 'id="in-checkpoint-gaps"' in html  # ridge against answer_loglik, the baseline run there

@@ -191,6 +191,28 @@ def auroc_interval_tables(summary: dict) -> str:
     return body
 
 
+def in_checkpoint_section(summary: dict) -> str:
+    """summary.json `in_checkpoint` (the demo, `probecast evaluate-in-checkpoint`): each method's mean AUROC inside
+    one checkpoint with its interval, per task, and its gap to each baseline run there."""
+    block = summary.get("in_checkpoint") or {}
+    methods = block.get("methods") or {}
+    proto = block.get("protocol") or {}
+    rows = [{"method": n, "inputs": "+".join(m.get("inputs", [])), "auroc_mean": m.get("auroc_mean"),
+             "ci_lo": (m.get("auroc_ci") or [None, None])[0], "ci_hi": (m.get("auroc_ci") or [None, None])[1],
+             **{f"auroc {t}": v for t, v in (m.get("auroc_by_task") or {}).items()}} for n, m in methods.items()]
+    body = (f'<p class="note">At each of the checkpoints {esc(proto.get("checkpoints"))} every method is fitted on '
+            f'{esc(proto.get("n_folds", 0) - 1)} question folds of that checkpoint and scores the remaining one (folds '
+            "stratified by task and label; probes choose layer and L2 on the training folds only). AUROC per task "
+            "and checkpoint, averaged over checkpoints, then tasks; the interval resamples the questions, the folds "
+            "fixed.</p>")
+    body += table(pd.DataFrame(rows), "in-checkpoint", csv_name="in_checkpoint.csv")
+    gaps = [{"method": n, "baseline": b, **g} for b, by in (block.get("auroc_paired") or {}).get("against", {}).items()
+            for n, g in by.items()]
+    if gaps:
+        body += table(pd.DataFrame(gaps), "in-checkpoint-gaps", csv_name="in_checkpoint_gaps.csv")
+    return body
+
+
 def latency_section(d: ReportData) -> str:
     lat = figures.latency_values(d)
     body = image(figures.latency(d), "latency per checkpoint", "fig-latency")
@@ -248,6 +270,8 @@ def render(d: ReportData) -> str:
     sections = [section("Summary", headline(d), "summary"),
                 section("Predicted vs actual task score over training", scores_section(d), "scores"),
                 section("Probe quality per task: AUROC and calibration", quality_section(d), "quality"),
+                *([section("Inside one checkpoint: the in-checkpoint protocol", in_checkpoint_section(d.summary),
+                           "in-checkpoint-section")] if d.summary.get("in_checkpoint") else []),
                 section("Latency: probe vs generative evaluation", latency_section(d), "latency-section"),
                 section("Forecasters", forecasts_section(d), "forecasts"),
                 section("Data this report was computed from", data_section(d), "data")]
