@@ -41,7 +41,7 @@ class EvalResult:
         return {k: self.summary[k] for k in ("probes", "baselines", "split")}
 
 
-def _available(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
+def unavailable_reason(name: str, X: FeatureSet, train_loss: dict | None) -> str | None:
     """Why a method cannot run on these features (None when it can)."""
     if name in ("hybrid", "hybrid_history", "answer_loglik", "answer_loglik_paths") and X.answer_loglik is None:
         return "features have no answer log-likelihood"
@@ -86,7 +86,7 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
     chosen = {}
     for kind, names, order in (("probe", probes, PROBE_ORDER), ("baseline", baselines, BASELINES)):
         for name in (order if names is None else names):
-            why = _available(name, X, train_loss)
+            why = unavailable_reason(name, X, train_loss)
             if why and names is not None:
                 raise ProbecastError(f"{kind} {name!r} cannot run: {why}")
             if why:

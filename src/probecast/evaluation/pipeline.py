@@ -20,7 +20,7 @@ from probecast.identity import evaluation_settings
 from probecast.io import write_json_atomic, write_parquet_atomic
 from probecast.probes.base import Probe, make_probe
 from probecast.evaluation.data import feature_index, load_pairs, multistep_tasks, select, train_losses
-from probecast.evaluation.evaluate import EvalResult, _available, evaluate
+from probecast.evaluation.evaluate import EvalResult, evaluate, unavailable_reason
 from probecast.evaluation.in_checkpoint import (IN_CHECKPOINT_METHODS, IN_CHECKPOINT_PARAMS, InCheckpointConfig,
                                                 evaluate_in_checkpoint)
 from probecast.evaluation.splits import SplitConfig
@@ -106,7 +106,7 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
         raise ProbecastError(f"--param names {unknown}, which are not among the methods run ({', '.join(methods)})")
     for m in methods:
         make_probe(m, **chosen[m])  # an unknown method or parameter: one line, before any work
-    unavailable = {m: r for m in methods if (r := _available(m, X, None)) is not None}
+    unavailable = {m: r for m in methods if (r := unavailable_reason(m, X, None)) is not None}
     run = [m for m in methods if m not in unavailable]
     if not run:
         raise ProbecastError(f"in-checkpoint: no method can run on these features ({unavailable})")
