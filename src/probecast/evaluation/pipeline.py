@@ -96,9 +96,6 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
     """The summary.json `in_checkpoint` block: `methods` (default `IN_CHECKPOINT_METHODS`; those the features
     cannot feed are listed under `protocol.unavailable`) with `IN_CHECKPOINT_PARAMS` updated by `params`
     ({method: {key: value}})."""
-    from probecast.probes.base import make_probe
-
-    X, labels = load_pairs(ws, select(feature_index(ws), None, tasks, labelled=True), labelled=True)
     methods = list(methods or IN_CHECKPOINT_METHODS)
     chosen = {m: {**IN_CHECKPOINT_PARAMS.get(m, {}), **(params or {}).get(m, {})} for m in methods}
     unknown = sorted(set(params or {}) - set(methods))
@@ -106,6 +103,7 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
         raise ProbecastError(f"--param names {unknown}, which are not among the methods run ({', '.join(methods)})")
     for m in methods:
         make_probe(m, **chosen[m])  # an unknown method or parameter: one line, before any work
+    X, labels = load_pairs(ws, select(feature_index(ws), None, tasks, labelled=True), labelled=True)
     unavailable = {m: r for m in methods if (r := unavailable_reason(m, X, None)) is not None}
     run = [m for m in methods if m not in unavailable]
     if not run:
