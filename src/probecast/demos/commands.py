@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from probecast import validate as v
-from probecast.evaluation.commands import fmt_ci, in_checkpoint_table as evaluation_in_checkpoint_table
+from probecast.evaluation.commands import fmt_ci, fmt_num, in_checkpoint_table as evaluation_in_checkpoint_table
 from probecast.lock import writes_workspace
 
 
@@ -21,13 +21,9 @@ def results_table(summary: dict):
     rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
     rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
     for name, m in rows:
-        table.add_row(name, _fmt(m.get("auroc_mean")), fmt_ci(m.get("auroc_ci")),
-                      *(_fmt(m.get(k)) for k in ("brier_mean", "task_abs_err_mean", "spearman_mean")))
+        table.add_row(name, fmt_num(m.get("auroc_mean")), fmt_ci(m.get("auroc_ci")),
+                      *(fmt_num(m.get(k)) for k in ("brier_mean", "task_abs_err_mean", "spearman_mean")))
     return table
-
-
-def _fmt(x) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
 
 
 def _ci_header(paired: dict | None) -> str:

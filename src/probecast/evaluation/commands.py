@@ -191,12 +191,13 @@ def in_checkpoint_table(block: dict, title: str, tasks: list[str] | None = None)
     t = Table("method", "inputs", "AUROC mean", f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI", *tasks,
               title=title)
     for name, m in methods.items():
-        t.add_row(name, "+".join(m.get("inputs", [])), _num(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
-                  *(_num(m["auroc_by_task"].get(task)) for task in tasks))
+        t.add_row(name, "+".join(m.get("inputs", [])), fmt_num(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
+                  *(fmt_num(m["auroc_by_task"].get(task)) for task in tasks))
     return t
 
 
-def _num(x) -> str:
+def fmt_num(x) -> str:
+    """A metric to three decimals, n/a when the summary has none."""
     return "n/a" if x is None else f"{x:.3f}"
 
 
