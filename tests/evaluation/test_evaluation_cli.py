@@ -94,6 +94,10 @@ def test_cli_evaluate_in_checkpoint_writes_its_block_and_keeps_the_rest(ws_dir, 
     assert len(ic["methods"]["ridge"]["auroc_ci"]) == 2 and ic["protocol"]["n_folds"] == 3
     assert all(s[k] == v for k, v in before.items() if k != "in_checkpoint")  # the earlier evaluation is kept
     assert "in-checkpoint: 3 question folds" in out and "skipped logit_lens" in out
+    main(["evaluate-in-checkpoint", "--ws", str(ws_dir), "--folds", "3", "--methods", "ridge", "--repeats", "2"])
+    two = json.loads(summary.read_text())["in_checkpoint"]
+    assert two["protocol"]["repeats"] == 2 and "x 2 fold draws" in capsys.readouterr().out
+    assert two["methods"]["ridge"]["auroc_mean"] != ic["methods"]["ridge"]["auroc_mean"]  # another fold draw added
 
 
 @pytest.mark.parametrize("args, expect", [

@@ -43,3 +43,25 @@ def test_units_in_two_processes_give_the_same_result():
     two = evaluate_in_checkpoint(*args, InCheckpointConfig(n_folds=3, n_jobs=2), {"linear": {"cv": "question"}},
                                  show_progress=False)
     assert one["methods"] == two["methods"]
+
+
+def test_repeats_average_the_fold_draws_and_their_intervals():
+    X, y, _ = planted(n_questions=40, steps=(100, 800), dim=6, tasks=("t1", "t2"))
+    methods, params = ["ridge", "text_difficulty"], {"ridge": {"cv": "question"}}
+    single = [evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=3, seed=s), params,
+                                     show_progress=False)["methods"] for s in (0, 1)]
+    both = evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(n_folds=3, seed=0, repeats=2), params,
+                                  show_progress=False)
+    for m in methods:
+        assert both["methods"][m]["auroc_mean"] == pytest.approx(np.mean([r[m]["auroc_mean"] for r in single]))
+        for t in ("t1", "t2"):
+            assert both["methods"][m]["auroc_by_task"][t] == pytest.approx(
+                np.mean([r[m]["auroc_by_task"][t] for r in single]))
+        lo, hi = both["methods"][m]["auroc_ci"]
+        assert lo <= both["methods"][m]["auroc_mean"] <= hi
+    assert both["protocol"]["repeats"] == 2
+    gap = both["auroc_paired"]["against"]["text_difficulty"]["ridge"]
+    assert gap["diff"] == pytest.approx(both["methods"]["ridge"]["auroc_mean"]
+                                        - both["methods"]["text_difficulty"]["auroc_mean"])
+    with pytest.raises(ProbecastError, match="repeats"):
+        evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(repeats=0), params, show_progress=False)

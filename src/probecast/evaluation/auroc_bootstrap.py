@@ -79,24 +79,33 @@ def _task_auroc(cells: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, poole
 
 
 def _cells(rows: pd.DataFrame) -> dict:
-    """{task: (n_questions, {method: [(y_bin, p) per checkpoint, questions in one order]})}."""
+    """{task: (n_questions, {method: [[(y_bin, p) per checkpoint, questions in one order] per repeat]})}; one
+    repeat unless the rows have a `repeat` column (repeated cross-validation: several predictions per question)."""
     need = {"method", "task", "checkpoint", "question_id", "pass1", "p"}
     if need - set(rows.columns):
         raise ProbecastError(f"AUROC bootstrap: rows lack columns {sorted(need - set(rows.columns))}")
+    rows = rows if "repeat" in rows else rows.assign(repeat=0)
     out = {}
     for task, g in rows.groupby("task", sort=True):
         qids = sorted(set(g["question_id"].astype(str)))
         by_method = {}
         for m, gm in g.groupby("method", sort=False):
-            cells = []
-            for _, gc in gm.groupby("checkpoint", sort=True):
-                gc = gc.assign(q=gc["question_id"].astype(str)).drop_duplicates("q").set_index("q").reindex(qids)
-                if gc["p"].isna().any():
-                    raise ProbecastError(f"AUROC bootstrap: method {m} lacks predictions for questions of {task}")
-                cells.append(((gc["pass1"].to_numpy(float) >= 0.5).astype(float), gc["p"].to_numpy(float)))
-            by_method[m] = cells
+            by_method[m] = []
+            for _, gr in gm.groupby("repeat", sort=True):
+                cells = []
+                for _, gc in gr.groupby("checkpoint", sort=True):
+                    gc = gc.assign(q=gc["question_id"].astype(str)).drop_duplicates("q").set_index("q").reindex(qids)
+                    if gc["p"].isna().any():
+                        raise ProbecastError(f"AUROC bootstrap: method {m} lacks predictions for questions of {task}")
+                    cells.append(((gc["pass1"].to_numpy(float) >= 0.5).astype(float), gc["p"].to_numpy(float)))
+                by_method[m].append(cells)
         out[task] = (len(qids), by_method)
     return out
+
+
+def _repeats_auroc(repeats: list, w: np.ndarray, pooled_fallback: bool) -> np.ndarray:
+    """(B,) a task's AUROC averaged over the repeats' predictions (the same labels, so the same NaN cells)."""
+    return np.mean([_task_auroc(cells, w, pooled_fallback) for cells in repeats], axis=0)
 
 
 def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: BootstrapConfig | None = None,
@@ -116,16 +125,16 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
     boot = {m: [] for m in methods}
     jack = {m: [] for m in methods}  # per task: the task's AUROC with each of its questions left out
     for n, by_method in tasks.values():
-        m = n - 1 if cfg.draw == "n-1" and n > 1 else n
-        w = rng.multinomial(m, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same draws for every method
+        draws = n - 1 if cfg.draw == "n-1" and n > 1 else n
+        w = rng.multinomial(draws, np.full(n, 1.0 / n), size=cfg.boot).astype(float)  # same for every method
         for m in methods:
-            cells = by_method.get(m)
-            if cells is None:
+            reps = by_method.get(m)
+            if reps is None:
                 raise ProbecastError(f"AUROC bootstrap: method {m} has no rows on a task the others have")
-            point[m].append(_task_auroc(cells, np.ones((1, n)), pooled_fallback)[0])
-            boot[m].append(_task_auroc(cells, w, pooled_fallback))
+            point[m].append(_repeats_auroc(reps, np.ones((1, n)), pooled_fallback)[0])
+            boot[m].append(_repeats_auroc(reps, w, pooled_fallback))
             if cfg.interval == "bca":
-                jack[m].append(_task_auroc(cells, 1.0 - np.eye(n), pooled_fallback))
+                jack[m].append(_repeats_auroc(reps, 1.0 - np.eye(n), pooled_fallback))
 
     pts = {m: float(_finite_mean(np.array(point[m])[:, None])[0]) for m in methods}  # mean over tasks
     dist = {m: _finite_mean(boot[m]) for m in methods}

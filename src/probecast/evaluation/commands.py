@@ -155,6 +155,8 @@ def evaluate_in_checkpoint_cmd(
                                           "text_difficulty; those the features cannot feed are listed and skipped)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Question folds per checkpoint (stratified by task and label)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Fold seed."),
+    repeats: int = typer.Option(1, "--repeats", min=1, help="Repeated cross-validation: fold draws seed, seed+1, ...; "
+                                "every figure is their mean (less fold noise, `repeats` times the work)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP + " Defaults: the real demo's "
                                               "(question-fold CV, strong L2 grids)."),
@@ -169,12 +171,13 @@ def evaluate_in_checkpoint_cmd(
     from probecast.workspace import Workspace
 
     w = Workspace(ws, create=False)
-    cfg = InCheckpointConfig(n_folds=folds, seed=seed, n_jobs=torch.get_num_threads())
+    cfg = InCheckpointConfig(n_folds=folds, seed=seed, repeats=repeats, n_jobs=torch.get_num_threads())
     block = in_checkpoint_workspace(w, _csv(methods), cfg, _parse_params(param, nested=True) if param else None,
                                     _csv(tasks))
     write_in_checkpoint(w, block)
     console = make_console()
-    console.print(in_checkpoint_table(block, f"in-checkpoint: {folds} question folds at each of "
+    draws = f" x {repeats} fold draws" if repeats > 1 else ""
+    console.print(in_checkpoint_table(block, f"in-checkpoint: {folds} question folds{draws} at each of "
                                              f"{len(block['protocol']['checkpoints'])} checkpoints"))
     for name, why in block["protocol"].get("unavailable", {}).items():
         console.print(f"skipped {name}: {why}")

@@ -56,13 +56,15 @@ IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question", "l2_grid": [0.1, 1.0, 10.0,
 class InCheckpointConfig:
     n_folds: int = 5
     seed: int = 0
+    repeats: int = 1  # repeated CV: fold seeds seed, seed + 1, ...; every figure is the mean over the repeats
     n_jobs: int = 1  # method × checkpoint units run side by side in this many processes (joblib/loky; 1 = here)
     bootstrap: BootstrapConfig | None = BootstrapConfig()  # question bootstrap of each mean (None = skip)
 
 
-def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict) -> np.ndarray:
-    """Out-of-fold P(success) of one method on the rows of one checkpoint."""
-    fold = task_folds(X.task.astype(str), y, cfg.n_folds, cfg.seed)
+def out_of_fold(name: str, X: FeatureSet, y: np.ndarray, cfg: InCheckpointConfig, params: dict,
+                repeat: int = 0) -> np.ndarray:
+    """Out-of-fold P(success) of one method on the rows of one checkpoint (folds of seed `cfg.seed + repeat`)."""
+    fold = task_folds(X.task.astype(str), y, cfg.n_folds, cfg.seed + repeat)
     p = np.full(len(X), np.nan)
     for k in range(cfg.n_folds):
         test = fold == k
@@ -77,11 +79,14 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
                            params: dict[str, dict] | None = None, show_progress: bool = True) -> dict:
     """{methods: {method: {auroc_mean, auroc_ci, auroc_by_task, brier_mean, auroc_by_checkpoint}}, auroc_paired,
     protocol}: `auroc_ci` and `auroc_paired` (each method against the baselines run) come from a question
-    bootstrap of the out-of-fold predictions (`evaluation.auroc_bootstrap`; the folds themselves stay fixed, so
-    fold-to-fold noise is not in it: `benchmarks/in_checkpoint_seeds.py` measures that)."""
+    bootstrap of the out-of-fold predictions (`evaluation.auroc_bootstrap`). The folds themselves stay fixed
+    there, so fold-to-fold noise is not in the interval; with `cfg.repeats` > 1 (repeated cross-validation, as
+    scikit-learn's RepeatedStratifiedKFold) every figure is the mean over that many fold draws, which shrinks the
+    fold noise of the point, and each bootstrap resample is scored on every repeat's predictions and averaged."""
     cfg = cfg or InCheckpointConfig()
-    if cfg.n_folds < 2:
-        raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2, got {cfg.n_folds}")
+    if cfg.n_folds < 2 or cfg.repeats < 1:
+        raise ProbecastError(f"in-checkpoint evaluation: n_folds must be >= 2 and repeats >= 1, got {cfg.n_folds}, "
+                             f"{cfg.repeats}")
     params = params or {}
     ck_of = X.checkpoint.astype(str)
     step_of = {c: int(X.step[ck_of == c][0]) for c in set(ck_of)}
@@ -95,39 +100,46 @@ def evaluate_in_checkpoint(X: FeatureSet, y: np.ndarray, methods: list[str], cfg
             rows = ck_of == ck
             Xc, yc = X.subset(rows), y[rows]
             for name in run:
-                yield name, ck, Xc, yc, cfg, params.get(name, {})
+                for r in range(cfg.repeats):
+                    yield name, ck, Xc, yc, cfg, params.get(name, {}), r
 
+    total = len(run) * len(ckpts) * cfg.repeats
     if cfg.n_jobs > 1:  # each unit is seeded and self-contained, so the result does not depend on where it ran
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=min(cfg.n_jobs, len(run) * len(ckpts)), return_as="generator")(
-            delayed(_unit)(*u) for u in units())
+        results = Parallel(n_jobs=min(cfg.n_jobs, total), return_as="generator")(delayed(_unit)(*u) for u in units())
     else:
         results = (_unit(*u) for u in units())
-    frames = list(track(results, "in-checkpoint", total=len(run) * len(ckpts), show=show_progress))
+    frames = list(track(results, "in-checkpoint", total=total, show=show_progress))
     rows = pd.concat(frames, ignore_index=True)
     out = summarise_in_checkpoint(rows)
     if cfg.bootstrap is not None:  # one out-of-fold prediction per question and checkpoint: resample questions
         b = auroc_bootstrap(rows, against=[m for m in run if m in BASELINES], cfg=cfg.bootstrap, pooled_fallback=False)
         out["auroc_paired"] = attach_intervals(out["methods"], b)
     return clean(out | {
-        "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "checkpoints": [step_of[c] for c in ckpts],
+        "protocol": {"n_folds": cfg.n_folds, "seed": cfg.seed, "repeats": cfg.repeats,
+                     "checkpoints": [step_of[c] for c in ckpts],
                      "skipped": [m for m in methods if m in NOT_IN_CHECKPOINT]}})
 
 
-def _unit(name: str, ck: str, Xc: FeatureSet, yc: np.ndarray, cfg: InCheckpointConfig, params: dict) -> pd.DataFrame:
-    """One method's out-of-fold predictions on one checkpoint's rows."""
+def _unit(name: str, ck: str, Xc: FeatureSet, yc: np.ndarray, cfg: InCheckpointConfig, params: dict,
+          repeat: int = 0) -> pd.DataFrame:
+    """One method's out-of-fold predictions on one checkpoint's rows, at one fold draw."""
     return pd.DataFrame({"method": name, "checkpoint": ck, "step": Xc.step.astype(int), "task": Xc.task.astype(str),
-                         "question_id": Xc.question_ids.astype(str), "pass1": yc,
-                         "p": out_of_fold(name, Xc, yc, cfg, params)})
+                         "question_id": Xc.question_ids.astype(str), "pass1": yc, "repeat": repeat,
+                         "p": out_of_fold(name, Xc, yc, cfg, params, repeat)})
 
 
 def summarise_in_checkpoint(rows: pd.DataFrame) -> dict:
+    """Per method: AUROC per (checkpoint, task), its mean over checkpoints per task and over tasks; with a `repeat`
+    column (repeated CV) each cell's AUROC is the mean over the repeats' predictions."""
     out: dict = {"methods": {}}
+    rows = rows if "repeat" in rows else rows.assign(repeat=0)
     for name, g in rows.groupby("method", sort=False):
         by_ck: dict = {}
         for (step, task), d in g.groupby(["step", "task"]):
-            by_ck.setdefault(str(step), {})[task] = M.auroc((d["pass1"] >= 0.5).to_numpy(float), d["p"].to_numpy())
+            by_ck.setdefault(str(step), {})[task] = float(np.mean(
+                [M.auroc((dr["pass1"] >= 0.5).to_numpy(float), dr["p"].to_numpy()) for _, dr in d.groupby("repeat")]))
         tasks = sorted(set(g["task"]))
         by_task = {t: M.nanmean([v[t] for v in by_ck.values() if t in v]) for t in tasks}
         out["methods"][name] = {"auroc_mean": M.nanmean(by_task.values()), "auroc_by_task": by_task,
