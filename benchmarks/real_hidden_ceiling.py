@@ -234,7 +234,11 @@ def main(argv: list[str] | None = None) -> dict:
     for t in np.unique(task):
         qs = np.unique(key[task == t])
         swap.update(zip(qs, rng.permutation(qs)))
-    null_rows = np.array([row_of[(swap[k], c)] for k, c in zip(key, ck)])
+    try:
+        null_rows = np.array([row_of[(swap[k], c)] for k, c in zip(key, ck)])
+    except KeyError:
+        raise ProbecastError(f"{args.ws}: the null features need every question labelled at every checkpoint; "
+                             "label and extract the same questions everywhere") from None
     real_rows = np.arange(len(y))
 
     variants = {"pooled": False} if args.skip_per_task else {"pooled": False, "per_task": True}
