@@ -260,8 +260,14 @@ def main(argv: list[str] | None = None) -> dict:
         val = forward_validation(X, y, split, l2, 3, 3, track)
         i = int(np.nanargmax(val))
         test = by_layer[("earlier_later", "real", "pooled")].reshape(-1)
+        per_layer = np.nanmax(val, axis=1)  # [P, L]: the best L2 at each pooling and layer
         res["earlier_later"]["real/pooled"]["forward_choice"] = {
-            **describe(i, X.hidden_last.shape[1], l2), "validation": float(val.reshape(-1)[i]), "test": float(test[i])}
+            **describe(i, X.hidden_last.shape[1], l2), "validation": float(val.reshape(-1)[i]), "test": float(test[i]),
+            "validation_range": [float(np.nanmin(per_layer)), float(np.nanmax(per_layer))]}
+    for (proto, feats, vname), a in by_layer.items():  # the curves the plot draws: best L2 per pooling and layer
+        if feats == "real" and vname == "pooled":
+            res[proto]["real/pooled"]["by_layer"] = {p: [float(v) for v in np.nanmax(a[i], axis=0)]
+                                                     for i, p in enumerate(POOLINGS)}
     demo = {"in_checkpoint": {m: v["auroc_mean"] for m, v in summary.get("in_checkpoint", {}).get("methods", {}).items()},
             "earlier_later": {m: v["auroc_mean"] for m, v in {**summary.get("probes", {}),
                                                               **summary.get("baselines", {})}.items()}}

@@ -27,7 +27,10 @@ def test_the_oracle_finds_the_planted_layer_and_the_null_stays_near_chance(tmp_p
         assert real["oracle_per_task"] >= real["oracle"]  # the best per task is at least the best overall
         assert set(res[proto]) == {"real/pooled", "real/per_task", "null/pooled", "null/per_task"}
     f = res["earlier_later"]["real/pooled"]["forward_choice"]  # chosen on the training checkpoints only
-    assert set(f) == {"pooling", "layer", "l2", "validation", "test"} and f["layer"] == 1 and f["test"] > 0.7
+    assert set(f) == {"pooling", "layer", "l2", "validation", "test", "validation_range"} and f["layer"] == 1
+    assert f["test"] > 0.7 and f["validation_range"][0] <= f["validation"] == f["validation_range"][1]
+    curve = res["in_checkpoint"]["real/pooled"]["by_layer"]["last"]  # best L2 per layer: the plot's line
+    assert len(curve) == 3 and max(curve) == curve[1]
     assert res["split"]["train_checkpoints"] == ["step-10", "step-20"]
     assert res["demo"]["earlier_later"]["ridge"] > 0.5 and plot.stat().st_size > 0
 
