@@ -134,9 +134,7 @@ def recorded_evaluation(ws: Workspace) -> dict:
     settings were recorded give their split only."""
     from probecast.evaluation.splits import LEGACY_SPLIT_SCHEME
 
-    if not ws.summary_file.exists():
-        return {}
-    summary = json.loads(ws.summary_file.read_text())
+    summary = ws.read_summary()
     settings = dict(summary.get("evaluation_settings") or {})
     if "split" not in settings and "split" in summary:
         settings["split"] = {k: summary["split"].get(k) for k in SPLIT_FLAGS if k in summary["split"]}

@@ -74,6 +74,10 @@ class Workspace:
     def summary_file(self) -> Path:
         return self.root / "summary.json"
 
+    def read_summary(self) -> dict:
+        """W/summary.json, or {} before anything has written it."""
+        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+
     # ---- checkpoints index ---------------------------------------------------------------------------------
     def read_checkpoints(self) -> list[dict]:
         if not self.checkpoints_file.exists():

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -81,7 +80,7 @@ def write_outputs(ws: Workspace, result: EvalResult, history: pd.DataFrame | Non
     if s["best_probe"] is not None and not result.table.empty:
         methods = [s["best_probe"]] + [b for b in ("answer_loglik", "carry_forward") if b in s["baselines"]]
         plot_task_scores(result.table, out / "task_scores.png", methods, s["train_checkpoints"], history)
-    summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
+    summary = ws.read_summary()
     for k in SUMMARY_KEYS:  # a key this evaluation did not produce is not left over from an earlier one
         if k in s:
             summary[k] = s[k]
@@ -118,6 +117,6 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
 
 def write_in_checkpoint(ws: Workspace, block: dict) -> None:
     """Merge the block into W/summary.json as `in_checkpoint` (every other key kept)."""
-    summary = json.loads(ws.summary_file.read_text()) if ws.summary_file.exists() else {}
+    summary = ws.read_summary()
     summary["in_checkpoint"] = block
     write_json_atomic(ws.summary_file, summary)

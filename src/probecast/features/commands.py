@@ -113,7 +113,7 @@ def register_latency(app: typer.Typer) -> None:
         ray_opts = ray_options(ray, ray_cpus, ray_gpus, ray_retries)
         configure_threads(threads)
         w = Workspace(ws, create=False)
-        summary = json.loads(w.summary_file.read_text()) if w.summary_file.exists() else {}
+        summary = w.read_summary()
         name = probe or summary.get("best_probe")
         if not name:
             raise ProbecastError(f"{w.summary_file}: no best_probe recorded; pass --probe NAME")
