@@ -9,14 +9,15 @@ from pathlib import Path
 import typer
 
 from probecast import validate as v
-from probecast.evaluation.commands import fmt_ci, fmt_num, in_checkpoint_table as evaluation_in_checkpoint_table
+from probecast.evaluation.commands import ci_header, fmt_ci, fmt_num
+from probecast.evaluation.commands import in_checkpoint_table as evaluation_in_checkpoint_table
 from probecast.lock import writes_workspace
 
 
 def results_table(summary: dict):
     from rich.table import Table
 
-    table = Table("method", "AUROC", _ci_header(summary.get("auroc_paired")), "Brier", "|task err|", "Spearman",
+    table = Table("method", "AUROC", ci_header(summary.get("auroc_paired")), "Brier", "|task err|", "Spearman",
                   title=f"test checkpoints {summary['test_checkpoints']} (trained on {summary['train_checkpoints']})")
     rows = [(f"{n} (probe){' *' if n == summary['best_probe'] else ''}", m) for n, m in summary["probes"].items()]
     rows += [(f"{n} (baseline)", m) for n, m in summary["baselines"].items()]
@@ -24,10 +25,6 @@ def results_table(summary: dict):
         table.add_row(name, fmt_num(m.get("auroc_mean")), fmt_ci(m.get("auroc_ci")),
                       *(fmt_num(m.get(k)) for k in ("brier_mean", "task_abs_err_mean", "spearman_mean")))
     return table
-
-
-def _ci_header(paired: dict | None) -> str:
-    return f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI"
 
 
 def in_checkpoint_table(summary: dict):

@@ -190,13 +190,16 @@ def in_checkpoint_table(block: dict, title: str, tasks: list[str] | None = None)
 
     methods = block["methods"]
     tasks = tasks or sorted({t for m in methods.values() for t in m["auroc_by_task"]})
-    paired = block.get("auroc_paired")
-    t = Table("method", "inputs", "AUROC mean", f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI", *tasks,
-              title=title)
+    t = Table("method", "inputs", "AUROC mean", ci_header(block.get("auroc_paired")), *tasks, title=title)
     for name, m in methods.items():
         t.add_row(name, "+".join(m.get("inputs", [])), fmt_num(m["auroc_mean"]), fmt_ci(m.get("auroc_ci")),
                   *(fmt_num(m["auroc_by_task"].get(task)) for task in tasks))
     return t
+
+
+def ci_header(paired: dict | None) -> str:
+    """The interval column's header: its level when the summary has one."""
+    return f"AUROC {paired['level']:.0%} CI" if paired else "AUROC CI"
 
 
 def fmt_num(x) -> str:

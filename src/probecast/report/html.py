@@ -176,8 +176,7 @@ def auroc_interval_tables(summary: dict) -> str:
     if not paired:
         return ""
     level = f"{paired['level']:.0%}"
-    means = [{"method": n, "kind": kind[:-1], "auroc_mean": m.get("auroc_mean"),
-              "ci_lo": (m.get("auroc_ci") or [None, None])[0], "ci_hi": (m.get("auroc_ci") or [None, None])[1]}
+    means = [{"method": n, "kind": kind[:-1], "auroc_mean": m.get("auroc_mean"), **_ci_bounds(m)}
              for kind in ("probes", "baselines") for n, m in (summary.get(kind) or {}).items()]
     gaps = [{"probe": n, "baseline": b, **g} for b, by in paired.get("against", {}).items() for n, g in by.items()
             if n in (summary.get("probes") or {})]
@@ -191,20 +190,26 @@ def auroc_interval_tables(summary: dict) -> str:
     return body
 
 
+def _ci_bounds(method_block: dict) -> dict:
+    """{ci_lo, ci_hi} of a summary method block's `auroc_ci` (None when it has none)."""
+    lo, hi = method_block.get("auroc_ci") or (None, None)
+    return {"ci_lo": lo, "ci_hi": hi}
+
+
 def in_checkpoint_section(summary: dict) -> str:
     """summary.json `in_checkpoint` (the demo, `probecast evaluate-in-checkpoint`): each method's mean AUROC inside
     one checkpoint with its interval, per task, and its gap to each baseline run there."""
     block = summary.get("in_checkpoint") or {}
     methods = block.get("methods") or {}
     proto = block.get("protocol") or {}
-    rows = [{"method": n, "inputs": "+".join(m.get("inputs", [])), "auroc_mean": m.get("auroc_mean"),
-             "ci_lo": (m.get("auroc_ci") or [None, None])[0], "ci_hi": (m.get("auroc_ci") or [None, None])[1],
+    rows = [{"method": n, "inputs": "+".join(m.get("inputs", [])), "auroc_mean": m.get("auroc_mean"), **_ci_bounds(m),
              **{f"auroc {t}": v for t, v in (m.get("auroc_by_task") or {}).items()}} for n, m in methods.items()]
     body = (f'<p class="note">At each of the checkpoints {esc(proto.get("checkpoints"))} every method is fitted on '
             f'{esc(proto.get("n_folds", 0) - 1)} question folds of that checkpoint and scores the remaining one (folds '
             "stratified by task and label; probes choose layer and L2 on the training folds only). AUROC per task "
             "and checkpoint, averaged over checkpoints, then tasks; the interval resamples the questions, the folds "
-            "fixed.</p>")
+            + ("fixed." if proto.get("repeats", 1) == 1 else f"averaged over {esc(proto['repeats'])} fold draws.")
+            + "</p>")
     body += table(pd.DataFrame(rows), "in-checkpoint", csv_name="in_checkpoint.csv")
     gaps = [{"method": n, "baseline": b, **g} for b, by in (block.get("auroc_paired") or {}).get("against", {}).items()
             for n, g in by.items()]
