@@ -38,25 +38,16 @@ import json
 
 import numpy as np
 
+from probecast.evaluation.auroc_bootstrap import finite_mean
+from probecast.evaluation.metrics import strata_auroc
+
 POOLINGS = ("last", "mean", "both")
 L2_GRID = (1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
 
 
 def cell_auroc(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """AUROC (y ≥ 0.5 positive) of every candidate: scores [n, ...] → [...]; NaN when one class."""
-    from scipy.stats import rankdata
-
-    pos = y >= 0.5
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return np.full(scores.shape[1:], np.nan)
-    ranks = rankdata(scores, axis=0)
-    return (ranks[pos].sum(0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def _nanmean(a: np.ndarray, axis: int = 0) -> np.ndarray:
-    ok = np.isfinite(a)
-    return np.where(ok.any(axis), np.where(ok, a, 0.0).sum(axis) / np.maximum(ok.sum(axis), 1), np.nan)
+    return strata_auroc(scores, y, np.zeros(len(y)))  # one stratum: the cell itself
 
 
 def task_scores(P: np.ndarray, y: np.ndarray, task: np.ndarray, ckpt: np.ndarray, pooled_fallback: bool) -> dict:
@@ -65,7 +56,7 @@ def task_scores(P: np.ndarray, y: np.ndarray, task: np.ndarray, ckpt: np.ndarray
     for t in np.unique(task):
         m = task == t
         cells = np.stack([cell_auroc(P[m & (ckpt == c)], y[m & (ckpt == c)]) for c in np.unique(ckpt[m])])
-        s = _nanmean(cells)
+        s = finite_mean(cells)
         if pooled_fallback and not np.isfinite(cells).any():
             s = cell_auroc(P[m], y[m])
         out[str(t)] = s
@@ -104,7 +95,7 @@ def summarise(by_task: dict[str, np.ndarray]) -> dict:
     """Oracle figures from {task: [C, ...]} candidate means (C: pooling, then G × L flattened)."""
     tasks = [t for t, v in by_task.items() if np.isfinite(v).any()]
     M = np.stack([np.asarray(by_task[t], dtype=float).reshape(-1) for t in tasks])  # [tasks, candidates]
-    mean = _nanmean(M)
+    mean = finite_mean(M)
     best = int(np.nanargmax(mean))
     per_task = {t: float(np.nanmax(M[i])) for i, t in enumerate(tasks)}
     return {"oracle": float(mean[best]), "oracle_index": best, "oracle_by_task": {t: float(M[i, best])
@@ -182,7 +173,7 @@ def forward_validation(X, y, split, l2, folds: int, seeds: int, track) -> np.nda
                 fit, val = split.train & ~last & (fold != f) & (fold >= 0), last & (fold == f)
                 P[val] = fit_predict(H, y, task, fit, val, False, l2)
             s = task_scores(P[last], y[last], task[last], ck[last], pooled_fallback=True)
-            runs.append(_nanmean(np.stack([v for v in s.values() if np.isfinite(v).any()])))
+            runs.append(finite_mean(np.stack([v for v in s.values() if np.isfinite(v).any()])))
         out.append(np.mean(runs, axis=0))
     return np.stack(out)
 

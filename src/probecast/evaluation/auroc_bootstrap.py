@@ -69,7 +69,7 @@ def weighted_auroc(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _task_auroc(cells: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray, pooled_fallback: bool) -> np.ndarray:
     """(B,) AUROC of one method on one task: mean over checkpoints with both classes, else pooled (or NaN)."""
-    out = _finite_mean(np.stack([weighted_auroc(y, p, w) for y, p in cells]))  # mean over checkpoints
+    out = finite_mean(np.stack([weighted_auroc(y, p, w) for y, p in cells]))  # mean over checkpoints
     if pooled_fallback and np.isnan(out).any():
         miss = np.isnan(out)
         y = np.concatenate([c[0] for c in cells])
@@ -136,8 +136,8 @@ def auroc_bootstrap(rows: pd.DataFrame, against: Sequence[str] = (), cfg: Bootst
             if cfg.interval == "bca":
                 jack[m].append(_repeats_auroc(reps, 1.0 - np.eye(n), pooled_fallback))
 
-    pts = {m: float(_finite_mean(np.array(point[m])[:, None])[0]) for m in methods}  # mean over tasks
-    dist = {m: _finite_mean(boot[m]) for m in methods}
+    pts = {m: float(finite_mean(np.array(point[m])[:, None])[0]) for m in methods}  # mean over tasks
+    dist = {m: finite_mean(boot[m]) for m in methods}
     jk = {m: _jackknife_means(point[m], jack[m]) for m in methods} if cfg.interval == "bca" else {}
 
     def interval(theta: float, d: np.ndarray, j: np.ndarray | None) -> tuple[float | None, float | None]:
@@ -168,7 +168,7 @@ def attach_intervals(blocks: dict[str, dict], b: dict) -> dict:
     return {k: b[k] for k in ("level", "boot", "unit", "interval", "against")}
 
 
-def _finite_mean(vals) -> np.ndarray:
+def finite_mean(vals) -> np.ndarray:
     """K × R -> R: the mean of each column over its finite entries (checkpoints or tasks without an AUROC
     skipped); NaN where a column has none."""
     a = np.array(vals, dtype=float)
@@ -184,7 +184,7 @@ def _jackknife_means(point: list[float], jack: list[np.ndarray]) -> np.ndarray:
     for t, jt in enumerate(jack):
         block = np.repeat(np.array(point, dtype=float)[:, None], len(jt), axis=1)
         block[t] = jt
-        cols.append(_finite_mean(block))
+        cols.append(finite_mean(block))
     return np.concatenate(cols) if cols else np.array([])
 
 
