@@ -100,8 +100,7 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
     unknown = sorted(set(params or {}) - set(methods))
     if unknown:
         raise ProbecastError(f"--param names {unknown}, which are not among the methods run ({', '.join(methods)})")
-    for m in methods:
-        make_probe(m, **chosen[m])  # an unknown method or parameter: one line, before any work
+    made = {m: make_probe(m, **chosen[m]) for m in methods}  # an unknown method or parameter: one line, before any work
     X, labels = load_pairs(ws, select(feature_index(ws), None, tasks, labelled=True), labelled=True)
     unavailable = {m: r for m in methods if (r := unavailable_reason(m, X, None)) is not None}
     run = [m for m in methods if m not in unavailable]
@@ -109,7 +108,7 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
         raise ProbecastError(f"in-checkpoint: no method can run on these features ({unavailable})")
     res = evaluate_in_checkpoint(X, labels["pass1"].to_numpy(float), run, cfg, chosen, show_progress)
     for name, m in res["methods"].items():
-        m["inputs"] = make_probe(name, **chosen[name]).inputs()
+        m["inputs"] = made[name].inputs()
     res["protocol"]["unavailable"] = unavailable
     res["protocol"]["params"] = {m: chosen[m] for m in res["methods"]}
     return res
