@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
                                          "(rows x the longest); 0 = no token limit."),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
+        shared_prefix: bool = typer.Option(True, "--shared-prefix/--no-shared-prefix", help="Compute the blocks "
+                                           "checkpoints share (identical weights, e.g. frozen by top-K fine-tuning) "
+                                           "once per process; the features are the same (memory: up to 4 GiB)."),
         force: bool = typer.Option(False, "--force", help="Re-extract the (checkpoint, task) pairs extracted with "
                                    "other settings (layers, tail tokens, storage dtype, questions), replacing them."),
         ray: Optional[str] = RAY,
@@ -65,7 +68,8 @@ def register(app: typer.Typer) -> None:
                              w.features_path, force, "re-extract")
         try:
             with open_executor(ray_opts) as executor:
-                n = extract_workspace(w, ckpts, task_list, cfg, executor=executor, redo=redo)
+                n = extract_workspace(w, ckpts, task_list, cfg, executor=executor, redo=redo,
+                                      shared_prefix=shared_prefix)
         finally:
             record_checkpoints(w, ckpts, task_list, has)
         console().print(f"[green]extracted {n} checkpoint × task blocks[/] into {w.root / 'features'}")

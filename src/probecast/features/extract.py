@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
+from probecast.features.shared_prefix import TaskPrefix, forward_from
 from probecast.tasks.schema import Task
 
 
@@ -178,7 +179,7 @@ class _Pooler:
     prompt tokens, and the last-T prompt tokens of the tail layer; keeps only those small results."""
 
     def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int,
-                 final_layer: int | None = None) -> None:
+                 final_layer: int | None = None, keep: int | None = None) -> None:
         self.pos = {l: j for j, l in enumerate(layers)}
         self.pl, self.rows, self.T, self.tail_layer = pl, torch.arange(len(pl), device=pl.device), T, tail_layer
         self.mean, self.final_layer = mean, final_layer
@@ -186,8 +187,11 @@ class _Pooler:
         self.mean_out: dict[int, torch.Tensor] = {}
         self.tail_out: torch.Tensor | None = None
         self.final_out: torch.Tensor | None = None  # the last prompt token's final (normed) state, model dtype
+        self.keep, self.kept = keep, None  # one layer's whole state, kept for `shared_prefix`
 
     def __call__(self, index: int, state: torch.Tensor) -> None:
+        if index == self.keep:
+            self.kept = state.detach().clone()
         if index == self.final_layer:
             self.final_out = state[self.rows, self.pl - 1]
         h = state.float()  # one layer at a time (a copy only when the model is not float32)
@@ -200,6 +204,21 @@ class _Pooler:
             offs = self.pl[:, None] - self.T + torch.arange(self.T, device=h.device)[None, :]  # [b, T]
             self.tail_out = h[self.rows[:, None], offs.clamp(min=0)]
 
+    def wanted(self, layers: list[int]) -> set[int]:
+        return set(layers) | {l for l in (self.tail_layer, self.final_layer, self.keep) if l is not None}
+
+    def shallow(self, depth: int) -> dict:
+        """What was pooled from indices <= `depth` (a replay from `depth` cannot produce it again)."""
+        return {"last": {i: t for i, t in self.last_out.items() if i <= depth},
+                "mean": {i: t for i, t in self.mean_out.items() if i <= depth},
+                "tail": self.tail_out if self.tail_layer is not None and self.tail_layer <= depth else None}
+
+    def inject(self, pooled: dict) -> None:
+        self.last_out.update(pooled["last"])
+        self.mean_out.update(pooled["mean"])
+        if pooled["tail"] is not None:
+            self.tail_out = pooled["tail"]
+
     def stacked(self, which: dict[int, torch.Tensor]) -> np.ndarray:
         order = sorted(self.pos, key=self.pos.get)
         return torch.stack([which[l] for l in order], dim=1).cpu().numpy()  # [b, L, D]
@@ -210,14 +229,18 @@ def resolve_layers(cfg: ExtractConfig, n_hidden: int) -> list[int]:
     return list(range(n_hidden)) if cfg.layers is None else [l % n_hidden for l in cfg.layers]
 
 
+def _stop(base, wanted: set[int], full: bool) -> int | None:
+    """The hidden_states index after which the pass can stop (None: run to the end)."""
+    deepest, n_blocks = max(wanted, default=0), len(decoder_parts(base)[1])
+    return None if full or deepest >= n_blocks else deepest
+
+
 def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: bool, full: bool, tap: bool):
     """One batch through the transformer, feeding `pooler` each wanted layer; returns the model output, or
     None when the pass stopped after the deepest wanted layer (`full=False`: nothing later is needed)."""
-    wanted = set(layers) | {l for l in (pooler.tail_layer, pooler.final_layer) if l is not None}
+    wanted = pooler.wanted(layers)
     if tap and decoder_parts(base) is not None:
-        deepest = max(wanted, default=0)
-        n_blocks = len(decoder_parts(base)[1])
-        stop = None if full or deepest >= n_blocks else deepest
+        stop = _stop(base, wanted, full)
         with tap_layers(base, wanted, pooler, stop_after=stop):
             return run_tapped(base, stop, input_ids=ids, attention_mask=mask, use_cache=use_cache)
     out = base(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=use_cache)
@@ -226,12 +249,38 @@ def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: boo
     return out
 
 
+def _replay(base, state, mask, depth: int, layers: list[int], pooler: _Pooler, full: bool):
+    """`_forward` from a kept hidden_states[`depth`] (`shared_prefix`): only the blocks above it run."""
+    wanted = pooler.wanted(layers)
+    stop = _stop(base, wanted, full)
+    if stop is not None and stop <= depth:  # everything wanted was pooled below the kept layer
+        return None
+    return forward_from(base, state, mask, depth, wanted, pooler, stop)
+
+
+def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], full_pass: _Pooler, out,
+                 full: bool) -> bool:
+    """Does a replay from the kept state give what the full pass gave? (A decoder that transforms
+    `inputs_embeds` before its first block would not.)"""
+    p = _Pooler(list(full_pass.pos), full_pass.pl, full_pass.mean, full_pass.tail_layer, full_pass.T,
+                final_layer=full_pass.final_layer)
+    again = _replay(base, kept, mask, depth, layers, p, full)
+    pairs = [(p.last_out[i], t) for i, t in full_pass.last_out.items() if i > depth]
+    if full_pass.final_out is not None:
+        pairs.append((p.final_out, full_pass.final_out))
+    if out is not None and again is not None:
+        pairs.append((again.last_hidden_state, out.last_hidden_state))
+    return all(torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5) for a, b in pairs)
+
+
 @torch.inference_mode()
-def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = True) -> tuple[dict[str, np.ndarray], float]:
+def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = True,
+                 prefix: TaskPrefix | None = None) -> tuple[dict[str, np.ndarray], float]:
     """Arrays for every question of `task` (in task order) and the wall time of the pass.
 
     `tap=False` reads the layers from `output_hidden_states` (every layer kept, the full model run) instead of
-    hooks with early exit: the reference the tests compare against."""
+    hooks with early exit: the reference the tests compare against. `prefix` (`shared_prefix.PrefixStates.plan`):
+    keep this checkpoint's state at the shared depth, or start from the reference's (same features, fewer blocks)."""
     t0 = time.perf_counter()
     device = next(model.parameters()).device
     seqs, plens = encode(tokenizer, task, cfg.answer_loglik)
@@ -259,7 +308,18 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         pl = torch.tensor([plens[i] for i in idx], device=device)
         pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
                          final_layer=n_hidden - 1 if cfg.next_token else None)
-        out = _forward(base, ids, mask, layers, pooler, use_cache=with_alts, full=cfg.answer_loglik, tap=tap)
+        rows = tuple(int(i) for i in idx)
+        use_prefix = prefix is not None and tap and not with_alts  # a replay has no cache for the alternatives
+        kept = prefix.replayable(rows, ids) if use_prefix else None
+        if kept is not None:
+            pooler.inject(kept.pooled)
+            out = _replay(base, kept.state, mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
+        else:
+            if use_prefix and prefix.mode == "record":
+                pooler.keep = prefix.depth
+            out = _forward(base, ids, mask, layers, pooler, use_cache=with_alts, full=cfg.answer_loglik, tap=tap)
+            if pooler.kept is not None:
+                _keep(prefix, rows, ids, pooler, out, base, mask, layers, cfg.answer_loglik)
         if nxt is not None:
             nxt[idx] = next_token_stats(head, pooler.final_out).cpu().numpy()
         if layers:
@@ -288,12 +348,26 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
                                                 ids.shape[1], pl, [alts[i] for i in idx], pad)
                     sums = torch.logsumexp(torch.cat([sums[:, None], other], dim=1), dim=1)
                 ll_paths[idx[has]] = sums.cpu().numpy()[has]
+    if prefix is not None:
+        prefix.done()
     arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
               "answer_loglik": ll if cfg.answer_loglik else None,
               "answer_loglik_mean": ll_mean if cfg.answer_loglik else None,
               "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None,
               "next_token": nxt}
     return arrays, time.perf_counter() - t0
+
+
+def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: _Pooler, out, base, mask, layers, full: bool) -> None:
+    """Keep a recorded batch's state; the process's first one is replayed at once and compared with its pass."""
+    owner = prefix.owner
+    if owner is not None and not owner.checked:
+        if not _same_replay(base, pooler.kept, mask, prefix.depth, layers, pooler, out, full):
+            owner.disabled = f"{type(base).__name__}: a pass from a kept hidden state differs from the full pass"
+            prefix.mode = "off"
+            return
+        owner.checked = True
+    prefix.keep(rows, ids, pooler.kept, pooler.shallow(prefix.depth))
 
 
 @torch.inference_mode()

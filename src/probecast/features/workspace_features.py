@@ -8,7 +8,8 @@ from typing import Sequence
 from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import fingerprint
 from probecast.errors import ProbecastError
-from probecast.features.extract import ExtractConfig, extract_task
+from probecast.features.extract import ExtractConfig, base_model, extract_task
+from probecast.features.shared_prefix import process_states
 from probecast.features.store import save_features
 from probecast.executors import Executor
 from probecast.pipeline import UnitJob, for_each_checkpoint
@@ -17,17 +18,28 @@ from probecast.workspace import Workspace
 
 
 def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: ExtractConfig,
-                      progress: bool = True, executor: Executor | None = None, redo: frozenset = frozenset()) -> int:
+                      progress: bool = True, executor: Executor | None = None, redo: frozenset = frozenset(),
+                      shared_prefix: bool = True) -> int:
     """Extract every (checkpoint, task) without features on disk, and the (checkpoint id, task name) pairs in
-    `redo` (results made with other settings, replaced: see `identity.stale_results`)."""
-    return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg, redo), executor=executor, progress=progress)
+    `redo` (results made with other settings, replaced: see `identity.stale_results`). `shared_prefix`: blocks
+    identical across checkpoints are computed once (`features/shared_prefix.py`; the features are the same)."""
+    try:
+        return for_each_checkpoint(checkpoints, tasks, extract_job(ws, cfg, redo, shared_prefix), executor=executor,
+                                   progress=progress)
+    finally:
+        process_states().clear()  # this process's kept states (a Ray worker's go with the worker)
 
 
-def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset()) -> UnitJob:
+def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset(), shared_prefix: bool = True) -> UnitJob:
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
         resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
-        arrays, wall = extract_task(model, tokenizer, task, resolved)
-        return arrays, {"fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(), "wall_time_s": wall,
+        prefix = process_states().plan(base_model(model), (task.name, repr(resolved))) if shared_prefix else None
+        before = None if prefix is None else prefix.mode
+        arrays, wall = extract_task(model, tokenizer, task, resolved, prefix=prefix)
+        how = {("record", "replay"): "kept", ("replay", "replay"): "replayed"}.get((before, prefix and prefix.mode))
+        shared = {} if how is None else {"shared_prefix": {"hidden_states": prefix.depth, "states": how}}
+        return arrays, {**shared, "fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(),
+                        "wall_time_s": wall,
                         "prompts": task.prompts(), "questions": [q.text for q in task.questions],
                         "multiple_choice": "true" if task.is_multiple_choice else "false"}
 

@@ -1,0 +1,177 @@
+"""Checkpoints whose first blocks are identical share those blocks' hidden states: compute them once.
+
+Fine-tuning only the top K blocks (the real demo trains 8 of SmolLM2's 30), freezing the bottom of the network, or
+comparing a run with its base leaves the embeddings and the first blocks bit-identical across checkpoints, and so
+is everything they compute. Extracting every checkpoint from scratch spends most of its time recomputing them.
+This module keeps, in the process, the hidden state at the deepest shared layer of one *reference* checkpoint for
+every batch of every task (full [rows, tokens, dim] tensors, as the pass produced them, plus what was pooled from
+the shared layers), and later checkpoints run only the blocks above it.
+
+- Which blocks are shared is read from the weights, never assumed: `block_hashes` hashes the embedding and each
+  block's parameters and buffers; the shared depth of two checkpoints is the hidden_states index up to which
+  every module is identical (0 = the embeddings; at most the output of the second-to-last block, since the last
+  index is the final norm's output).
+- The first checkpoint that shares blocks with the one extracted before it becomes the reference: its pass is
+  the normal one, and the state at the shared depth is kept (up to `max_bytes`). Every later checkpoint that
+  shares at least that depth with the reference replays from it (`forward_from`): the blocks above the depth
+  run on the kept state with the same batches, masks and positions, so the features are those of the full pass
+  (bit-identical on the Llama family; `tests/features/test_shared_prefix.py`).
+- The replay feeds the kept state as `inputs_embeds` to the decoder with its block list cut at the depth. A
+  decoder that transforms `inputs_embeds` before its first block (Gemma scales them) would not reproduce the
+  full pass, so the first replay is checked against the reference's own full pass of that batch, and on a
+  mismatch reuse is switched off for the process.
+- Batches that need the key/value cache of every layer (answer alternatives) are not kept or replayed; nor is
+  anything extracted through `output_hidden_states` (models without embed/layers/norm parts).
+
+One process holds one reference (`process_states`): units run checkpoint by checkpoint, so a local run records
+once and replays every later checkpoint; each Ray worker keeps its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import torch
+
+from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
+
+DEFAULT_MAX_BYTES = 4 * 2 ** 30  # kept states per process; a task that would exceed it is not kept
+
+
+def block_hashes(base) -> tuple[str, ...] | None:
+    """Hashes of the embedding and of each decoder block (parameters and buffers, names included); None when
+    the model has no embed/layers/norm parts."""
+    parts = decoder_parts(base)
+    if parts is None:
+        return None
+    embed, blocks, _ = parts
+    out = []
+    for module in (embed, *blocks):
+        h = hashlib.blake2b(digest_size=16)
+        for name, t in [*module.named_parameters(), *module.named_buffers()]:
+            h.update(name.encode())
+            h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
+            h.update(t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
+        out.append(h.hexdigest())
+    return tuple(out)
+
+
+def shared_depth(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> int:
+    """The deepest hidden_states index two checkpoints share (−1: not even the embeddings), capped at the
+    second-to-last block's output so that at least one block and the final norm always run."""
+    if a is None or b is None or len(a) != len(b):
+        return -1
+    d = 0
+    while d < len(a) and a[d] == b[d]:
+        d += 1
+    return min(d - 1, len(a) - 2)
+
+
+def forward_from(base, state: torch.Tensor, mask: torch.Tensor, depth: int, wanted: set[int], on_state,
+                 stop_after: int | None):
+    """The decoder's pass from hidden_states[`depth`] = `state` upwards: the blocks above `depth` and the final
+    norm, each wanted index (> depth, full-model numbering) handed to `on_state`; stops after `stop_after` (full-
+    model numbering) when set. Returns the model output, or None when stopped early."""
+    layers = base.layers
+    base.layers = torch.nn.ModuleList(list(layers)[depth:])
+    try:
+        shifted = lambda j, h: on_state(j + depth, h)  # noqa: E731  (short-model index → full-model index)
+        with tap_layers(base, {i - depth for i in wanted if i > depth}, shifted,
+                        stop_after=None if stop_after is None else stop_after - depth):
+            return run_tapped(base, None if stop_after is None else stop_after - depth,
+                              inputs_embeds=state, attention_mask=mask, use_cache=False)
+    finally:
+        base.layers = layers
+
+
+@dataclass
+class _Batch:
+    ids: torch.Tensor  # the padded token ids the state was computed from (a replay must match them)
+    state: torch.Tensor  # hidden_states[depth], [rows, tokens, dim]
+    pooled: dict  # what the pass pooled from indices <= depth: {"last": {i: t}, "mean": {i: t}, "tail": t | None}
+
+
+@dataclass
+class TaskPrefix:
+    """The plan for one (checkpoint, task) extraction: `record` the reference's states, or `replay` from them."""
+    mode: str  # "record" or "replay"
+    depth: int
+    batches: dict = field(default_factory=dict)  # batch key (row indices) -> _Batch
+    owner: "PrefixStates | None" = None
+    key: tuple = ()
+    nbytes: int = 0
+
+    def replayable(self, rows: tuple, ids: torch.Tensor) -> "_Batch | None":
+        b = self.batches.get(rows) if self.mode == "replay" else None
+        return b if b is not None and b.ids.shape == ids.shape and torch.equal(b.ids, ids) else None
+
+    def keep(self, rows: tuple, ids: torch.Tensor, state: torch.Tensor, pooled: dict) -> None:
+        if self.mode != "record" or self.owner is None:
+            return
+        self.nbytes += state.numel() * state.element_size()
+        if self.owner.used + self.nbytes > self.owner.max_bytes:
+            self.mode = "off"  # this task is not kept; it will be extracted in full at later checkpoints
+            self.batches.clear()
+            return
+        self.batches[rows] = _Batch(ids.clone(), state, pooled)
+
+    def done(self) -> None:
+        """The extraction finished: a recorded task becomes replayable."""
+        if self.mode == "record" and self.owner is not None and self.owner.reference is not None:
+            self.owner.tasks[self.key] = self
+            self.owner.used += self.nbytes
+            self.mode = "replay"
+
+
+@dataclass
+class PrefixStates:
+    """This process's reference checkpoint (its block hashes and depth) and its kept states, per task."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    reference: tuple | None = None
+    depth: int = -1
+    tasks: dict = field(default_factory=dict)  # task key -> recorded TaskPrefix
+    used: int = 0
+    current: tuple | None = None  # hashes of the checkpoint being extracted
+    previous: tuple | None = None  # ... and of the last different one
+    disabled: str | None = None  # why reuse is off in this process (a replay did not match its full pass)
+    checked: bool = False  # the first replay was compared with its full pass
+    _hash_cache: tuple = (None, None)
+
+    def hashes(self, base) -> tuple | None:
+        if self._hash_cache[0] is not base:  # once per loaded checkpoint, not per task
+            self._hash_cache = (base, block_hashes(base))
+        return self._hash_cache[1]
+
+    def plan(self, base, key: tuple) -> TaskPrefix | None:
+        """What to do for `key` (task and settings) on the checkpoint whose decoder is `base`."""
+        if self.disabled:
+            return None
+        h = self.hashes(base)
+        if h is None:
+            return None
+        if h != self.current:
+            self.previous, self.current = self.current, h
+        if self.reference is not None and shared_depth(h, self.reference) >= self.depth:
+            if key in self.tasks:
+                return self.tasks[key]
+            if h == self.reference:  # the reference checkpoint itself, another task
+                return TaskPrefix("record", self.depth, owner=self, key=key)
+            return None
+        d = shared_depth(h, self.previous)
+        if d < 1:
+            return None
+        self.reference, self.depth, self.tasks, self.used = h, d, {}, 0  # a new reference: this checkpoint
+        return TaskPrefix("record", d, owner=self, key=key)
+
+    def clear(self) -> None:
+        self.reference, self.depth, self.tasks, self.used = None, -1, {}, 0
+        self.current = self.previous = None
+        self._hash_cache = (None, None)
+
+
+_PROCESS = PrefixStates()
+
+
+def process_states() -> PrefixStates:
+    return _PROCESS

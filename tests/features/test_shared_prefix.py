@@ -1,0 +1,151 @@
+"""Checkpoints that share their bottom blocks: the shared hidden states are computed once and the features stay
+those of the full pass (`features/shared_prefix.py`)."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from probecast.checkpoints import discover_checkpoints
+from probecast.checkpoints.load import load_model
+from probecast.features import extract as ex
+from probecast.features.extract import ExtractConfig, base_model, extract_task
+from probecast.features.shared_prefix import PrefixStates, block_hashes, shared_depth
+from probecast.tasks import load_tasks
+
+
+def _retrain_top(model, seed: int, blocks: int = 1, embed: bool = False):
+    """A copy of `model` whose top `blocks` blocks (and optionally the embeddings) have other weights, as a
+    top-K fine-tuning step leaves them."""
+    m = copy.deepcopy(model)
+    g = torch.Generator().manual_seed(seed)
+    mods = list(m.model.layers)[-blocks:] + ([m.model.embed_tokens] if embed else [])
+    with torch.no_grad():
+        for mod in mods:
+            for p in mod.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return m
+
+
+@pytest.fixture(scope="module")
+def run(tiny_run):
+    model, tok = load_model(discover_checkpoints(tiny_run)[-1])
+    return model, tok, load_tasks("add,sum3,color", limit=12)
+
+
+def _same(a, b):
+    for k in a:
+        assert (a[k] is None) == (b[k] is None), k
+        if a[k] is not None:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_shared_depth_reads_the_weights(run):
+    model, _, _ = run
+    n = model.config.num_hidden_layers
+    h = block_hashes(base_model(model))
+    assert len(h) == n + 1  # the embeddings and every block
+    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0)))) == n - 1  # all but the top block
+    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0, blocks=n)))) == 0  # the embeddings only
+    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0, embed=True)))) == -1
+    assert shared_depth(h, h) == n - 1  # identical: capped so that the last block and the norm still run
+
+
+@pytest.mark.parametrize("cfg", [
+    ExtractConfig(dtype="float32", tail_tokens=4, batch_size=5),  # every layer, answer pass (alternatives), tail
+    ExtractConfig(dtype="float32", layers=(1, -1), answer_loglik=False, batch_size=5, tail_tokens=2, tail_layer=1),
+    ExtractConfig(dtype="float32", layers=(0, 1), answer_loglik=False, next_token=False, batch_tokens=64),
+])
+def test_replayed_checkpoints_get_the_full_pass_features(run, cfg):
+    model, tok, tasks = run
+    base, later = _retrain_top(model, 1), [_retrain_top(model, s) for s in (2, 3)]
+    states = PrefixStates()
+    modes = []
+    for i, m in enumerate([model, base, *later]):
+        for task in tasks:
+            plan = states.plan(base_model(m), (task.name, repr(cfg)))
+            got, _ = extract_task(m, tok, task, cfg, prefix=plan)
+            modes.append(None if plan is None else plan.mode)
+            _same(got, extract_task(m, tok, task, cfg)[0])
+    k = len(tasks)
+    assert modes[:k] == [None] * k  # the first checkpoint: nothing to share with yet
+    assert modes[k:] == ["replay"] * (3 * k)  # the second is recorded (then replayable), the others replay
+    assert states.depth == model.config.num_hidden_layers - 1 and states.used > 0 and states.disabled is None
+
+
+def test_replay_runs_only_the_blocks_above_the_shared_depth(run):
+    model, tok, tasks = run
+    cfg = ExtractConfig(tail_tokens=0, answer_loglik=False, batch_size=100)
+    states = PrefixStates()
+    for m in (_retrain_top(model, 1), _retrain_top(model, 2)):
+        extract_task(m, tok, tasks[2], cfg, prefix=states.plan(base_model(m), ("color", "")))
+    m = _retrain_top(model, 3)
+    calls = []
+    handles = [b.register_forward_hook(lambda *a, i=i: calls.append(i)) for i, b in enumerate(m.model.layers)]
+    try:
+        extract_task(m, tok, tasks[2], cfg, prefix=states.plan(base_model(m), ("color", "")))
+    finally:
+        for h in handles:
+            h.remove()
+    assert calls == [model.config.num_hidden_layers - 1]  # the top block only
+    assert len(m.model.layers) == model.config.num_hidden_layers  # the decoder is given its blocks back
+
+
+def test_no_reuse_when_the_embeddings_differ_or_the_cap_is_reached(run):
+    model, tok, tasks = run
+    cfg = ExtractConfig(tail_tokens=0, batch_size=100)
+    states = PrefixStates()
+    assert states.plan(base_model(model), ("add", "")) is None
+    assert states.plan(base_model(_retrain_top(model, 1, embed=True)), ("add", "")) is None
+    small = PrefixStates(max_bytes=1)
+    small.plan(base_model(model), ("add", ""))
+    m = _retrain_top(model, 1)
+    plan = small.plan(base_model(m), ("add", ""))
+    extract_task(m, tok, tasks[0], cfg, prefix=plan)
+    assert plan.mode == "off" and small.tasks == {} and small.used == 0
+
+
+def test_a_replay_that_does_not_reproduce_the_pass_switches_reuse_off(run, monkeypatch):
+    """A decoder that transforms `inputs_embeds` (Gemma scales them) would replay wrongly: the first kept batch is
+    replayed at once and compared, and reuse is switched off; the features are the full pass's."""
+    model, tok, tasks = run
+    real = ex.forward_from
+    monkeypatch.setattr(ex, "forward_from", lambda base, state, *a, **k: real(base, state * 2.0, *a, **k))
+    cfg = ExtractConfig(dtype="float32", tail_tokens=0, batch_size=5)
+    states = PrefixStates()
+    states.plan(base_model(model), ("add", ""))
+    m = _retrain_top(model, 1)
+    got, _ = extract_task(m, tok, tasks[0], cfg, prefix=states.plan(base_model(m), ("add", "")))
+    assert states.disabled and states.tasks == {}
+    _same(got, extract_task(m, tok, tasks[0], cfg)[0])
+    assert states.plan(base_model(_retrain_top(model, 2)), ("add", "")) is None
+
+
+def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
+    """`extract_workspace` reuses the shared blocks by default and stores the features it stores without."""
+    from safetensors.numpy import load_file
+
+    from probecast.features.shared_prefix import process_states
+    from probecast.features.workspace_features import extract_workspace
+    from probecast.workspace import Workspace
+
+    model, tok, tasks = run
+    for step, m in ((0, model), (5, _retrain_top(model, 1)), (9, _retrain_top(model, 2))):
+        m.save_pretrained(tmp_path / "run" / f"step-{step}")
+        tok.save_pretrained(tmp_path / "run" / f"step-{step}")
+    ckpts = discover_checkpoints(tmp_path / "run")
+    cfg = ExtractConfig(tail_tokens=2, batch_size=5)
+    replays, real = [], ex.forward_from
+    monkeypatch.setattr(ex, "forward_from", lambda *a, **k: replays.append(1) or real(*a, **k))
+    stored = []
+    for shared in (True, False):
+        ws = Workspace(tmp_path / f"ws-{shared}")
+        ws.add_checkpoints(c.to_record() for c in ckpts)
+        extract_workspace(ws, ckpts, tasks, cfg, progress=False, shared_prefix=shared)
+        stored.append({(c.id, t.name): load_file(ws.features_path(c.id, t.name)) for c in ckpts for t in tasks})
+    assert replays  # the third checkpoint (and the second's check) replayed from the kept states
+    assert stored[0].keys() == stored[1].keys() and len(stored[0]) == 9
+    for key, arrays in stored[0].items():
+        _same(arrays, stored[1][key])
+    assert process_states().reference is None  # the process's kept states are released after the run
