@@ -34,6 +34,14 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
 
     n = Workspace(out, create=False).read_labels().groupby("task")["n"].unique()
     assert list(n["gsm8k"]) == [5] == [s["demo"]["samples_by_task"]["gsm8k"]] and list(n["add"]) == [4]
+    # the blocks top-K fine-tuning never touches are computed once, and later checkpoints replay from them
+    from probecast.features.store import read_features_metadata
+
+    ws = Workspace(out, create=False)
+    ids = [r["id"] for r in sorted(ws.read_checkpoints(), key=lambda r: r["step"])]
+    how = [json.loads(read_features_metadata(ws, c, "add").get("shared_prefix", "null")) for c in ids]
+    assert how[0] is None and how[1]["states"] == "kept"
+    assert all(h == {"hidden_states": how[1]["hidden_states"], "states": "replayed"} for h in how[2:])
     # test questions are never in the fine-tuning data
     train_text = "".join(p.read_text() for p in (out / "tasks").glob("*.train.jsonl"))
     for name in ("add", "weekday", "list_last"):

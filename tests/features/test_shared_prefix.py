@@ -122,6 +122,14 @@ def test_a_replay_that_does_not_reproduce_the_pass_switches_reuse_off(run, monke
     assert states.plan(base_model(_retrain_top(model, 2)), ("add", "")) is None
 
 
+def _saved_run(model, tok, root):
+    """A run folder: the model at step 0, then two checkpoints whose top block alone was retrained."""
+    for step, m in ((0, model), (5, _retrain_top(model, 1)), (9, _retrain_top(model, 2))):
+        m.save_pretrained(root / f"step-{step}")
+        tok.save_pretrained(root / f"step-{step}")
+    return discover_checkpoints(root)
+
+
 def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
     """`extract_workspace` reuses the shared blocks by default and stores the features it stores without."""
     from safetensors.numpy import load_file
@@ -131,10 +139,7 @@ def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
     from probecast.workspace import Workspace
 
     model, tok, tasks = run
-    for step, m in ((0, model), (5, _retrain_top(model, 1)), (9, _retrain_top(model, 2))):
-        m.save_pretrained(tmp_path / "run" / f"step-{step}")
-        tok.save_pretrained(tmp_path / "run" / f"step-{step}")
-    ckpts = discover_checkpoints(tmp_path / "run")
+    ckpts = _saved_run(model, tok, tmp_path / "run")
     cfg = ExtractConfig(tail_tokens=2, batch_size=5)
     replays, real = [], ex.forward_from
     monkeypatch.setattr(ex, "forward_from", lambda *a, **k: replays.append(1) or real(*a, **k))
@@ -149,3 +154,27 @@ def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
     for key, arrays in stored[0].items():
         _same(arrays, stored[1][key])
     assert process_states().reference is None  # the process's kept states are released after the run
+
+
+def test_the_benchmark_times_both_paths_and_checks_they_agree(run, tmp_path):
+    from benchmark_module import load_benchmark
+
+    bench = load_benchmark("shared_prefix")
+    model, tok, tasks = run
+    out = bench.compare(_saved_run(model, tok, tmp_path / "run"), tasks, ExtractConfig(tail_tokens=2), progress=False)
+    assert out["identical"] and out["full_s"] > 0 and out["shared_s"] > 0
+    assert [r["how"] for r in out["checkpoints"]] == [["full"], ["kept"], ["replayed"]]
+
+
+def test_the_states_do_not_keep_a_checkpoint_alive(run):
+    import gc
+    import weakref
+
+    model, _, _ = run
+    states = PrefixStates()
+    m = _retrain_top(model, 1)
+    states.plan(base_model(m), ("add", ""))
+    alive = weakref.ref(base_model(m))  # what the states hashed
+    del m
+    gc.collect()
+    assert alive() is None

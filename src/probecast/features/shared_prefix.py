@@ -24,12 +24,15 @@ the shared layers), and later checkpoints run only the blocks above it.
   anything extracted through `output_hidden_states` (models without embed/layers/norm parts).
 
 One process holds one reference (`process_states`): units run checkpoint by checkpoint, so a local run records
-once and replays every later checkpoint; each Ray worker keeps its own.
+once and replays every later checkpoint; each Ray worker keeps its own. A checkpoint's hashes are computed once
+per loaded model object (every parameter is read once: ~0.5 s for SmolLM2 on this CPU), so this is for models
+loaded from checkpoints, not for a live model trained in place between calls (the training callbacks).
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -124,6 +127,12 @@ class TaskPrefix:
             self.mode = "replay"
 
 
+def outcome(before: str | None, plan: TaskPrefix | None) -> str | None:
+    """How an extraction used the states, from its plan's mode before and after it: `kept` (this checkpoint's
+    states were kept), `replayed` (it started from the reference's), or None (every block ran)."""
+    return {("record", "replay"): "kept", ("replay", "replay"): "replayed"}.get((before, plan and plan.mode))
+
+
 @dataclass
 class PrefixStates:
     """This process's reference checkpoint (its block hashes and depth) and its kept states, per task."""
@@ -136,11 +145,14 @@ class PrefixStates:
     previous: tuple | None = None  # ... and of the last different one
     disabled: str | None = None  # why reuse is off in this process (a replay did not match its full pass)
     checked: bool = False  # the first replay was compared with its full pass
-    _hash_cache: tuple = (None, None)
+    _hash_cache: tuple = (None, None)  # (weak reference to the decoder hashed last, its hashes)
 
     def hashes(self, base) -> tuple | None:
-        if self._hash_cache[0] is not base:  # once per loaded checkpoint, not per task
-            self._hash_cache = (base, block_hashes(base))
+        """Once per loaded checkpoint, not per task; a weak reference, so a freed model is not kept alive (nor
+        mistaken for the next one loaded at its address)."""
+        ref = self._hash_cache[0]
+        if ref is None or ref() is not base:
+            self._hash_cache = (weakref.ref(base), block_hashes(base))
         return self._hash_cache[1]
 
     def plan(self, base, key: tuple) -> TaskPrefix | None:

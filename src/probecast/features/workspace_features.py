@@ -9,7 +9,7 @@ from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import fingerprint
 from probecast.errors import ProbecastError
 from probecast.features.extract import ExtractConfig, base_model, extract_task
-from probecast.features.shared_prefix import process_states
+from probecast.features.shared_prefix import outcome, process_states
 from probecast.features.store import save_features
 from probecast.executors import Executor
 from probecast.pipeline import UnitJob, for_each_checkpoint
@@ -36,7 +36,7 @@ def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset()
         prefix = process_states().plan(base_model(model), (task.name, repr(resolved))) if shared_prefix else None
         before = None if prefix is None else prefix.mode
         arrays, wall = extract_task(model, tokenizer, task, resolved, prefix=prefix)
-        how = {("record", "replay"): "kept", ("replay", "replay"): "replayed"}.get((before, prefix and prefix.mode))
+        how = outcome(before, prefix)
         shared = {} if how is None else {"shared_prefix": {"hidden_states": prefix.depth, "states": how}}
         return arrays, {**shared, "fingerprint": fingerprint(model, tokenizer), "settings": resolved.to_dict(),
                         "wall_time_s": wall,
