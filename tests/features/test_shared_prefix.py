@@ -3,16 +3,15 @@ those of the full pass (`features/shared_prefix.py`)."""
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 
 from probecast.checkpoints import discover_checkpoints
-from probecast.checkpoints.load import load_model
 from probecast.features import extract as ex
 from probecast.features.extract import ExtractConfig, base_model, extract_task
 from probecast.features.shared_prefix import PrefixStates, block_hashes, shared_depth
 from probecast.tasks import load_tasks
+from test_layer_tap import _close
 
 
 def _retrain_top(model, seed: int, blocks: int = 1, embed: bool = False):
@@ -29,16 +28,12 @@ def _retrain_top(model, seed: int, blocks: int = 1, embed: bool = False):
 
 
 @pytest.fixture(scope="module")
-def run(tiny_run):
-    model, tok = load_model(discover_checkpoints(tiny_run)[-1])
-    return model, tok, load_tasks("add,sum3,color", limit=12)
+def run(tiny_model):
+    return (*tiny_model, load_tasks("add,sum3,color", limit=12))
 
 
 def _same(a, b):
-    for k in a:
-        assert (a[k] is None) == (b[k] is None), k
-        if a[k] is not None:
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    _close(a, b, atol=0)
 
 
 def test_shared_depth_reads_the_weights(run):
