@@ -1,30 +1,14 @@
 """Checkpoints that share their bottom blocks: the shared hidden states are computed once and the features stay
 those of the full pass (`features/shared_prefix.py`)."""
 
-import copy
-
 import pytest
-import torch
 
-from probecast.checkpoints import discover_checkpoints
 from probecast.features import extract as ex
 from probecast.features.extract import ExtractConfig, base_model, extract_task
 from probecast.features.shared_prefix import PrefixStates, block_hashes, shared_depth
 from probecast.tasks import load_tasks
+from embedded_run import retrain_top, save_shared_run
 from test_layer_tap import _close
-
-
-def _retrain_top(model, seed: int, blocks: int = 1, embed: bool = False):
-    """A copy of `model` whose top `blocks` blocks (and optionally the embeddings) have other weights, as a
-    top-K fine-tuning step leaves them."""
-    m = copy.deepcopy(model)
-    g = torch.Generator().manual_seed(seed)
-    mods = list(m.model.layers)[-blocks:] + ([m.model.embed_tokens] if embed else [])
-    with torch.no_grad():
-        for mod in mods:
-            for p in mod.parameters():
-                p.add_(0.05 * torch.randn(p.shape, generator=g))
-    return m
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +25,9 @@ def test_shared_depth_reads_the_weights(run):
     n = model.config.num_hidden_layers
     h = block_hashes(base_model(model))
     assert len(h) == n + 1  # the embeddings and every block
-    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0)))) == n - 1  # all but the top block
-    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0, blocks=n)))) == 0  # the embeddings only
-    assert shared_depth(h, block_hashes(base_model(_retrain_top(model, 0, embed=True)))) == -1
+    assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0)))) == n - 1  # all but the top block
+    assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, blocks=n)))) == 0  # the embeddings only
+    assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, embed=True)))) == -1
     assert shared_depth(h, h) == n - 1  # identical: capped so that the last block and the norm still run
 
 
@@ -54,7 +38,7 @@ def test_shared_depth_reads_the_weights(run):
 ])
 def test_replayed_checkpoints_get_the_full_pass_features(run, cfg):
     model, tok, tasks = run
-    base, later = _retrain_top(model, 1), [_retrain_top(model, s) for s in (2, 3)]
+    base, later = retrain_top(model, 1), [retrain_top(model, s) for s in (2, 3)]
     states = PrefixStates()
     modes = []
     for i, m in enumerate([model, base, *later]):
@@ -73,9 +57,9 @@ def test_replay_runs_only_the_blocks_above_the_shared_depth(run):
     model, tok, tasks = run
     cfg = ExtractConfig(tail_tokens=0, answer_loglik=False, batch_size=100)
     states = PrefixStates()
-    for m in (_retrain_top(model, 1), _retrain_top(model, 2)):
+    for m in (retrain_top(model, 1), retrain_top(model, 2)):
         extract_task(m, tok, tasks[2], cfg, prefix=states.plan(base_model(m), ("color", "")))
-    m = _retrain_top(model, 3)
+    m = retrain_top(model, 3)
     calls = []
     handles = [b.register_forward_hook(lambda *a, i=i: calls.append(i)) for i, b in enumerate(m.model.layers)]
     try:
@@ -92,10 +76,10 @@ def test_no_reuse_when_the_embeddings_differ_or_the_cap_is_reached(run):
     cfg = ExtractConfig(tail_tokens=0, batch_size=100)
     states = PrefixStates()
     assert states.plan(base_model(model), ("add", "")) is None
-    assert states.plan(base_model(_retrain_top(model, 1, embed=True)), ("add", "")) is None
+    assert states.plan(base_model(retrain_top(model, 1, embed=True)), ("add", "")) is None
     small = PrefixStates(max_bytes=1)
     small.plan(base_model(model), ("add", ""))
-    m = _retrain_top(model, 1)
+    m = retrain_top(model, 1)
     plan = small.plan(base_model(m), ("add", ""))
     extract_task(m, tok, tasks[0], cfg, prefix=plan)
     assert plan.mode == "off" and small.tasks == {} and small.used == 0
@@ -110,19 +94,11 @@ def test_a_replay_that_does_not_reproduce_the_pass_switches_reuse_off(run, monke
     cfg = ExtractConfig(dtype="float32", tail_tokens=0, batch_size=5)
     states = PrefixStates()
     states.plan(base_model(model), ("add", ""))
-    m = _retrain_top(model, 1)
+    m = retrain_top(model, 1)
     got, _ = extract_task(m, tok, tasks[0], cfg, prefix=states.plan(base_model(m), ("add", "")))
     assert states.disabled and states.tasks == {}
     _same(got, extract_task(m, tok, tasks[0], cfg)[0])
-    assert states.plan(base_model(_retrain_top(model, 2)), ("add", "")) is None
-
-
-def _saved_run(model, tok, root):
-    """A run folder: the model at step 0, then two checkpoints whose top block alone was retrained."""
-    for step, m in ((0, model), (5, _retrain_top(model, 1)), (9, _retrain_top(model, 2))):
-        m.save_pretrained(root / f"step-{step}")
-        tok.save_pretrained(root / f"step-{step}")
-    return discover_checkpoints(root)
+    assert states.plan(base_model(retrain_top(model, 2)), ("add", "")) is None
 
 
 def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
@@ -134,7 +110,7 @@ def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
     from probecast.workspace import Workspace
 
     model, tok, tasks = run
-    ckpts = _saved_run(model, tok, tmp_path / "run")
+    ckpts = save_shared_run(model, tok, tmp_path / "run")
     cfg = ExtractConfig(tail_tokens=2, batch_size=5)
     replays, real = [], ex.forward_from
     monkeypatch.setattr(ex, "forward_from", lambda *a, **k: replays.append(1) or real(*a, **k))
@@ -156,7 +132,7 @@ def test_the_benchmark_times_both_paths_and_checks_they_agree(run, tmp_path):
 
     bench = load_benchmark("shared_prefix")
     model, tok, tasks = run
-    out = bench.compare(_saved_run(model, tok, tmp_path / "run"), tasks, ExtractConfig(tail_tokens=2), progress=False)
+    out = bench.compare(save_shared_run(model, tok, tmp_path / "run"), tasks, ExtractConfig(tail_tokens=2), progress=False)
     assert out["identical"] and out["full_s"] > 0 and out["shared_s"] > 0
     assert [r["how"] for r in out["checkpoints"]] == [["full"], ["kept"], ["replayed"]]
 
@@ -167,7 +143,7 @@ def test_the_states_do_not_keep_a_checkpoint_alive(run):
 
     model, _, _ = run
     states = PrefixStates()
-    m = _retrain_top(model, 1)
+    m = retrain_top(model, 1)
     states.plan(base_model(m), ("add", ""))
     alive = weakref.ref(base_model(m))  # what the states hashed
     del m

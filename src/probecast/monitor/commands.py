@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
                                             "signals drift, refit the probe on every label (audits included), "
                                             "save it as a new version and switch to it (needs --audit-every)."),
         n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
+        shared_prefix: bool = typer.Option(True, "--shared-prefix/--no-shared-prefix", help="Run the blocks a "
+                                           "checkpoint shares with an earlier one (identical weights, e.g. frozen by "
+                                           "top-K fine-tuning) only once; the features are the same."),
         max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
         ray: Optional[str] = RAY,
@@ -78,7 +81,7 @@ def register(app: typer.Typer) -> None:
                             run_name=run_name or run_dir.resolve().name, n_boot=n_boot, save_features=True,
                             audit=AuditConfig(every=audit_every, questions=audit_questions,
                                               backend=audit_backend, half_width=audit_half_width),
-                            refit_on_drift=refit_on_drift)
+                            refit_on_drift=refit_on_drift, shared_prefix=shared_prefix)
         rule = ReadyRule(marker="glob" if ready_glob and marker == "auto" else marker, glob=ready_glob)
         with open_executor(ray_opts) as executor:
             watcher = Watcher(Monitor(w, cfg), run_dir, WatchConfig(interval=interval, once=once, settle=settle,

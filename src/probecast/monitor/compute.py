@@ -34,6 +34,7 @@ class MonitorSpec:
     keep_arrays: bool = False  # return the features too (to be stored)
     layer_ids: tuple | None = None  # the hidden_states indices extract_cfg keeps (None: all), see features/plan.py
     version: str = ""  # the probe version predicting (a refit on drift makes a new one; default: probe_name)
+    shared_prefix: bool = True  # checkpoints loaded from disk: blocks identical across them run once
 
 
 @dataclass
@@ -48,9 +49,13 @@ class Evaluation:
 
 
 def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoint: str, source: str,
-                       do_audit: bool, path: str | None = None) -> Evaluation:
-    """`path`: the checkpoint folder, for an audit backend that starts its own engine (vLLM)."""
+                       do_audit: bool, path: str | None = None, shared_prefix: bool = False) -> Evaluation:
+    """`path`: the checkpoint folder, for an audit backend that starts its own engine (vLLM). `shared_prefix`:
+    a model loaded from a checkpoint (never a live model trained in place) replays the blocks it shares with an
+    earlier checkpoint this process evaluated (`features/shared_prefix.py`; the same features)."""
     from probecast.checkpoints.load import fingerprint
+    from probecast.features.extract import base_model
+    from probecast.features.shared_prefix import process_states
 
     t0 = time.perf_counter()
     was_training = model.training
@@ -60,7 +65,9 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
     try:
         for task in spec.tasks:
             t_task = time.perf_counter()
-            arrays, prefill_s = extract_task(model, tokenizer, task, spec.extract_cfg)
+            prefix = process_states().plan(base_model(model), (task.name, repr(spec.extract_cfg))) \
+                if shared_prefix else None
+            arrays, prefill_s = extract_task(model, tokenizer, task, spec.extract_cfg, prefix=prefix)
             p = spec.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays,
                                                                 layer_ids=spec.layer_ids))
             lo, hi, covers = task_score_interval(p, spec.score_errors.get(task.name), n_boot=spec.n_boot,
@@ -99,7 +106,8 @@ def evaluate_checkpoint(spec: MonitorSpec, ckpt, step: int, checkpoint: str, do_
         raise ProbecastError(f"cannot be read ({exc})") from exc
     load_s = time.perf_counter() - t0
     try:
-        ev = compute_evaluation(spec, model, tokenizer, step, checkpoint, "watch", do_audit, path=ckpt.path)
+        ev = compute_evaluation(spec, model, tokenizer, step, checkpoint, "watch", do_audit, path=ckpt.path,
+                                shared_prefix=spec.shared_prefix)
     finally:
         free_model(model)
     ev.load_s = load_s

@@ -56,6 +56,7 @@ class MonitorConfig:
     batch_size: int | None = None  # prefill batch size (default: the one the probe's features used)
     refit_on_drift: bool = False  # audits feed a drift test; when it fires, refit the probe (needs save_features)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    shared_prefix: bool = True  # the watcher: blocks identical across checkpoints run once (features/shared_prefix.py)
 
 
 def workspace_extract_config(ws: Workspace, batch_size: int | None = None) -> ExtractConfig:
@@ -115,7 +116,8 @@ class Monitor:
         """What a worker needs to evaluate a model for this monitor (no sinks, no workspace)."""
         return MonitorSpec(self.probe, self.probe_name, tuple(self.tasks), self.extract_cfg, self.score_errors,
                            n_boot=self.cfg.n_boot, seed=self.cfg.seed, audit=self.cfg.audit,
-                           keep_arrays=self.cfg.save_features, layer_ids=self.layer_ids, version=self.version)
+                           keep_arrays=self.cfg.save_features, layer_ids=self.layer_ids, version=self.version,
+                           shared_prefix=self.cfg.shared_prefix)
 
     def audit_due(self, ahead: int = 0) -> bool:
         """Whether the evaluation `ahead` places after the next one is an audited one (by schedule)."""
