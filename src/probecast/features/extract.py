@@ -313,7 +313,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         kept = prefix.replayable(rows, ids) if use_prefix else None
         if kept is not None:
             pooler.inject(kept.pooled)
-            out = _replay(base, kept.state, mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
+            out = _replay(base, kept.state.to(device), mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
         else:
             if use_prefix and prefix.mode == "record":
                 pooler.keep = prefix.depth

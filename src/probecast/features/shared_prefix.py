@@ -91,7 +91,7 @@ def forward_from(base, state: torch.Tensor, mask: torch.Tensor, depth: int, want
 @dataclass
 class _Batch:
     ids: torch.Tensor  # the padded token ids the state was computed from (a replay must match them)
-    state: torch.Tensor  # hidden_states[depth], [rows, tokens, dim]
+    state: torch.Tensor  # hidden_states[depth], [rows, tokens, dim], on the CPU
     pooled: dict  # what the pass pooled from indices <= depth: {"last": {i: t}, "mean": {i: t}, "tail": t | None}
 
 
@@ -107,7 +107,7 @@ class TaskPrefix:
 
     def replayable(self, rows: tuple, ids: torch.Tensor) -> "_Batch | None":
         b = self.batches.get(rows) if self.mode == "replay" else None
-        return b if b is not None and b.ids.shape == ids.shape and torch.equal(b.ids, ids) else None
+        return b if b is not None and b.ids.shape == ids.shape and torch.equal(b.ids, ids.to("cpu")) else None
 
     def keep(self, rows: tuple, ids: torch.Tensor, state: torch.Tensor, pooled: dict) -> None:
         if self.mode != "record" or self.owner is None:
@@ -117,7 +117,7 @@ class TaskPrefix:
             self.mode = "off"  # this task is not kept; it will be extracted in full at later checkpoints
             self.batches.clear()
             return
-        self.batches[rows] = _Batch(ids.clone(), state, pooled)
+        self.batches[rows] = _Batch(ids.to("cpu"), state.to("cpu"), pooled)  # host memory, not an accelerator's
 
     def done(self) -> None:
         """The extraction finished: a recorded task becomes replayable."""
