@@ -29,6 +29,9 @@ def test_shared_depth_reads_the_weights(run):
     assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, blocks=n)))) == 0  # the embeddings only
     assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, embed=True)))) == -1
     assert shared_depth(h, h) == n - 1  # identical: capped so that the last block and the norm still run
+    other = retrain_top(model, 0)
+    other.model.config.rope_theta = 2 * float(getattr(model.config, "rope_theta", 10000.0))
+    assert shared_depth(h, block_hashes(base_model(other))) == -1  # another configuration shares nothing
 
 
 @pytest.mark.parametrize("cfg", [

@@ -42,20 +42,33 @@ from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
 DEFAULT_MAX_BYTES = 4 * 2 ** 30  # kept states per process; a task that would exceed it is not kept
 
 
+def _tensor_hash(h, tensors) -> None:
+    for name, t in tensors:
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
+        h.update(t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
+
+
 def block_hashes(base) -> tuple[str, ...] | None:
-    """Hashes of the embedding and of each decoder block (parameters and buffers, names included); None when
-    the model has no embed/layers/norm parts."""
+    """Hashes of what computes each hidden_states index below the final norm: [0] the embeddings together with
+    everything else outside the blocks and the norm that shapes the pass (e.g. the rotary embedding's buffers)
+    and the model's configuration, [i] decoder block i (parameters and buffers, names included). None when the
+    model has no embed/layers/norm parts."""
     parts = decoder_parts(base)
     if parts is None:
         return None
-    embed, blocks, _ = parts
-    out = []
-    for module in (embed, *blocks):
+    embed, blocks, norm = parts
+    inside = {id(t) for m in (*blocks, norm) for t in [*m.parameters(), *m.buffers()]}
+    first = hashlib.blake2b(digest_size=16)
+    config = getattr(base, "config", None)
+    settings = config.to_dict() if config is not None else {}
+    first.update(repr(sorted((k, repr(v)) for k, v in settings.items()
+                             if not k.startswith("_") and k != "transformers_version")).encode())
+    _tensor_hash(first, [(n, t) for n, t in [*base.named_parameters(), *base.named_buffers()] if id(t) not in inside])
+    out = [first.hexdigest()]
+    for block in blocks:
         h = hashlib.blake2b(digest_size=16)
-        for name, t in [*module.named_parameters(), *module.named_buffers()]:
-            h.update(name.encode())
-            h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
-            h.update(t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
+        _tensor_hash(h, [*block.named_parameters(), *block.named_buffers()])
         out.append(h.hexdigest())
     return tuple(out)
 
