@@ -29,6 +29,15 @@ def test_shared_depth_reads_the_weights(run):
     assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, blocks=n)))) == 0  # the embeddings only
     assert shared_depth(h, block_hashes(base_model(retrain_top(model, 0, embed=True)))) == -1
     assert shared_depth(h, h) == n - 1  # identical: capped so that the last block and the norm still run
+    full = [retrain_top(model, s, blocks=n, embed=True) for s in (1, 2)]  # fully trained checkpoints
+    hashes = block_hashes(base_model(full[0]), like=[h])
+    assert len(hashes) == 1  # the embeddings differ: nothing deeper is hashed
+    assert len(block_hashes(base_model(full[1]), like=[hashes])) == 1
+    assert len(block_hashes(base_model(full[1]), like=[hashes[:0]])) == n + 1  # nothing known: every block
+    states = PrefixStates()
+    for m in (model, *full):
+        assert states.plan(base_model(m), ("add", "")) is None
+    assert len(states.current) == 1  # after the first checkpoint, only the embeddings' hash is computed
     other = retrain_top(model, 0)
     other.model.config.rope_theta = 2 * float(getattr(model.config, "rope_theta", 10000.0))
     assert shared_depth(h, block_hashes(base_model(other))) == -1  # another configuration shares nothing

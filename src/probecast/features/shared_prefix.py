@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import torch
 
@@ -42,46 +43,51 @@ from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
 DEFAULT_MAX_BYTES = 4 * 2 ** 30  # kept states per process; a task that would exceed it is not kept
 
 
-def _tensor_hash(h, tensors) -> None:
-    for name, t in tensors:
-        h.update(name.encode())
-        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
-        h.update(t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
-
-
-def block_hashes(base) -> tuple[str, ...] | None:
+def block_hashes(base, like: Sequence[tuple] = ()) -> tuple[str, ...] | None:
     """Hashes of what computes each hidden_states index below the final norm: [0] the embeddings together with
     everything else outside the blocks and the norm that shapes the pass (e.g. the rotary embedding's buffers)
     and the model's configuration, [i] decoder block i (parameters and buffers, names included). None when the
-    model has no embed/layers/norm parts."""
+    model has no embed/layers/norm parts.
+
+    With `like` (other checkpoints' hashes, possibly partial), hashing stops after the first index at which every
+    one of them is known and differs: nothing deeper can be shared with them, so a fully trained run pays for
+    its embeddings' hash only, not for every parameter of every checkpoint."""
     parts = decoder_parts(base)
     if parts is None:
         return None
     embed, blocks, norm = parts
     inside = {id(t) for m in (*blocks, norm) for t in [*m.parameters(), *m.buffers()]}
-    first = hashlib.blake2b(digest_size=16)
     config = getattr(base, "config", None)
     settings = config.to_dict() if config is not None else {}
-    first.update(repr(sorted((k, repr(v)) for k, v in settings.items()
-                             if not k.startswith("_") and k != "transformers_version")).encode())
-    _tensor_hash(first, [(n, t) for n, t in [*base.named_parameters(), *base.named_buffers()] if id(t) not in inside])
-    out = [first.hexdigest()]
-    for block in blocks:
-        h = hashlib.blake2b(digest_size=16)
-        _tensor_hash(h, [*block.named_parameters(), *block.named_buffers()])
+    first = repr(sorted((k, repr(v)) for k, v in settings.items()
+                        if not k.startswith("_") and k != "transformers_version")).encode()
+    units = [(first, [(n, t) for n, t in [*base.named_parameters(), *base.named_buffers()] if id(t) not in inside])]
+    units += [(b"", [*block.named_parameters(), *block.named_buffers()]) for block in blocks]
+    out = []
+    for i, (extra, tensors) in enumerate(units):
+        h = hashlib.blake2b(extra, digest_size=16)
+        for name, t in tensors:
+            h.update(name.encode())
+            h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
+            h.update(t.detach().to("cpu").contiguous().view(torch.uint8).numpy().tobytes())
         out.append(h.hexdigest())
+        if like and all(len(o) > i and o[i] != out[i] for o in like):
+            break
     return tuple(out)
 
 
-def shared_depth(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> int:
+def shared_depth(a: tuple[str, ...] | None, b: tuple[str, ...] | None, n_blocks: int | None = None) -> int:
     """The deepest hidden_states index two checkpoints share (−1: not even the embeddings), capped at the
-    second-to-last block's output so that at least one block and the final norm always run."""
-    if a is None or b is None or len(a) != len(b):
+    second-to-last block's output so that at least one block and the final norm always run. Hashes may be
+    partial (`block_hashes(like=...)`): what one of them does not know is not shared. `n_blocks`: the model's
+    number of blocks (default: from the longer, complete, tuple)."""
+    if a is None or b is None:
         return -1
     d = 0
-    while d < len(a) and a[d] == b[d]:
+    while d < min(len(a), len(b)) and a[d] == b[d]:
         d += 1
-    return min(d - 1, len(a) - 2)
+    n = max(len(a), len(b)) - 1 if n_blocks is None else n_blocks
+    return min(d - 1, n - 1)
 
 
 def forward_from(base, state: torch.Tensor, mask: torch.Tensor, depth: int, wanted: set[int], on_state,
@@ -161,11 +167,13 @@ class PrefixStates:
     _hash_cache: tuple = (None, None)  # (weak reference to the decoder hashed last, its hashes)
 
     def hashes(self, base) -> tuple | None:
-        """Once per loaded checkpoint, not per task; a weak reference, so a freed model is not kept alive (nor
-        mistaken for the next one loaded at its address)."""
+        """Once per loaded checkpoint, not per task (and only as deep as it can share with the reference or the
+        checkpoint before it); a weak reference, so a freed model is not kept alive (nor mistaken for the next one
+        loaded at its address)."""
         ref = self._hash_cache[0]
         if ref is None or ref() is not base:
-            self._hash_cache = (weakref.ref(base), block_hashes(base))
+            like = [x for x in (self.reference, self.current) if x is not None]
+            self._hash_cache = (weakref.ref(base), block_hashes(base, like=like))
         return self._hash_cache[1]
 
     def plan(self, base, key: tuple) -> TaskPrefix | None:
@@ -177,13 +185,14 @@ class PrefixStates:
             return None
         if h != self.current:
             self.previous, self.current = self.current, h
-        if self.reference is not None and shared_depth(h, self.reference) >= self.depth:
+        n = len(decoder_parts(base)[1])
+        if self.reference is not None and shared_depth(h, self.reference, n) >= self.depth:
             if key in self.tasks:
                 return self.tasks[key]
             if h == self.reference:  # the reference checkpoint itself, another task
                 return TaskPrefix("record", self.depth, owner=self, key=key)
             return None
-        d = shared_depth(h, self.previous)
+        d = shared_depth(h, self.previous, n)
         if d < 1:
             return None
         self.reference, self.depth, self.tasks, self.used = h, d, {}, 0  # a new reference: this checkpoint
