@@ -259,9 +259,9 @@ def _replay(base, state, mask, depth: int, layers: list[int], pooler: _Pooler, f
 
 
 def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], full_pass: _Pooler, out,
-                 full: bool) -> bool:
+                 full: bool) -> bool | None:
     """Does a replay from the kept state give what the full pass gave? (A decoder that transforms
-    `inputs_embeds` before its first block would not.)"""
+    `inputs_embeds` before its first block would not.) None: nothing above the kept layer to compare."""
     p = _Pooler(list(full_pass.pos), full_pass.pl, full_pass.mean, full_pass.tail_layer, full_pass.T,
                 final_layer=full_pass.final_layer)
     again = _replay(base, kept, mask, depth, layers, p, full)
@@ -270,6 +270,8 @@ def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], 
         pairs.append((p.final_out, full_pass.final_out))
     if out is not None and again is not None:
         pairs.append((again.last_hidden_state, out.last_hidden_state))
+    if not pairs:
+        return None
     return all(torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5) for a, b in pairs)
 
 
@@ -362,11 +364,12 @@ def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: _Pooler, out, base, mask
     """Keep a recorded batch's state; the process's first one is replayed at once and compared with its pass."""
     owner = prefix.owner
     if owner is not None and not owner.checked:
-        if not _same_replay(base, pooler.kept, mask, prefix.depth, layers, pooler, out, full):
+        same = _same_replay(base, pooler.kept, mask, prefix.depth, layers, pooler, out, full)
+        if same is False:
             owner.disabled = f"{type(base).__name__}: a pass from a kept hidden state differs from the full pass"
             prefix.mode = "off"
             return
-        owner.checked = True
+        owner.checked = same is True
     prefix.keep(rows, ids, pooler.kept, pooler.shallow(prefix.depth))
 
 

@@ -7,8 +7,9 @@ This module keeps, in the process, the hidden state at the deepest shared layer 
 every batch of every task (full [rows, tokens, dim] tensors, as the pass produced them, plus what was pooled from
 the shared layers), and later checkpoints run only the blocks above it.
 
-- Which blocks are shared is read from the weights, never assumed: `block_hashes` hashes the embedding and each
-  block's parameters and buffers; the shared depth of two checkpoints is the hidden_states index up to which
+- Which blocks are shared is read from the weights, never assumed: `block_hashes` hashes the embedding (with the
+  configuration and any other tensor outside the blocks, e.g. rotary buffers) and each block's parameters and
+  buffers, stopping at the first block known to differ from the checkpoints compared with; the shared depth of two checkpoints is the hidden_states index up to which
   every module is identical (0 = the embeddings; at most the output of the second-to-last block, since the last
   index is the final norm's output).
 - The first checkpoint that shares blocks with the one extracted before it becomes the reference: its pass is
@@ -25,7 +26,7 @@ the shared layers), and later checkpoints run only the blocks above it.
 
 One process holds one reference (`process_states`): units run checkpoint by checkpoint, so a local run records
 once and replays every later checkpoint; each Ray worker keeps its own. A checkpoint's hashes are computed once
-per loaded model object (every parameter is read once: ~0.5 s for SmolLM2 on this CPU), so this is for models
+per loaded model object (every parameter of the shared blocks read once: 0.7 s for all of SmolLM2 on this CPU), so this is for models
 loaded from checkpoints, not for a live model trained in place between calls (the training callbacks).
 """
 
