@@ -26,8 +26,9 @@ the shared layers), and later checkpoints run only the blocks above it.
 
 One process holds one reference (`process_states`): units run checkpoint by checkpoint, so a local run records
 once and replays every later checkpoint; each Ray worker keeps its own. A checkpoint's hashes are computed once
-per loaded model object (every parameter of the shared blocks read once: 0.7 s for all of SmolLM2 on this CPU), so this is for models
-loaded from checkpoints, not for a live model trained in place between calls (the training callbacks).
+per loaded model object (every parameter of the shared blocks read once: 0.7 s for all of SmolLM2 on this CPU),
+so this is for models loaded from checkpoints, not for a live model trained in place between calls (the
+training callbacks).
 """
 
 from __future__ import annotations
