@@ -144,7 +144,8 @@ def test_the_benchmark_times_both_paths_and_checks_they_agree(run, tmp_path):
 
     bench = load_benchmark("shared_prefix")
     model, tok, tasks = run
-    out = bench.compare(save_shared_run(model, tok, tmp_path / "run"), tasks, ExtractConfig(tail_tokens=2), progress=False)
+    ckpts = save_shared_run(model, tok, tmp_path / "run")
+    out = bench.compare(ckpts, tasks, ExtractConfig(tail_tokens=2), progress=False)
     assert out["identical"] and out["full_s"] > 0 and out["shared_s"] > 0
     assert [r["how"] for r in out["checkpoints"]] == [["full"], ["kept"], ["replayed"]]
 

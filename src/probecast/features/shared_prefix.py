@@ -9,9 +9,9 @@ the shared layers), and later checkpoints run only the blocks above it.
 
 - Which blocks are shared is read from the weights, never assumed: `block_hashes` hashes the embedding (with the
   configuration and any other tensor outside the blocks, e.g. rotary buffers) and each block's parameters and
-  buffers, stopping at the first block known to differ from the checkpoints compared with; the shared depth of two checkpoints is the hidden_states index up to which
-  every module is identical (0 = the embeddings; at most the output of the second-to-last block, since the last
-  index is the final norm's output).
+  buffers, stopping at the first block known to differ from the checkpoints compared with; the shared depth of
+  two checkpoints is the hidden_states index up to which every module is identical (0 = the embeddings; at most
+  the output of the second-to-last block, since the last index is the final norm's output).
 - The first checkpoint that shares blocks with the one extracted before it becomes the reference: its pass is
   the normal one, and the state at the shared depth is kept (up to `max_bytes`). Every later checkpoint that
   shares at least that depth with the reference replays from it (`forward_from`): the blocks above the depth

@@ -30,7 +30,8 @@ def extract_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: S
         process_states().clear()  # this process's kept states (a Ray worker's go with the worker)
 
 
-def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset(), shared_prefix: bool = True) -> UnitJob:
+def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset(),
+                shared_prefix: bool = True) -> UnitJob:
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
         resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
         prefix = process_states().plan(base_model(model), (task.name, repr(resolved))) if shared_prefix else None
