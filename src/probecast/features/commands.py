@@ -9,6 +9,7 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.features.options import SHARED_PREFIX
 from probecast.lock import writes_workspace
 
 
@@ -32,9 +33,7 @@ def register(app: typer.Typer) -> None:
                                          "(rows x the longest); 0 = no token limit."),
         checkpoints: Optional[str] = typer.Option(None, "--checkpoints"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
-        shared_prefix: bool = typer.Option(True, "--shared-prefix/--no-shared-prefix", help="Compute the blocks "
-                                           "checkpoints share (identical weights, e.g. frozen by top-K fine-tuning) "
-                                           "once per process; the features are the same (memory: up to 4 GiB)."),
+        shared_prefix: bool = SHARED_PREFIX,
         force: bool = typer.Option(False, "--force", help="Re-extract the (checkpoint, task) pairs extracted with "
                                    "other settings (layers, tail tokens, storage dtype, questions), replacing them."),
         ray: Optional[str] = RAY,

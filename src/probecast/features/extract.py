@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
-from probecast.features.shared_prefix import TaskPrefix, forward_from
+from probecast.features.shared_prefix import TaskPrefix, checked, forward_from, needs_check
 from probecast.tasks.schema import Task
 
 
@@ -362,14 +362,10 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
 
 def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: _Pooler, out, base, mask, layers, full: bool) -> None:
     """Keep a recorded batch's state; the process's first one is replayed at once and compared with its pass."""
-    owner = prefix.owner
-    if owner is not None and not owner.checked:
+    if needs_check(prefix):
         same = _same_replay(base, pooler.kept, mask, prefix.depth, layers, pooler, out, full)
-        if same is False:
-            owner.disabled = f"{type(base).__name__}: a pass from a kept hidden state differs from the full pass"
-            prefix.mode = "off"
+        if not checked(prefix, same, type(base).__name__):
             return
-        owner.checked = same is True
     prefix.keep(rows, ids, pooler.kept, pooler.shallow(prefix.depth))
 
 

@@ -148,6 +148,45 @@ class TaskPrefix:
             self.mode = "replay"
 
 
+def needs_check(plan: TaskPrefix) -> bool:
+    """Is this the process's first kept batch, whose replay must be compared with its full pass?"""
+    return plan.owner is not None and not plan.owner.checked
+
+
+def checked(plan: TaskPrefix, same: bool | None, what: str) -> bool:
+    """Record the first replay's comparison (`same`: None = nothing to compare yet); False, with reuse switched
+    off for the process, when the replay differed from the full pass."""
+    if same is False:
+        plan.owner.disabled = f"{what}: a pass from a kept hidden state differs from the full pass"
+        plan.mode = "off"
+        return False
+    plan.owner.checked = same is True
+    return True
+
+
+def last_hidden(base, ids: torch.Tensor, mask: torch.Tensor, plan: TaskPrefix | None, rows: tuple) -> torch.Tensor:
+    """`base(input_ids=ids, attention_mask=mask).last_hidden_state`, started from the plan's kept state when it
+    has this batch, else computed in full (keeping the state at the plan's depth when it records)."""
+    kept = plan.replayable(rows, ids) if plan is not None else None
+    if kept is not None:
+        return forward_from(base, kept.state.to(ids.device), mask, plan.depth, set(), _ignore, None).last_hidden_state
+    if plan is None or plan.mode != "record":
+        return base(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+    got: dict = {}
+    with tap_layers(base, {plan.depth}, lambda i, h: got.setdefault("state", h.detach().clone())):
+        final = base(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+    if needs_check(plan):
+        again = forward_from(base, got["state"], mask, plan.depth, set(), _ignore, None).last_hidden_state
+        if not checked(plan, torch.allclose(again.float(), final.float(), rtol=1e-4, atol=1e-5), type(base).__name__):
+            return final
+    plan.keep(rows, ids, got["state"], {"last": {}, "mean": {}, "tail": None})
+    return final
+
+
+def _ignore(index: int, state: torch.Tensor) -> None:
+    return None
+
+
 def outcome(before: str | None, plan: TaskPrefix | None) -> str | None:
     """How an extraction used the states, from its plan's mode before and after it: `kept` (this checkpoint's
     states were kept), `replayed` (it started from the reference's), or None (every block ran)."""

@@ -36,10 +36,13 @@ class Backend(Protocol):
 
 
 class HFBackend:
-    def __init__(self, model, tokenizer, batch_size: int = 64, seed: int = 0, owns_model: bool = False) -> None:
+    def __init__(self, model, tokenizer, batch_size: int = 64, seed: int = 0, owns_model: bool = False,
+                 shared_prefix: bool = False) -> None:
         self.model, self.tokenizer, self.batch_size, self.seed = model, tokenizer, batch_size, seed
         self.device = next(model.parameters()).device
         self.owns_model = owns_model  # loaded by `make_backend`: freed by `close()`
+        self.shared_prefix = shared_prefix  # `loglik` replays blocks shared with an earlier checkpoint (never on
+        # a live model trained in place: features/shared_prefix.py)
 
     def close(self) -> None:
         if self.owns_model and self.model is not None:
@@ -113,13 +116,18 @@ class HFBackend:
         """Teacher-forced, in length-sorted batches; the LM head runs only at the positions that predict a
         continuation token (not over every position × the vocabulary, which costs more than the transformer on
         short continuations)."""
+        import hashlib
+
         import torch
 
         from probecast.features.extract import base_model, length_batches, pad_right
+        from probecast.features.shared_prefix import last_hidden, process_states
 
         pairs = [self.encode_pair(c, x) for c, x in zip(contexts, continuations)]
         pad = self.tokenizer.pad_token_id or 0
         base, head = base_model(self.model), self.model.get_output_embeddings()
+        key = ("loglik", self.batch_size, hashlib.blake2b(repr(pairs).encode(), digest_size=16).hexdigest())
+        plan = process_states().plan(base, key) if self.shared_prefix else None
         results: list[tuple[float, int]] = [(0.0, 0)] * len(pairs)
         for idx in length_batches([len(c) + len(x) for c, x in pairs], self.batch_size):
             chunk = [pairs[i] for i in idx]
@@ -128,10 +136,12 @@ class HFBackend:
             pos = torch.cat([torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1) for ctx, cont in chunk]).long()
             tgt = torch.tensor([t for _, cont in chunk for t in cont], dtype=torch.long)
             with torch.inference_mode():
-                states = base(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
+                states = last_hidden(base, ids.to(self.device), mask.to(self.device), plan, tuple(map(int, idx)))
                 logp = torch.log_softmax(head(states[rows.to(self.device), pos.to(self.device)]).float(), dim=-1)
                 tok_ll = logp[torch.arange(len(tgt), device=self.device), tgt.to(self.device)].double().cpu()
             sums = torch.zeros(len(chunk), dtype=torch.float64).index_add_(0, rows, tok_ll)
             for j, i in enumerate(idx):
                 results[i] = (float(sums[j]), len(chunk[j][1]))
+        if plan is not None:
+            plan.done()
         return results

@@ -27,6 +27,7 @@ class BackendConfig:
     seed: int = 0
     dtype: str = "float32"
     kv_cache_gib: float = 1.0  # vLLM on the CPU: KV-cache size (the CPU engine needs it explicit)
+    shared_prefix: bool = False  # HF log-likelihoods replay blocks shared across checkpoints (features/shared_prefix.py)
 
     def __post_init__(self) -> None:
         check_backend(self.name)
@@ -49,12 +50,13 @@ def make_backend(name: str | BackendConfig, checkpoint: Checkpoint, model=None, 
     else loads them (freed on `close()`); `vllm` starts an engine on the checkpoint folder."""
     cfg = name if isinstance(name, BackendConfig) else BackendConfig(name=name, **options)
     if cfg.name == "hf":
-        if model is not None:
-            return HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed)
-        from probecast.checkpoints.load import load_model
+        owns = model is None
+        if owns:
+            from probecast.checkpoints.load import load_model
 
-        model, tokenizer = load_model(checkpoint, dtype=cfg.dtype)
-        return HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed, owns_model=True)
+            model, tokenizer = load_model(checkpoint, dtype=cfg.dtype)
+        return HFBackend(model, tokenizer, batch_size=cfg.batch_size, seed=cfg.seed, owns_model=owns,
+                         shared_prefix=cfg.shared_prefix)
     from probecast.labels.vllm_backend import VLLMBackend
 
     return VLLMBackend(checkpoint, dtype=cfg.dtype, seed=cfg.seed, kv_cache_gib=cfg.kv_cache_gib)

@@ -9,6 +9,7 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.features.options import SHARED_PREFIX
 from probecast.lock import writes_workspace
 
 
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", min=0),
         backend: str = typer.Option("hf", "--backend", help="Labelling engine: hf (transformers) or vllm "
                                     "(`make vllm`; one engine per checkpoint).", callback=v.one_of("hf", "vllm")),
+        shared_prefix: bool = SHARED_PREFIX,
         force: bool = typer.Option(False, "--force", help="Relabel the (checkpoint, task) pairs labelled with "
                                    "other settings (samples, temperature, limit, ...), replacing them."),
         ray: Optional[str] = RAY,
@@ -64,7 +66,8 @@ def register(app: typer.Typer) -> None:
         remember_tasks(w, entries)
         try:
             with open_executor(ray_opts) as executor:
-                label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor, backend=backend, redo=redo)
+                label_workspace(w, ckpts, task_list, cfg, dtype=dtype, executor=executor, backend=backend, redo=redo,
+                                shared_prefix=shared_prefix)
         finally:
             record_checkpoints(w, ckpts, task_list, w.has_labels)
         console().print(label_table(w, ckpts, task_list))

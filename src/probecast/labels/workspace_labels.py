@@ -8,6 +8,7 @@ from probecast.checkpoints.discover import Checkpoint
 from probecast.labels.backends import BackendConfig
 from probecast.labels.label import LabelConfig, label_task
 from probecast.executors import Executor
+from probecast.features.shared_prefix import process_states
 from probecast.pipeline import UnitJob, backend_for, for_each_checkpoint
 from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
@@ -15,17 +16,22 @@ from probecast.workspace import Workspace
 
 def label_workspace(ws: Workspace, checkpoints: Sequence[Checkpoint], tasks: Sequence[Task], cfg: LabelConfig,
                     dtype: str = "float32", progress: bool = True, executor: Executor | None = None,
-                    backend: str = "hf", redo: frozenset = frozenset()) -> int:
+                    backend: str = "hf", redo: frozenset = frozenset(), shared_prefix: bool = True) -> int:
     """Label every checkpoint × task without labels on disk, and the (checkpoint id, task name) pairs in `redo`
     (results made with other settings, replaced: see `identity.stale_results`), with `backend`
-    (`labels.backends.BACKENDS`), one engine per checkpoint."""
-    return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype, backend, redo), executor=executor,
-                               progress=progress)
+    (`labels.backends.BACKENDS`), one engine per checkpoint. `shared_prefix`: multiple-choice log-likelihoods
+    run the blocks a checkpoint shares with an earlier one once (`features/shared_prefix.py`; the same labels)."""
+    try:
+        return for_each_checkpoint(checkpoints, tasks, label_job(ws, cfg, dtype, backend, redo, shared_prefix),
+                                   executor=executor, progress=progress)
+    finally:
+        process_states().clear()
 
 
 def label_job(ws: Workspace, cfg: LabelConfig, dtype: str = "float32", backend: str = "hf",
-              redo: frozenset = frozenset()) -> UnitJob:
-    spec = BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype)
+              redo: frozenset = frozenset(), shared_prefix: bool = True) -> UnitJob:
+    spec = BackendConfig(name=backend, batch_size=cfg.batch_size, seed=cfg.seed, dtype=dtype,
+                         shared_prefix=shared_prefix)
 
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task):
         df, meta = label_task(backend_for(spec, ckpt, model, tokenizer), task, cfg, ckpt.id, ckpt.step)

@@ -9,6 +9,7 @@ import typer
 
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
+from probecast.features.options import SHARED_PREFIX
 from probecast.lock import writes_workspace
 
 
@@ -48,9 +49,7 @@ def register(app: typer.Typer) -> None:
                                             "signals drift, refit the probe on every label (audits included), "
                                             "save it as a new version and switch to it (needs --audit-every)."),
         n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates for the interval."),
-        shared_prefix: bool = typer.Option(True, "--shared-prefix/--no-shared-prefix", help="Run the blocks a "
-                                           "checkpoint shares with an earlier one (identical weights, e.g. frozen by "
-                                           "top-K fine-tuning) only once; the features are the same."),
+        shared_prefix: bool = SHARED_PREFIX,
         max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, help="Stop after N polls (default: never)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
         ray: Optional[str] = RAY,
