@@ -5,10 +5,11 @@ earlier checkpoint's replayed from its kept state) extract every task, in altern
 checkpoint, B, A on the next); the stored arrays of the two must be identical, and the seconds of each are
 summed per checkpoint. The first checkpoints run in full either way (the second keeps its states).
 
-    python benchmarks/shared_prefix.py --ws demo-out-smollm2 [--json]
+    python benchmarks/shared_prefix.py --ws demo-out-smollm2 [--json] [--labels --dtype bfloat16]
 
 uses the workspace's checkpoints, tasks and the extraction settings its features were made with (nothing is
-written). Model loading is not timed.
+written). Model loading is not timed. `--labels`: the same for the multiple-choice tasks' labels (teacher-forced
+log-likelihood of every choice, `HFBackend.loglik`), with the model in `--dtype` (the labels' dtype).
 """
 
 from __future__ import annotations
@@ -56,6 +57,37 @@ def compare(checkpoints, tasks, cfg, progress: bool = True) -> dict:
             "identical": all(r["identical"] for r in rows), "kept_mib": states.used / 2 ** 20}
 
 
+def compare_labels(checkpoints, tasks, dtype: str = "float32", progress: bool = True) -> dict:
+    """Per checkpoint: seconds of multiple-choice labelling of every such task with and without the shared
+    prefix (alternating order), and whether the label tables are identical."""
+    from probecast.checkpoints.load import free_model, load_model
+    from probecast.features.shared_prefix import process_states
+    from probecast.labels.backend import HFBackend
+    from probecast.labels.label import label_multiple_choice
+
+    mc = [t for t in tasks if t.is_multiple_choice]
+    process_states().clear()
+    rows = []
+    for i, ckpt in enumerate(checkpoints):
+        model, tok = load_model(ckpt, dtype=dtype)
+        secs, tables = {"full": 0.0, "shared": 0.0}, {"full": [], "shared": []}
+        for which in (("full", "shared") if i % 2 == 0 else ("shared", "full")):
+            backend = HFBackend(model, tok, shared_prefix=which == "shared")
+            t0 = time.perf_counter()
+            tables[which] = [label_multiple_choice(backend, t, ckpt.id, ckpt.step) for t in mc]
+            secs[which] += time.perf_counter() - t0
+        same = all(a.equals(b) for a, b in zip(tables["full"], tables["shared"]))
+        rows.append({"checkpoint": ckpt.id, "full_s": secs["full"], "shared_s": secs["shared"], "identical": same})
+        if progress:
+            print(f"{ckpt.id}: labels full {secs['full']:.1f} s, shared {secs['shared']:.1f} s, "
+                  f"{'identical' if same else 'DIFFERENT'}", flush=True)
+        free_model(model)
+    process_states().clear()
+    full, shared = sum(r["full_s"] for r in rows), sum(r["shared_s"] for r in rows)
+    return {"tasks": [t.name for t in mc], "checkpoints": rows, "full_s": full, "shared_s": shared,
+            "shared_over_full": shared / full if full else float("nan"), "identical": all(r["identical"] for r in rows)}
+
+
 def workspace_inputs(ws_path: str):
     """The workspace's checkpoints, tasks and the extraction settings of its first feature file."""
     from probecast.checkpoints.discover import Checkpoint
@@ -78,8 +110,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ws", required=True, help="workspace with checkpoints and features (e.g. the real demo's)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--labels", action="store_true", help="multiple-choice labels instead of features")
+    ap.add_argument("--dtype", default="float32", help="with --labels: the model's dtype (the labels' own)")
     args = ap.parse_args()
-    out = compare(*workspace_inputs(args.ws), progress=not args.json)
+    ckpts, tasks, cfg = workspace_inputs(args.ws)
+    if args.labels:
+        out = compare_labels(ckpts, tasks, args.dtype, progress=not args.json)
+        print(json.dumps(out) if args.json else f"labels ({', '.join(out['tasks'])}): full {out['full_s']:.1f} s, "
+              f"shared prefix {out['shared_s']:.1f} s ({out['shared_over_full']:.2f}x), identical: {out['identical']}")
+        return
+    out = compare(ckpts, tasks, cfg, progress=not args.json)
     if args.json:
         print(json.dumps(out))
     else:

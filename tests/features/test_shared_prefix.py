@@ -162,3 +162,17 @@ def test_the_states_do_not_keep_a_checkpoint_alive(run):
     del m
     gc.collect()
     assert alive() is None
+
+
+def test_the_benchmark_compares_multiple_choice_labels(run, tmp_path):
+    from benchmark_module import load_benchmark
+
+    import json
+
+    bench = load_benchmark("shared_prefix")
+    model, tok, _ = run
+    rows = [{"question": f"{i}+{i}=", "choices": [str(2 * i), str(2 * i + 1)], "answer": 0} for i in range(6)]
+    (tmp_path / "mc.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = load_tasks(str(tmp_path / "mc.jsonl"))[0]
+    out = bench.compare_labels(save_shared_run(model, tok, tmp_path / "run"), [task], progress=False)
+    assert out["identical"] and out["tasks"] == ["mc"] and len(out["checkpoints"]) == 3
