@@ -25,7 +25,7 @@ def compare(checkpoints, tasks, cfg, progress: bool = True) -> dict:
     """Per checkpoint: seconds of the full and of the shared-prefix extraction of every task, whether the
     arrays are identical, and how the shared-prefix pass ran (`kept` / `replayed` / `full`)."""
     from probecast.checkpoints.load import free_model, load_model
-    from probecast.features.extract import base_model, extract_task
+    from probecast.features.extract import extract_task
     from probecast.features.shared_prefix import PrefixStates, outcome
 
     states, rows = PrefixStates(), []
@@ -34,7 +34,7 @@ def compare(checkpoints, tasks, cfg, progress: bool = True) -> dict:
         full_s = shared_s = 0.0
         identical, how = True, set()
         for task in tasks:
-            plan = states.plan(base_model(model), (task.name, repr(cfg)))
+            plan = states.plan_extraction(model, task, cfg)
             before = None if plan is None else plan.mode
             runs = {}
             for which in (("full", "shared") if i % 2 == 0 else ("shared", "full")):

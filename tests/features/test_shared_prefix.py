@@ -55,7 +55,7 @@ def test_replayed_checkpoints_get_the_full_pass_features(run, cfg):
     modes = []
     for i, m in enumerate([model, base, *later]):
         for task in tasks:
-            plan = states.plan(base_model(m), (task.name, repr(cfg)))
+            plan = states.plan_extraction(m, task, cfg)
             got, _ = extract_task(m, tok, task, cfg, prefix=plan)
             modes.append(None if plan is None else plan.mode)
             _same(got, extract_task(m, tok, task, cfg)[0])

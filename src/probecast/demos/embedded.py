@@ -8,7 +8,6 @@ DIR is a complete workspace: `--ws DIR` works for predict, evaluate, watch and r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     early = [c.id for c in ckpts if (c.step or 0) <= cfg.train_fraction * toy.steps]
     evaluate_workspace(ws, split=SplitConfig(train_checkpoints=early), show_progress=progress)
     clock.lap("evaluate")
-    summary = json.loads(ws.summary_file.read_text())
+    summary = ws.read_summary()
     best = summary["best_probe"]
     latency = measure_latency(ckpts[-1], tasks, label_cfg, extract_cfg, load_probe(ws.probe_dir(best)),
                               max_step=max(c.step or 0 for c in ckpts))

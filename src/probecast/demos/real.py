@@ -147,7 +147,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints, test_fraction=cfg.test_fraction)
     evaluate_workspace(ws, split=split, show_progress=progress)
     clock.lap("evaluate")
-    summary = json.loads(ws.summary_file.read_text())
+    summary = ws.read_summary()
     summary["in_checkpoint"] = in_checkpoint(ws, cfg, progress)
     clock.lap("in_checkpoint")
     max_step = max(c.step or 0 for c in ckpts)

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
+from probecast.features.layer_tap import base_model, decoder_parts, run_tapped, tap_layers  # noqa: F401 (base_model)
 from probecast.features.shared_prefix import TaskPrefix, checked, forward_from, needs_check
 from probecast.tasks.schema import Task
 
@@ -167,11 +167,6 @@ def pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
         ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
         mask[i, :len(s)] = 1
     return ids, mask
-
-
-def base_model(model):
-    """The transformer without its LM head (e.g. LlamaModel inside LlamaForCausalLM)."""
-    return getattr(model, model.base_model_prefix)
 
 
 class _Pooler:
@@ -308,17 +303,16 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         ids, mask = ids.to(device), mask.to(device)
         with_alts = any(alts[i] for i in idx)
         pl = torch.tensor([plens[i] for i in idx], device=device)
-        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
-                         final_layer=n_hidden - 1 if cfg.next_token else None)
         rows = tuple(int(i) for i in idx)
         use_prefix = prefix is not None and tap and not with_alts  # a replay has no cache for the alternatives
         kept = prefix.replayable(rows, ids) if use_prefix else None
+        record = use_prefix and kept is None and prefix.mode == "record"
+        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
+                         final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None)
         if kept is not None:
             pooler.inject(kept.pooled)
             out = _replay(base, kept.state.to(device), mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
         else:
-            if use_prefix and prefix.mode == "record":
-                pooler.keep = prefix.depth
             out = _forward(base, ids, mask, layers, pooler, use_cache=with_alts, full=cfg.answer_loglik, tap=tap)
             if pooler.kept is not None:
                 _keep(prefix, rows, ids, pooler, out, base, mask, layers, cfg.answer_loglik)

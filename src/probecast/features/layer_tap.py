@@ -25,6 +25,11 @@ class StopForward(Exception):
     """Raised by the hook of the deepest wanted layer to end the forward pass early."""
 
 
+def base_model(model):
+    """The transformer without its LM head (e.g. LlamaModel inside LlamaForCausalLM)."""
+    return getattr(model, model.base_model_prefix)
+
+
 def decoder_parts(base) -> tuple[torch.nn.Module, list[torch.nn.Module], torch.nn.Module] | None:
     """(embedding, decoder blocks, final norm) of a decoder-only transformer, or None if it has no such parts."""
     embed, layers, norm = (getattr(base, k, None) for k in ("embed_tokens", "layers", "norm"))

@@ -40,7 +40,7 @@ from typing import Sequence
 
 import torch
 
-from probecast.features.layer_tap import decoder_parts, run_tapped, tap_layers
+from probecast.features.layer_tap import base_model, decoder_parts, run_tapped, tap_layers
 
 DEFAULT_MAX_BYTES = 4 * 2 ** 30  # kept states per process; a task that would exceed it is not kept
 
@@ -238,6 +238,10 @@ class PrefixStates:
             return None
         self.reference, self.depth, self.tasks, self.used = h, d, {}, 0  # a new reference: this checkpoint
         return TaskPrefix("record", d, owner=self, key=key)
+
+    def plan_extraction(self, model, task, cfg) -> TaskPrefix | None:
+        """`plan` for extracting `task` with the settings `cfg` (`ExtractConfig`) from a loaded causal LM."""
+        return self.plan(base_model(model), (task.name, repr(cfg)))
 
     def clear(self) -> None:
         self.reference, self.depth, self.tasks, self.used = None, -1, {}, 0

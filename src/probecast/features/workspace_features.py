@@ -8,7 +8,7 @@ from typing import Sequence
 from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import fingerprint
 from probecast.errors import ProbecastError
-from probecast.features.extract import ExtractConfig, base_model, extract_task
+from probecast.features.extract import ExtractConfig, extract_task
 from probecast.features.shared_prefix import outcome, process_states
 from probecast.features.store import save_features
 from probecast.executors import Executor
@@ -34,7 +34,7 @@ def extract_job(ws: Workspace, cfg: ExtractConfig, redo: frozenset = frozenset()
                 shared_prefix: bool = True) -> UnitJob:
     def compute(model, tokenizer, ckpt: Checkpoint, task: Task) -> tuple[dict, dict]:
         resolved = resolve_layers(cfg, model.config.num_hidden_layers + 1, ckpt)
-        prefix = process_states().plan(base_model(model), (task.name, repr(resolved))) if shared_prefix else None
+        prefix = process_states().plan_extraction(model, task, resolved) if shared_prefix else None
         before = None if prefix is None else prefix.mode
         arrays, wall = extract_task(model, tokenizer, task, resolved, prefix=prefix)
         how = outcome(before, prefix)

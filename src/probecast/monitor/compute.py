@@ -54,7 +54,6 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
     a model loaded from a checkpoint (never a live model trained in place) replays the blocks it shares with an
     earlier checkpoint this process evaluated (`features/shared_prefix.py`; the same features)."""
     from probecast.checkpoints.load import fingerprint
-    from probecast.features.extract import base_model
     from probecast.features.shared_prefix import process_states
 
     t0 = time.perf_counter()
@@ -65,8 +64,7 @@ def compute_evaluation(spec: MonitorSpec, model, tokenizer, step: int, checkpoin
     try:
         for task in spec.tasks:
             t_task = time.perf_counter()
-            prefix = process_states().plan(base_model(model), (task.name, repr(spec.extract_cfg))) \
-                if shared_prefix else None
+            prefix = process_states().plan_extraction(model, task, spec.extract_cfg) if shared_prefix else None
             arrays, prefill_s = extract_task(model, tokenizer, task, spec.extract_cfg, prefix=prefix)
             p = spec.probe.predict_proba(featureset_from_arrays(task, checkpoint, step, arrays,
                                                                 layer_ids=spec.layer_ids))
