@@ -12,6 +12,13 @@ questions and scored on the last training checkpoint on the other 30 %, with the
 per-task AUROC within a checkpoint, task-score error). Prints every probe's score per seed, the means with their
 standard errors, and the paired difference of the last probe named against each other one (better on how many
 seeds). This is how `lens_ridge` was chosen (session 9, on the real demo's run).
+
+`--later`: the same over the test checkpoints' range, still without a test row: each seed splits the evaluation's
+*training* questions 70 / 30 %, fits on the first 70 % at the training checkpoints and scores the other 30 % at
+the test checkpoints (the evaluation's held-out questions are read at no checkpoint). Weight drift between the
+training and the test checkpoints is then part of what is validated (session 19's dev protocol, session 22's
+choice of the real demo's pooling). The evaluation's split (training checkpoints, held-out fraction, seed) is the
+one summary.json records.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--train-checkpoints", type=int, default=4, help="the evaluation's training checkpoints")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--probes", default="logit_lens,ridge,lens_ridge")
+    ap.add_argument("--later", action="store_true", help="score at the test checkpoints (the module doc)")
     args = ap.parse_args(argv)
 
     from probecast.evaluation.data import feature_index, load_pairs, select
@@ -52,15 +60,27 @@ def main(argv: list[str] | None = None) -> dict:
 
     from probecast.probes.base import split_probe_specs
 
+    recorded = (Workspace(args.ws).read_summary().get("evaluation_settings") or {}).get("split") or {}
+    evaluation = SplitConfig(n_train_checkpoints=recorded.get("n_train_checkpoints") or args.train_checkpoints,
+                             test_fraction=recorded.get("test_fraction", 0.3), seed=recorded.get("seed", 0))
+
     names = split_probe_specs(args.probes)
     index = select(feature_index(Workspace(args.ws)), None, None, labelled=True)
     X, labels = load_pairs(Workspace(args.ws), index, labelled=True)
     y = labels["pass1"].to_numpy(float)
-    inside = np.where(make_split(X, SplitConfig(n_train_checkpoints=args.train_checkpoints)).train)[0]
-    X, y = X.subset(inside), y[inside]  # the evaluation's training rows only
+    outer = make_split(X, evaluation)
+    if args.later:  # the evaluation's training questions at every checkpoint
+        from probecast.probes.inputs import question_keys
+
+        train_q = np.isin(question_keys(X), question_keys(X)[outer.train])
+        inside = np.where(train_q)[0]
+    else:
+        inside = np.where(outer.train)[0]  # the evaluation's training rows only
+    X, y = X.subset(inside), y[inside]
     per_seed = []
     for seed in range(1, args.seeds + 1):
-        sp = make_split(X, SplitConfig(n_train_checkpoints=args.train_checkpoints - 1, seed=seed))
+        n_fit = evaluation.n_train_checkpoints if args.later else evaluation.n_train_checkpoints - 1
+        sp = make_split(X, SplitConfig(n_train_checkpoints=n_fit, seed=seed))
         per_seed.append(scores(X, y, sp.train, sp.test, names))
         print(f"seed {seed:2d}  " + "  ".join(f"{n} {per_seed[-1][n][0]:.3f}" for n in names), flush=True)
     auc = {n: np.array([s[n][0] for s in per_seed]) for n in names}

@@ -41,7 +41,7 @@ import numpy as np
 from probecast.evaluation.auroc_bootstrap import finite_mean
 from probecast.evaluation.metrics import strata_auroc
 
-POOLINGS = ("last", "mean", "both")
+POOLINGS = ("last", "mean", "both")  # `--poolings` replaces them (any of probes.inputs.POOLINGS)
 L2_GRID = (1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)
 
 
@@ -179,6 +179,7 @@ def forward_validation(X, y, split, l2, folds: int, seeds: int, track) -> np.nda
 
 
 def main(argv: list[str] | None = None) -> dict:
+    global POOLINGS
     from probecast.errors import ProbecastError
     from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.splits import SplitConfig, make_split
@@ -193,6 +194,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0, help="in-checkpoint fold seed (the demo's: 0)")
     ap.add_argument("--null-seed", type=int, default=1, help="seed of the null features' question swap")
     ap.add_argument("--skip-per-task", action="store_true", help="pooled candidates only (faster)")
+    ap.add_argument("--poolings", default=",".join(POOLINGS),
+                    help="candidate poolings, e.g. last,answer,last_answer (features extracted with the answer's "
+                         "states: session 22 on)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--plot", default=None, help="write a PNG of the mean AUROC by layer here")
     args = ap.parse_args(argv)
@@ -208,8 +212,16 @@ def main(argv: list[str] | None = None) -> dict:
         raise ProbecastError(f"{args.ws}: no summary.json; run the demo (or `probecast evaluate`) there first")
     summary = json.loads(ws.summary_file.read_text())
     X, labels = labelled_pairs(ws)
-    if X.hidden_mean is None:
-        raise ProbecastError(f"{args.ws}: features without mean pooling; extract with every layer and both poolings")
+    from probecast.features.plan import POOLING_BLOCKS
+
+    POOLINGS = tuple(p.strip() for p in args.poolings.split(",") if p.strip())
+    for p in POOLINGS:
+        if p not in POOLING_BLOCKS:
+            raise ProbecastError(f"--poolings {p!r}: choose among {', '.join(POOLING_BLOCKS)}")
+        missing = [b for b in POOLING_BLOCKS[p] if getattr(X, f"hidden_{b}") is None]
+        if missing:
+            raise ProbecastError(f"{args.ws}: --poolings {p} needs hidden_{missing[0]}, which these features do not "
+                                 f"have; re-extract them (`probecast extract --force`) or leave {p} out")
     y = labels["pass1"].to_numpy(float)
     task, ck, qid = X.task.astype(str), X.checkpoint.astype(str), X.question_ids.astype(str)
     settings = recorded_evaluation(ws).get("split", {})

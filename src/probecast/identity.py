@@ -26,7 +26,8 @@ LABEL_FLAGS = {"samples": "--samples", "temperature": "--temperature", "top_p": 
                "max_new_tokens": "--max-new-tokens", "greedy": "--greedy/--no-greedy", "seed": "--seed"}
 EXTRACT_FLAGS = {"layers": "--layers", "tail_tokens": "--tail-tokens", "dtype": "--store-dtype",
                  "mean_pool": "mean_pool", "tail_layer": "tail_layer", "answer_loglik": "answer_loglik",
-                 "alternatives": "alternatives", "next_token": "next_token"}
+                 "alternatives": "alternatives", "next_token": "next_token",
+                 "answer_pool": "answer_pool"}
 QUESTIONS = "--limit"  # a different question set (a changed --limit, or a changed task file)
 SPLIT_FLAGS = {"train_checkpoints": "--train-checkpoints", "n_train_checkpoints": "--n-train",
                "test_fraction": "--test-fraction", "seed": "--seed"}

@@ -25,6 +25,11 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     for name, m in {**s["probes"], **s["baselines"]}.items():
         assert m["inputs"], name
     assert s["probes"]["hybrid"]["inputs"] == ["hidden", "answer_loglik"]
+    # the pure hidden-state probes read the reference answer's states (RealDemoConfig.hidden_pooling), in both protocols
+    assert s["evaluation_settings"]["probe_params"]["ridge"] == {"pooling": "answer"}
+    assert s["in_checkpoint"]["protocol"]["params"]["ridge_layers"]["pooling"] == "last_answer"
+    assert json.loads((out / "probes" / "ridge" / "config.json").read_text())["reads"]["pooling"] == "answer"
+    assert s["probes"]["ridge"]["inputs"] == ["hidden"]
     assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
     stages = s["demo"]["stage_seconds"]
     assert list(stages) == ["setup", "finetune", "labels", "features", "evaluate", "in_checkpoint", "latency"]

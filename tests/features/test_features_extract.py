@@ -32,12 +32,21 @@ def test_answer_loglik_matches_backend_and_padding_is_invisible(model_and_tasks)
         np.testing.assert_allclose(arrays["answer_loglik_paths"], every_path, atol=1e-4)
         assert (task.name == "sum3") == any(task.alternative_continuations(q) for q in task.questions)
         assert extract_task(model, tok, task, ExtractConfig(alternatives=False))[0]["answer_loglik_paths"] is None
+        no_answer = extract_task(model, tok, task, ExtractConfig(answer_loglik=False))[0]  # the prompts alone
+        assert no_answer["hidden_answer"] is None and no_answer["answer_loglik"] is None
+        assert extract_task(model, tok, task, ExtractConfig(answer_pool=False))[0]["hidden_answer"] is None
         # the batched, right-padded pass gives the same states as one unpadded prompt on its own
         ids = torch.tensor([tok(task.prompts()[3]).input_ids])
         with torch.inference_mode():
             hs = model.model(input_ids=ids, output_hidden_states=True).hidden_states
         np.testing.assert_allclose(arrays["hidden_last"][3], torch.stack(hs)[:, 0, -1].numpy(), atol=1e-4)
         np.testing.assert_allclose(arrays["hidden_mean"][3], torch.stack(hs)[:, 0].mean(1).numpy(), atol=1e-4)
+        # the mean over the reference answer's own tokens, teacher-forced after the prompt
+        ans = tok(reference_answer(task, task.questions[3]), add_special_tokens=False).input_ids
+        with torch.inference_mode():
+            hs2 = model.model(input_ids=torch.tensor([ids[0].tolist() + ans]), output_hidden_states=True).hidden_states
+        np.testing.assert_allclose(arrays["hidden_answer"][3], torch.stack(hs2)[:, 0, ids.shape[1]:].mean(1).numpy(),
+                                   atol=1e-4)
         assert arrays["hidden_last"].shape == (10, model.config.num_hidden_layers + 1, model.config.hidden_size)
         np.testing.assert_allclose(arrays["tail"][:, -1], arrays["hidden_last"][:, -1], atol=1e-5)
         assert arrays["tail_mask"][:, -1].all() and wall > 0

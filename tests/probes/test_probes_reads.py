@@ -46,6 +46,10 @@ def test_plan_maps_feature_layers_to_hidden_states_and_drops_unread_inputs():
     cfg, ids = plan_extraction(ExtractConfig(tail_tokens=8), FeatureReads(layers=None, pooling="both", tail=True))
     assert cfg.layers is None and ids is None and cfg.mean_pool and cfg.tail_tokens == 8
     assert plan_extraction(ws_cfg, None) == (replace(ws_cfg, alternatives=False, next_token=False), None)  # older probes
+    cfg, _ = plan_extraction(ws_cfg, FeatureReads(layers=(1,), pooling="answer"))  # the answer's tokens in the pass
+    assert cfg.answer_pool and cfg.answer_loglik and not cfg.mean_pool and not cfg.alternatives
+    cfg, _ = plan_extraction(ws_cfg, FeatureReads(layers=(1,), pooling="both"))
+    assert not cfg.answer_pool and cfg.mean_pool and not cfg.answer_loglik
     cfg, ids = plan_extraction(ExtractConfig(), FeatureReads(layers=(), next_token=True))  # logit_lens: full depth,
     assert cfg.next_token and not cfg.answer_loglik and cfg.layers == () and ids == ()  # no answer, no pooled layer
 
@@ -57,3 +61,17 @@ def test_missing_layer_is_a_clear_error():
         probe.predict_proba(_only(fs, (0, 1)))
     with pytest.raises(ProbecastError, match="every extracted layer"):
         make_probe("linear").fit(_only(fs, (2,)), y)
+
+
+def test_answer_pooling_reads_the_answer_block_and_says_when_it_is_missing():
+    from probecast.probes.inputs import hidden_block
+
+    fs, y, _ = planted(n_questions=20, steps=(100, 400), layer=2)
+    fs = replace(fs, hidden_answer=fs.hidden_mean[:, ::-1].copy())
+    both = hidden_block(fs, "last_answer", [0, 2])
+    np.testing.assert_array_equal(both, np.concatenate([fs.hidden_last[:, [0, 2]], fs.hidden_answer[:, [0, 2]]], -1))
+    np.testing.assert_array_equal(hidden_block(fs, "answer", [1]), fs.hidden_answer[:, [1]])
+    probe = make_probe("linear", pooling="answer").fit(fs, y)
+    assert probe.reads().pooling == "answer"
+    with pytest.raises(ProbecastError, match="needs hidden_answer"):
+        probe.predict_proba(replace(fs, hidden_answer=None))

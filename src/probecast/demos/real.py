@@ -26,6 +26,10 @@ from probecast.io import write_json_atomic
 # add and sub (2-3 digit numbers) stay near 0 through a 100-step run (benchmarks/real_movement.py: 0.01 → 0.04) and
 # list_count through a 200-step one (0.01 → 0.09): left out; word_sub is word_add's twin (a one-line worked solution)
 SKILLS = ("mul", "weekday", "units", "list_last", "word_add", "word_sub")
+# the probes that read pooled hidden states alone (both protocols); the hybrids keep their own pooling
+HIDDEN_PROBES = ("linear", "ridge", "ridge_layers", "lens_ridge", "mlp")
+
+
 @dataclass(frozen=True)
 class RealDemoConfig:
     model: str = "smollm2"
@@ -48,6 +52,15 @@ class RealDemoConfig:
     gsm8k_max_new_tokens: int = 64
     n_train_checkpoints: int = 4  # with "early" spacing: steps 0, 5, 12, 28 (before most of the learning)
     tail_tokens: int = 4
+    # what the pure hidden-state probes read (`probes.inputs.POOLINGS`), chosen in session 22 per protocol on data
+    # that holds no test row (README, "Probes that read the answer"). Earlier→later: the mean state over the
+    # reference answer's tokens (teacher-forced in the prefill pass the features already run), validated over the
+    # test checkpoints' range on the evaluation's training questions (`lens_ridge_validation.py --later`, 6 seeds:
+    # ridge 0.638 → 0.726, linear 0.621 → 0.717; last token + answer 0.689 / 0.690). In-checkpoint: the last
+    # prompt token and the answer's mean side by side, on the dev question set (`real_dev_set.py`, 3 seeds:
+    # ridge_layers 0.596 → 0.667; answer alone 0.648). "last" = the prompt's last token, as before session 22
+    hidden_pooling: str = "answer"
+    in_checkpoint_pooling: str = "last_answer"
     batch_size: int = 64
     in_checkpoint_folds: int = 5
     latency_repeats: int = 3  # interleaved repeats of the prefill paths (the minimum is the figure); generative once
@@ -145,7 +158,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
     clock.lap("features")
     split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints, test_fraction=cfg.test_fraction)
-    evaluate_workspace(ws, split=split, show_progress=progress)
+    evaluate_workspace(ws, split=split, probe_params=hidden_params(cfg.hidden_pooling), show_progress=progress)
     clock.lap("evaluate")
     summary = ws.read_summary()
     summary["in_checkpoint"] = in_checkpoint(ws, cfg, progress)
@@ -176,9 +189,15 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
     import torch
 
-    from probecast.evaluation.in_checkpoint import InCheckpointConfig
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_METHODS, InCheckpointConfig
     from probecast.evaluation.pipeline import in_checkpoint_workspace
 
     # the units run on as many processes as probecast has threads (`--threads`; the fits are single-threaded numpy)
     ic = InCheckpointConfig(n_folds=cfg.in_checkpoint_folds, n_jobs=torch.get_num_threads())
-    return in_checkpoint_workspace(ws, cfg=ic, show_progress=progress)
+    params = hidden_params(cfg.in_checkpoint_pooling, IN_CHECKPOINT_METHODS)
+    return in_checkpoint_workspace(ws, cfg=ic, params=params, show_progress=progress)
+
+
+def hidden_params(pooling: str, methods=HIDDEN_PROBES) -> dict:
+    """{probe: {"pooling": pooling}} for the pure hidden-state probes among `methods`."""
+    return {m: {"pooling": pooling} for m in HIDDEN_PROBES if m in methods}

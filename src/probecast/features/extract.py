@@ -2,7 +2,9 @@
 
 Causal attention means the hidden states at prompt positions do not see the appended answer, so the same pass
 gives both the prompt features (pooled at the last prompt token and as a mean over prompt tokens, at every
-kept layer, plus optionally the last T token states), the checkpoint's next-token distribution after the prompt
+kept layer, plus optionally the last T token states), the mean state over the reference answer's tokens at
+every kept layer (what the checkpoint makes of the right answer, read without its likelihood), the checkpoint's
+next-token distribution after the prompt
 (`next_token_stats`: the final state read through its own LM head, one row per question) and the
 teacher-forced log-likelihood of the reference final answer. The LM head runs only on the answer positions and
 the last prompt token (a full-vocabulary head over every position would cost more than the transformer for
@@ -50,6 +52,7 @@ class ExtractConfig:
     batch_size: int = 32  # at most this many rows per pass (on 2 CPU cores 32 beat 64 and more: cache-friendlier)
     batch_tokens: int | None = 4096  # ... and at most this many padded tokens (rows x longest); None = no limit
     next_token: bool = True  # the checkpoint's own next-token distribution at the last prompt token (`NEXT_TOKEN`)
+    answer_pool: bool = True  # the mean state over the reference answer's tokens, every kept layer (`answer_span`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -169,17 +172,28 @@ def pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask
 
 
+def answer_span(pl: torch.Tensor, lens: torch.Tensor, width: int) -> torch.Tensor:
+    """[b, width] weights averaging each row's reference-answer tokens (the positions holding them, prompt
+    length .. length − 1; zero for a row without answer tokens). Teacher-forced, so these states show how the
+    checkpoint reads the right answer to the question; causal attention keeps the prompt's states unchanged."""
+    t = torch.arange(width, device=pl.device)[None, :]
+    span = ((t >= pl[:, None]) & (t < lens[:, None])).float()
+    return span / span.sum(1, keepdim=True).clamp(min=1)
+
+
 class _Pooler:
     """Pools each wanted layer of one batch as the pass produces it: the last prompt token, the mean over the
-    prompt tokens, and the last-T prompt tokens of the tail layer; keeps only those small results."""
+    prompt tokens, the mean over the reference answer's tokens (`answer`: `answer_span` weights) and the
+    last-T prompt tokens of the tail layer; keeps only those small results."""
 
     def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int,
-                 final_layer: int | None = None, keep: int | None = None) -> None:
+                 final_layer: int | None = None, keep: int | None = None, answer: torch.Tensor | None = None) -> None:
         self.pos = {l: j for j, l in enumerate(layers)}
         self.pl, self.rows, self.T, self.tail_layer = pl, torch.arange(len(pl), device=pl.device), T, tail_layer
-        self.mean, self.final_layer = mean, final_layer
+        self.mean, self.final_layer, self.answer = mean, final_layer, answer
         self.last_out: dict[int, torch.Tensor] = {}
         self.mean_out: dict[int, torch.Tensor] = {}
+        self.answer_out: dict[int, torch.Tensor] = {}
         self.tail_out: torch.Tensor | None = None
         self.final_out: torch.Tensor | None = None  # the last prompt token's final (normed) state, model dtype
         self.keep, self.kept = keep, None  # one layer's whole state, kept for `shared_prefix`
@@ -195,6 +209,8 @@ class _Pooler:
             if self.mean:
                 pmask = (torch.arange(h.shape[1], device=h.device)[None, :] < self.pl[:, None]).float()  # [b, t]
                 self.mean_out[index] = torch.einsum("btd,bt->bd", h, pmask) / self.pl[:, None]
+            if self.answer is not None:
+                self.answer_out[index] = torch.einsum("btd,bt->bd", h, self.answer)
         if index == self.tail_layer:  # last T prompt positions (clamped at 0; masked where the prompt is shorter)
             offs = self.pl[:, None] - self.T + torch.arange(self.T, device=h.device)[None, :]  # [b, T]
             self.tail_out = h[self.rows[:, None], offs.clamp(min=0)]
@@ -206,11 +222,13 @@ class _Pooler:
         """What was pooled from indices <= `depth` (a replay from `depth` cannot produce it again)."""
         return {"last": {i: t for i, t in self.last_out.items() if i <= depth},
                 "mean": {i: t for i, t in self.mean_out.items() if i <= depth},
+                "answer": {i: t for i, t in self.answer_out.items() if i <= depth},
                 "tail": self.tail_out if self.tail_layer is not None and self.tail_layer <= depth else None}
 
     def inject(self, pooled: dict) -> None:
         self.last_out.update(pooled["last"])
         self.mean_out.update(pooled["mean"])
+        self.answer_out.update(pooled["answer"])
         if pooled["tail"] is not None:
             self.tail_out = pooled["tail"]
 
@@ -258,7 +276,7 @@ def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], 
     """Does a replay from the kept state give what the full pass gave? (A decoder that transforms
     `inputs_embeds` before its first block would not.) None: nothing above the kept layer to compare."""
     p = _Pooler(list(full_pass.pos), full_pass.pl, full_pass.mean, full_pass.tail_layer, full_pass.T,
-                final_layer=full_pass.final_layer)
+                final_layer=full_pass.final_layer, answer=full_pass.answer)
     again = _replay(base, kept, mask, depth, layers, p, full)
     pairs = [(p.last_out[i], t) for i, t in full_pass.last_out.items() if i > depth]
     if full_pass.final_out is not None:
@@ -290,6 +308,8 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     out_dtype = np.float16 if cfg.dtype == "float16" else np.float32
     last = np.zeros((n, len(layers), dim), out_dtype)
     mean = np.zeros((n, len(layers), dim), out_dtype) if cfg.mean_pool else None
+    pool_answer = cfg.answer_loglik and cfg.answer_pool  # the answer tokens are in the pass only with answer_loglik
+    answer = np.zeros((n, len(layers), dim), out_dtype) if pool_answer else None
     T = cfg.tail_tokens
     tail = np.zeros((n, T, dim), out_dtype) if T else None
     tail_mask = np.zeros((n, T), bool) if T else None
@@ -303,12 +323,14 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         ids, mask = ids.to(device), mask.to(device)
         with_alts = any(alts[i] for i in idx)
         pl = torch.tensor([plens[i] for i in idx], device=device)
+        lens = torch.tensor([len(seqs[i]) for i in idx], device=device)
         rows = tuple(int(i) for i in idx)
         use_prefix = prefix is not None and tap and not with_alts  # a replay has no cache for the alternatives
         kept = prefix.replayable(rows, ids) if use_prefix else None
         record = use_prefix and kept is None and prefix.mode == "record"
         pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
-                         final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None)
+                         final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None,
+                         answer=answer_span(pl, lens, ids.shape[1]) if pool_answer else None)
         if kept is not None:
             pooler.inject(kept.pooled)
             out = _replay(base, kept.state.to(device), mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
@@ -322,12 +344,13 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
             last[idx] = pooler.stacked(pooler.last_out)
             if mean is not None:
                 mean[idx] = pooler.stacked(pooler.mean_out)
+            if answer is not None:
+                answer[idx] = pooler.stacked(pooler.answer_out)
         if T:
             tail[idx] = pooler.tail_out.cpu().numpy()
             tail_mask[idx] = (pl[:, None] - T + torch.arange(T, device=device)[None, :] >= 0).cpu().numpy()
         if cfg.answer_loglik:  # LM head on answer positions only, all rows at once
             rows = torch.arange(len(idx), device=device)
-            lens = torch.tensor([len(seqs[i]) for i in idx], device=device)
             pos = (torch.arange(ids.shape[1], device=device)[None, :] >= (pl - 1)[:, None]) & \
                   (torch.arange(ids.shape[1], device=device)[None, :] < (lens - 1)[:, None])
             r, t = pos.nonzero(as_tuple=True)
@@ -346,7 +369,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
                 ll_paths[idx[has]] = sums.cpu().numpy()[has]
     if prefix is not None:
         prefix.done()
-    arrays = {"hidden_last": last, "hidden_mean": mean, "tail": tail, "tail_mask": tail_mask,
+    arrays = {"hidden_last": last, "hidden_mean": mean, "hidden_answer": answer, "tail": tail, "tail_mask": tail_mask,
               "answer_loglik": ll if cfg.answer_loglik else None,
               "answer_loglik_mean": ll_mean if cfg.answer_loglik else None,
               "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None,

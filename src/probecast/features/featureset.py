@@ -26,6 +26,7 @@ class FeatureSet:
     step: np.ndarray  # [n] int, training step of the checkpoint
     hidden_last: np.ndarray  # [n, L, D] float32: hidden state at the last prompt token, every kept layer
     hidden_mean: np.ndarray | None = None  # [n, L, D] mean over prompt tokens
+    hidden_answer: np.ndarray | None = None  # [n, L, D] mean over the reference answer's tokens (teacher-forced)
     tail: np.ndarray | None = None  # [n, T, D] last T prompt-token states at one layer (for attention probes)
     tail_mask: np.ndarray | None = None  # [n, T] bool, False where the prompt was shorter than T
     answer_loglik: np.ndarray | None = None  # [n] teacher-forced log-likelihood of the reference answer (sum)

@@ -15,13 +15,17 @@ from dataclasses import asdict, dataclass, replace
 
 from probecast.features.extract import ExtractConfig
 
-POOLED = ("last", "mean", "both")
+# pooling -> the pooled blocks it reads, concatenated in this order (FeatureSet.hidden_<block>): the last prompt
+# token, the mean over the prompt, the mean over the reference answer's tokens (`extract.answer_span`)
+POOLING_BLOCKS = {"last": ("last",), "mean": ("mean",), "both": ("last", "mean"), "answer": ("answer",),
+                  "last_answer": ("last", "answer")}
+POOLED = tuple(POOLING_BLOCKS)
 
 
 @dataclass(frozen=True)
 class FeatureReads:
     layers: tuple[int, ...] | None = None  # positions on the features' layer axis; None = every layer
-    pooling: str = "last"  # which pooled blocks: "last", "mean" or "both"
+    pooling: str = "last"  # which pooled blocks (POOLING_BLOCKS)
     tail: bool = False  # the last-T prompt-token states (FeatureSet.tail)
     answer_loglik: bool = False  # the reference answer's log-likelihood (needs the answer tokens, full depth)
     alternatives: bool = False  # ... and every listed alternative path
@@ -48,8 +52,10 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
         return replace(base, alternatives=False, next_token=False), None
     if reads.pooling not in POOLED:
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
-    cfg = replace(base, mean_pool=base.mean_pool and reads.pooling in ("mean", "both"),
-                  tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
+    blocks = POOLING_BLOCKS[reads.pooling]
+    answer = "answer" in blocks  # the answer's tokens must be in the pass
+    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks, answer_pool=answer,
+                  tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik or answer,
                   alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:
         return cfg, None

@@ -57,7 +57,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
                              f"run `probecast extract --ws {ws.root}` first")
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
-        pooled = ("hidden_last", "hidden_mean")
+        pooled = ("hidden_last", "hidden_mean", "hidden_answer")
         arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in pooled}
         for k in ([] if layers is None else [k for k in pooled if k in f.keys()]):
             sl = f.get_slice(k)
@@ -70,7 +70,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
     qids = np.array(json.loads(meta["question_ids"]), dtype=object)
     n = len(qids)
     check_finite(path, arrays, n)
-    for k in ("hidden_last", "hidden_mean", "tail"):
+    for k in ("hidden_last", "hidden_mean", "hidden_answer", "tail"):
         if k in arrays:
             arrays[k] = arrays[k].astype(dtype, copy=False)
     return FeatureSet(
@@ -80,6 +80,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
         step=np.full(n, int(meta.get("step", -1)), dtype=np.int64),
         hidden_last=arrays["hidden_last"],
         hidden_mean=arrays.get("hidden_mean"),
+        hidden_answer=arrays.get("hidden_answer"),
         tail=arrays.get("tail"),
         tail_mask=arrays.get("tail_mask").astype(bool) if "tail_mask" in arrays else None,
         answer_loglik=arrays.get("answer_loglik"),

@@ -10,19 +10,20 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
-
-POOLINGS = ("last", "mean", "both")
+from probecast.features.plan import POOLED as POOLINGS, POOLING_BLOCKS
 
 
 def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None = None) -> np.ndarray:
-    """[n, L', D'] float32: the chosen layers of the pooled hidden states ("both" concatenates last and mean)."""
+    """[n, L', D'] float32: the chosen layers of the pooled hidden states (`POOLING_BLOCKS`: "both" concatenates
+    last and mean, "last_answer" last and the reference answer's mean)."""
     if pooling not in POOLINGS:
         raise ProbecastError(f"probe config: pooling must be one of {POOLINGS}, got {pooling!r}")
     if X.hidden_last is None or np.ndim(X.hidden_last) != 3:
         raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
-    if pooling in ("mean", "both") and X.hidden_mean is None:
-        raise ProbecastError(f"features: pooling {pooling!r} needs hidden_mean, which these features do not "
-                             f"have; use pooling='last' or re-extract with mean pooling")
+    for block in POOLING_BLOCKS[pooling]:
+        if getattr(X, f"hidden_{block}") is None:
+            raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{block}, which these features do not "
+                                 f"have; use pooling='last' or re-extract them (`probecast extract --force`)")
     if layers is None and X.layer_ids is not None:
         raise ProbecastError(f"features: the probe reads every layer but these features keep only layers "
                              f"{list(X.layer_ids)}; extract them with the probe's reads (or all layers)")
@@ -34,11 +35,7 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
     except KeyError:
         raise ProbecastError(f"features: probe uses layers {list(layers)} but these features keep only "
                              f"{list(X.layer_ids)}; extract them with the probe's reads") from None
-    parts = []
-    if pooling in ("last", "both"):
-        parts.append(X.hidden_last[:, idx])
-    if pooling in ("mean", "both"):
-        parts.append(X.hidden_mean[:, idx])
+    parts = [getattr(X, f"hidden_{block}")[:, idx] for block in POOLING_BLOCKS[pooling]]
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
     return np.asarray(out, dtype=np.float32)
 
