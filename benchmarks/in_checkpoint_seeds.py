@@ -19,6 +19,7 @@ makes its per-checkpoint AUROC the rank of one question). Nothing is chosen here
 from __future__ import annotations
 
 import argparse
+import json
 import warnings
 
 import numpy as np
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--train-checkpoints", type=int, default=4, help="earlier-later: the training checkpoints")
     ap.add_argument("--test-fraction", type=float, default=None, help="earlier-later: each task's held-out "
                     "fraction (default: the workspace's recorded evaluation's, else 0.3)")
+    ap.add_argument("--param", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                    help="in-checkpoint: a method's parameter on top of the protocol's (VALUE read as JSON when it "
+                         "can be), e.g. ridge_layers.pooling=last_answer (the real demo's setting since session 22)")
     args = ap.parse_args(argv)
 
     from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
@@ -52,11 +56,24 @@ def main(argv: list[str] | None = None) -> dict:
     big = [t for t in tasks if np.sum((task_of == t) & first_ckpt) >= args.min_questions]  # questions per checkpoint
     methods = args.methods.split(",")
     test_fraction = args.test_fraction or recorded_test_fraction(ws)
+    params = {m: dict(v) for m, v in IN_CHECKPOINT_PARAMS.items()}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        method, _, name = key.partition(".")
+        if not (method and name and _):
+            from probecast.errors import ProbecastError
+
+            raise ProbecastError(f"--param {item!r}: give METHOD.KEY=VALUE, e.g. ridge_layers.pooling=last_answer")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+        params.setdefault(method, {})[name] = value
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
             ic = InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs, bootstrap=None)
-            res = evaluate_in_checkpoint(X, y, methods, ic, IN_CHECKPOINT_PARAMS, show_progress=False)["methods"]
+            res = evaluate_in_checkpoint(X, y, methods, ic, params, show_progress=False)["methods"]
         else:
             res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)
         for m in methods:
