@@ -98,6 +98,7 @@ def test_cli_evaluate_in_checkpoint_writes_its_block_and_keeps_the_rest(ws_dir, 
     two = json.loads(summary.read_text())["in_checkpoint"]
     assert two["protocol"]["repeats"] == 2 and "x 2 fold draws" in capsys.readouterr().out
     assert two["methods"]["ridge"]["auroc_mean"] != ic["methods"]["ridge"]["auroc_mean"]  # another fold draw added
+    assert two["protocol"]["params"]["ridge"]["l2_grid"] == [1, 100]  # --param left out: the recorded ones, reproduced
 
 
 @pytest.mark.parametrize("args, expect", [

@@ -158,7 +158,9 @@ def evaluate_in_checkpoint_cmd(
     repeats: int = typer.Option(1, "--repeats", min=1, help="Repeated cross-validation: fold draws seed, seed+1, ...; "
                                 "every figure is their mean (less fold noise, `repeats` times the work)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
-    param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP + " Defaults: the real demo's "
+    param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP + " Left out: the parameters "
+                                              "summary.json's in_checkpoint records for the methods run (a rerun "
+                                              "reproduces it, e.g. the real demo's pooling), else the defaults "
                                               "(question-fold CV, strong L2 grids)."),
 ) -> None:
     """At every labelled checkpoint, every method is fitted on some questions of that checkpoint and scored on the
@@ -172,8 +174,8 @@ def evaluate_in_checkpoint_cmd(
 
     w = Workspace(ws, create=False)
     cfg = InCheckpointConfig(n_folds=folds, seed=seed, repeats=repeats, n_jobs=torch.get_num_threads())
-    block = in_checkpoint_workspace(w, _csv(methods), cfg, _parse_params(param, nested=True) if param else None,
-                                    _csv(tasks))
+    params = _parse_params(param, nested=True) if param else recorded_in_checkpoint_params(w, _csv(methods))
+    block = in_checkpoint_workspace(w, _csv(methods), cfg, params, _csv(tasks))
     write_in_checkpoint(w, block)
     console = make_console()
     draws = f" x {repeats} fold draws" if repeats > 1 else ""
@@ -182,6 +184,15 @@ def evaluate_in_checkpoint_cmd(
     for name, why in block["protocol"].get("unavailable", {}).items():
         console.print(f"skipped {name}: {why}")
     typer.echo(f"wrote {w.summary_file} (in_checkpoint)")
+
+
+def recorded_in_checkpoint_params(w, methods: list[str] | None) -> dict | None:
+    """The per-method parameters the recorded in-checkpoint block ran with, for the methods of this run."""
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_METHODS
+
+    recorded = ((w.read_summary().get("in_checkpoint") or {}).get("protocol") or {}).get("params") or {}
+    run = set(methods or IN_CHECKPOINT_METHODS)
+    return {m: p for m, p in recorded.items() if m in run} or None
 
 
 def in_checkpoint_table(block: dict, title: str, tasks: list[str] | None = None):
