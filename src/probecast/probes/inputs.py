@@ -22,8 +22,11 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
         raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
     for block in POOLING_BLOCKS[pooling]:
         if getattr(X, f"hidden_{block}") is None:
+            how = ("features extracted before probecast kept the answer's states, or without the answer in the pass, "
+                   "lack it: remove the workspace's features/ folder and run `probecast extract` again"
+                   if block == "answer" else "re-extract them with mean pooling")
             raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{block}, which these features do not "
-                                 f"have; use pooling='last' or re-extract them (`probecast extract --force`)")
+                                 f"have; use pooling='last', or {how}")
     if layers is None and X.layer_ids is not None:
         raise ProbecastError(f"features: the probe reads every layer but these features keep only layers "
                              f"{list(X.layer_ids)}; extract them with the probe's reads (or all layers)")
