@@ -19,7 +19,6 @@ makes its per-checkpoint AUROC the rank of one question). Nothing is chosen here
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 
 import numpy as np
@@ -56,19 +55,11 @@ def main(argv: list[str] | None = None) -> dict:
     big = [t for t in tasks if np.sum((task_of == t) & first_ckpt) >= args.min_questions]  # questions per checkpoint
     methods = args.methods.split(",")
     test_fraction = args.test_fraction or recorded_test_fraction(ws)
-    params = {m: dict(v) for m, v in IN_CHECKPOINT_PARAMS.items()}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        method, _, name = key.partition(".")
-        if not (method and name and _):
-            from probecast.errors import ProbecastError
+    from probecast.evaluation.commands import _parse_params  # the CLI's own --param METHOD.KEY=VALUE parsing
 
-            raise ProbecastError(f"--param {item!r}: give METHOD.KEY=VALUE, e.g. ridge_layers.pooling=last_answer")
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass
-        params.setdefault(method, {})[name] = value
+    given = _parse_params(args.param, nested=True)
+    params = {m: {**IN_CHECKPOINT_PARAMS.get(m, {}), **given.get(m, {})}
+              for m in set(IN_CHECKPOINT_PARAMS) | set(given)}
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":

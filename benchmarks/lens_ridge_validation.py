@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     from probecast.probes.base import split_probe_specs
 
-    recorded = (Workspace(args.ws).read_summary().get("evaluation_settings") or {}).get("split") or {}
+    from probecast.identity import recorded_evaluation
+
+    recorded = recorded_evaluation(Workspace(args.ws)).get("split") or {}
     evaluation = SplitConfig(n_train_checkpoints=recorded.get("n_train_checkpoints") or args.train_checkpoints,
                              test_fraction=recorded.get("test_fraction", 0.3), seed=recorded.get("seed", 0))
 

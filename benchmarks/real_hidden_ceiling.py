@@ -212,16 +212,11 @@ def main(argv: list[str] | None = None) -> dict:
         raise ProbecastError(f"{args.ws}: no summary.json; run the demo (or `probecast evaluate`) there first")
     summary = json.loads(ws.summary_file.read_text())
     X, labels = labelled_pairs(ws)
-    from probecast.features.plan import POOLING_BLOCKS
+    from probecast.probes.inputs import hidden_block
 
     POOLINGS = tuple(p.strip() for p in args.poolings.split(",") if p.strip())
-    for p in POOLINGS:
-        if p not in POOLING_BLOCKS:
-            raise ProbecastError(f"--poolings {p!r}: choose among {', '.join(POOLING_BLOCKS)}")
-        missing = [b for b in POOLING_BLOCKS[p] if getattr(X, f"hidden_{b}") is None]
-        if missing:
-            raise ProbecastError(f"{args.ws}: --poolings {p} needs hidden_{missing[0]}, which these features do not "
-                                 f"have; re-extract them (`probecast extract --force`) or leave {p} out")
+    for p in POOLINGS:  # an unknown pooling or a block these features lack: the probes' own one-line error, now
+        hidden_block(X.subset([0]), p, [0])
     y = labels["pass1"].to_numpy(float)
     task, ck, qid = X.task.astype(str), X.checkpoint.astype(str), X.question_ids.astype(str)
     settings = recorded_evaluation(ws).get("split", {})

@@ -22,7 +22,7 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
         raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
     for block in POOLING_BLOCKS[pooling]:
         if getattr(X, f"hidden_{block}") is None:
-            how = ("features extracted before probecast kept the answer's states, or without the answer in the pass, "
+            how = ("extracted before probecast kept the answer's states (or without the answer in the pass), they "
                    "lack it: remove the workspace's features/ folder and run `probecast extract` again"
                    if block == "answer" else "re-extract them with mean pooling")
             raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{block}, which these features do not "
