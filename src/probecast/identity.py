@@ -39,9 +39,11 @@ class Difference:
     flag: str
     stored: Any
     asked: Any
+    recorded: bool = True  # False: the result predates this setting (not recorded), so it may or may not match
 
     def __str__(self) -> str:
-        return f"{self.flag} {_show(self.stored)} (this run: {_show(self.asked)})"
+        stored = _show(self.stored) if self.recorded else "not recorded"
+        return f"{self.flag} {stored} (this run: {_show(self.asked)})"
 
 
 def _show(v: Any) -> str:
@@ -54,9 +56,12 @@ def _norm(v: Any) -> Any:
     return json.loads(json.dumps(v))  # tuples -> lists, as stored
 
 
-def differences(stored: dict, asked: dict, flags: dict[str, str]) -> list[Difference]:
-    return [Difference(flag, stored.get(key), asked.get(key)) for key, flag in flags.items()
-            if key in stored and _norm(stored[key]) != _norm(asked.get(key))]
+def differences(stored: dict, asked: dict, flags: dict[str, str], unrecorded: bool = False) -> list[Difference]:
+    """The settings that differ; `unrecorded=True` also lists those the result predates (`recorded=False`)."""
+    found = [Difference(flag, stored.get(key), asked.get(key)) for key, flag in flags.items()
+             if key in stored and _norm(stored[key]) != _norm(asked.get(key))]
+    return found + [Difference(flag, None, asked.get(key), recorded=False)
+                    for key, flag in flags.items() if unrecorded and key not in stored]
 
 
 def _question_difference(stored_ids: Sequence[str], task) -> list[Difference]:
@@ -75,7 +80,7 @@ def label_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Difference
     if meta.get("mode") == "loglik":  # multiple choice: scored by log-likelihood, sampling settings unused
         found = []
     else:
-        found = differences(meta.get("settings", {}), asdict(cfg), LABEL_FLAGS)
+        found = differences(meta.get("settings", {}), asdict(cfg), LABEL_FLAGS, unrecorded=True)
     ids = pq.read_table(ws.labels_path(ckpt_id, task.name), columns=["question_id"]).column(0).to_pylist()
     return found + _question_difference(ids, task)
 
@@ -85,7 +90,7 @@ def feature_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Differen
 
     meta = read_features_metadata(ws, ckpt_id, task.name)
     stored = json.loads(meta.get("settings", "{}"))
-    return (differences(stored, cfg.to_dict(), EXTRACT_FLAGS)
+    return (differences(stored, cfg.to_dict(), EXTRACT_FLAGS, unrecorded=True)
             + _question_difference(json.loads(meta.get("question_ids", "[]")), task))
 
 
@@ -93,16 +98,20 @@ def stale_results(checkpoints: Sequence, tasks: Sequence, exists: Callable[[str,
                   differ: Callable[[str, Any], list[Difference]], path: Callable[[str, str], Any],
                   force: bool, verb: str) -> frozenset[tuple[str, str]]:
     """The (checkpoint id, task) results on disk made with other settings: returned for recomputing with
-    `force`, else a ProbecastError naming the first file, how many there are and the differing options."""
+    `force`, else a ProbecastError naming the first file, how many there are and the differing options.
+
+    A result that predates a setting (not recorded in it) counts as current without `force`, so an older
+    workspace keeps working; with `force` it is recomputed, since nothing says it matches."""
     stale: dict[tuple[str, str], list[Difference]] = {}
     for c in checkpoints:
         for t in tasks:
             if exists(c.id, t.name):
                 found = differ(c.id, t)
-                if found:
+                if any(d.recorded for d in found) or (force and found):
                     stale[(c.id, t.name)] = found
     if stale and not force:
         (ckpt, task), found = next(iter(stale.items()))
+        found = [d for d in found if d.recorded]
         more = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
         raise ProbecastError(f"{path(ckpt, task)}{more} {'were' if more else 'was'} made with "
                              f"{'; '.join(map(str, found))}; pass --force "

@@ -151,3 +151,37 @@ def test_an_evaluation_split_with_the_old_scheme_is_not_silently_redrawn(tmp_pat
         resolve_evaluation(ws, none, nosel, False)
     forced = resolve_evaluation(ws, none, nosel, True)["split"]  # re-evaluated with the recorded options
     assert forced == {"train_checkpoints": ["a", "b"], "n_train_checkpoints": 2, "test_fraction": 0.3, "seed": 0}
+
+
+def test_features_that_predate_a_setting_are_kept_and_redone_by_force(tiny_run, tmp_path, capsys):
+    """Features written before `answer_pool` existed record no such setting and hold no answer states: extract
+    keeps them (an older workspace keeps working), extract --force recomputes them, and a probe that reads the
+    answer's states says to do that."""
+    from safetensors.numpy import load_file, save_file
+
+    from probecast.features.store import read_features_metadata
+
+    ws = tmp_path / "ws"
+    assert cli(capsys, "label", tiny_run, "--ws", ws, "--tasks", "add", "--limit", "4", "--samples", "2",
+               "--no-greedy", "--checkpoints", "step-1")[0] == 0
+    extract = ["extract", "--ws", ws, "--tail-tokens", "0"]
+    assert cli(capsys, *extract)[0] == 0
+    w = Workspace(ws)
+    path = w.features_path("step-1", "add")
+    meta = read_features_metadata(w, "step-1", "add")
+    settings = json.loads(meta["settings"])
+    assert settings["answer_pool"] is True
+    del settings["answer_pool"]
+    arrays = {k: v for k, v in load_file(str(path)).items() if k != "hidden_answer"}
+    save_file(arrays, str(path), metadata={**meta, "settings": json.dumps(settings)})  # as session 21 wrote them
+    before = snapshot(ws)
+    assert cli(capsys, *extract)[0] == 0
+    assert snapshot(ws) == before
+    code, err = cli(capsys, "fit", "--ws", ws, "--probe", "ridge", "--param", "pooling=answer", "--param", "layer=1",
+                    "--param", "n_folds=2")
+    assert code == 2 and "hidden_answer" in err[-1] and "extract --force" in err[-1], err
+    assert cli(capsys, *extract, "--force")[0] == 0
+    assert json.loads(read_features_metadata(w, "step-1", "add")["settings"])["answer_pool"] is True
+    assert "hidden_answer" in load_file(str(path))
+    assert cli(capsys, "fit", "--ws", ws, "--probe", "ridge", "--param", "pooling=answer", "--param", "layer=1",
+               "--param", "n_folds=2")[0] == 0

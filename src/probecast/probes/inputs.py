@@ -22,9 +22,9 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
         raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
     for block in POOLING_BLOCKS[pooling]:
         if getattr(X, f"hidden_{block}") is None:
-            how = ("extracted before probecast kept the answer's states (or without the answer in the pass), they "
-                   "lack it: remove the workspace's features/ folder and run `probecast extract` again"
-                   if block == "answer" else "re-extract them with mean pooling")
+            how = ("extracted before probecast kept the answer's states (or with answer_pool off), they lack it: "
+                   "run `probecast extract --force` on the workspace" if block == "answer"
+                   else "re-extract them with mean pooling")
             raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{block}, which these features do not "
                                  f"have; use pooling='last', or {how}")
     if layers is None and X.layer_ids is not None:
