@@ -14,9 +14,11 @@ shots are worked solutions, so the model answers step by step), it times:
 - probe: a pure hidden-state probe on the last layer (the final-norm state at the last prompt token, every block);
 - hybrid: the hybrid probe's reads: the same layer + the reference answer's log-likelihood (prompt + worked
   solution teacher-forced, the LM head on the answer tokens only);
-- early_exit: a hidden-state probe on the middle layer: the pass stops after that block.
+- early_exit: a hidden-state probe on the middle layer: the pass stops after that block;
+- answer_states: a probe on the middle layer's mean state over the reference answer's tokens (`pooling="answer"`):
+  prompt + answer tokens, the pass stops after that block, no LM head.
 
-The prefill paths run in interleaved rounds (floor, probe, hybrid, early_exit, floor, ...); each figure is the
+The prefill paths run in interleaved rounds (floor, probe, hybrid, early_exit, answer_states, floor, ...); each figure is the
 minimum over `--repeats` rounds, printed with its spread (slowest - fastest) and the per-round ratio range.
 The probes' own arithmetic (one dot product per question) is left out: only the extraction they read is timed.
 `--dtype` is the compute dtype of every path alike (both engines, the prefill paths); float32 by default (the
@@ -50,7 +52,8 @@ def prefill_paths(ckpt, task, args, log) -> tuple[dict, dict]:
     blocks = model.config.num_hidden_layers
     base = ExtractConfig(tail_tokens=0, batch_size=args.batch_size, batch_tokens=args.batch_tokens)
     reads = {"probe": FeatureReads(layers=(blocks,)), "hybrid": FeatureReads(layers=(blocks,), answer_loglik=True),
-             "early_exit": FeatureReads(layers=(blocks // 2,))}
+             "early_exit": FeatureReads(layers=(blocks // 2,)),
+             "answer_states": FeatureReads(layers=(blocks // 2,), pooling="answer")}
     cfgs = {k: plan_extraction(base, r)[0] for k, r in reads.items()}
     runs = {"floor": lambda: bare_forward(model, tok, task, base.batch_size, base.batch_tokens)}
     runs.update({k: (lambda c=c: extract_task(model, tok, task, c)[1]) for k, c in cfgs.items()})
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
                     help="compute dtype of every path (bfloat16 = SmolLM2's own)")
     ap.add_argument("--skip-vllm", action="store_true", help="leave out generative_vllm (no vllm installed)")
+    ap.add_argument("--prefill-only", action="store_true", help="leave out both generative paths")
     ap.add_argument("--json", action="store_true", help="print one JSON object (seconds per path + details)")
     args = ap.parse_args(argv)
     if args.repeats < 3:
@@ -112,16 +116,18 @@ def main(argv: list[str] | None = None) -> dict:
         task = gsm8k_cot_task(CoTTimingConfig(questions=args.questions))
         times, facts = prefill_paths(ckpt, task, args, log)
         gen = {}
-        for backend in ("hf",) + (() if args.skip_vllm else ("vllm",)):
+        for backend in () if args.prefill_only else ("hf",) + (() if args.skip_vllm else ("vllm",)):
             log(f"generative {backend}: {args.questions} questions x {args.samples} samples x {args.new_tokens} tokens")
             gen[backend] = generative(ckpt, backend, args, task)
     seconds = minimum(times)
     for backend, r in gen.items():
         seconds[f"generative_{backend}"] = r["generate_s"]
     result = {**{k: seconds.get(k) for k in ("generative_vllm", "generative_hf", "probe", "hybrid", "floor",
-                                              "early_exit")},
+                                              "early_exit", "answer_states")},
               "spread_s": spread(times), "times_s": times,
-              "ratio_range": {k: ratio_range(times, k, "floor") for k in ("probe", "hybrid", "early_exit")},
+              "ratio_range": {k: ratio_range(times, k, "floor") for k in ("probe", "hybrid", "early_exit",
+                                                                         "answer_states")},
+              "answer_states_over_floor": seconds["answer_states"] / seconds["floor"],
               "start_s": {f"generative_{b}": r["start_s"] for b, r in gen.items()},
               "ratios": {k: (seconds[k] / seconds[den] if seconds.get(k) is not None else None)
                          for k, (den, _, _) in BARS.items()},
@@ -162,7 +168,8 @@ def print_table(r: dict) -> None:
             ("generative_hf", f"HF generate, {r['samples']} samples x {r['new_tokens']} new tokens"),
             ("floor", "bare full-model prefill (floor)"), ("probe", f"hidden-state probe, layer {r['blocks']}"),
             ("hybrid", "hybrid (layer + answer log-lik)"),
-            ("early_exit", f"early exit, layer {r['early_exit_layer']} of {r['blocks']}")]
+            ("early_exit", f"early exit, layer {r['early_exit_layer']} of {r['blocks']}"),
+            ("answer_states", f"answer's states, layer {r['early_exit_layer']} (no bar)")]
     from probecast.features.latency import shared
 
     m = r.get("machine") or {}
@@ -185,6 +192,9 @@ def print_table(r: dict) -> None:
             rng = r["ratio_range"].get(key)
             per_round = f" (per round {rng[0]:.2f}-{rng[1]:.2f})" if rng else ""
             line += f"  {r['ratios'][key]:7.2f}x {den}{per_round}  bar {op} {bar:g}: {'met' if ok else 'NOT met'}"
+        elif key == "answer_states":
+            rng = r["ratio_range"][key]
+            line += f"  {r['answer_states_over_floor']:7.2f}x floor (per round {rng[0]:.2f}-{rng[1]:.2f})"
         print(line)
 
 

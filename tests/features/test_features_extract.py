@@ -32,9 +32,15 @@ def test_answer_loglik_matches_backend_and_padding_is_invisible(model_and_tasks)
         np.testing.assert_allclose(arrays["answer_loglik_paths"], every_path, atol=1e-4)
         assert (task.name == "sum3") == any(task.alternative_continuations(q) for q in task.questions)
         assert extract_task(model, tok, task, ExtractConfig(alternatives=False))[0]["answer_loglik_paths"] is None
-        no_answer = extract_task(model, tok, task, ExtractConfig(answer_loglik=False))[0]  # the prompts alone
-        assert no_answer["hidden_answer"] is None and no_answer["answer_loglik"] is None
+        no_answer = extract_task(model, tok, task, ExtractConfig(answer_loglik=False, answer_pool=False))[0]
+        assert no_answer["hidden_answer"] is None and no_answer["answer_loglik"] is None  # the prompts alone
         assert extract_task(model, tok, task, ExtractConfig(answer_pool=False))[0]["hidden_answer"] is None
+        # the answer's states without its likelihood: the same states, no LM head, no log-likelihood
+        states = extract_task(model, tok, task, ExtractConfig(answer_loglik=False, next_token=False, dtype="float32",
+                                                              layers=(0, 1), batch_size=4))[0]
+        assert states["answer_loglik"] is None and states["answer_loglik_paths"] is None
+        np.testing.assert_allclose(states["hidden_answer"], arrays["hidden_answer"][:, :2], atol=1e-5)
+        np.testing.assert_allclose(states["hidden_last"], arrays["hidden_last"][:, :2], atol=1e-5)
         # the batched, right-padded pass gives the same states as one unpadded prompt on its own
         ids = torch.tensor([tok(task.prompts()[3]).input_ids])
         with torch.inference_mode():

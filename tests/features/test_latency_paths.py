@@ -25,7 +25,7 @@ def test_probe_path_scores_listed_paths_only_when_the_probe_reads_them(monkeypat
                                   max_step=1.0, repeats=2)
     with_probe = [cfg for cfg, p in seen if p is probe]
     assert len(with_probe) == 2 and all(cfg.alternatives is needs for cfg in with_probe)
-    assert all(not cfg.answer_loglik for cfg, p in seen if p is None)  # the hidden-states-only path
+    assert all(not cfg.answer_loglik and not cfg.answer_pool for cfg, p in seen if p is None)  # hidden-states-only
     assert out["generative"] == 10.0 and out["probe"] == 1.2 and out["prefill_floor"] == 1.0
 
 
@@ -110,3 +110,15 @@ def test_generative_labelling_is_timed_in_the_labels_dtype(monkeypatch):
     lat = latency.measure_latency(SimpleNamespace(id="c"), [], None, ExtractConfig(), probe, max_step=1.0,
                                   repeats=2, generative_dtype="bfloat16")
     assert seen == ["bfloat16"] and latency.latency_summary(lat, "linear")[1]["generative_dtype"] == "bfloat16"
+
+
+def test_hidden_states_only_path_of_an_answer_reading_probe_reads_the_prompt(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(latency, "time_floor", lambda *a: 1.0)
+    monkeypatch.setattr(latency, "time_probe", lambda ckpt, tasks, cfg, probe, max_step, layer_ids=None:
+                        seen.setdefault("probe" if probe else "hidden", cfg) and 1.0)
+    probe = SimpleNamespace(needs_alternatives=False, reads_=FeatureReads(layers=(1,), pooling="last_answer"))
+    latency.measure_latency(SimpleNamespace(id="c"), [], None, ExtractConfig(layers=(0, 6, 12)), probe, max_step=1.0,
+                            repeats=1, generative_backends=())
+    assert seen["probe"].answer_pool and not seen["probe"].answer_loglik and seen["probe"].layers == (6,)
+    assert not seen["hidden"].answer_pool and not seen["hidden"].answer_loglik and seen["hidden"].layers == (6,)

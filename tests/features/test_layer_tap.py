@@ -28,9 +28,11 @@ def _close(a, b, atol=2e-5):
 
 @pytest.mark.parametrize("cfg", [
     ExtractConfig(dtype="float32", tail_tokens=4, batch_size=5),  # every layer + answer pass + paths
-    ExtractConfig(dtype="float32", layers=(1, -1), answer_loglik=False, batch_size=5),  # full depth, no answer
-    ExtractConfig(dtype="float32", layers=(0, 2), mean_pool=False, answer_loglik=False, tail_tokens=3, tail_layer=1,
-                  batch_tokens=64),  # early exit after block 2, token-budget batches
+    ExtractConfig(dtype="float32", layers=(1, -1), answer_loglik=False, answer_pool=False, batch_size=5),  # no answer
+    ExtractConfig(dtype="float32", layers=(0, 2), mean_pool=False, answer_loglik=False, answer_pool=False,
+                  tail_tokens=3, tail_layer=1, batch_tokens=64),  # early exit after block 2, token-budget batches
+    ExtractConfig(dtype="float32", layers=(0, 2), answer_loglik=False, next_token=False,
+                  batch_size=5),  # the answer's states (its tokens in the pass), early exit after block 2
 ])
 def test_tap_path_equals_all_layers_path(model_and_tasks, cfg):
     model, tok, tasks = model_and_tasks
@@ -58,10 +60,11 @@ def test_early_exit_runs_only_the_blocks_it_needs(model_and_tasks, monkeypatch):
     calls = []
     handles = [layer.register_forward_hook(lambda m, a, o, i=i: calls.append(i)) for i, layer in enumerate(model.model.layers)]
     try:
-        extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, next_token=False,
-                                                         batch_size=100))
-        assert calls == [0]  # hidden_states[1] = block 0's output: block 1 never runs
-        calls.clear()
+        for pool in (False, True):  # the answer's states alone (answer_pool) need no deeper block either
+            extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, next_token=False,
+                                                             answer_pool=pool, batch_size=100))
+            assert calls == [0]  # hidden_states[1] = block 0's output: block 1 never runs
+            calls.clear()
         extract_task(model, tok, tasks[0], ExtractConfig(layers=(1,), answer_loglik=False, batch_size=100))
         assert calls == list(range(len(model.model.layers)))  # the next-token distribution needs the full depth
         calls.clear()
@@ -72,14 +75,18 @@ def test_early_exit_runs_only_the_blocks_it_needs(model_and_tasks, monkeypatch):
             h.remove()
 
 
-def test_answer_tokens_are_skipped_without_answer_loglik(model_and_tasks, monkeypatch):
+def test_answer_tokens_are_in_the_pass_only_for_its_likelihood_or_its_states(model_and_tasks, monkeypatch):
     model, tok, tasks = model_and_tasks
     widths = []
     real = ex.pad_right
     monkeypatch.setattr(ex, "pad_right", lambda seqs, pad: widths.append(max(map(len, seqs))) or real(seqs, pad))
     task = tasks[0]
-    extract_task(model, tok, task, ExtractConfig(answer_loglik=False, batch_size=100))
-    assert widths == [max(len(tok(p).input_ids) for p in task.prompts())]
+    extract_task(model, tok, task, ExtractConfig(answer_loglik=False, answer_pool=False, batch_size=100))
+    prompt_only = max(len(tok(p).input_ids) for p in task.prompts())
+    assert widths == [prompt_only]
+    widths.clear()
+    extract_task(model, tok, task, ExtractConfig(answer_loglik=False, answer_pool=True, batch_size=100))
+    assert widths == [max(len(s) for s in ex.encode(tok, task, with_answer=True)[0])] and widths[0] > prompt_only
 
 
 def test_token_budget_batches():

@@ -47,6 +47,7 @@ def test_shared_depth_reads_the_weights(run):
     ExtractConfig(dtype="float32", tail_tokens=4, batch_size=5),  # every layer, answer pass (alternatives), tail
     ExtractConfig(dtype="float32", layers=(1, -1), answer_loglik=False, batch_size=5, tail_tokens=2, tail_layer=1),
     ExtractConfig(dtype="float32", layers=(0, 1), answer_loglik=False, next_token=False, batch_tokens=64),
+    ExtractConfig(dtype="float32", layers=(0, 1), answer_loglik=False, answer_pool=False, next_token=False),
 ])
 def test_replayed_checkpoints_get_the_full_pass_features(run, cfg):
     model, tok, tasks = run

@@ -46,8 +46,9 @@ def test_plan_maps_feature_layers_to_hidden_states_and_drops_unread_inputs():
     cfg, ids = plan_extraction(ExtractConfig(tail_tokens=8), FeatureReads(layers=None, pooling="both", tail=True))
     assert cfg.layers is None and ids is None and cfg.mean_pool and cfg.tail_tokens == 8
     assert plan_extraction(ws_cfg, None) == (replace(ws_cfg, alternatives=False, next_token=False), None)  # older probes
-    cfg, _ = plan_extraction(ws_cfg, FeatureReads(layers=(1,), pooling="answer"))  # the answer's tokens in the pass
-    assert cfg.answer_pool and cfg.answer_loglik and not cfg.mean_pool and not cfg.alternatives
+    cfg, _ = plan_extraction(ws_cfg, FeatureReads(layers=(1,), pooling="answer"))  # the answer's tokens in the pass,
+    assert cfg.answer_pool and not cfg.answer_loglik and not cfg.mean_pool and not cfg.alternatives  # no LM head
+    assert cfg.layers == (4,) and not cfg.next_token  # and the pass may stop after the layer read
     cfg, _ = plan_extraction(ws_cfg, FeatureReads(layers=(1,), pooling="both"))
     assert not cfg.answer_pool and cfg.mean_pool and not cfg.answer_loglik
     cfg, ids = plan_extraction(ExtractConfig(), FeatureReads(layers=(), next_token=True))  # logit_lens: full depth,

@@ -13,9 +13,11 @@ generation, and batches are formed from length-sorted prompts to waste little on
 `batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
 
 Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`), so
-memory does not grow with the number of layers kept; without the answer pass and the next-token distribution
-(`answer_loglik=False, next_token=False`: the prompts alone) the pass stops after the deepest layer kept, so a probe on a middle layer costs less than the
-full-model floor. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
+memory does not grow with the number of layers kept; without the answer's log-likelihood and the next-token
+distribution (`answer_loglik=False, next_token=False`) the pass stops after the deepest layer kept, so a probe on a
+middle layer costs less than the full-model floor. The answer's tokens are in the pass when its log-likelihood or
+its states are asked for (`answer_pool`; its states alone need no LM head and no block above the deepest kept
+layer); `answer_loglik=False, answer_pool=False` passes the prompts alone. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
 
 When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
 each is scored on top of the same pass's key/value cache of the prompt — only its own tokens are computed —
@@ -52,7 +54,8 @@ class ExtractConfig:
     batch_size: int = 32  # at most this many rows per pass (on 2 CPU cores 32 beat 64 and more: cache-friendlier)
     batch_tokens: int | None = 4096  # ... and at most this many padded tokens (rows x longest); None = no limit
     next_token: bool = True  # the checkpoint's own next-token distribution at the last prompt token (`NEXT_TOKEN`)
-    answer_pool: bool = True  # the mean state over the reference answer's tokens, every kept layer (`answer_span`)
+    answer_pool: bool = True  # the mean state over the reference answer's tokens, every kept layer (`answer_span`);
+    #                           puts the answer's tokens in the pass (without answer_loglik: no LM head, early exit)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -298,7 +301,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     keep this checkpoint's state at the shared depth, or start from the reference's (same features, fewer blocks)."""
     t0 = time.perf_counter()
     device = next(model.parameters()).device
-    seqs, plens = encode(tokenizer, task, cfg.answer_loglik)
+    seqs, plens = encode(tokenizer, task, cfg.answer_loglik or cfg.answer_pool)
     alts = encode_alternatives(tokenizer, task) if cfg.answer_loglik and cfg.alternatives else [[]] * len(seqs)
     n = len(seqs)
     base, head = base_model(model), model.get_output_embeddings()
@@ -308,8 +311,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     out_dtype = np.float16 if cfg.dtype == "float16" else np.float32
     last = np.zeros((n, len(layers), dim), out_dtype)
     mean = np.zeros((n, len(layers), dim), out_dtype) if cfg.mean_pool else None
-    pool_answer = cfg.answer_loglik and cfg.answer_pool  # the answer tokens are in the pass only with answer_loglik
-    answer = np.zeros((n, len(layers), dim), out_dtype) if pool_answer else None
+    answer = np.zeros((n, len(layers), dim), out_dtype) if cfg.answer_pool else None
     T = cfg.tail_tokens
     tail = np.zeros((n, T, dim), out_dtype) if T else None
     tail_mask = np.zeros((n, T), bool) if T else None
@@ -330,7 +332,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         record = use_prefix and kept is None and prefix.mode == "record"
         pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
                          final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None,
-                         answer=answer_span(pl, lens, ids.shape[1]) if pool_answer else None)
+                         answer=answer_span(pl, lens, ids.shape[1]) if cfg.answer_pool else None)
         if kept is not None:
             pooler.inject(kept.pooled)
             out = _replay(base, kept.state.to(device), mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)

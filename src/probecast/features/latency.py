@@ -27,7 +27,7 @@ from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import ExtractConfig, bare_forward, extract_task
 from probecast.features.in_memory import featureset_from_arrays
-from probecast.features.plan import plan_extraction
+from probecast.features.plan import POOLING_BLOCKS, plan_extraction
 from probecast.labels.backends import BackendConfig, make_backend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
@@ -107,12 +107,14 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     """Wall seconds of the paths for one checkpoint over `tasks`: the minimum over interleaved repeats, plus
     every repeat (`times`); generative labelling runs in `generative_dtype` (the labels' own). The probe path
     extracts what the probe reads (`probe.reads_`, `plan_extraction`);
-    hidden-states-only is the same without the answer pass (every stored layer if the probe reads none)."""
+    hidden-states-only is the same over the prompts alone: the prompt's states at the layers it reads (every stored
+    layer if the probe reads none), no answer token."""
     reads = getattr(probe, "reads_", None)
     probe_cfg, layer_ids = plan_extraction(extract_cfg, reads)
-    hidden_reads = None if reads is None else replace(reads, answer_loglik=False, alternatives=False,
-                                                      layers=reads.layers if reads.layers != () else None)
-    hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False), hidden_reads)
+    hidden_reads = None if reads is None else replace(
+        reads, answer_loglik=False, alternatives=False, layers=reads.layers if reads.layers != () else None,
+        pooling=reads.pooling if "answer" not in POOLING_BLOCKS[reads.pooling] else "last")
+    hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False, answer_pool=False), hidden_reads)
     before = machine_before()  # before our own work: what other jobs do
     time_floor(ckpt, tasks, extract_cfg)  # warm-up: file cache, kernels
     runs = {"prefill_floor": lambda: time_floor(ckpt, tasks, extract_cfg),

@@ -4,8 +4,9 @@
 of the features it was fitted on, which pooled blocks (last token / mean), whether it reads the last-T token
 states, the answer log-likelihood, the listed alternative paths and the next-token distribution. `plan_extraction` turns it and the
 workspace's extraction settings into the `ExtractConfig` a new checkpoint needs: only those layers (mapped to
-hidden_states indices through the workspace's `layers`), the answer pass only when read (otherwise the prompts
-alone, and the pass stops after the deepest layer read). The features it yields carry `layer_ids`, so the
+hidden_states indices through the workspace's `layers`), the answer's tokens only when its likelihood or its
+states are read (otherwise the prompts alone), full depth and the LM head only for its likelihood or the
+next-token distribution (otherwise the pass stops after the deepest layer read). The features it yields carry `layer_ids`, so the
 probe's layer indices keep their meaning.
 """
 
@@ -53,9 +54,8 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
     if reads.pooling not in POOLED:
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
     blocks = POOLING_BLOCKS[reads.pooling]
-    answer = "answer" in blocks  # the answer's tokens must be in the pass
-    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks, answer_pool=answer,
-                  tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik or answer,
+    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks, answer_pool="answer" in blocks,
+                  tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
                   alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:
         return cfg, None
