@@ -6,8 +6,9 @@
 
 `--protocol earlier-later` does the same for the earlier-predicts-later split (`evaluation.evaluate`, nothing
 written): the held-out questions are drawn again at split seeds 0..N-1 (seed 0 is the demo's split), the
-methods fitted on the first `--train-checkpoints` checkpoints and scored on the later ones; it also prints the
-task-score error.
+methods fitted on the first `--train-checkpoints` checkpoints and scored on the later ones, with the probe
+parameters the workspace's evaluation records (the real demo's: the answer's states for its pure hidden-state
+probes) unless `--param` says otherwise; it also prints the task-score error.
 
 Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the demo's per-method settings, 5 folds
 stratified by task and label) once per outer fold seed 0..N-1 and prints every method's mean AUROC per seed, the
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--test-fraction", type=float, default=None, help="earlier-later: each task's held-out "
                     "fraction (default: the workspace's recorded evaluation's, else 0.3)")
     ap.add_argument("--param", action="append", default=[], metavar="METHOD.KEY=VALUE",
-                    help="in-checkpoint: a method's parameter on top of the protocol's (VALUE read as JSON when it "
-                         "can be), e.g. ridge_layers.pooling=last_answer (the real demo's setting since session 22)")
+                    help="a method's parameter on top of the protocol's (in-checkpoint) or the recorded evaluation's "
+                         "(earlier-later); VALUE read as JSON when it can be, e.g. ridge_layers.pooling=last_answer")
     args = ap.parse_args(argv)
 
     from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
             ic = InCheckpointConfig(n_folds=args.folds, seed=seed, n_jobs=args.jobs, bootstrap=None)
             res = evaluate_in_checkpoint(X, y, methods, ic, params, show_progress=False)["methods"]
         else:
-            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction)
+            res = earlier_later(ws, X, labels, methods, args.train_checkpoints, seed, test_fraction, given)
         for m in methods:
             r = res[m]
             out[m]["mean"].append(r["auroc_mean"])
@@ -97,17 +98,23 @@ def recorded_test_fraction(ws) -> float:
     return recorded_evaluation(ws).get("split", {}).get("test_fraction") or SplitConfig.test_fraction
 
 
-def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int, test_fraction: float) -> dict:
-    """{method: summary} of the earlier-predicts-later evaluation at split seed `seed` (nothing written)."""
+def earlier_later(ws, X, labels, methods: list[str], n_train: int, seed: int, test_fraction: float,
+                  given: dict[str, dict] | None = None) -> dict:
+    """{method: summary} of the earlier-predicts-later evaluation at split seed `seed` (nothing written), with the
+    probe parameters the workspace's evaluation records, `given` on top."""
     from probecast.evaluation.data import train_losses
     from probecast.evaluation.evaluate import BASELINES, evaluate
     from probecast.evaluation.splits import SplitConfig
+    from probecast.identity import recorded_evaluation
+
+    recorded = recorded_evaluation(ws).get("probe_params") or {}
+    params = {m: {**recorded.get(m, {}), **(given or {}).get(m, {})} for m in set(recorded) | set(given or {})}
 
     res = evaluate(X, labels, probes=[m for m in methods if m not in BASELINES],
                    baselines=[m for m in methods if m in BASELINES], split=SplitConfig(n_train_checkpoints=n_train,
                                                                                         test_fraction=test_fraction,
                                                                                         seed=seed),
-                   train_loss=train_losses(ws) or None, show_progress=False, bootstrap=None).summary
+                   probe_params=params, train_loss=train_losses(ws) or None, show_progress=False, bootstrap=None).summary
     return {**res["probes"], **res["baselines"]}
 
 
