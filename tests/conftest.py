@@ -17,6 +17,17 @@ from embedded_run import train_tiny
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_prefix_states():
+    """Each test starts with this process's shared-prefix state empty: hashes left by another test's model (the
+    monitor's evaluations keep theirs, as a watcher does) would make the next run's first checkpoint hash only its
+    embeddings and lose the reuse a test counts on."""
+    from probecast.features.shared_prefix import process_states
+
+    process_states().clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _single_thread():
     """One torch thread: on a shared 2-core machine extra OpenMP threads only spin."""

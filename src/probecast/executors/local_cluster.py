@@ -27,9 +27,20 @@ ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",  # a private
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(k: int) -> list[int]:
+    """k distinct free ports: all bound at once, then released (one at a time, the OS may hand the same port out
+    twice, and Ray refuses two components on one port)."""
+    socks = [socket.socket() for _ in range(k)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class LocalRayCluster:
@@ -42,13 +53,14 @@ class LocalRayCluster:
         self.start_timeout = start_timeout
 
     def _start(self, head: bool) -> subprocess.Popen:
+        ports = [p for p in free_ports(7) if p != self.port][:6]  # distinct, and not the head's
         args = [RAY, "start", "--block", "--num-cpus", str(self.cpus), "--num-gpus", "0", "--node-ip-address", "127.0.0.1",
-                "--temp-dir", str(self.tmp), "--dashboard-agent-listen-port", str(free_port()),
-                "--dashboard-agent-grpc-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
-                "--metrics-export-port", str(free_port()), "--object-store-memory", str(200 * 2**20)]
+                "--temp-dir", str(self.tmp), "--dashboard-agent-listen-port", str(ports[0]),
+                "--dashboard-agent-grpc-port", str(ports[1]), "--runtime-env-agent-port", str(ports[2]),
+                "--metrics-export-port", str(ports[3]), "--object-store-memory", str(200 * 2**20)]
         if head:
             args += ["--head", "--port", str(self.port), "--include-dashboard", "false", "--dashboard-port",
-                     str(free_port()), "--ray-client-server-port", str(free_port()), "--disable-usage-stats"]
+                     str(ports[4]), "--ray-client-server-port", str(ports[5]), "--disable-usage-stats"]
         else:
             args += ["--address", self.address]
         log = self.tmp / f"node{len(self.nodes)}.log"
