@@ -107,8 +107,8 @@ def memory_child(source: str, config: str, n_prompts: int, n_tokens: int, thread
     model, tok = load_model(discover_checkpoints(source)[-1])
     task = long_prompt_task(tok, n_prompts, n_tokens)
     layers, tap = MEMORY_CONFIGS[config]
-    cfg = ExtractConfig(layers=layers, answer_loglik=False, answer_pool=False, next_token=False, batch_size=n_prompts,
-                        batch_tokens=None, tail_tokens=8)
+    cfg = ExtractConfig(layers=layers, answer_loglik=False, answer_pool=False, others_pool=False, next_token=False,
+                        batch_size=n_prompts, batch_tokens=None, tail_tokens=8)
     loaded = peak_rss_mb()
     t0 = time.perf_counter()
     arrays, _ = extract_task(model, tok, task, cfg, tap=tap)

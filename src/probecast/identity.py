@@ -27,7 +27,7 @@ LABEL_FLAGS = {"samples": "--samples", "temperature": "--temperature", "top_p": 
 EXTRACT_FLAGS = {"layers": "--layers", "tail_tokens": "--tail-tokens", "dtype": "--store-dtype",
                  "mean_pool": "mean_pool", "tail_layer": "tail_layer", "answer_loglik": "answer_loglik",
                  "alternatives": "alternatives", "next_token": "next_token",
-                 "answer_pool": "answer_pool"}
+                 "answer_pool": "answer_pool", "others_pool": "others_pool"}
 QUESTIONS = "--limit"  # a different question set (a changed --limit, or a changed task file)
 SPLIT_FLAGS = {"train_checkpoints": "--train-checkpoints", "n_train_checkpoints": "--n-train",
                "test_fraction": "--test-fraction", "seed": "--seed"}

@@ -17,7 +17,13 @@ memory does not grow with the number of layers kept; without the answer's log-li
 distribution (`answer_loglik=False, next_token=False`) the pass stops after the deepest layer kept, so a probe on a
 middle layer costs less than the full-model floor. The answer's tokens are in the pass when its log-likelihood or
 its states are asked for (`answer_pool`; its states alone need no LM head and no block above the deepest kept
-layer); `answer_loglik=False, answer_pool=False` passes the prompts alone. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
+layer); `answer_loglik=False, answer_pool=False, others_pool=False` passes the prompts alone. What a fitted probe
+reads becomes an `ExtractConfig` in `plan.py`.
+
+For a multiple-choice question the reference answer is the gold choice, whose states alone say little about
+whether the checkpoint prefers it: pass@1 is which choice the checkpoint's likelihood ranks first. `others_pool`
+adds each other choice (prompt + choice) as an extra row of the same batches and keeps the mean of their pooled
+answer states (`hidden_others`), so a probe can read the gold choice against the others (`pooling="contrast"`).
 
 When a question lists other valid continuations (`Question.alternatives`, e.g. a scratchpad in another order),
 each is scored on top of the same pass's key/value cache of the prompt — only its own tokens are computed —
@@ -37,6 +43,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from probecast.features.encoding import encode, encode_alternatives, encode_others, reference_answer  # noqa: F401
 from probecast.features.layer_tap import base_model, decoder_parts, run_tapped, tap_layers  # noqa: F401 (base_model)
 from probecast.features.shared_prefix import TaskPrefix, checked, forward_from, needs_check
 from probecast.tasks.schema import Task
@@ -56,6 +63,8 @@ class ExtractConfig:
     next_token: bool = True  # the checkpoint's own next-token distribution at the last prompt token (`NEXT_TOKEN`)
     answer_pool: bool = True  # the mean state over the reference answer's tokens, every kept layer (`answer_span`);
     #                           puts the answer's tokens in the pass (without answer_loglik: no LM head, early exit)
+    others_pool: bool = True  # multiple choice: the same mean over each other choice's tokens, averaged over the
+    #                           other choices (`hidden_others`; extra rows of the pass, prompt + other choice)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,36 +82,6 @@ def next_token_stats(head, final: torch.Tensor) -> torch.Tensor:
     logp = torch.log_softmax(head(final.to(weight.dtype if weight is not None else final.dtype)).float(), dim=-1)
     top = logp.topk(2, dim=-1).values
     return torch.stack([top[:, 0], (logp.exp() * logp).sum(-1), top[:, 0] - top[:, 1]], dim=1)
-
-
-def reference_answer(task: Task, question) -> str:
-    """The continuation scored for answer log-likelihood: the gold choice (MC) or the reference solution
-    (the canonical target, e.g. a worked solution or scratchpad; the final answer when there is none).
-
-    For a multi-step task this is the probability of one valid path, a lower bound on pass@1 that the probes
-    calibrate; scoring only the final answer right after the prompt would ask the model for an answer in a
-    form it never produces."""
-    return task.reference_continuation(question)
-
-
-def encode(tokenizer, task: Task, with_answer: bool) -> tuple[list[list[int]], list[int]]:
-    """Token ids of prompt (+ answer) per question, and each prompt's length."""
-    seqs, prompt_lens = [], []
-    for q in task.questions:
-        ctx = tokenizer(task.prompt(q)).input_ids
-        ans = tokenizer(reference_answer(task, q), add_special_tokens=False).input_ids if with_answer else []
-        seqs.append(ctx + ans)
-        prompt_lens.append(len(ctx))
-    return seqs, prompt_lens
-
-
-def encode_alternatives(tokenizer, task: Task) -> list[list[list[int]]]:
-    """Token ids of each question's other valid continuations (empty lists when it has none)."""
-    out = []
-    for q in task.questions:
-        ids = (tokenizer(a, add_special_tokens=False).input_ids for a in task.alternative_continuations(q))
-        out.append([x for x in ids if x])  # an empty continuation has no likelihood to add
-    return out
 
 
 def alternatives_loglik(base, head, cache, last_prompt_state: torch.Tensor, width: int, plens: torch.Tensor,
@@ -303,6 +282,9 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     device = next(model.parameters()).device
     seqs, plens = encode(tokenizer, task, cfg.answer_loglik or cfg.answer_pool)
     alts = encode_alternatives(tokenizer, task) if cfg.answer_loglik and cfg.alternatives else [[]] * len(seqs)
+    n_questions = len(seqs)
+    others, other_plens, owner = encode_others(tokenizer, task) if cfg.others_pool else ([], [], [])
+    seqs, plens, alts = seqs + others, plens + other_plens, alts + [[]] * len(others)  # rows >= n_questions
     n = len(seqs)
     base, head = base_model(model), model.get_output_embeddings()
     n_hidden = model.config.num_hidden_layers + 1
@@ -311,7 +293,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     out_dtype = np.float16 if cfg.dtype == "float16" else np.float32
     last = np.zeros((n, len(layers), dim), out_dtype)
     mean = np.zeros((n, len(layers), dim), out_dtype) if cfg.mean_pool else None
-    answer = np.zeros((n, len(layers), dim), out_dtype) if cfg.answer_pool else None
+    answer = np.zeros((n, len(layers), dim), out_dtype) if cfg.answer_pool or others else None
     T = cfg.tail_tokens
     tail = np.zeros((n, T, dim), out_dtype) if T else None
     tail_mask = np.zeros((n, T), bool) if T else None
@@ -332,7 +314,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         record = use_prefix and kept is None and prefix.mode == "record"
         pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
                          final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None,
-                         answer=answer_span(pl, lens, ids.shape[1]) if cfg.answer_pool else None)
+                         answer=answer_span(pl, lens, ids.shape[1]) if answer is not None else None)
         if kept is not None:
             pooler.inject(kept.pooled)
             out = _replay(base, kept.state.to(device), mask, prefix.depth, layers, pooler, full=cfg.answer_loglik)
@@ -371,12 +353,28 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
                 ll_paths[idx[has]] = sums.cpu().numpy()[has]
     if prefix is not None:
         prefix.done()
-    arrays = {"hidden_last": last, "hidden_mean": mean, "hidden_answer": answer, "tail": tail, "tail_mask": tail_mask,
-              "answer_loglik": ll if cfg.answer_loglik else None,
-              "answer_loglik_mean": ll_mean if cfg.answer_loglik else None,
-              "answer_loglik_paths": ll_paths if cfg.answer_loglik and cfg.alternatives else None,
-              "next_token": nxt}
+    def rows(a):  # the questions' own rows (the other choices' rows follow them)
+        return None if a is None else a[:n_questions]
+
+    arrays = {"hidden_last": rows(last), "hidden_mean": rows(mean),
+              "hidden_answer": rows(answer) if cfg.answer_pool else None,
+              "hidden_others": others_mean(answer, n_questions, owner) if others else None,
+              "tail": rows(tail), "tail_mask": rows(tail_mask),
+              "answer_loglik": rows(ll) if cfg.answer_loglik else None,
+              "answer_loglik_mean": rows(ll_mean) if cfg.answer_loglik else None,
+              "answer_loglik_paths": rows(ll_paths) if cfg.answer_loglik and cfg.alternatives else None,
+              "next_token": rows(nxt)}
     return arrays, time.perf_counter() - t0
+
+
+def others_mean(answer: np.ndarray, n_questions: int, owner: list[int]) -> np.ndarray:
+    """[n_questions, L, D]: per question, the mean of its other choices' pooled states (rows n_questions.. of
+    `answer`, one per other choice, `owner` = their question), in `answer`'s dtype."""
+    owner = np.asarray(owner)
+    sums = np.zeros((n_questions,) + answer.shape[1:], np.float32)
+    np.add.at(sums, owner, answer[n_questions:].astype(np.float32))
+    counts = np.maximum(np.bincount(owner, minlength=n_questions), 1)
+    return (sums / counts[:, None, None]).astype(answer.dtype)
 
 
 def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: _Pooler, out, base, mask, layers, full: bool) -> None:

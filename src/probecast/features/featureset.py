@@ -16,6 +16,9 @@ import numpy as np
 # Optional per-row values that may be missing from some blocks (features written before they existed): NaN
 # there instead of dropping the column for every block. Its users skip non-finite rows.
 NAN_FILLED = ("answer_loglik_paths",)
+# Blocks only multiple-choice tasks have: zeros for the other tasks' rows when concatenated with them (a
+# multiple-choice block without it still drops the column: its features predate it).
+MC_ONLY = ("hidden_others",)
 
 
 @dataclass
@@ -27,6 +30,8 @@ class FeatureSet:
     hidden_last: np.ndarray  # [n, L, D] float32: hidden state at the last prompt token, every kept layer
     hidden_mean: np.ndarray | None = None  # [n, L, D] mean over prompt tokens
     hidden_answer: np.ndarray | None = None  # [n, L, D] mean over the reference answer's tokens (teacher-forced)
+    hidden_others: np.ndarray | None = None  # [n, L, D] multiple choice: the same over each other choice, averaged
+    #                                           (zero for a question without other choices, e.g. generative)
     tail: np.ndarray | None = None  # [n, T, D] last T prompt-token states at one layer (for attention probes)
     tail_mask: np.ndarray | None = None  # [n, T] bool, False where the prompt was shorter than T
     answer_loglik: np.ndarray | None = None  # [n] teacher-forced log-likelihood of the reference answer (sum)
@@ -57,6 +62,11 @@ class FeatureSet:
     def dim(self) -> int:
         return self.hidden_last.shape[2]
 
+    @property
+    def is_multiple_choice(self) -> bool:
+        """Does any row come from a multiple-choice task? (False when unknown: features without the column.)"""
+        return self.multiple_choice is not None and bool(np.any(self.multiple_choice))
+
     def layer_positions(self, layers: Sequence[int]) -> list[int]:
         """Where feature layers `layers` sit on axis 1 of hidden_last/hidden_mean (KeyError if not kept)."""
         if self.layer_ids is None:
@@ -82,6 +92,10 @@ class FeatureSet:
             values = [getattr(p, f.name) for p in parts]
             if f.name in NAN_FILLED and any(v is not None for v in values):
                 values = [np.full(len(p), np.nan, np.float32) if v is None else v for p, v in zip(parts, values)]
+            if f.name in MC_ONLY and any(v is not None for v in values):
+                shape = next(v.shape[1:] for v in values if v is not None)
+                values = [np.zeros((len(p),) + shape, np.float32) if v is None and not p.is_multiple_choice else v
+                          for p, v in zip(parts, values)]
             if any(v is None for v in values):
                 out[f.name] = None
             else:

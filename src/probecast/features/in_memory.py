@@ -28,7 +28,7 @@ def featureset_from_arrays(task: Task, checkpoint: str, step: int | None, arrays
                       task=np.array([task.name] * n, dtype=object),
                       checkpoint=np.array([checkpoint] * n, dtype=object), step=steps,
                       hidden_last=f32("hidden_last"), hidden_mean=f32("hidden_mean"),
-                      hidden_answer=f32("hidden_answer"), tail=f32("tail"),
+                      hidden_answer=f32("hidden_answer"), hidden_others=f32("hidden_others"), tail=f32("tail"),
                       tail_mask=arrays.get("tail_mask"), answer_loglik=arrays.get("answer_loglik"),
                       answer_loglik_mean=arrays.get("answer_loglik_mean"),
                       answer_loglik_paths=arrays.get("answer_loglik_paths"),

@@ -5,7 +5,7 @@ of the features it was fitted on, which pooled blocks (last token / mean), wheth
 states, the answer log-likelihood, the listed alternative paths and the next-token distribution. `plan_extraction` turns it and the
 workspace's extraction settings into the `ExtractConfig` a new checkpoint needs: only those layers (mapped to
 hidden_states indices through the workspace's `layers`), the answer's tokens only when its likelihood or its
-states are read (otherwise the prompts alone), full depth and the LM head only for its likelihood or the
+states are read (otherwise the prompts alone), the other choices only for `contrast`, full depth and the LM head only for its likelihood or the
 next-token distribution (otherwise the pass stops after the deepest layer read). The features it yields carry `layer_ids`, so the
 probe's layer indices keep their meaning.
 """
@@ -17,10 +17,13 @@ from dataclasses import asdict, dataclass, replace
 from probecast.features.extract import ExtractConfig
 
 # pooling -> the pooled blocks it reads, concatenated in this order (FeatureSet.hidden_<block>): the last prompt
-# token, the mean over the prompt, the mean over the reference answer's tokens (`extract.answer_span`)
+# token, the mean over the prompt, the mean over the reference answer's tokens (`extract.answer_span`), and
+# `contrast`: the answer's block minus the other choices' (`hidden_others`; the answer's alone where a question
+# has no other choice), so on a multiple-choice task the probe reads the gold choice *against* the others
 POOLING_BLOCKS = {"last": ("last",), "mean": ("mean",), "both": ("last", "mean"), "answer": ("answer",),
-                  "last_answer": ("last", "answer")}
+                  "last_answer": ("last", "answer"), "contrast": ("contrast",), "last_contrast": ("last", "contrast")}
 POOLED = tuple(POOLING_BLOCKS)
+ANSWER_BLOCKS = ("answer", "contrast")  # the blocks that need the answer's tokens in the pass
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
     if reads.pooling not in POOLED:
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
     blocks = POOLING_BLOCKS[reads.pooling]
-    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks, answer_pool="answer" in blocks,
+    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks,
+                  answer_pool=any(b in ANSWER_BLOCKS for b in blocks), others_pool="contrast" in blocks,
                   tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
                   alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:

@@ -1,7 +1,7 @@
 """Save and load extracted features as safetensors, and join them with labels into a `FeatureSet`.
 
 File: W/features/<checkpoint>/<task>.safetensors. Tensors: `hidden_last`, `hidden_mean` [n, L, D],
-optional `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n],
+optional `hidden_answer`, `hidden_others` (multiple choice) [n, L, D], `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n],
 `next_token` [n, 3].
 Metadata (str → str): `question_ids` (JSON list), `checkpoint`, `step`, `task`, `fingerprint`, `settings`
 (JSON), `wall_time_s`, `prompts` and `questions` (JSON lists).
@@ -20,7 +20,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.io import atomic_path
 from probecast.workspace import Workspace
 
-ARRAY_KEYS = ("hidden_last", "hidden_mean", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean",
+ARRAY_KEYS = ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean",
               "answer_loglik_paths", "next_token")
 
 
@@ -57,7 +57,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
                              f"run `probecast extract --ws {ws.root}` first")
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
-        pooled = ("hidden_last", "hidden_mean", "hidden_answer")
+        pooled = ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others")
         arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in pooled}
         for k in ([] if layers is None else [k for k in pooled if k in f.keys()]):
             sl = f.get_slice(k)
@@ -70,7 +70,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
     qids = np.array(json.loads(meta["question_ids"]), dtype=object)
     n = len(qids)
     check_finite(path, arrays, n)
-    for k in ("hidden_last", "hidden_mean", "hidden_answer", "tail"):
+    for k in ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others", "tail"):
         if k in arrays:
             arrays[k] = arrays[k].astype(dtype, copy=False)
     return FeatureSet(
@@ -81,6 +81,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
         hidden_last=arrays["hidden_last"],
         hidden_mean=arrays.get("hidden_mean"),
         hidden_answer=arrays.get("hidden_answer"),
+        hidden_others=arrays.get("hidden_others"),
         tail=arrays.get("tail"),
         tail_mask=arrays.get("tail_mask").astype(bool) if "tail_mask" in arrays else None,
         answer_loglik=arrays.get("answer_loglik"),

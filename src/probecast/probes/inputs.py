@@ -12,21 +12,25 @@ from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
 from probecast.features.plan import POOLED as POOLINGS, POOLING_BLOCKS
 
+WHAT = {"answer": "the answer's states", "others": "the other choices' states"}
+
 
 def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None = None) -> np.ndarray:
     """[n, L', D'] float32: the chosen layers of the pooled hidden states (`POOLING_BLOCKS`: "both" concatenates
-    last and mean, "last_answer" last and the reference answer's mean)."""
+    last and mean, "last_answer" last and the reference answer's mean, "contrast" is the answer's mean minus the
+    other choices')."""
     if pooling not in POOLINGS:
         raise ProbecastError(f"probe config: pooling must be one of {POOLINGS}, got {pooling!r}")
     if X.hidden_last is None or np.ndim(X.hidden_last) != 3:
         raise ProbecastError("features: hidden_last must be an [n, layers, dim] array")
     for block in POOLING_BLOCKS[pooling]:
-        if getattr(X, f"hidden_{block}") is None:
-            how = ("extracted before probecast kept the answer's states (or with answer_pool off), they lack it: "
-                   "run `probecast extract --force` on the workspace" if block == "answer"
-                   else "re-extract them with mean pooling")
-            raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{block}, which these features do not "
-                                 f"have; use pooling='last', or {how}")
+        for needed in _sources(X, block):
+            if getattr(X, f"hidden_{needed}") is None:
+                how = ("re-extract them with mean pooling" if needed == "mean" else
+                       f"extracted before probecast kept {WHAT[needed]} (or with {needed}_pool off), they lack "
+                       f"it: run `probecast extract --force` on the workspace")
+                raise ProbecastError(f"features: pooling {pooling!r} needs hidden_{needed}, which these features do "
+                                     f"not have; use pooling='last', or {how}")
     if layers is None and X.layer_ids is not None:
         raise ProbecastError(f"features: the probe reads every layer but these features keep only layers "
                              f"{list(X.layer_ids)}; extract them with the probe's reads (or all layers)")
@@ -38,9 +42,23 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
     except KeyError:
         raise ProbecastError(f"features: probe uses layers {list(layers)} but these features keep only "
                              f"{list(X.layer_ids)}; extract them with the probe's reads") from None
-    parts = [getattr(X, f"hidden_{block}")[:, idx] for block in POOLING_BLOCKS[pooling]]
+    parts = [_pooled(X, block, idx) for block in POOLING_BLOCKS[pooling]]
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
     return np.asarray(out, dtype=np.float32)
+
+
+def _sources(X: FeatureSet, block: str) -> tuple[str, ...]:
+    """The stored blocks a pooled block is made of (`contrast` without other choices is the answer alone)."""
+    if block != "contrast":
+        return (block,)
+    return ("answer", "others") if X.hidden_others is not None or X.is_multiple_choice else ("answer",)
+
+
+def _pooled(X: FeatureSet, block: str, idx) -> np.ndarray:
+    if block != "contrast":
+        return getattr(X, f"hidden_{block}")[:, idx]
+    answer = np.asarray(X.hidden_answer[:, idx], dtype=np.float32)
+    return answer if X.hidden_others is None else answer - np.asarray(X.hidden_others[:, idx], dtype=np.float32)
 
 
 def progress_column(X: FeatureSet, step_scale: float) -> np.ndarray:
