@@ -16,8 +16,9 @@ parameter, 100 samples per question) forecasting 2.5B, against the expected true
 mapping, COD without the refinement of its clusters by the binomial counts (`--no-refine`), COD without the task's
 shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the settings before issue 18 item 4
 (the paper's rule a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the mapping, no refinement, no shared b),
-the size-weighted laws of the planted clusters (perfect clustering, every cluster fitted as COD fits it, shared
-prior on b included, no mapping) and end-to-end, and where the points are lost (the error per planted
+COD with the mixture law of `cod.mixture` (`cod_mixture`), the size-weighted laws of the planted clusters (perfect
+clustering, every cluster fitted as COD fits it, shared prior on b included, no mapping; `perfect_mixture`: the
+same with the mixture law, each cluster's spread of a estimated from its counts) and end-to-end, and where the points are lost (the error per planted
 cluster of the law fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every
 parameter range of the family, `--outliers 30` adds random-curve questions: checks beyond the family the
 settings were chosen on (seeds 0-49, widen 1, no outliers).
@@ -80,12 +81,14 @@ PAPER = {"cluster": ClusterConfig(bandwidth=0.08, max_radius=0.15, min_size=10),
 
 # the COD variants of the --family table (CODForecaster keyword arguments); `--variants` runs a subset
 VARIANTS = {"cod": {}, "cod_no_refine": {"refine": False}, "cod_no_shared_b": {"shared_b": False},
-            "cod_outliers_mapping": {"count_outliers": False}, "cod_paper_rule": PAPER}
+            "cod_outliers_mapping": {"count_outliers": False}, "cod_paper_rule": PAPER,
+            "cod_mixture": {"mixture": True}}
 
 
 def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0, variants: list[str] | None = None) -> None:
     from probecast.forecast.base import Query
     from probecast.forecast.cod.law import cluster_law, fit_law
+    from probecast.forecast.cod.mixture import estimate_sigma
     from probecast.forecast.cod.shrink import posterior, task_prior
 
     q = Query(params=FAMILY_TARGET, tokens=20 * FAMILY_TARGET, flops=family_compute(FAMILY_TARGET))
@@ -130,16 +133,26 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0, varian
                              **{k: abs(v) * 100 for k, v in errors.items()}})
         if not outliers:  # with outliers the planted clusters do not cover the task
             row["perfect_clusters"] = perfect
+            # the same with the mixture law of cod.mixture (each cluster's spread of a from its counts)
+            sig = [estimate_sigma(C, c, n, f.params) for f, (c, n) in zip(free, counts)]
+            mix = [fit_law(C, pass_rate[i].mean(axis=0), c_prior=default.c_prior, sigma=s)
+                   for i, s in zip(members, sig)]
+            var_m, prior_m = task_prior(C, mix, counts, default.rule, sigmas=sig)
+            row["perfect_mixture"] = sum(
+                (float(cluster_law(CT, *fit_law(C, pass_rate[i].mean(axis=0), c_prior=default.c_prior, sigma=s,
+                                                 fixed_b=posterior(f.params[1], v, *prior_m)).params, 0.0, s))
+                 - target[i].mean()) * i.mean() for i, s, f, v in zip(members, sig, mix, var_m))
         rows.append(row)
     res = pd.DataFrame(rows)
     cols = [c for c in ("cod", "cod_no_mapping", "cod_no_refine", "cod_no_shared_b", "cod_outliers_mapping",
-                        "cod_paper_rule", "perfect_clusters", "end_to_end") if c in res]
+                        "cod_paper_rule", "cod_mixture", "perfect_clusters", "perfect_mixture", "end_to_end")
+            if c in res]
     err = res[cols].abs() * 100
     print(f"planted family (widen {widen:g}, outliers {outliers}), seeds {first}..{first + seeds - 1}: "
           "|error| in points of the 2.5B forecast")
     print(err.describe(percentiles=[0.5, 0.9]).round(2).to_string())
     print("\nwithin 2.0 points: " + ", ".join(f"{c} {(err[c] <= 2.0).mean():.0%}" for c in cols))
-    for c in ("cod", "cod_no_refine", "cod_no_shared_b", "cod_paper_rule"):
+    for c in ("cod", "cod_no_refine", "cod_no_shared_b", "cod_paper_rule", "cod_mixture"):
         if c in err:
             print(f"{c} closer than end-to-end: {(err[c] < err['end_to_end']).mean():.0%} of seeds")
     print(f"signed mean error (points): " + ", ".join(f"{c} {res[c].mean() * 100:+.2f}" for c in cols))

@@ -8,7 +8,9 @@ already, some follow a smooth curve, some stay at zero then jump. COD
    counts likeliest (`cod.refine`; `refine=False` keeps MeanShift's clusters),
 3. fits y(C) = g + (1-g)·exp(-a·C^(-b) - c) to every cluster's mean curve (`cod.law`), then moves each
    cluster's b towards the task's pooled b by how poorly its own points determine it and refits a and c
-   (`cod.shrink`; `shared_b=False` keeps the free fits): a cluster with one point above zero takes the task's b,
+   (`cod.shrink`; `shared_b=False` keeps the free fits): a cluster with one point above zero takes the task's b;
+   `mixture=True` fits instead the mean of the law over the cluster's spread of a, read off its counts
+   (`cod.mixture`; measured on the planted family and not the default, see the README),
 4. keeps the predictable clusters (monotone, converging fits; `PredictableRule`) and predicts their
    size-weighted mean score at the target compute (the *subset* score); an outlier question counts with its
    nearest cluster (`count_outliers`; it shapes no law but belongs to the task),
@@ -39,6 +41,7 @@ from probecast.forecast.cod.cluster import (ClusterConfig, cluster_questions, cl
 from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
 from probecast.forecast.cod.mapping import MonotoneMapping
+from probecast.forecast.cod.mixture import estimate_sigma
 from probecast.forecast.cod.refine import refine_labels
 from probecast.forecast.cod.shrink import posterior, task_prior
 from probecast.forecast.fitting import FitResult, interval
@@ -53,9 +56,10 @@ class _Fit:
     weights: np.ndarray     # (K_pred,) cluster sizes
     mapping: MonotoneMapping
     free: np.ndarray        # (K_pred, 3) the laws fitted without the shared prior on b (starts for refits)
+    sigmas: np.ndarray      # (K_pred,) spread of a of each mixture law (0: the plain law)
 
     def subset(self, C: float, g: float) -> float:
-        preds = [cluster_law(C, a, b, c, g) for a, b, c in self.laws]
+        preds = [cluster_law(C, a, b, c, g, s) for (a, b, c), s in zip(self.laws, self.sigmas)]
         return float(np.average(preds, weights=self.weights))
 
 
@@ -74,6 +78,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
     shared_b: bool = True               # shrink each cluster's b towards the task's pooled b (cod.shrink)
     refine: bool = True                 # reassign questions by their binomial counts after clustering (cod.refine)
+    mixture: bool = False               # fit each cluster's mean over its questions' spread of a (cod.mixture)
     count_outliers: bool = True         # outliers count with their nearest cluster (cod.cluster.nearest_cluster)
     n_boot: int = 200
     level: float = 0.9
@@ -99,16 +104,23 @@ class CODForecaster(SeriesBacktest, Forecaster):
             self.labels_ = finalise_labels(P, refined, self.cluster.min_size)
         self.clusters_ = cluster_summary(P, self.labels_)
         self.counted_ = nearest_cluster(P, self.labels_) if self.count_outliers else self.labels_
-        free = [self._fit_cluster(C, P[self.labels_ == row["cluster"]].mean(axis=0), row["cluster"], self.seed)
-                for row in self.clusters_]
         members = [self.labels_ == row["cluster"] for row in self.clusters_]
-        var, prior = task_prior(C, free, [(m.c[i], m.n[i]) for i in members], self.rule, self.chance)
+        self.sigma_ = {row["cluster"]: 0.0 for row in self.clusters_}
+        free = [self._fit_cluster(C, P[i].mean(axis=0), row["cluster"], self.seed)
+                for row, i in zip(self.clusters_, members)]
+        if self.mixture:  # the spread of a from each cluster's counts, then its mixture law (held in replicates)
+            self.sigma_ = {row["cluster"]: estimate_sigma(C, m.c[i], m.n[i], res.params, self.chance)
+                           for row, i, res in zip(self.clusters_, members, free)}
+            free = [self._fit_cluster(C, P[i].mean(axis=0), row["cluster"], self.seed)
+                    for row, i in zip(self.clusters_, members)]
+        var, prior = task_prior(C, free, [(m.c[i], m.n[i]) for i in members], self.rule, self.chance,
+                                list(self.sigma_.values()))
         self.b_var_ = {row["cluster"]: v for row, v in zip(self.clusters_, var)}
         self.b_prior_ = prior if self.shared_b else (float("nan"), float("nan"))
         for row, res in zip(self.clusters_, free):
             k = row["cluster"]
             shrunk = self._shrink(C, P[self.labels_ == k].mean(axis=0), k, res, self.seed)
-            row.update(shrunk.as_dict(), rmse=shrunk.rmse, b_free=float(res.params[1]),
+            row.update(shrunk.as_dict(), sigma=self.sigma_[k], rmse=shrunk.rmse, b_free=float(res.params[1]),
                        b_sd=_finite(np.sqrt(self.b_var_[k])))  # None: the cluster's own data leave b free
             row["predictable"], row["reason"] = self.rule.check(shrunk.as_dict(), shrunk.rmse)
         self.predictable_ = [r["cluster"] for r in self.clusters_ if r["predictable"]]
@@ -138,12 +150,13 @@ class CODForecaster(SeriesBacktest, Forecaster):
         subset_scores = P[subset_mask].mean(axis=0)
         full_scores = P.mean(axis=0)
         mapping = MonotoneMapping(self.mapping_degree, self.mapping_ridge).fit(subset_scores, full_scores)
-        return _Fit(np.asarray(laws), np.asarray(weights, float), mapping, np.asarray(free))
+        return _Fit(np.asarray(laws), np.asarray(weights, float), mapping, np.asarray(free),
+                    np.array([self.sigma_[k] for k in self.predictable_]))
 
     def _fit_cluster(self, C: np.ndarray, y: np.ndarray, k: int, seed: int, p0: np.ndarray | None = None,
                      fixed_b: float | None = None) -> FitResult:
         return fit_law(C, y, self.chance, p0=p0, n_starts=8 if p0 is None else 1, seed=seed,
-                       what=f"cluster {k} law", c_prior=self.c_prior, fixed_b=fixed_b)
+                       what=f"cluster {k} law", c_prior=self.c_prior, fixed_b=fixed_b, sigma=self.sigma_[k])
 
     def _shrink(self, C: np.ndarray, y: np.ndarray, k: int, res: FitResult, seed: int,
                 start: np.ndarray | None = None) -> FitResult:
@@ -177,7 +190,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
         draws = np.array([self._score(f, C, self.use_mapping) for f in self.boot_]) if self.boot_ else None
         table = []
         for row in self.clusters_:
-            pred = float(cluster_law(C, row["a"], row["b"], row["c"], self.chance))
+            pred = float(cluster_law(C, row["a"], row["b"], row["c"], self.chance, row["sigma"]))
             table.append({**row, "predicted": pred})
         extras = {
             "predicted_subset": self.main_.subset(C, self.chance),

@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from probecast.forecast.cod.mixture import mixture_law
 from probecast.forecast.cod.rule import BOUNDS, NAMES, PredictableRule  # noqa: F401 (the rule lives without scipy)
 from probecast.forecast.fitting import FitResult, fit_curve
 
 
-def cluster_law(C: np.ndarray, a: float, b: float, c: float, g: float = 0.0) -> np.ndarray:
+def cluster_law(C: np.ndarray, a: float, b: float, c: float, g: float = 0.0, sigma: float = 0.0) -> np.ndarray:
+    """The law; with `sigma` > 0 the cluster's mean over a log-normal spread of a (`cod.mixture`; an array of
+    sigma, one per C, is a spread that changes with C)."""
+    if np.any(sigma):
+        return mixture_law(C, a, b, c, sigma, g)
     C = np.asarray(C, float)
     return g + (1.0 - g) * np.exp(-a * C ** (-b) - c)
 
@@ -39,7 +44,7 @@ def initial_guess(C: np.ndarray, y: np.ndarray, g: float) -> np.ndarray:
 
 def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | None = None,
             p0: np.ndarray | None = None, n_starts: int = 8, seed: int = 0, what: str = "cluster law",
-            c_prior: float = 0.0, fixed_b: float | None = None) -> FitResult:
+            c_prior: float = 0.0, fixed_b: float | None = None, sigma: float = 0.0) -> FitResult:
     """Least-squares fit of (a, b, c) to scores y at compute C (already in compute units).
 
     `p0` (e.g. the main fit, when refitting a bootstrap replicate) replaces the data-driven start.
@@ -49,6 +54,7 @@ def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | 
     caps the cluster far below where it goes.
     `fixed_b` holds b at that value and fits a and c only (the shrunk exponent of `cod.shrink`); the result
     still lists (a, b, c).
+    `sigma` > 0 fits the mixture law of `cod.mixture` with that spread of a held (a is then the median a).
     """
     C, y = np.asarray(C, float), np.asarray(y, float)
     start = initial_guess(C, y, g) if p0 is None else np.asarray(p0, float)
@@ -58,7 +64,7 @@ def fit_law(C: np.ndarray, y: np.ndarray, g: float = 0.0, weights: np.ndarray | 
 
     def law(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
         b = theta[1] if fixed_b is None else fixed_b
-        return cluster_law(x, theta[0], b, theta[2], g)
+        return cluster_law(x, theta[0], b, theta[2], g, sigma)
 
     if not c_prior:
         return _hold_b(fit_curve(law, C, y, start, NAMES, BOUNDS, weights=weights, n_starts=n_starts, seed=seed,
@@ -81,6 +87,6 @@ def _hold_b(res: FitResult, fixed_b: float | None) -> FitResult:
     return res
 
 
-def evaluate(result: FitResult, C: np.ndarray | float, g: float = 0.0) -> np.ndarray:
+def evaluate(result: FitResult, C: np.ndarray | float, g: float = 0.0, sigma: float = 0.0) -> np.ndarray:
     a, b, c = result.params
-    return cluster_law(C, a, b, c, g)
+    return cluster_law(C, a, b, c, g, sigma)

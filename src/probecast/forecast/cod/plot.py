@@ -28,7 +28,7 @@ def plot_cod(curves: dict, target_compute: float, predicted: float, interval: tu
         color = cmap(i / max(len(clusters) - 1, 1))
         ok = row["predictable"]
         ax.plot(compute, row["mean_curve"], "o", color=color, ms=4, alpha=0.9 if ok else 0.4)
-        ax.plot(grid, cluster_law(grid / unit, row["a"], row["b"], row["c"], g), "-" if ok else "--",
+        ax.plot(grid, cluster_law(grid / unit, row["a"], row["b"], row["c"], g, row.get("sigma", 0.0)), "-" if ok else "--",
                 color=color, alpha=0.9 if ok else 0.4, label=f"c{row['cluster']} n={row['size']}" + ("" if ok else " (excl.)"))
     ax.axvline(target_compute, color="k", lw=0.8, ls=":")
     ax.errorbar([target_compute], [predicted], yerr=[[predicted - interval[0]], [interval[1] - predicted]],

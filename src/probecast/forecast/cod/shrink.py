@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from probecast.forecast.cod.law import PredictableRule, cluster_law
+from probecast.forecast.cod.mixture import mixture_jacobian
 from probecast.forecast.fitting import FitResult
 
 
@@ -40,17 +41,21 @@ def mean_curve_se(c: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 
 def b_variance(C: np.ndarray, params: np.ndarray, se: np.ndarray, g: float = 0.0,
-               residuals: np.ndarray | None = None) -> float:
+               residuals: np.ndarray | None = None, sigma: float = 0.0) -> float:
     """Delta-method variance of b given the points' standard errors `se` (a and b free, c held at its fit).
 
     With the fit's `residuals`, the variance is scaled by the reduced chi-square max(1, sum((r/se)^2) / (M - 3))
     when the law misses its points by more than their noise (the Birge ratio; scipy's curve_fit with
     absolute_sigma=False does the same): a cluster that mixes questions emerging at different sizes fits its
-    mean curve worse than its counts' noise, and its b is less certain than the counts alone say."""
+    mean curve worse than its counts' noise, and its b is less certain than the counts alone say.
+    `sigma` > 0: the Jacobian of the mixture law (`cod.mixture`) the cluster was fitted with."""
     a, b, c = params
-    y = cluster_law(C, a, b, c, g)
-    head = (y - g) * C ** (-b)                     # d y / d a = -(y - g) C^-b
-    J = np.column_stack([-head, head * a * np.log(C)])  # columns: d/da, d/db
+    if sigma:
+        J = mixture_jacobian(C, a, b, c, sigma, g)
+    else:
+        y = cluster_law(C, a, b, c, g)
+        head = (y - g) * C ** (-b)                     # d y / d a = -(y - g) C^-b
+        J = np.column_stack([-head, head * a * np.log(C)])  # columns: d/da, d/db
     J = J / se[:, None]
     info = J.T @ J
     schur = info[1, 1] - (info[0, 1] ** 2 / info[0, 0] if info[0, 0] > 0 else 0.0)
@@ -86,10 +91,14 @@ def posterior(b: float, var: float, mu: float, tau2: float) -> float:
 
 
 def task_prior(C: np.ndarray, fits: list[FitResult], counts: list[tuple[np.ndarray, np.ndarray]],
-               rule: PredictableRule, g: float = 0.0) -> tuple[list[float], tuple[float, float]]:
+               rule: PredictableRule, g: float = 0.0,
+               sigmas: list[float] | None = None) -> tuple[list[float], tuple[float, float]]:
     """Per cluster: the variance of its freely fitted b; and the task's (mu, tau^2) pooled over the clusters
-    whose free fit passes the predictable rule. `counts`: each cluster's (correct, samples) arrays (Q_k, M)."""
-    var = [b_variance(C, f.params, mean_curve_se(c, n), g, f.residuals) for f, (c, n) in zip(fits, counts)]
+    whose free fit passes the predictable rule. `counts`: each cluster's (correct, samples) arrays (Q_k, M);
+    `sigmas`: each cluster's spread of a when its laws are mixture laws (`cod.mixture`)."""
+    sigmas = [0.0] * len(fits) if sigmas is None else sigmas
+    var = [b_variance(C, f.params, mean_curve_se(c, n), g, f.residuals, s)
+           for f, (c, n), s in zip(fits, counts, sigmas)]
     ok = [rule.check(f.as_dict(), f.rmse)[0] for f in fits]
     prior = pool(np.array([f.params[1] for f in fits]), np.array([v if o else np.nan for v, o in zip(var, ok)]))
     return var, prior
