@@ -41,7 +41,7 @@ def scores(X, y, train, test, names) -> dict[str, tuple[float, float]]:
                              "step": X.step[test], "question_id": X.question_ids.astype(str)[test],
                              "pass1": y[test], "p": p})
         s = summarise(rows, per_checkpoint(rows, n_boot=2))
-        out[name] = (s["auroc_mean"], s["task_abs_err_mean"])
+        out[name] = (s["auroc_mean"], s["task_abs_err_mean"], s["auroc_by_task"])
     return out
 
 
@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> dict:
     err = {n: np.array([s[n][1] for s in per_seed]) for n in names}
     sem = lambda a: float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else float("nan")  # noqa: E731
     for n in names:
-        print(f"{n:14s} AUROC {auc[n].mean():.3f} ± {sem(auc[n]):.3f}   task-score error {err[n].mean():.3f}")
+        by_task = pd.DataFrame([s[n][2] for s in per_seed]).astype(float).mean()  # per task, mean over seeds
+        print(f"{n:14s} AUROC {auc[n].mean():.3f} ± {sem(auc[n]):.3f}   task-score error {err[n].mean():.3f}   "
+              + " ".join(f"{t} {v:.2f}" for t, v in by_task.items()))
     last = names[-1]
     for n in names[:-1]:
         d = auc[last] - auc[n]

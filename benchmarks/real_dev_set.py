@@ -13,6 +13,9 @@ questions hold one success per checkpoint, there is nothing to choose on. The se
 on every checkpoint of the demo's run with the demo's own settings (4 samples at temperature 1, bfloat16
 sampling, the same features) into `--out`, a workspace of its own (resumable, like every workspace).
 
+`--questions 0` builds PIQA alone (loglik labels: minutes, not the skills' sampling; how session 24 chose
+`last_contrast`).
+
 `--compare` then runs the demo's in-checkpoint protocol on the dev workspace for each probe spec
 (`name` or `name:key=value:key=value`, on top of the demo's in-checkpoint parameters for that probe) at outer
 fold seeds 0..`--seeds`-1 and prints each spec's mean AUROC per seed, over seeds, and per task.
@@ -78,8 +81,8 @@ def build(demo: Path, out: Path, n: int, piqa: int, piqa_offset: int, progress: 
     ws = Workspace(out)
     ckpts = discover_checkpoints(Workspace(demo).run_dir)
     ws.add_checkpoints(c.to_record() for c in ckpts)
-    files = write_dev_tasks(demo, out, skills, n)
-    tasks = resolve_tasks(",".join(str(p) for p in files), ws, None, remember=True)
+    files = write_dev_tasks(demo, out, skills, n) if n else []  # --questions 0: PIQA alone (labelled fast)
+    tasks = resolve_tasks(",".join(str(p) for p in files), ws, None, remember=True) if files else []
     if piqa:
         full = load_piqa(_benchmark_dir("piqa"), limit=piqa_offset + piqa)
         tasks.append(replace(full, questions=full.questions[piqa_offset:]))
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--demo", required=True, help="a finished `probecast demo --model smollm2` output folder")
     ap.add_argument("--out", required=True, help="the dev workspace (created; reused when it exists)")
-    ap.add_argument("--questions", type=int, default=40, help="new questions per skill")
+    ap.add_argument("--questions", type=int, default=40, help="new questions per skill (0: no skill, PIQA alone)")
     ap.add_argument("--piqa", type=int, default=80, help="PIQA validation questions (0: none)")
     ap.add_argument("--piqa-offset", type=int, default=80, help="the first PIQA question used (the demo's come before)")
     ap.add_argument("--compare", default="", help="probe specs to compare in-checkpoint, comma-separated")
@@ -139,8 +142,10 @@ def main(argv: list[str] | None = None) -> dict:
     demo, out = Path(args.demo).resolve(), Path(args.out).resolve()
     if not (demo / "run").is_dir():
         raise ProbecastError(f"{demo}: no run/ folder; --demo must be a `probecast demo --model smollm2` output")
-    if min(args.questions, args.seeds, args.folds - 1) < 1 or args.piqa < 0 or args.piqa_offset < 0:
-        raise ProbecastError("--questions, --seeds must be >= 1, --folds >= 2, --piqa and --piqa-offset >= 0")
+    if min(args.seeds, args.folds - 1) < 1 or min(args.questions, args.piqa, args.piqa_offset) < 0 or \
+            args.questions + args.piqa == 0:
+        raise ProbecastError("--seeds must be >= 1, --folds >= 2, --questions, --piqa and --piqa-offset >= 0, "
+                             "and --questions or --piqa > 0")
     from probecast.quiet import quiet_dependencies
 
     with quiet_dependencies():  # transformers' deprecation notices, as the CLI hides them

@@ -3,6 +3,7 @@
 import json
 import math
 
+from probecast.workspace import Workspace
 from test_demos_e2e import run_cli
 
 
@@ -27,7 +28,14 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     assert s["probes"]["hybrid"]["inputs"] == ["hidden", "answer_loglik"]
     # the pure hidden-state probes read the reference answer's states (RealDemoConfig.hidden_pooling), in both protocols
     assert s["evaluation_settings"]["probe_params"]["ridge"] == {"pooling": "answer"}
-    assert s["in_checkpoint"]["protocol"]["params"]["ridge_layers"]["pooling"] == "last_answer"
+    # in-checkpoint: the prompt's last token and the answer's states, on PIQA the gold solution's against the other's
+    assert s["in_checkpoint"]["protocol"]["params"]["ridge_layers"]["pooling"] == "last_contrast"
+    from probecast.features.store import load_features
+
+    last = max(Workspace(out, create=False).read_checkpoints(), key=lambda r: r["step"])["id"]
+    piqa = load_features(Workspace(out, create=False), last, "piqa")
+    assert piqa.hidden_others is not None and piqa.hidden_others.shape == piqa.hidden_answer.shape
+    assert not (piqa.hidden_others == piqa.hidden_answer).all()
     assert json.loads((out / "probes" / "ridge" / "config.json").read_text())["reads"]["pooling"] == "answer"
     assert s["probes"]["ridge"]["inputs"] == ["hidden"]
     assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
@@ -35,7 +43,6 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     assert list(stages) == ["setup", "finetune", "labels", "features", "evaluate", "in_checkpoint", "latency"]
     assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= s["demo"]["wall_time_s"] + 0.5
     # GSM8K is sampled with its own count (--quick: 5; the skills 4)
-    from probecast.workspace import Workspace
 
     n = Workspace(out, create=False).read_labels().groupby("task")["n"].unique()
     assert list(n["gsm8k"]) == [5] == [s["demo"]["samples_by_task"]["gsm8k"]] and list(n["add"]) == [4]
@@ -67,3 +74,7 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
         assert len(lines) == 6 and all(json.dumps(json.loads(x)["question"]) not in used for x in lines)
     assert set(res) == {"ridge", "ridge:task_intercepts=true"}
     assert all(math.isfinite(r["auroc_mean"]) for r in res.values())
+    # --questions 0: PIQA alone (how the contrast pooling was chosen)
+    assert dev_set.main(["--demo", str(out), "--out", str(tmp_path / "devp"), "--questions", "0", "--piqa", "6",
+                         "--piqa-offset", "16"]) == {}
+    assert {t for t, _ in Workspace(tmp_path / "devp", create=False).read_labels().groupby("task")} == {"piqa"}

@@ -89,6 +89,11 @@ def test_contrast_reads_the_gold_choice_against_the_others(mc, tmp_path):
     both = FeatureSet.concat([X, featureset_from_arrays(gen, "c", 1, extract_task(model, tok, gen,
                                                                                   ExtractConfig(dtype="float32"))[0])])
     assert both.hidden_others is not None and not both.hidden_others[len(X):].any()
+    # `choice`: the difference on the multiple-choice rows, zeros on the others (weights of its own in a joint fit)
+    block = hidden_block(both, "last_answer_choice", [1])
+    np.testing.assert_allclose(block[:len(X), 0, 2 * X.dim:], (X.hidden_answer - X.hidden_others)[:, 1], atol=1e-6)
+    assert not block[len(X):, 0, 2 * X.dim:].any() and block[len(X):, 0, X.dim:2 * X.dim].any()
+    assert plan_extraction(ExtractConfig(), FeatureReads(pooling="last_answer_choice"))[0].others_pool
     # features of a multiple-choice task from before the other choices were kept: a one-line error, what to do
     old = FeatureSet.concat([featureset_from_arrays(task, "c", 1, {**got, "hidden_others": None})])
     with pytest.raises(ProbecastError, match=r"hidden_others.*extract --force"):

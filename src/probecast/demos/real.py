@@ -58,9 +58,12 @@ class RealDemoConfig:
     # test checkpoints' range on the evaluation's training questions (`lens_ridge_validation.py --later`, 6 seeds:
     # ridge 0.638 → 0.726, linear 0.621 → 0.717; last token + answer 0.689 / 0.690). In-checkpoint: the last
     # prompt token and the answer's mean side by side, on the dev question set (`real_dev_set.py`, 3 seeds:
-    # ridge_layers 0.596 → 0.667; answer alone 0.648). "last" = the prompt's last token, as before session 22
+    # ridge_layers 0.596 → 0.667; answer alone 0.648). "last" = the prompt's last token, as before session 22.
+    # Session 24: on PIQA the gold solution's states are read *against* the other solution's (`contrast`; the same
+    # as `answer` on the generative tasks), chosen on PIQA dev questions 80–239 (`real_dev_set.py --questions 0
+    # --piqa 160`, 3 seeds: linear last_answer 0.523 → last_contrast 0.680, ridge_layers 0.538 → 0.687)
     hidden_pooling: str = "answer"
-    in_checkpoint_pooling: str = "last_answer"
+    in_checkpoint_pooling: str = "last_contrast"
     batch_size: int = 64
     in_checkpoint_folds: int = 5
     latency_repeats: int = 3  # interleaved repeats of the prefill paths (the minimum is the figure); generative once

@@ -19,11 +19,16 @@ from probecast.features.extract import ExtractConfig
 # pooling -> the pooled blocks it reads, concatenated in this order (FeatureSet.hidden_<block>): the last prompt
 # token, the mean over the prompt, the mean over the reference answer's tokens (`extract.answer_span`), and
 # `contrast`: the answer's block minus the other choices' (`hidden_others`; the answer's alone where a question
-# has no other choice), so on a multiple-choice task the probe reads the gold choice *against* the others
+# has no other choice), so on a multiple-choice task the probe reads the gold choice *against* the others;
+# `choice`: the same difference on multiple-choice rows and zeros on the others, so a probe fitted on several
+# tasks at once gets weights of its own for it (in `contrast` the difference shares its weights with the
+# generative tasks' answer states, which rule the fit)
 POOLING_BLOCKS = {"last": ("last",), "mean": ("mean",), "both": ("last", "mean"), "answer": ("answer",),
-                  "last_answer": ("last", "answer"), "contrast": ("contrast",), "last_contrast": ("last", "contrast")}
+                  "last_answer": ("last", "answer"), "contrast": ("contrast",), "last_contrast": ("last", "contrast"),
+                  "last_answer_choice": ("last", "answer", "choice")}
 POOLED = tuple(POOLING_BLOCKS)
-ANSWER_BLOCKS = ("answer", "contrast")  # the blocks that need the answer's tokens in the pass
+ANSWER_BLOCKS = ("answer", "contrast", "choice")  # the blocks that need the answer's tokens in the pass
+OTHERS_BLOCKS = ("contrast", "choice")  # ... and the other choices' rows
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
     blocks = POOLING_BLOCKS[reads.pooling]
     cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks,
-                  answer_pool=any(b in ANSWER_BLOCKS for b in blocks), others_pool="contrast" in blocks,
+                  answer_pool=any(b in ANSWER_BLOCKS for b in blocks),
+                  others_pool=any(b in OTHERS_BLOCKS for b in blocks),
                   tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
                   alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:
