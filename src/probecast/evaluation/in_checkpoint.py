@@ -36,8 +36,8 @@ from probecast.ui import track
 
 NOT_IN_CHECKPOINT = ("carry_forward", "hybrid_history", "training_loss")  # need an earlier label / a loss per step
 # what `probecast evaluate-in-checkpoint` and the real demo run by default
-IN_CHECKPOINT_METHODS = ("linear", "ridge", "ridge_layers", "logit_lens", "lens_ridge", "hybrid", "answer_loglik",
-                         "text_difficulty")
+IN_CHECKPOINT_METHODS = ("linear", "ridge", "ridge_layers", "by_format", "logit_lens", "lens_ridge", "hybrid",
+                         "answer_loglik", "text_difficulty")
 # inside one checkpoint the linear probes cross-validate over (stratified) question folds only, with L2 grids
 # 100x stronger than the defaults: chosen on the real run's dev question set (benchmarks/real_dev_set.py: new
 # questions, never the demo's), where ~260 rows of 576 dimensions per checkpoint want more shrinkage (ridge 0.576 ->
@@ -49,6 +49,8 @@ _RIDGE_IN_CHECKPOINT = {"cv": "question", "l2_grid": [1.0, 10.0, 100.0, 1000.0, 
 IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question", "l2_grid": [0.1, 1.0, 10.0, 100.0, 1000.0]},
                         "ridge": _RIDGE_IN_CHECKPOINT, "lens_ridge": _RIDGE_IN_CHECKPOINT,
                         "ridge_layers": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5},
+                        # ridge_layers fitted apart on the multiple-choice and the generative rows (session 24)
+                        "by_format": {"params": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5}},
                         "hybrid": {"oof": "question", "select": "always"}}
 
 
