@@ -38,7 +38,9 @@ def test_each_format_gets_a_member_of_its_own(tmp_path):
     q = probe.predict_proba(test)
     assert roc_auc_score(y_test[test.multiple_choice], q[test.multiple_choice]) > 0.8  # the difference, learnt
     assert roc_auc_score(y_test[~test.multiple_choice], q[~test.multiple_choice]) > 0.8
-    assert probe.reads().pooling == "last_contrast"
+    assert probe.reads().pooling == "last_contrast"  # covers both members' blocks (last, answer, others)
+    assert probe.members_["choice"].config.pooling == "contrast"
+    assert probe.members_["generative"].config.pooling == "last_answer"
     again = load_probe(probe.save(tmp_path / "p"))
     np.testing.assert_allclose(again.predict_proba(test), q)
     assert again.reads_ == probe.reads()
