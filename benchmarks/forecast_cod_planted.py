@@ -16,7 +16,8 @@ parameter, 100 samples per question) forecasting 2.5B, against the expected true
 mapping, COD without the refinement of its clusters by the binomial counts (`--no-refine`), COD without the task's
 shared prior on b (`--no-shared-b`), COD with `--outliers mapping`, COD with the settings before issue 18 item 4
 (the paper's rule a > 1, c < 1, MeanShift 0.08/0.15/10, outliers left to the mapping, no refinement, no shared b),
-COD with the mixture law of `cod.mixture` (`cod_mixture`), the size-weighted laws of the planted clusters (perfect
+COD with the mixture law of `cod.mixture` (`cod_mixture`), COD with the prior on c at its old strength 0.03
+(`cod_c_prior_03`), the size-weighted laws of the planted clusters (perfect
 clustering, every cluster fitted as COD fits it, shared prior on b included, no mapping; `perfect_mixture`: the
 same with the mixture law, each cluster's spread of a estimated from its counts) and end-to-end, and where the points are lost (the error per planted
 cluster of the law fitted to that cluster's questions with the true membership). `--widen 1.5` stretches every
@@ -82,7 +83,7 @@ PAPER = {"cluster": ClusterConfig(bandwidth=0.08, max_radius=0.15, min_size=10),
 # the COD variants of the --family table (CODForecaster keyword arguments); `--variants` runs a subset
 VARIANTS = {"cod": {}, "cod_no_refine": {"refine": False}, "cod_no_shared_b": {"shared_b": False},
             "cod_outliers_mapping": {"count_outliers": False}, "cod_paper_rule": PAPER,
-            "cod_mixture": {"mixture": True}}
+            "cod_mixture": {"mixture": True}, "cod_c_prior_03": {"c_prior": 0.03}}
 
 
 def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0, variants: list[str] | None = None) -> None:
@@ -145,14 +146,15 @@ def family(first: int, seeds: int, widen: float = 1.0, outliers: int = 0, varian
         rows.append(row)
     res = pd.DataFrame(rows)
     cols = [c for c in ("cod", "cod_no_mapping", "cod_no_refine", "cod_no_shared_b", "cod_outliers_mapping",
-                        "cod_paper_rule", "cod_mixture", "perfect_clusters", "perfect_mixture", "end_to_end")
+                        "cod_paper_rule", "cod_mixture", "cod_c_prior_03", "perfect_clusters", "perfect_mixture",
+                        "end_to_end")
             if c in res]
     err = res[cols].abs() * 100
     print(f"planted family (widen {widen:g}, outliers {outliers}), seeds {first}..{first + seeds - 1}: "
           "|error| in points of the 2.5B forecast")
     print(err.describe(percentiles=[0.5, 0.9]).round(2).to_string())
     print("\nwithin 2.0 points: " + ", ".join(f"{c} {(err[c] <= 2.0).mean():.0%}" for c in cols))
-    for c in ("cod", "cod_no_refine", "cod_no_shared_b", "cod_paper_rule", "cod_mixture"):
+    for c in ("cod", "cod_no_refine", "cod_no_shared_b", "cod_paper_rule", "cod_mixture", "cod_c_prior_03"):
         if c in err:
             print(f"{c} closer than end-to-end: {(err[c] < err['end_to_end']).mean():.0%} of seeds")
     print(f"signed mean error (points): " + ", ".join(f"{c} {res[c].mean() * 100:+.2f}" for c in cols))

@@ -12,7 +12,7 @@ from probecast import validate as v
 
 from probecast.errors import ProbecastError
 from probecast.forecast.cod.cluster import ClusterConfig  # numpy only: its defaults are the options' defaults
-from probecast.forecast.cod.rule import PredictableRule  # no scipy: its defaults are the options' defaults
+from probecast.forecast.cod.rule import C_PRIOR, PredictableRule  # no scipy: its defaults are the options' defaults
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
 
@@ -44,6 +44,9 @@ def cod_cmd(
                                   "the task's pooled b, by how poorly its own points determine it (cod.shrink)."),
     refine: bool = typer.Option(True, "--refine/--no-refine", help="After clustering, move each question to the "
                                 "cluster whose pooled curve makes its binomial counts likeliest (cod.refine)."),
+    c_prior: float = typer.Option(C_PRIOR, "--c-prior", min=0.0, help="Pull of each cluster law's irreducible c "
+                                  "towards 0 (a residual c_prior·c; 0.03 was the default before issue 18 item 4's "
+                                  "re-choice, 0 lets an emergent cluster run away)."),
     mapping_degree: int = typer.Option(4, "--mapping-degree", min=2, max=9, help="Degree of the monotone mapping (4 = quartic)."),
     n_boot: int = typer.Option(200, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Interval coverage."),
@@ -81,7 +84,7 @@ def cod_cmd(
             cluster=ClusterConfig(method=cluster, bandwidth=bandwidth, max_radius=max_radius,
                                   min_size=min_cluster_size, n_clusters=n_clusters, eps=eps, seed=seed),
             rule=PredictableRule(min_a=min_a, min_b=min_b, max_c=max_c), mapping_degree=mapping_degree,
-            count_outliers=outliers == "nearest", shared_b=shared_b, refine=refine)
+            count_outliers=outliers == "nearest", shared_b=shared_b, refine=refine, c_prior=c_prior)
     model.fit_matrix(matrix)
     forecast = model.predict(query)
     result = {"method": method, "task": task, "target": query.to_dict(), **forecast.to_dict()}

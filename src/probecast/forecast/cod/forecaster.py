@@ -40,6 +40,7 @@ from probecast.forecast.cod.cluster import (ClusterConfig, cluster_questions, cl
                                            nearest_cluster)
 from probecast.forecast.cod.data import QuestionMatrix, question_matrix, validate_question_table
 from probecast.forecast.cod.law import PredictableRule, cluster_law, fit_law
+from probecast.forecast.cod.rule import C_PRIOR
 from probecast.forecast.cod.mapping import MonotoneMapping
 from probecast.forecast.cod.mixture import estimate_sigma
 from probecast.forecast.cod.refine import refine_labels
@@ -75,7 +76,7 @@ class CODForecaster(SeriesBacktest, Forecaster):
     mapping_degree: int = 4
     mapping_ridge: float = 1e-3
     use_mapping: bool = True            # False = "COD without mapping": the subset score is the forecast
-    c_prior: float = 0.03               # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
+    c_prior: float = C_PRIOR            # pull of each cluster law's irreducible c towards 0 (cod.law.fit_law)
     shared_b: bool = True               # shrink each cluster's b towards the task's pooled b (cod.shrink)
     refine: bool = True                 # reassign questions by their binomial counts after clustering (cod.refine)
     mixture: bool = False               # fit each cluster's mean over its questions' spread of a (cod.mixture)
