@@ -46,11 +46,12 @@ IN_CHECKPOINT_METHODS = ("linear", "ridge", "ridge_layers", "by_format", "logit_
 # question folds with the default grid alone: 0.564); ridge_layers averages ridge over the 5 layers its CV ranks best
 # (session 14, same dev set: 0.599 -> 0.609; top 3 / 10 / 31 layers: 0.607 / 0.608 / 0.585)
 _RIDGE_IN_CHECKPOINT = {"cv": "question", "l2_grid": [1.0, 10.0, 100.0, 1000.0, 10000.0]}
+_RIDGE_LAYERS_IN_CHECKPOINT = {**_RIDGE_IN_CHECKPOINT, "top_layers": 5}
 IN_CHECKPOINT_PARAMS = {"linear": {"cv": "question", "l2_grid": [0.1, 1.0, 10.0, 100.0, 1000.0]},
                         "ridge": _RIDGE_IN_CHECKPOINT, "lens_ridge": _RIDGE_IN_CHECKPOINT,
-                        "ridge_layers": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5},
+                        "ridge_layers": _RIDGE_LAYERS_IN_CHECKPOINT,
                         # ridge_layers fitted apart on the multiple-choice and the generative rows (session 24)
-                        "by_format": {"params": {**_RIDGE_IN_CHECKPOINT, "top_layers": 5}},
+                        "by_format": {"params": _RIDGE_LAYERS_IN_CHECKPOINT},
                         "hybrid": {"oof": "question", "select": "always"}}
 
 

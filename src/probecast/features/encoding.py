@@ -38,15 +38,15 @@ def encode_alternatives(tokenizer, task: Task) -> list[list[list[int]]]:
     return out
 
 
-def encode_others(tokenizer, task: Task) -> tuple[list[list[int]], list[int], list[int]]:
+def encode_others(tokenizer, task: Task, prompts: list[list[int]]) -> tuple[list[list[int]], list[int], list[int]]:
     """Prompt + each *other* choice of every multiple-choice question (none for a generative task): token ids,
-    prompt lengths and the index of the question each sequence belongs to. The extraction pools their states
-    over the choice's tokens as it does the gold one's, as extra rows of the same pass."""
+    prompt lengths and the index of the question each sequence belongs to; `prompts` = each question's prompt
+    token ids (`encode`'s). The extraction pools their states over the choice's tokens as it does the gold one's,
+    as extra rows of the same pass."""
     seqs, prompt_lens, owner = [], [], []
     if not task.is_multiple_choice:
         return seqs, prompt_lens, owner
-    for i, q in enumerate(task.questions):
-        ctx = tokenizer(task.prompt(q)).input_ids
+    for i, (q, ctx) in enumerate(zip(task.questions, prompts)):
         for j, choice in enumerate(q.choices):
             if j == q.gold:
                 continue

@@ -283,7 +283,8 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     seqs, plens = encode(tokenizer, task, cfg.answer_loglik or cfg.answer_pool)
     alts = encode_alternatives(tokenizer, task) if cfg.answer_loglik and cfg.alternatives else [[]] * len(seqs)
     n_questions = len(seqs)
-    others, other_plens, owner = encode_others(tokenizer, task) if cfg.others_pool else ([], [], [])
+    others, other_plens, owner = (encode_others(tokenizer, task, [s[:p] for s, p in zip(seqs, plens)])
+                                  if cfg.others_pool else ([], [], []))
     seqs, plens, alts = seqs + others, plens + other_plens, alts + [[]] * len(others)  # rows >= n_questions
     n = len(seqs)
     base, head = base_model(model), model.get_output_embeddings()

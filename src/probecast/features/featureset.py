@@ -62,10 +62,14 @@ class FeatureSet:
     def dim(self) -> int:
         return self.hidden_last.shape[2]
 
+    def multiple_choice_rows(self) -> np.ndarray:
+        """[n] bool: the row's task is multiple choice (all False when unknown: features without the column)."""
+        return np.zeros(len(self), bool) if self.multiple_choice is None else np.asarray(self.multiple_choice, bool)
+
     @property
     def is_multiple_choice(self) -> bool:
-        """Does any row come from a multiple-choice task? (False when unknown: features without the column.)"""
-        return self.multiple_choice is not None and bool(np.any(self.multiple_choice))
+        """Does any row come from a multiple-choice task?"""
+        return bool(self.multiple_choice_rows().any())
 
     def layer_positions(self, layers: Sequence[int]) -> list[int]:
         """Where feature layers `layers` sit on axis 1 of hidden_last/hidden_mean (KeyError if not kept)."""

@@ -27,7 +27,7 @@ from probecast.checkpoints.discover import Checkpoint
 from probecast.checkpoints.load import free_model, load_model
 from probecast.features.extract import ExtractConfig, bare_forward, extract_task
 from probecast.features.in_memory import featureset_from_arrays
-from probecast.features.plan import ANSWER_BLOCKS, POOLING_BLOCKS, plan_extraction
+from probecast.features.plan import plan_extraction, stored_blocks
 from probecast.labels.backends import BackendConfig, make_backend
 from probecast.labels.label import LabelConfig, label_task
 from probecast.tasks.schema import Task
@@ -113,7 +113,7 @@ def measure_latency(ckpt: Checkpoint, tasks: Sequence[Task], label_cfg: LabelCon
     probe_cfg, layer_ids = plan_extraction(extract_cfg, reads)
     hidden_reads = None if reads is None else replace(
         reads, answer_loglik=False, alternatives=False, layers=reads.layers if reads.layers != () else None,
-        pooling="last" if set(POOLING_BLOCKS[reads.pooling]) & set(ANSWER_BLOCKS) else reads.pooling)
+        pooling="last" if "answer" in stored_blocks(reads.pooling) else reads.pooling)
     hidden_cfg, _ = plan_extraction(replace(extract_cfg, answer_loglik=False, answer_pool=False, others_pool=False),
                                     hidden_reads)
     before = machine_before()  # before our own work: what other jobs do

@@ -5,8 +5,9 @@ of the features it was fitted on, which pooled blocks (last token / mean), wheth
 states, the answer log-likelihood, the listed alternative paths and the next-token distribution. `plan_extraction` turns it and the
 workspace's extraction settings into the `ExtractConfig` a new checkpoint needs: only those layers (mapped to
 hidden_states indices through the workspace's `layers`), the answer's tokens only when its likelihood or its
-states are read (otherwise the prompts alone), the other choices only for `contrast`, full depth and the LM head only for its likelihood or the
-next-token distribution (otherwise the pass stops after the deepest layer read). The features it yields carry `layer_ids`, so the
+states are read (otherwise the prompts alone), the other choices only for the blocks made from them (`DERIVED`),
+full depth and the LM head only for its likelihood or the next-token distribution (otherwise the pass stops after the
+deepest layer read). The features it yields carry `layer_ids`, so the
 probe's layer indices keep their meaning.
 """
 
@@ -27,8 +28,13 @@ POOLING_BLOCKS = {"last": ("last",), "mean": ("mean",), "both": ("last", "mean")
                   "last_answer": ("last", "answer"), "contrast": ("contrast",), "last_contrast": ("last", "contrast"),
                   "last_answer_choice": ("last", "answer", "choice")}
 POOLED = tuple(POOLING_BLOCKS)
-ANSWER_BLOCKS = ("answer", "contrast", "choice")  # the blocks that need the answer's tokens in the pass
-OTHERS_BLOCKS = ("contrast", "choice")  # ... and the other choices' rows
+# pooled block -> the stored arrays (FeatureSet.hidden_<name>) it is computed from; any other block is stored as is
+DERIVED = {"contrast": ("answer", "others"), "choice": ("answer", "others")}
+
+
+def stored_blocks(pooling: str) -> set[str]:
+    """The stored arrays a pooling reads (what the extraction must keep for it)."""
+    return {s for b in POOLING_BLOCKS[pooling] for s in DERIVED.get(b, (b,))}
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,9 @@ def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[Ex
         return replace(base, alternatives=False, next_token=False), None
     if reads.pooling not in POOLED:
         raise ValueError(f"FeatureReads.pooling must be one of {POOLED}, got {reads.pooling!r}")
-    blocks = POOLING_BLOCKS[reads.pooling]
-    cfg = replace(base, mean_pool=base.mean_pool and "mean" in blocks,
-                  answer_pool=any(b in ANSWER_BLOCKS for b in blocks),
-                  others_pool=any(b in OTHERS_BLOCKS for b in blocks),
+    stored = stored_blocks(reads.pooling)
+    cfg = replace(base, mean_pool=base.mean_pool and "mean" in stored, answer_pool="answer" in stored,
+                  others_pool="others" in stored,
                   tail_tokens=base.tail_tokens if reads.tail else 0, answer_loglik=reads.answer_loglik,
                   alternatives=reads.answer_loglik and reads.alternatives, next_token=reads.next_token)
     if reads.layers is None:

@@ -1,8 +1,8 @@
 """Save and load extracted features as safetensors, and join them with labels into a `FeatureSet`.
 
 File: W/features/<checkpoint>/<task>.safetensors. Tensors: `hidden_last`, `hidden_mean` [n, L, D],
-optional `hidden_answer`, `hidden_others` (multiple choice) [n, L, D], `tail` [n, T, D] + `tail_mask` [n, T], `answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n],
-`next_token` [n, 3].
+optional `hidden_answer`, `hidden_others` (multiple choice) [n, L, D], `tail` [n, T, D] + `tail_mask` [n, T],
+`answer_loglik`, `answer_loglik_mean`, `answer_loglik_paths` [n], `next_token` [n, 3].
 Metadata (str → str): `question_ids` (JSON list), `checkpoint`, `step`, `task`, `fingerprint`, `settings`
 (JSON), `wall_time_s`, `prompts` and `questions` (JSON lists).
 """
@@ -20,8 +20,9 @@ from probecast.features.featureset import FeatureSet
 from probecast.io import atomic_path
 from probecast.workspace import Workspace
 
-ARRAY_KEYS = ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others", "tail", "tail_mask", "answer_loglik", "answer_loglik_mean",
-              "answer_loglik_paths", "next_token")
+POOLED_ARRAYS = ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others")  # [n, L, D]: one slice per layer
+ARRAY_KEYS = (*POOLED_ARRAYS, "tail", "tail_mask", "answer_loglik", "answer_loglik_mean", "answer_loglik_paths",
+              "next_token")
 
 
 def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question_ids: list[str],
@@ -57,9 +58,8 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
                              f"run `probecast extract --ws {ws.root}` first")
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
-        pooled = ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others")
-        arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in pooled}
-        for k in ([] if layers is None else [k for k in pooled if k in f.keys()]):
+        arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in POOLED_ARRAYS}
+        for k in ([] if layers is None else [k for k in POOLED_ARRAYS if k in f.keys()]):
             sl = f.get_slice(k)
             n_layers = sl.get_shape()[1]
             if any(not 0 <= l < n_layers for l in layers):
@@ -70,7 +70,7 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
     qids = np.array(json.loads(meta["question_ids"]), dtype=object)
     n = len(qids)
     check_finite(path, arrays, n)
-    for k in ("hidden_last", "hidden_mean", "hidden_answer", "hidden_others", "tail"):
+    for k in (*POOLED_ARRAYS, "tail"):
         if k in arrays:
             arrays[k] = arrays[k].astype(dtype, copy=False)
     return FeatureSet(

@@ -9,8 +9,8 @@ what matters is which choice the model prefers — the gold choice's states *aga
 preference (dev questions: AUROC 0.68–0.71); inside the joint fit it stays at chance (README, session 24). So
 the rows are split by format (`FeatureSet.multiple_choice`) and the member probe (`probe`, with `params`) is
 fitted on each part, with its own layer and L2 chosen by its own CV and its own pooling (`choice_pooling` for the
-multiple-choice part: `contrast`, chosen on 80 PIQA dev questions, 0.68 against 0.56 for `last_contrast`); a part with fewer than `min_questions`
-questions is predicted by a member fitted on every row instead. `inputs` = `hidden`; predicting reads the union
+multiple-choice part: `contrast`, chosen on 80 PIQA dev questions, 0.68 against 0.56 for `last_contrast`); a part
+with fewer than `min_questions` questions is predicted by a member fitted on every row instead. `inputs` = `hidden`; predicting reads the union
 of the members' layers.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
-from probecast.features.plan import OTHERS_BLOCKS, POOLING_BLOCKS, FeatureReads
+from probecast.features.plan import POOLING_BLOCKS, FeatureReads, stored_blocks
 from probecast.probes.base import Probe, make_probe, register
 from probecast.probes.inputs import question_groups
 
@@ -41,17 +41,13 @@ class ByFormatConfig:
 
 def covering(poolings: set[str]) -> str:
     """The first pooling whose stored blocks include every one the given poolings read (what to extract)."""
-    def sources(pooling: str) -> set[str]:
-        return {s for b in POOLING_BLOCKS[pooling] for s in (("answer", "others") if b in OTHERS_BLOCKS else (b,))}
-
-    need = set().union(*(sources(p) for p in poolings))
-    return next(p for p in POOLING_BLOCKS if sources(p) >= need)
+    need = set().union(*(stored_blocks(p) for p in poolings))
+    return next(p for p in POOLING_BLOCKS if stored_blocks(p) >= need)
 
 
 def formats(X: FeatureSet) -> np.ndarray:
     """[n] "choice" for a multiple-choice task's row, else "generative" (features without the flag: generative)."""
-    mc = np.zeros(len(X), bool) if X.multiple_choice is None else np.asarray(X.multiple_choice, bool)
-    return np.where(mc, PARTS[0], PARTS[1])
+    return np.where(X.multiple_choice_rows(), PARTS[0], PARTS[1])
 
 
 @register("by_format")

@@ -10,7 +10,7 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
-from probecast.features.plan import OTHERS_BLOCKS, POOLED as POOLINGS, POOLING_BLOCKS
+from probecast.features.plan import DERIVED, POOLED as POOLINGS, POOLING_BLOCKS
 
 WHAT = {"answer": "the answer's states", "others": "the other choices' states"}
 
@@ -49,20 +49,20 @@ def hidden_block(X: FeatureSet, pooling: str = "last", layers: list[int] | None 
 
 def _sources(X: FeatureSet, block: str) -> tuple[str, ...]:
     """The stored blocks a pooled block is made of (`contrast`/`choice` without other choices: the answer alone)."""
-    if block not in OTHERS_BLOCKS:
-        return (block,)
-    return ("answer", "others") if X.hidden_others is not None or X.is_multiple_choice else ("answer",)
+    sources = DERIVED.get(block, (block,))
+    if "others" in sources and X.hidden_others is None and not X.is_multiple_choice:
+        return tuple(s for s in sources if s != "others")
+    return sources
 
 
 def _pooled(X: FeatureSet, block: str, idx) -> np.ndarray:
-    if block not in OTHERS_BLOCKS:
+    if block not in DERIVED:
         return getattr(X, f"hidden_{block}")[:, idx]
     answer = np.asarray(X.hidden_answer[:, idx], dtype=np.float32)
     diff = answer if X.hidden_others is None else answer - np.asarray(X.hidden_others[:, idx], dtype=np.float32)
     if block == "contrast":
         return diff
-    mc = np.zeros(len(X), bool) if X.multiple_choice is None else np.asarray(X.multiple_choice, bool)
-    return np.where(mc[:, None, None], diff, np.float32(0))  # `choice`: multiple-choice rows only
+    return np.where(X.multiple_choice_rows()[:, None, None], diff, np.float32(0))  # `choice`: multiple-choice rows only
 
 
 def progress_column(X: FeatureSet, step_scale: float) -> np.ndarray:
