@@ -114,6 +114,29 @@ def test_a_replay_that_does_not_reproduce_the_pass_switches_reuse_off(run, monke
     assert states.plan(base_model(retrain_top(model, 2)), ("add", "")) is None
 
 
+def test_a_new_reference_is_checked_again_and_clear_forgets_everything(run, monkeypatch):
+    """One process, two runs: the first run's passed check must not vouch for the second's reference (another
+    model family may transform `inputs_embeds`), and `clear` also forgets that reuse was switched off."""
+    model, tok, tasks = run
+    cfg = ExtractConfig(dtype="float32", tail_tokens=0, batch_size=5)
+    states = PrefixStates()
+    for m in (model, retrain_top(model, 1), retrain_top(model, 2)):  # run 1: recorded, checked, replayed
+        extract_task(m, tok, tasks[0], cfg, prefix=states.plan(base_model(m), ("add", "")))
+    assert states.checked and not states.disabled
+    other = retrain_top(model, 1, embed=True)  # run 2 shares nothing with run 1 and replays wrongly
+    real = ex.forward_from
+    monkeypatch.setattr(ex, "forward_from", lambda base, state, *a, **k: real(base, state * 2.0, *a, **k))
+    modes = []
+    for m in (other, retrain_top(other, 2), retrain_top(other, 3)):
+        plan = states.plan(base_model(m), ("add", ""))
+        modes.append(plan and plan.mode)
+        got, _ = extract_task(m, tok, tasks[0], cfg, prefix=plan)
+        _same(got, extract_task(m, tok, tasks[0], cfg)[0])
+    assert "record" in modes and states.disabled  # caught by the new reference's own check
+    states.clear()
+    assert states.disabled is None and not states.checked and states.reference is None and states.tasks == {}
+
+
 def test_workspace_extraction_is_unchanged(run, tmp_path, monkeypatch):
     """`extract_workspace` reuses the shared blocks by default and stores the features it stores without."""
     from safetensors.numpy import load_file

@@ -206,3 +206,17 @@ def test_completion_markers(tmp_path, tiny_run, marker):
     assert tracker.observe(folder)[0] is False and tracker.observe(folder)[0] is True
     (folder / "extra.bin").write_bytes(b"x")
     assert tracker.observe(folder)[0] is False
+
+
+def test_a_finished_watch_releases_the_kept_states(monitor_ws, tmp_path):
+    """The shared-prefix states (up to 4 GiB) and their check go with the watch, not with the Python process."""
+    from probecast.features.shared_prefix import process_states
+    from probecast.monitor.evaluator import Monitor, MonitorConfig
+    from probecast.monitor.watcher import WatchConfig, Watcher
+
+    states = process_states()
+    states.reference, states.depth, states.tasks, states.disabled = ("h",), 3, {("t", ""): object()}, "off"
+    (tmp_path / "empty").mkdir()
+    Watcher(Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), n_boot=50)), tmp_path / "empty",
+            WatchConfig(interval=0, max_polls=1)).run()
+    assert states.reference is None and states.tasks == {} and states.disabled is None

@@ -25,7 +25,10 @@ the shared layers), and later checkpoints run only the blocks above it.
   anything extracted through `output_hidden_states` (models without embed/layers/norm parts).
 
 One process holds one reference (`process_states`): units run checkpoint by checkpoint, so a local run records
-once and replays every later checkpoint; each Ray worker keeps its own. A checkpoint's hashes are computed once
+once and replays every later checkpoint; each Ray worker keeps its own. `extract`, `label` and `watch` clear it
+when they finish (`PrefixStates.clear`: the kept states, the reference, and the check), and every new reference
+checks its own first replay, so a later run in the same Python process (another model family) is never vouched
+for by an earlier one. A checkpoint's hashes are computed once
 per loaded model object (every parameter of the shared blocks read once: 0.7 s for all of SmolLM2 on this CPU),
 so this is for models loaded from checkpoints, not for a live model trained in place between calls (the
 training callbacks).
@@ -203,8 +206,8 @@ class PrefixStates:
     used: int = 0
     current: tuple | None = None  # hashes of the checkpoint being extracted
     previous: tuple | None = None  # ... and of the last different one
-    disabled: str | None = None  # why reuse is off in this process (a replay did not match its full pass)
-    checked: bool = False  # the first replay was compared with its full pass
+    disabled: str | None = None  # why reuse is off until `clear` (a replay did not match its full pass)
+    checked: bool = False  # the current reference's first replay was compared with its full pass
     _hash_cache: tuple = (None, None)  # (weak reference to the decoder hashed last, its hashes)
 
     def hashes(self, base) -> tuple | None:
@@ -237,6 +240,7 @@ class PrefixStates:
         if d < 1:
             return None
         self.reference, self.depth, self.tasks, self.used = h, d, {}, 0  # a new reference: this checkpoint
+        self.checked = False  # maybe another model family: its first replay is compared with its full pass again
         return TaskPrefix("record", d, owner=self, key=key)
 
     def plan_extraction(self, model, task, cfg) -> TaskPrefix | None:
@@ -244,8 +248,11 @@ class PrefixStates:
         return self.plan(base_model(model), (task.name, repr(cfg)))
 
     def clear(self) -> None:
+        """Forget everything: the kept states (their memory), the reference, and whether reuse was checked or
+        switched off, so the next run in this process (another workspace, another model family) starts afresh."""
         self.reference, self.depth, self.tasks, self.used = None, -1, {}, 0
         self.current = self.previous = None
+        self.disabled, self.checked = None, False
         self._hash_cache = (None, None)
 
 

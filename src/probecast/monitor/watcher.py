@@ -189,6 +189,8 @@ class Watcher:
         finally:
             self._restore_signals(previous)
             self.monitor.close()
+            from probecast.features.shared_prefix import process_states
+            process_states().clear()  # the kept states (up to 4 GiB) go with the watch, not with the process
         return done
 
     def _sleep(self, seconds: float) -> int:
