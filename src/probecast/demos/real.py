@@ -202,5 +202,12 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
 
 
 def hidden_params(pooling: str, methods=HIDDEN_PROBES) -> dict:
-    """{probe: {"pooling": pooling}} for the pure hidden-state probes among `methods`."""
-    return {m: {"pooling": pooling} for m in HIDDEN_PROBES if m in methods}
+    """{probe: {"pooling": pooling}} for the pure hidden-state probes among `methods`; a `vote` among them gets it
+    for its members of those probes (each on top of its in-checkpoint parameters), the others keeping theirs."""
+    out = {m: {"pooling": pooling} for m in HIDDEN_PROBES if m in methods}
+    if "vote" in methods:
+        from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
+
+        members = IN_CHECKPOINT_PARAMS["vote"]["params"]
+        out["vote"] = {"params": {m: {**p, "pooling": pooling} if m in HIDDEN_PROBES else p for m, p in members.items()}}
+    return out

@@ -58,6 +58,22 @@ class FeatureReads:
                             next_token=bool(d.get("next_token")))
 
 
+def covering(poolings: set[str]) -> str:
+    """The first pooling whose stored blocks include every one the given poolings read (what to extract)."""
+    need = set().union(*(stored_blocks(p) for p in poolings))
+    return next(p for p in POOLING_BLOCKS if stored_blocks(p) >= need)
+
+
+def union_reads(reads: list[FeatureReads]) -> FeatureReads:
+    """What a probe made of several members reads: every layer any of them reads (None if one reads all), a
+    pooling covering all of theirs, and each other input any of them needs."""
+    layers = [r.layers for r in reads]
+    return FeatureReads(layers=None if any(l is None for l in layers) else tuple(sorted({i for l in layers for i in l})),
+                        pooling=covering({r.pooling for r in reads}), tail=any(r.tail for r in reads),
+                        answer_loglik=any(r.answer_loglik for r in reads),
+                        alternatives=any(r.alternatives for r in reads), next_token=any(r.next_token for r in reads))
+
+
 def plan_extraction(base: ExtractConfig, reads: FeatureReads | None) -> tuple[ExtractConfig, tuple[int, ...] | None]:
     """(the extraction a probe reading `reads` needs, the feature-layer positions it yields or None = all).
 

@@ -3,6 +3,6 @@
 How probes are judged (split, metrics, evaluation loop) lives in `probecast.evaluation`."""
 
 from probecast.probes.base import REGISTRY, Probe, load_probe, make_probe, register  # noqa: F401
-from probecast.probes import attention, baselines, by_format, history, hybrid, layer_mean, lens, linear, mlp  # noqa: F401,E501  (registration side effects)
+from probecast.probes import attention, baselines, by_format, history, hybrid, layer_mean, lens, linear, mlp, vote  # noqa: F401,E501  (registration side effects)
 
 PROBES = ("linear", "ridge", "mlp", "attn_layers", "attn_tokens", "logit_lens", "lens_ridge", "hybrid", "hybrid_history")

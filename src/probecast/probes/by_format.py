@@ -11,7 +11,7 @@ the rows are split by format (`FeatureSet.multiple_choice`) and the member probe
 fitted on each part, with its own layer and L2 chosen by its own CV and its own pooling (`choice_pooling` for the
 multiple-choice part: `contrast`, chosen on 80 PIQA dev questions, 0.68 against 0.56 for `last_contrast`); a part
 with fewer than `min_questions` questions is predicted by a member fitted on every row instead. `inputs` = `hidden`; predicting reads the union
-of the members' layers.
+of the members' layers (`members.MemberProbes`: reads and state, shared with `vote`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import numpy as np
 
 from probecast.errors import ProbecastError
 from probecast.features.featureset import FeatureSet
-from probecast.features.plan import POOLING_BLOCKS, FeatureReads, stored_blocks
 from probecast.probes.base import Probe, make_probe, register
 from probecast.probes.inputs import question_groups
+from probecast.probes.members import MemberProbes
 
 PARTS = ("choice", "generative")
 
@@ -39,19 +39,13 @@ class ByFormatConfig:
     min_questions: int = 20  # a part with fewer questions is predicted by a member fitted on every row
 
 
-def covering(poolings: set[str]) -> str:
-    """The first pooling whose stored blocks include every one the given poolings read (what to extract)."""
-    need = set().union(*(stored_blocks(p) for p in poolings))
-    return next(p for p in POOLING_BLOCKS if stored_blocks(p) >= need)
-
-
 def formats(X: FeatureSet) -> np.ndarray:
     """[n] "choice" for a multiple-choice task's row, else "generative" (features without the flag: generative)."""
     return np.where(X.multiple_choice_rows(), PARTS[0], PARTS[1])
 
 
 @register("by_format")
-class ByFormatProbe(Probe):
+class ByFormatProbe(MemberProbes):
     Config = ByFormatConfig
     input_kinds = ("hidden",)
 
@@ -82,27 +76,3 @@ class ByFormatProbe(Probe):
             if len(rows):
                 out[rows] = self.members_.get(name, self.members_.get("all")).predict_proba(X.subset(rows))
         return out
-
-    def reads(self) -> FeatureReads:
-        layers = [m.reads().layers for m in self.members_.values()]
-        union = None if any(l is None for l in layers) else tuple(sorted({i for l in layers for i in l}))
-        return FeatureReads(layers=union, pooling=covering({m.reads().pooling for m in self.members_.values()}))
-
-    def _get_state(self):
-        arrays, extras = {}, {}
-        for name, m in self.members_.items():
-            a, e = m._get_state()
-            arrays.update({f"{name}.{k}": v for k, v in a.items()})
-            extras[name] = {"state": e, "hidden_shape": m.hidden_shape_, "step_scale": m.step_scale_}
-        return arrays, {"members": extras}
-
-    def _set_state(self, arrays, extra) -> None:
-        self.members_ = {}
-        for name, e in extra["members"].items():
-            m = self._member(name)
-            m._set_state({k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(f"{name}.")}, e["state"])
-            m.fitted_, m.hidden_shape_, m.step_scale_ = True, e["hidden_shape"], e["step_scale"]
-            m.reads_ = m.reads()
-            self.members_[name] = m
-        self.fitted_ = True
-        self.reads_ = self.reads()
