@@ -30,6 +30,9 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     assert s["evaluation_settings"]["probe_params"]["ridge"] == {"pooling": "answer"}
     # in-checkpoint: the prompt's last token and the answer's states, on PIQA the gold solution's against the other's
     assert s["in_checkpoint"]["protocol"]["params"]["ridge_layers"]["pooling"] == "last_contrast"
+    vote = s["in_checkpoint"]["protocol"]["params"]["vote"]["params"]  # its members: each as when run alone
+    assert vote["linear"]["pooling"] == "last_contrast" and "pooling" not in vote["by_format"]
+    assert ic["vote"]["inputs"] == ["hidden"] and math.isfinite(ic["vote"]["auroc_mean"])
     from probecast.features.store import load_features
 
     last = max(Workspace(out, create=False).read_checkpoints(), key=lambda r: r["step"])["id"]
