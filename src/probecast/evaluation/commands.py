@@ -41,23 +41,32 @@ def _parse_params(items: list[str] | None, nested: bool) -> dict:
     return out
 
 
+THREADS = typer.Option(None, "--threads", min=1, help="Torch threads, and the in-checkpoint protocol's processes "
+                       "(default: $PROBECAST_THREADS, else every core).")
+
+
 @writes_workspace("fit", create=False)
 def fit_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
-    probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, mlp, attn_layers, attn_tokens, hybrid, "
-                              "hybrid_history, or a baseline (carry_forward, answer_loglik, text_difficulty)."),
+    probe: str = typer.Option("hybrid", "--probe", help="Probe kind: linear, ridge, ridge_layers, mlp, attn_layers, "
+                              "attn_tokens, logit_lens, lens_ridge, by_format, vote, hybrid, hybrid_history, or a "
+                              "baseline (carry_forward, answer_loglik, answer_loglik_paths, text_difficulty, "
+                              "training_loss)."),
     name: Optional[str] = typer.Option(None, "--name", help="Save as W/probes/NAME (default: the probe kind)."),
     checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Comma-separated checkpoint ids to train "
                                               "on (default: every labelled checkpoint)."),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
     force: bool = typer.Option(False, "--force", help="Replace W/probes/NAME fitted with another kind or parameters."),
+    threads: Optional[int] = THREADS,
 ) -> None:
     """Fit a probe on the labelled checkpoints (soft pass@1 targets) and save it in the workspace."""
     from probecast.evaluation.pipeline import fit_workspace
     from probecast.identity import check_probe_refit
     from probecast.workspace import Workspace
+    from probecast.runtime import configure_threads
 
+    configure_threads(threads)
     w = Workspace(ws, create=False)
     params = _parse_params(param, nested=False)
     check_probe_refit(w, name or probe, probe, params, force)
@@ -81,11 +90,14 @@ def predict_cmd(
                                         "questions (e.g. 32) or a target interval half-width (e.g. 0.05)."),
     audit_samples: int = typer.Option(4, "--audit-samples", min=1, help="Sampled completions per audited question."),
     level: float = typer.Option(0.9, "--level", min=0.5, max=0.999, help="Confidence level of the PPI interval (with --audit)."),
+    threads: Optional[int] = THREADS,
 ) -> None:
     """Predict per-question P(success) -> W/predictions/<probe>/<checkpoint>/<task>.parquet and print task scores."""
     from probecast.evaluation.predict import predict, print_table
     from probecast.workspace import Workspace
+    from probecast.runtime import configure_threads
 
+    configure_threads(threads)
     w = Workspace(ws, create=False)
     budget = None
     if audit is not None:
@@ -127,6 +139,7 @@ def evaluate_cmd(
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Question-split seed (default: as recorded, else 0)."),
     force: bool = typer.Option(False, "--force", help="Replace a recorded evaluation made with other settings."),
+    threads: Optional[int] = THREADS,
 ) -> None:
     """Earlier checkpoints predict later ones on held-out questions: probes vs baselines, per task and averaged.
     Options left out reuse the settings of the evaluation summary.json records (so a rerun reproduces it)."""
@@ -134,7 +147,9 @@ def evaluate_cmd(
     from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.identity import resolve_evaluation
     from probecast.workspace import Workspace
+    from probecast.runtime import configure_threads
 
+    configure_threads(threads)
     w = Workspace(ws, create=False)
     chosen = resolve_evaluation(
         w, {"train_checkpoints": _csv(train_checkpoints), "n_train_checkpoints": n_train,
@@ -151,8 +166,9 @@ def evaluate_cmd(
 def evaluate_in_checkpoint_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated probes and baselines (default: "
-                                          "linear, ridge, ridge_layers, logit_lens, lens_ridge, hybrid, answer_loglik, "
-                                          "text_difficulty; those the features cannot feed are listed and skipped)."),
+                                          "linear, ridge, ridge_layers, by_format, vote, logit_lens, lens_ridge, "
+                                          "hybrid, answer_loglik, text_difficulty; those the features cannot feed are "
+                                          "listed and skipped)."),
     folds: int = typer.Option(5, "--folds", min=2, help="Question folds per checkpoint (stratified by task and label)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Fold seed."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Repeated cross-validation: fold draws seed, seed+1, ...; "
@@ -162,6 +178,7 @@ def evaluate_in_checkpoint_cmd(
                                               "summary.json's in_checkpoint records for the methods run (a rerun "
                                               "reproduces it, e.g. the real demo's pooling), else the defaults "
                                               "(question-fold CV, strong L2 grids)."),
+    threads: Optional[int] = THREADS,
 ) -> None:
     """At every labelled checkpoint, every method is fitted on some questions of that checkpoint and scored on the
     others (the accuracy claim of arXiv 2604.01025); writes summary.json `in_checkpoint`, other keys kept."""
@@ -171,7 +188,9 @@ def evaluate_in_checkpoint_cmd(
     from probecast.evaluation.pipeline import in_checkpoint_workspace, write_in_checkpoint
     from probecast.ui import console as make_console
     from probecast.workspace import Workspace
+    from probecast.runtime import configure_threads
 
+    configure_threads(threads)
     w = Workspace(ws, create=False)
     cfg = InCheckpointConfig(n_folds=folds, seed=seed, repeats=repeats, n_jobs=torch.get_num_threads())
     params = _parse_params(param, nested=True) if param else recorded_in_checkpoint_params(w, _csv(methods))

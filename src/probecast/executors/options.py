@@ -45,7 +45,7 @@ def describe_error(exc: BaseException) -> str:
 
 # The options, defined once and used by label, extract, watch and latency.
 RAY = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the units on Ray: `local` (start one here), `auto` "
-                   "or HOST:PORT (an existing cluster, as ray.init(address=...)). Needs `pip install probecast[ray]`.")
+                   "or HOST:PORT (an existing cluster, as ray.init(address=...)). Needs `pip install probecast\\[ray]`.")
 RAY_CPUS = typer.Option(1.0, "--ray-cpus", help="With --ray: CPUs each unit reserves (= its torch threads).")
 RAY_GPUS = typer.Option(None, "--ray-gpus", help="With --ray: GPUs each unit reserves (default: 1 when the "
                         "cluster has GPUs, else 0).")

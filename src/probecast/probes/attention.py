@@ -122,7 +122,7 @@ class TokenAttentionProbe(_AttentionProbe):
     def _tokens(self, X):
         if X.tail is None:
             raise ProbecastError("features: attn_tokens needs the last-T prompt-token states (FeatureSet.tail); "
-                                 "re-extract with a tail length (probecast extract --tail T)")
+                                 "re-extract with a tail length (probecast extract --tail-tokens T)")
         mask = np.ones(X.tail.shape[:2], bool) if X.tail_mask is None else X.tail_mask.astype(bool)
         if not mask.any(axis=1).all():
             raise ProbecastError("features: some rows have an all-False tail_mask (no prompt tokens)")

@@ -240,7 +240,7 @@ def _scalars(obj, prefix: str = "", depth: int = 0) -> list[tuple[str, object]]:
 
 def forecasts_section(d: ReportData) -> str:
     if not d.forecasts:
-        return '<p class="note">no forecaster results in forecasts/ (run `probecast forecast ... --out W/forecasts`).</p>'
+        return '<p class="note">no forecaster results in forecasts/ (write them with `probecast forecast flp|flpm|ladder|auto|trajectory ... --save W/forecasts/NAME.json`, or `probecast forecast cod ... --out W/forecasts`).</p>'
     body = ""
     for i, f in enumerate(d.forecasts):
         body += f"<h3>{esc(f['name'])}</h3>"

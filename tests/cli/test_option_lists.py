@@ -1,0 +1,50 @@
+"""The option help that lists names (probes, default methods) names every one the code has."""
+
+import re
+
+from typer.testing import CliRunner
+
+from probecast.cli import app
+from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_METHODS
+from probecast.probes import REGISTRY
+
+
+def _help(*argv: str) -> str:
+    out = CliRunner().invoke(app, [*argv, "--help"], env={"COLUMNS": "400", "TERM": "dumb"}).output
+    return re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", out))
+
+
+def test_fit_help_names_every_registered_probe():
+    text = _help("fit")
+    assert [p for p in REGISTRY if not re.search(rf"\b{p}\b", text)] == []
+
+
+def test_evaluate_in_checkpoint_help_names_its_default_methods():
+    text = _help("evaluate-in-checkpoint")
+    assert [m for m in IN_CHECKPOINT_METHODS if not re.search(rf"\b{m}\b", text)] == []
+
+
+def test_the_ray_extra_is_shown():
+    assert "probecast[ray]" in _help("extract").replace(" ", "")
+
+
+def test_the_fitting_commands_take_threads():
+    for command in ("fit", "predict", "evaluate", "evaluate-in-checkpoint"):
+        assert "--threads" in _help(command), command
+
+
+def test_threads_reach_torch(tmp_path, monkeypatch):
+    """`--threads` is applied before the command reads the workspace (here: one that is not there, exit 2)."""
+    import pytest
+    import torch
+
+    from probecast.cli import main
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the tests run on one thread (conftest): start from another count
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main(["evaluate-in-checkpoint", "--ws", str(tmp_path), "--threads", "1"])
+        assert exc.value.code == 2 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
