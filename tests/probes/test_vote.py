@@ -47,3 +47,18 @@ def test_union_of_reads():
 def test_bad_members_are_refused(params):
     with pytest.raises(ProbecastError, match="probe 'vote'"):
         make_probe("vote", **params)
+
+
+def test_a_vote_predicts_from_the_layers_it_reads_alone():
+    """At a new checkpoint only the union of the members' layers is extracted (`plan_extraction`)."""
+    from dataclasses import replace
+
+    X, y = _features(60, 60)
+    params = {"linear": {"cv": "question", "layer": 2, "pooling": "last_contrast"},
+              "by_format": {"probe": "ridge", "params": {"cv": "question", "layer": 0}}}
+    vote = make_probe("vote", members=list(params), params=params).fit(X, y)
+    keep = vote.reads().layers
+    assert keep == (0, 2)
+    part = replace(X, hidden_last=X.hidden_last[:, keep], hidden_answer=X.hidden_answer[:, keep],
+                   hidden_others=X.hidden_others[:, keep], layer_ids=keep)
+    np.testing.assert_allclose(vote.predict_proba(part), vote.predict_proba(X))
