@@ -95,6 +95,47 @@ CASES = [
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),
     ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
+    # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
+    ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
+    ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
+    ("report-checkpoints-truncated", "report --ws {bad_ckpt} --out {new}/r.html", "checkpoints.json"),
+    ("fit-checkpoints-not-records", "fit --ws {ckpt_ints} --probe linear --name x", "checkpoints.json"),
+    ("evaluate-summary-truncated", "evaluate --ws {bad_summary} --probes linear", "summary.json"),
+    ("in-checkpoint-summary-truncated", "evaluate-in-checkpoint --ws {bad_summary} --methods linear", "summary.json"),
+    ("latency-summary-truncated", "latency --ws {bad_summary}", "summary.json"),
+    ("evaluate-summary-is-list", "evaluate --ws {summary_list} --probes linear", "summary.json"),
+    ("extract-tasks-truncated", "extract --ws {bad_tasks}", "tasks.json"),
+    ("label-tasks-truncated", "label --ws {bad_tasks}", "tasks.json"),
+    ("extract-tasks-no-spec", "extract --ws {tasks_nospec}", "tasks.json"),
+    ("fit-labels-not-parquet", "fit --ws {bad_labels} --probe linear --name x", "a.parquet"),
+    ("evaluate-labels-not-parquet", "evaluate --ws {bad_labels} --probes linear", "a.parquet"),
+    ("report-labels-not-parquet", "report --ws {bad_labels} --out {new}/r.html", "a.parquet"),
+    ("fit-features-truncated", "fit --ws {bad_features} --probe linear --name x", "a.safetensors"),
+    ("predict-features-truncated", "predict --ws {bad_features} --probe lin", "a.safetensors"),
+    ("in-checkpoint-features-truncated", "evaluate-in-checkpoint --ws {bad_features} --methods linear",
+     "a.safetensors"),
+    ("predict-probe-config-garbage", "predict --ws {bad_probe} --probe lin", "config.json"),
+    ("report-probe-config-garbage", "report --ws {bad_probe} --out {new}/r.html", "config.json"),
+    ("fit-over-garbage-probe-config", "fit --ws {bad_probe} --probe linear --name lin", "config.json"),
+    ("predict-probe-config-empty", "predict --ws {empty_probe} --probe lin", "fit it again"),
+    ("predict-probe-weights-truncated", "predict --ws {bad_weights} --probe lin", "weights.safetensors"),
+    ("predict-probe-weights-missing", "predict --ws {no_weights} --probe lin", "weights.safetensors"),
+]
+
+# (folder, file inside a copy of {ws}, what to do to it) for the damaged-file cases above
+DAMAGED = [
+    ("bad_ckpt", "checkpoints.json", b'[{"id": "step100", "pa'),
+    ("ckpt_ints", "checkpoints.json", b"[1, 2]\n"),
+    ("bad_summary", "summary.json", b'{"best_probe": "lin", '),
+    ("summary_list", "summary.json", b"[1]\n"),
+    ("bad_tasks", "tasks.json", b'[{"task": "a", "sp'),
+    ("tasks_nospec", "tasks.json", b'[{"task": "a"}]\n'),
+    ("bad_labels", "labels/step200/a.parquet", b"not parquet\n"),
+    ("bad_features", "features/step200/a.safetensors", "cut"),
+    ("bad_probe", "probes/lin/config.json", b"garbage\n"),
+    ("empty_probe", "probes/lin/config.json", b"{}\n"),
+    ("bad_weights", "probes/lin/weights.safetensors", "cut"),
+    ("no_weights", "probes/lin/weights.safetensors", None),
 ]
 
 
@@ -140,6 +181,16 @@ def world(tmp_path_factory, tiny_run):
     tiny.add_checkpoints(c.to_record() for c in discover_checkpoints(tiny_run)[:1])
     tiny.remember_tasks("add", 4)
 
+    for folder, rel, damage in DAMAGED:
+        shutil.copytree(root / "ws", root / folder)
+        target = root / folder / rel
+        if damage is None:
+            target.unlink()
+        elif damage == "cut":  # a write cut short: the header promises more bytes than the file holds
+            target.write_bytes(target.read_bytes()[:-200])
+        else:
+            target.write_bytes(damage)
+
     (root / "file").write_text("not a folder\n")
     (root / "dir").mkdir()
     (root / "ro_dir").mkdir()
@@ -168,7 +219,7 @@ def _argv(template: str, root: Path) -> list[str]:
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
              "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
-             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv"}
+             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", **{d[0]: d[0] for d in DAMAGED}}
     return [w.format(**{k: str(root / v) for k, v in names.items()}) for w in template.split()]
 
 

@@ -187,19 +187,24 @@ def split_probe_specs(text: str) -> list[str]:
 
 
 def load_probe(directory: str | Path) -> Probe:
-    from safetensors.numpy import load_file
+    from probecast.stored import damaged, load_safetensors, read_json
 
     directory = Path(directory)
     cfg_path = directory / "config.json"
     if not cfg_path.exists():
         raise ProbecastError(f"{cfg_path}: no fitted probe here; run `probecast fit` or `probecast evaluate` first")
-    meta = json.loads(cfg_path.read_text())
+    meta = read_json(cfg_path, dict)
     name = meta.get("probe")
     if name not in REGISTRY:
-        raise ProbecastError(f"{cfg_path}: probe {name!r} is not registered; available: {sorted(REGISTRY)}")
+        raise ProbecastError(f"{cfg_path}: probe {name!r} is not registered (available: {sorted(REGISTRY)}); "
+                             f"delete that probe folder and fit it again (`probecast fit`)")
     cls = REGISTRY[name]
-    probe = cls(cls.Config(**meta["config"]))
-    probe._set_state(load_file(str(directory / "weights.safetensors")), meta.get("state", {}))
+    try:
+        config = cls.Config(**meta["config"])
+    except (KeyError, TypeError) as exc:
+        raise damaged(cfg_path, "probe config", f"no valid 'config' for {name} ({exc})") from None
+    probe = cls(config)
+    probe._set_state(load_safetensors(directory / "weights.safetensors"), meta.get("state", {}))
     probe.hidden_shape_ = meta.get("hidden_shape")
     probe.step_scale_ = float(meta.get("step_scale", 1.0))
     probe.fitted_ = True
