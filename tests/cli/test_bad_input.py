@@ -95,6 +95,15 @@ CASES = [
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),
     ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
+    ("forecast-table-empty-csv", "forecast table --runs {empty_csv}", "empty.csv"),
+    ("forecast-flp-binary-csv", "forecast flp --runs {binary_csv} --task x --target-flops 1e21", "binary.csv"),
+    ("dynamics-empty-csv", "dynamics --runs {empty_csv} --out {new}", "empty.csv"),
+    ("forecast-table-not-parquet", "forecast table --runs {not_parquet}", "not_parquet.parquet"),
+    ("forecast-flp-target-inf", "forecast flp --runs {long_csv} --task x --target-flops inf", "--target-flops"),
+    ("forecast-flp-target-overflow", "forecast flp --runs {long_csv} --task x --target-params 1e200 "
+                                     "--target-tokens 1e200", "--target-tokens"),
+    ("forecast-cod-target-inf", "forecast cod --runs {long_csv} --task x --target-flops inf --out {new}",
+     "--target-flops"),
     # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
     ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
@@ -207,6 +216,9 @@ def world(tmp_path_factory, tiny_run):
     rows += [f"r,{s},{s * 1e7:g},{6 * 1e8 * s * 1e7:g},1e8,acc/x,{0.3 + 0.05 * i}"
              for i, s in enumerate((100, 200, 400, 800))]
     (root / "long.csv").write_text("\n".join(rows) + "\n")
+    (root / "empty.csv").write_bytes(b"")
+    (root / "binary.csv").write_bytes(BINARY)
+    (root / "not_parquet.parquet").write_text("x\n")
     (root / "long_nocol.csv").write_text("run,step,metric,value\nr,1,acc/x,0.5\n")
     (root / "long_text.csv").write_text("run,step,tokens,flops,params,metric,value\nr,1,1e9,1e18,1e8,acc/x,high\n")
     return root
@@ -219,7 +231,8 @@ def _argv(template: str, root: Path) -> list[str]:
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
              "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
-             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", **{d[0]: d[0] for d in DAMAGED}}
+             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", "empty_csv": "empty.csv",
+             "binary_csv": "binary.csv", "not_parquet": "not_parquet.parquet", **{d[0]: d[0] for d in DAMAGED}}
     return [w.format(**{k: str(root / v) for k, v in names.items()}) for w in template.split()]
 
 

@@ -80,8 +80,8 @@ def parse_count(text: str, where: str) -> float:
         value = float(number) * scale
     except ValueError:
         raise ProbecastError(f"{where}: {text!r} is not a number") from None
-    if not value > 0:
-        raise ProbecastError(f"{where}: must be > 0")
+    if not 0 < value < float("inf"):
+        raise ProbecastError(f"{where}: must be a finite number > 0 (e.g. 1e21 or 1.3B), got {text!r}")
     return value
 
 
