@@ -41,7 +41,7 @@ CASES = [
     ("evaluate-ws-read-only", "evaluate --ws {ro_dir}", "not writable"),
     ("extract-layers-99", "extract --ws {tiny_ws} --layers 99", "--layers"),
     ("predict-nan-features", "predict --ws {nan_ws} --probe lin", "NaN/Inf"),
-    ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines constant", "NaN/Inf"),
+    ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines answer_loglik", "NaN/Inf"),
     # ---- more, across every command -----------------------------------------------------------------------------
     ("label-temperature-neg", "label --ws {new} --temperature -1", "--temperature"),
     ("label-top-p-0", "label --ws {new} --top-p 0", "--top-p"),
@@ -104,6 +104,17 @@ CASES = [
                                      "--target-tokens 1e200", "--target-tokens"),
     ("forecast-cod-target-inf", "forecast cod --runs {long_csv} --task x --target-flops inf --out {new}",
      "--target-flops"),
+    ("predict-audit-inf", "predict --ws {ws} --probe lin --audit inf", "--audit"),
+    ("predict-audit-no-tasks", "predict --ws {ws} --probe lin --audit 8", "--audit"),
+    ("evaluate-baseline-unknown", "evaluate --ws {ws} --probes linear --baselines constant", "--baselines"),
+    ("evaluate-probe-unknown", "evaluate --ws {ws} --probes linaer", "--probes"),
+    ("in-checkpoint-method-unknown", "evaluate-in-checkpoint --ws {ws} --methods nosuch", "--methods"),
+    ("in-checkpoint-param-unknown-key", "evaluate-in-checkpoint --ws {ws} --methods linear --param linear.nokey=3",
+     "--param"),
+    ("in-checkpoint-param-wrong-type", "evaluate-in-checkpoint --ws {ws} --methods linear --param "
+                                       "linear.l2_grid=5", "--param"),
+    ("evaluate-param-wrong-type", "evaluate --ws {ws} --probes linear --param linear.layer=abc", "--param"),
+    ("fit-param-wrong-type", "fit --ws {ws} --probe linear --name y --param layer=1.5", "--param"),
     # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
     ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
