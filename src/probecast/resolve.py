@@ -69,7 +69,9 @@ def plan_tasks(spec: str | None, ws: Workspace, limit: int | None = None,
     saved = remembered_tasks(ws)
     if spec is None:
         if not saved:
-            raise ProbecastError(f"{ws.tasks_file}: no tasks recorded in the workspace; pass --tasks")
+            raise ProbecastError(f"{ws.tasks_file}: no tasks recorded in the workspace; label some first "
+                                 f"(`probecast label --tasks ... --ws {ws.root}`), or pass --tasks where the "
+                                 f"command has it (extract, watch)")
         wanted = [(e["spec"], e["task"]) for e in saved.values()]
     else:
         items = [s.strip() for s in spec.split(",") if s.strip()]

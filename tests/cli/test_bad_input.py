@@ -115,6 +115,8 @@ CASES = [
                                        "linear.l2_grid=5", "--param"),
     ("evaluate-param-wrong-type", "evaluate --ws {ws} --probes linear --param linear.layer=abc", "--param"),
     ("fit-param-wrong-type", "fit --ws {ws} --probe linear --name y --param layer=1.5", "--param"),
+    ("in-checkpoint-folds-too-many", "evaluate-in-checkpoint --ws {ws} --methods linear --folds 1000", "--folds"),
+    ("latency-no-tasks", "latency --ws {ws} --probe lin", "probecast label"),
     # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
     ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
