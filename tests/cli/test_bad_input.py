@@ -117,6 +117,8 @@ CASES = [
     ("fit-param-wrong-type", "fit --ws {ws} --probe linear --name y --param layer=1.5", "--param"),
     ("in-checkpoint-folds-too-many", "evaluate-in-checkpoint --ws {ws} --methods linear --folds 1000", "--folds"),
     ("latency-no-tasks", "latency --ws {ws} --probe lin", "probecast label"),
+    ("watch-tasks-misnamed", "watch {dir} --ws {tasks_misnamed} --probe lin --once", "tasks.json"),
+    ("extract-tasks-misnamed", "extract --ws {tasks_misnamed}", "tasks.json"),
     # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
     ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
@@ -158,6 +160,7 @@ DAMAGED = [
     ("empty_probe", "probes/lin/config.json", b"{}\n"),
     ("bad_weights", "probes/lin/weights.safetensors", "cut"),
     ("no_weights", "probes/lin/weights.safetensors", None),
+    ("tasks_misnamed", "tasks.json", b'[{"task": "a", "spec": "add", "limit": 4}]\n'),
 ]
 
 
