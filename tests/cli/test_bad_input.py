@@ -160,6 +160,7 @@ DAMAGED = [
     ("empty_probe", "probes/lin/config.json", b"{}\n"),
     ("bad_weights", "probes/lin/weights.safetensors", "cut"),
     ("no_weights", "probes/lin/weights.safetensors", None),
+    ("monitor_binary", "monitor/predictions.jsonl", BINARY),
     ("tasks_misnamed", "tasks.json", b'[{"task": "a", "spec": "add", "limit": 4}]\n'),
 ]
 
@@ -209,6 +210,7 @@ def world(tmp_path_factory, tiny_run):
     for folder, rel, damage in DAMAGED:
         shutil.copytree(root / "ws", root / folder)
         target = root / folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
         if damage is None:
             target.unlink()
         elif damage == "cut":  # a write cut short: the header promises more bytes than the file holds
@@ -282,3 +284,9 @@ def test_catalogue_size():
     commands = {c[1].split()[0] for c in CASES}
     assert {"label", "extract", "predict", "evaluate", "fit", "report", "watch", "forecast", "dynamics",
             "train-toy", "finetune", "import-lmeval", "demo", "models", "latency"} <= commands
+
+
+def test_report_reads_past_a_binary_monitor_log(world, tmp_path):
+    """A monitor log line that is not UTF-8 JSON is skipped like a partial one (it was a UnicodeDecodeError)."""
+    main(["report", "--ws", str(world / "monitor_binary"), "--out", str(tmp_path / "r.html")])
+    assert (tmp_path / "r.html").stat().st_size > 0
