@@ -119,6 +119,8 @@ CASES = [
     ("latency-no-tasks", "latency --ws {ws} --probe lin", "probecast label"),
     ("watch-tasks-misnamed", "watch {dir} --ws {tasks_misnamed} --probe lin --once", "tasks.json"),
     ("extract-tasks-misnamed", "extract --ws {tasks_misnamed}", "tasks.json"),
+    ("forecast-flpm-domain-unknown", "forecast flpm --runs {long_csv} --task x --target-flops 1e21 "
+                                     "--domain loss/nope", "--domain"),
     # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
     ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),

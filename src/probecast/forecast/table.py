@@ -109,7 +109,10 @@ def wide(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     out = meta.merge(values, on=keys)
     missing = [m for m in metrics if m not in out.columns]
     if missing:
-        raise ProbecastError(f"table: metric(s) {', '.join(missing)} not present")
+        have = sorted(df["metric"].unique())
+        raise ProbecastError(f"table: metric(s) {', '.join(missing)} not present (metrics present: "
+                             f"{', '.join(have[:20])}{', ...' if len(have) > 20 else ''}); check --task, "
+                             f"--loss-metric or --domain")
     return out.dropna(subset=metrics).sort_values(keys).reset_index(drop=True)
 
 
