@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 from probecast.errors import ProbecastError
+from probecast.stored import read_json
 from probecast.workspace import Workspace
 
 # result setting -> the option that sets it
@@ -74,14 +75,14 @@ def _question_difference(stored_ids: Sequence[str], task) -> list[Difference]:
 # ---- labels and features ---------------------------------------------------------------------------------
 def label_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Difference]:
     """How the labels on disk for (checkpoint, task) differ from `cfg` and the task's questions."""
-    import pyarrow.parquet as pq
-
     meta = ws.label_metadata(ckpt_id, task.name)
     if meta.get("mode") == "loglik":  # multiple choice: scored by log-likelihood, sampling settings unused
         found = []
     else:
         found = differences(meta.get("settings", {}), asdict(cfg), LABEL_FLAGS, unrecorded=True)
-    ids = pq.read_table(ws.labels_path(ckpt_id, task.name), columns=["question_id"]).column(0).to_pylist()
+    from probecast.stored import read_parquet
+
+    ids = read_parquet(ws.labels_path(ckpt_id, task.name), columns=["question_id"])["question_id"].tolist()
     return found + _question_difference(ids, task)
 
 
@@ -127,7 +128,7 @@ def check_probe_refit(ws: Workspace, name: str, probe: str, params: dict, force:
     path = ws.probe_dir(name) / "config.json"
     if force or not path.exists():
         return
-    stored = json.loads(path.read_text())
+    stored = read_json(path, dict)
     if stored.get("probe") != probe:
         found = [Difference("--probe", stored.get("probe"), probe)]
     else:

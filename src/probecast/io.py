@@ -78,9 +78,9 @@ def write_parquet_atomic(path: str | os.PathLike[str], df: "Any", metadata: dict
 
 
 def read_parquet_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    import pyarrow.parquet as pq
+    from probecast.stored import parquet_schema
 
-    meta = pq.read_schema(path).metadata or {}
+    meta = parquet_schema(path).metadata or {}
     raw = meta.get(b"probecast")
     return json.loads(raw) if raw else {}
 

@@ -69,7 +69,9 @@ def plan_tasks(spec: str | None, ws: Workspace, limit: int | None = None,
     saved = remembered_tasks(ws)
     if spec is None:
         if not saved:
-            raise ProbecastError(f"{ws.tasks_file}: no tasks recorded in the workspace; pass --tasks")
+            raise ProbecastError(f"{ws.tasks_file}: no tasks recorded in the workspace; label some first "
+                                 f"(`probecast label --tasks ... --ws {ws.root}`), or pass --tasks where the "
+                                 f"command has it (extract, watch)")
         wanted = [(e["spec"], e["task"]) for e in saved.values()]
     else:
         items = [s.strip() for s in spec.split(",") if s.strip()]
@@ -96,7 +98,12 @@ def plan_tasks(spec: str | None, ws: Workspace, limit: int | None = None,
         key = (e["spec"], e["limit"])
         if key not in cache:
             cache[key] = load_tasks(e["spec"], limit=e["limit"])
-        tasks.append(next(t for t in cache[key] if t.name == e["task"]))
+        match = [t for t in cache[key] if t.name == e["task"]]
+        if not match:  # a hand-edited (or stale) tasks.json: the task's name is not among those its spec loads
+            raise ProbecastError(f"{ws.tasks_file}: task {e['task']!r} is not among the tasks its spec "
+                                 f"{e['spec']!r} loads ({', '.join(t.name for t in cache[key]) or 'none'}); fix "
+                                 f"that entry, or pass --tasks where the command has it")
+        tasks.append(match[0])
     return tasks, entries
 
 

@@ -154,3 +154,12 @@ def positive(value: Optional[float]) -> Optional[float]:
     if value is not None and not value > 0:
         raise _bad(f"{value} must be > 0")
     return value
+
+
+def finite(value: Optional[float]) -> Optional[float]:
+    """A number that must be finite (typer reads `inf` and `nan` as floats; a range check lets `inf` through)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise _bad(f"{value} is not a finite number; give one like 1e21")
+    return value

@@ -15,7 +15,6 @@ Layout (all files written atomically; a file that exists is complete, so every s
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Iterable
@@ -24,6 +23,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_json_atomic, write_parquet_atomic
+from probecast.stored import damaged, read_json, read_parquet
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -76,13 +76,16 @@ class Workspace:
 
     def read_summary(self) -> dict:
         """W/summary.json, or {} before anything has written it."""
-        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+        return read_json(self.summary_file, dict) if self.summary_file.exists() else {}
 
     # ---- checkpoints index ---------------------------------------------------------------------------------
     def read_checkpoints(self) -> list[dict]:
         if not self.checkpoints_file.exists():
             return []
-        return json.loads(self.checkpoints_file.read_text())
+        records = read_json(self.checkpoints_file, list)
+        if not all(isinstance(r, dict) and "id" in r for r in records):
+            raise damaged(self.checkpoints_file, "checkpoints", "every entry must be an object with an \"id\"")
+        return records
 
     def add_checkpoints(self, records: Iterable[dict]) -> None:
         """Merge checkpoint records (by id) into checkpoints.json, kept sorted by step."""
@@ -102,7 +105,7 @@ class Workspace:
     def read_labels(self, checkpoints: Iterable[str] | None = None, tasks: Iterable[str] | None = None) -> pd.DataFrame:
         """All label rows (optionally filtered), concatenated; empty frame when there are none."""
         files = sorted((self.root / "labels").glob("*/*.parquet"))
-        frames = [pd.read_parquet(f) for f in files]
+        frames = [read_parquet(f) for f in files]
         if not frames:
             return pd.DataFrame()
         df = pd.concat(frames, ignore_index=True)
@@ -136,4 +139,9 @@ class Workspace:
         write_json_atomic(self.tasks_file, specs)
 
     def task_specs(self) -> list[dict]:
-        return json.loads(self.tasks_file.read_text()) if self.tasks_file.exists() else []
+        if not self.tasks_file.exists():
+            return []
+        specs = read_json(self.tasks_file, list)
+        if not all(isinstance(e, dict) and "spec" in e for e in specs):
+            raise damaged(self.tasks_file, "tasks", "every entry must be an object with a \"spec\"")
+        return specs

@@ -41,7 +41,7 @@ CASES = [
     ("evaluate-ws-read-only", "evaluate --ws {ro_dir}", "not writable"),
     ("extract-layers-99", "extract --ws {tiny_ws} --layers 99", "--layers"),
     ("predict-nan-features", "predict --ws {nan_ws} --probe lin", "NaN/Inf"),
-    ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines constant", "NaN/Inf"),
+    ("evaluate-nan-features", "evaluate --ws {nan_ws} --probes linear --baselines answer_loglik", "NaN/Inf"),
     # ---- more, across every command -----------------------------------------------------------------------------
     ("label-temperature-neg", "label --ws {new} --temperature -1", "--temperature"),
     ("label-top-p-0", "label --ws {new} --top-p 0", "--top-p"),
@@ -95,6 +95,75 @@ CASES = [
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),
     ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
+    ("forecast-table-empty-csv", "forecast table --runs {empty_csv}", "empty.csv"),
+    ("forecast-flp-binary-csv", "forecast flp --runs {binary_csv} --task x --target-flops 1e21", "binary.csv"),
+    ("dynamics-empty-csv", "dynamics --runs {empty_csv} --out {new}", "empty.csv"),
+    ("forecast-table-not-parquet", "forecast table --runs {not_parquet}", "not_parquet.parquet"),
+    ("forecast-flp-target-inf", "forecast flp --runs {long_csv} --task x --target-flops inf", "--target-flops"),
+    ("forecast-flp-target-overflow", "forecast flp --runs {long_csv} --task x --target-params 1e200 "
+                                     "--target-tokens 1e200", "--target-tokens"),
+    ("forecast-cod-target-inf", "forecast cod --runs {long_csv} --task x --target-flops inf --out {new}",
+     "--target-flops"),
+    ("predict-audit-inf", "predict --ws {ws} --probe lin --audit inf", "--audit"),
+    ("predict-audit-no-tasks", "predict --ws {ws} --probe lin --audit 8", "--audit"),
+    ("evaluate-baseline-unknown", "evaluate --ws {ws} --probes linear --baselines constant", "--baselines"),
+    ("evaluate-probe-unknown", "evaluate --ws {ws} --probes linaer", "--probes"),
+    ("in-checkpoint-method-unknown", "evaluate-in-checkpoint --ws {ws} --methods nosuch", "--methods"),
+    ("in-checkpoint-param-unknown-key", "evaluate-in-checkpoint --ws {ws} --methods linear --param linear.nokey=3",
+     "--param"),
+    ("in-checkpoint-param-wrong-type", "evaluate-in-checkpoint --ws {ws} --methods linear --param "
+                                       "linear.l2_grid=5", "--param"),
+    ("evaluate-param-wrong-type", "evaluate --ws {ws} --probes linear --param linear.layer=abc", "--param"),
+    ("fit-param-wrong-type", "fit --ws {ws} --probe linear --name y --param layer=1.5", "--param"),
+    ("in-checkpoint-folds-too-many", "evaluate-in-checkpoint --ws {ws} --methods linear --folds 1000", "--folds"),
+    ("latency-no-tasks", "latency --ws {ws} --probe lin", "probecast label"),
+    ("watch-tasks-misnamed", "watch {dir} --ws {tasks_misnamed} --probe lin --once", "tasks.json"),
+    ("extract-tasks-misnamed", "extract --ws {tasks_misnamed}", "tasks.json"),
+    ("forecast-flpm-domain-unknown", "forecast flpm --runs {long_csv} --task x --target-flops 1e21 "
+                                     "--domain loss/nope", "--domain"),
+    # ---- damaged workspace files (truncated by a full disk, hand-edited, another tool's output) ----------------
+    ("fit-checkpoints-truncated", "fit --ws {bad_ckpt} --probe linear --name x", "checkpoints.json"),
+    ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
+    ("report-checkpoints-truncated", "report --ws {bad_ckpt} --out {new}/r.html", "checkpoints.json"),
+    ("fit-checkpoints-not-records", "fit --ws {ckpt_ints} --probe linear --name x", "checkpoints.json"),
+    ("evaluate-summary-truncated", "evaluate --ws {bad_summary} --probes linear", "summary.json"),
+    ("in-checkpoint-summary-truncated", "evaluate-in-checkpoint --ws {bad_summary} --methods linear", "summary.json"),
+    ("latency-summary-truncated", "latency --ws {bad_summary}", "summary.json"),
+    ("evaluate-summary-is-list", "evaluate --ws {summary_list} --probes linear", "summary.json"),
+    ("extract-tasks-truncated", "extract --ws {bad_tasks}", "tasks.json"),
+    ("label-tasks-truncated", "label --ws {bad_tasks}", "tasks.json"),
+    ("extract-tasks-no-spec", "extract --ws {tasks_nospec}", "tasks.json"),
+    ("fit-labels-not-parquet", "fit --ws {bad_labels} --probe linear --name x", "a.parquet"),
+    ("evaluate-labels-not-parquet", "evaluate --ws {bad_labels} --probes linear", "a.parquet"),
+    ("report-labels-not-parquet", "report --ws {bad_labels} --out {new}/r.html", "a.parquet"),
+    ("fit-features-truncated", "fit --ws {bad_features} --probe linear --name x", "a.safetensors"),
+    ("predict-features-truncated", "predict --ws {bad_features} --probe lin", "a.safetensors"),
+    ("in-checkpoint-features-truncated", "evaluate-in-checkpoint --ws {bad_features} --methods linear",
+     "a.safetensors"),
+    ("predict-probe-config-garbage", "predict --ws {bad_probe} --probe lin", "config.json"),
+    ("report-probe-config-garbage", "report --ws {bad_probe} --out {new}/r.html", "config.json"),
+    ("fit-over-garbage-probe-config", "fit --ws {bad_probe} --probe linear --name lin", "config.json"),
+    ("predict-probe-config-empty", "predict --ws {empty_probe} --probe lin", "fit it again"),
+    ("predict-probe-weights-truncated", "predict --ws {bad_weights} --probe lin", "weights.safetensors"),
+    ("predict-probe-weights-missing", "predict --ws {no_weights} --probe lin", "weights.safetensors"),
+]
+
+# (folder, file inside a copy of {ws}, what to do to it) for the damaged-file cases above
+DAMAGED = [
+    ("bad_ckpt", "checkpoints.json", b'[{"id": "step100", "pa'),
+    ("ckpt_ints", "checkpoints.json", b"[1, 2]\n"),
+    ("bad_summary", "summary.json", b'{"best_probe": "lin", '),
+    ("summary_list", "summary.json", b"[1]\n"),
+    ("bad_tasks", "tasks.json", b'[{"task": "a", "sp'),
+    ("tasks_nospec", "tasks.json", b'[{"task": "a"}]\n'),
+    ("bad_labels", "labels/step200/a.parquet", b"not parquet\n"),
+    ("bad_features", "features/step200/a.safetensors", "cut"),
+    ("bad_probe", "probes/lin/config.json", b"garbage\n"),
+    ("empty_probe", "probes/lin/config.json", b"{}\n"),
+    ("bad_weights", "probes/lin/weights.safetensors", "cut"),
+    ("no_weights", "probes/lin/weights.safetensors", None),
+    ("monitor_binary", "monitor/predictions.jsonl", BINARY),
+    ("tasks_misnamed", "tasks.json", b'[{"task": "a", "spec": "add", "limit": 4}]\n'),
 ]
 
 
@@ -140,6 +209,17 @@ def world(tmp_path_factory, tiny_run):
     tiny.add_checkpoints(c.to_record() for c in discover_checkpoints(tiny_run)[:1])
     tiny.remember_tasks("add", 4)
 
+    for folder, rel, damage in DAMAGED:
+        shutil.copytree(root / "ws", root / folder)
+        target = root / folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if damage is None:
+            target.unlink()
+        elif damage == "cut":  # a write cut short: the header promises more bytes than the file holds
+            target.write_bytes(target.read_bytes()[:-200])
+        else:
+            target.write_bytes(damage)
+
     (root / "file").write_text("not a folder\n")
     (root / "dir").mkdir()
     (root / "ro_dir").mkdir()
@@ -156,6 +236,9 @@ def world(tmp_path_factory, tiny_run):
     rows += [f"r,{s},{s * 1e7:g},{6 * 1e8 * s * 1e7:g},1e8,acc/x,{0.3 + 0.05 * i}"
              for i, s in enumerate((100, 200, 400, 800))]
     (root / "long.csv").write_text("\n".join(rows) + "\n")
+    (root / "empty.csv").write_bytes(b"")
+    (root / "binary.csv").write_bytes(BINARY)
+    (root / "not_parquet.parquet").write_text("x\n")
     (root / "long_nocol.csv").write_text("run,step,metric,value\nr,1,acc/x,0.5\n")
     (root / "long_text.csv").write_text("run,step,tokens,flops,params,metric,value\nr,1,1e9,1e18,1e8,acc/x,high\n")
     return root
@@ -168,7 +251,8 @@ def _argv(template: str, root: Path) -> list[str]:
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
              "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
-             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv"}
+             "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", "empty_csv": "empty.csv",
+             "binary_csv": "binary.csv", "not_parquet": "not_parquet.parquet", **{d[0]: d[0] for d in DAMAGED}}
     return [w.format(**{k: str(root / v) for k, v in names.items()}) for w in template.split()]
 
 
@@ -202,3 +286,9 @@ def test_catalogue_size():
     commands = {c[1].split()[0] for c in CASES}
     assert {"label", "extract", "predict", "evaluate", "fit", "report", "watch", "forecast", "dynamics",
             "train-toy", "finetune", "import-lmeval", "demo", "models", "latency"} <= commands
+
+
+def test_report_reads_past_a_binary_monitor_log(world, tmp_path):
+    """A monitor log line that is not UTF-8 JSON is skipped like a partial one (it was a UnicodeDecodeError)."""
+    main(["report", "--ws", str(world / "monitor_binary"), "--out", str(tmp_path / "r.html")])
+    assert (tmp_path / "r.html").stat().st_size > 0

@@ -15,6 +15,7 @@ from probecast.errors import ProbecastError
 from probecast.evaluation.ppi import AuditBudget
 from probecast.io import write_parquet_atomic
 from probecast.labels import audit as labels_audit
+from probecast.stored import read_parquet
 from probecast.workspace import Workspace, safe_name
 
 
@@ -53,7 +54,7 @@ def _audit_one(ws: Workspace, probe_name: str, model, tokenizer, tasks: dict, ro
     name = str(row["task"])
     if name not in tasks:
         raise ProbecastError(f"--audit: task {name!r} is not among the workspace's tasks ({ws.tasks_file})")
-    preds = pd.read_parquet(ws.predictions_path(row["checkpoint"], name, probe_name))
+    preds = read_parquet(ws.predictions_path(row["checkpoint"], name, probe_name))
     p_by_id = dict(zip(preds["question_id"].astype(str), preds["p_success"].astype(float)))
     task = tasks[name]
     task = Task(**{**task.__dict__, "questions": [q for q in task.questions if q.id in p_by_id]})

@@ -21,6 +21,16 @@ def _csv(value: Optional[str]) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _check_methods(option: str, names: list[str] | None) -> None:
+    """Every name of --probes/--baselines/--methods is a registered probe or baseline (before any work)."""
+    from probecast.probes import REGISTRY
+
+    unknown = [n for n in names or [] if n not in REGISTRY]
+    if unknown:
+        raise ProbecastError(f"{option}: unknown method(s) {', '.join(map(repr, unknown))}; choose from "
+                             f"{', '.join(sorted(REGISTRY))}")
+
+
 def _parse_params(items: list[str] | None, nested: bool) -> dict:
     out: dict = {}
     for item in items or []:
@@ -108,6 +118,10 @@ def predict_cmd(
             raise ProbecastError(f"--level {level}: must be in (0, 1), e.g. 0.9")
         if audit_samples < 1:
             raise ProbecastError(f"--audit-samples {audit_samples}: must be at least 1")
+        if not w.task_specs():  # the audit labels questions of the recorded tasks: refuse before predicting
+            raise ProbecastError(f"--audit: {w.tasks_file} records no tasks to label questions of (labels imported "
+                                 f"with import-lmeval have none); label with `probecast label --tasks ... --ws "
+                                 f"{w.root}` first, or leave --audit out")
     table = predict(w, probe, _csv(checkpoints), _csv(tasks), n_boot=n_boot, seed=seed)
     if budget is not None:
         from probecast.evaluation.audited import audit_table
@@ -156,6 +170,8 @@ def evaluate_cmd(
             "test_fraction": test_fraction, "seed": seed},
         {"probe_params": _parse_params(param, nested=True) if param else None, "probes": _csv(probes),
          "baselines": _csv(baselines), "tasks": _csv(tasks)}, force)
+    _check_methods("--probes", chosen["probes"])
+    _check_methods("--baselines", chosen["baselines"])
     result = evaluate_workspace(w, SplitConfig(**chosen["split"]), chosen["probes"], chosen["baselines"],
                                 chosen["tasks"], chosen["probe_params"], train_loss, _csv(multistep))
     print_results(result.summary)
@@ -192,6 +208,7 @@ def evaluate_in_checkpoint_cmd(
 
     configure_threads(threads)
     w = Workspace(ws, create=False)
+    _check_methods("--methods", _csv(methods))
     cfg = InCheckpointConfig(n_folds=folds, seed=seed, repeats=repeats, n_jobs=torch.get_num_threads())
     params = _parse_params(param, nested=True) if param else recorded_in_checkpoint_params(w, _csv(methods))
     block = in_checkpoint_workspace(w, _csv(methods), cfg, params, _csv(tasks))

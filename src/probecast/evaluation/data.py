@@ -19,11 +19,11 @@ from probecast.workspace import Workspace
 
 def feature_index(ws: Workspace) -> pd.DataFrame:
     """One row per feature file: checkpoint, task, step, has_labels; sorted by step."""
-    from safetensors import safe_open
+    from probecast.stored import open_safetensors
 
     rows = []
     for path in sorted((ws.root / "features").glob("*/*.safetensors")):
-        with safe_open(str(path), framework="numpy") as f:
+        with open_safetensors(path) as f:
             meta = f.metadata() or {}
         ckpt, task = meta.get("checkpoint"), meta.get("task")
         if ckpt is None or task is None:

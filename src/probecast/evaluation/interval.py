@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.evaluation.metrics import bootstrap_mean_ci
+from probecast.stored import read_parquet
 from probecast.uncertainty import grow_in_quadrature
 from probecast.workspace import Workspace
 
@@ -36,7 +37,7 @@ def score_errors(table: pd.DataFrame, probe: str) -> dict[str, float]:
 def probe_score_errors(ws: Workspace, probe: str) -> dict[str, float]:
     """`score_errors` of the workspace's evaluation (W/evaluation/per_checkpoint.parquet); {} without one."""
     path = ws.root / "evaluation" / "per_checkpoint.parquet"
-    return score_errors(pd.read_parquet(path), probe) if path.exists() else {}
+    return score_errors(read_parquet(path), probe) if path.exists() else {}
 
 
 def widen(mean: float, lo: float, hi: float, sd: float | None, level: float = 0.95) -> tuple[float, float]:

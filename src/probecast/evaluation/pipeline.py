@@ -102,6 +102,12 @@ def in_checkpoint_workspace(ws: Workspace, methods: list[str] | None = None, cfg
         raise ProbecastError(f"--param names {unknown}, which are not among the methods run ({', '.join(methods)})")
     made = {m: make_probe(m, **chosen[m]) for m in methods}  # an unknown method or parameter: one line, before any work
     X, labels = load_pairs(ws, select(feature_index(ws), None, tasks, labelled=True), labelled=True)
+    per_checkpoint = pd.Series(X.checkpoint.astype(str)).value_counts()
+    n_folds = (cfg or InCheckpointConfig()).n_folds
+    if len(per_checkpoint) and n_folds > per_checkpoint.min():  # folds deal a checkpoint's rows: none may be empty
+        raise ProbecastError(f"--folds {n_folds}: checkpoint {per_checkpoint.idxmin()!r} has only "
+                             f"{per_checkpoint.min()} labelled rows (questions x tasks), so some folds would be "
+                             f"empty; give --folds {per_checkpoint.min()} or fewer")
     unavailable = {m: r for m in methods if (r := unavailable_reason(m, X, None)) is not None}
     run = [m for m in methods if m not in unavailable]
     if not run:

@@ -190,7 +190,7 @@ class AuditBudget:
             x = float(value)
         except (TypeError, ValueError):
             x = float("nan")
-        if x >= 2 and x == int(x):
+        if 2 <= x < float("inf") and x == int(x):
             return cls(questions=int(x))
         if 0 < x < 1:
             return cls(half_width=x)

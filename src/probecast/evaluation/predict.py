@@ -17,6 +17,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_parquet_atomic
+from probecast.stored import read_parquet
 from probecast.probes.base import Probe, load_probe
 from probecast.evaluation.data import feature_index, load_pairs, select
 from probecast.evaluation.interval import probe_score_errors, task_score_interval
@@ -55,7 +56,7 @@ def predict(ws: Workspace, probe: str, checkpoints: list[str] | None = None, tas
     for _, pair in track(list(pairs.iterrows()), f"predict {name}", show=show_progress):
         path = ws.predictions_path(pair["checkpoint"], pair["task"], name)
         if path.exists() and read_parquet_metadata(path).get("probe_fingerprint") == fp:
-            df = pd.read_parquet(path)
+            df = read_parquet(path)
         else:
             X, _ = load_pairs(ws, pair.to_frame().T, labelled=False, layers=model.reads_.layers)  # only those read
             df = pd.DataFrame({"checkpoint": X.checkpoint.astype(str), "step": X.step.astype(int),
@@ -76,7 +77,7 @@ def task_row(ws: Workspace, df: pd.DataFrame, pair: pd.Series, n_boot: int, seed
            "n_questions": len(df), "score": float(p.mean()), "lo": lo, "hi": hi, "actual": np.nan,
            "interval": covers}
     if pair["has_labels"]:
-        lab = pd.read_parquet(ws.labels_path(pair["checkpoint"], pair["task"]), columns=["question_id", "pass1"])
+        lab = read_parquet(ws.labels_path(pair["checkpoint"], pair["task"]), columns=["question_id", "pass1"])
         actual = lab.set_index("question_id")["pass1"].reindex(df["question_id"]).dropna()
         row["actual"] = float(actual.mean()) if len(actual) else np.nan
     return row

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
+from probecast.stored import read_parquet
 from probecast.features.featureset import FeatureSet
 from probecast.io import atomic_path
 from probecast.workspace import Workspace
@@ -39,10 +40,10 @@ def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question
 
 
 def read_features_metadata(ws: Workspace, checkpoint: str, task: str) -> dict:
-    from safetensors import safe_open
+    from probecast.stored import open_safetensors
 
     path = ws.features_path(checkpoint, task)
-    with safe_open(str(path), framework="numpy") as f:
+    with open_safetensors(path) as f:
         return dict(f.metadata() or {})
 
 
@@ -50,13 +51,13 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
                   layers: tuple[int, ...] | None = None) -> FeatureSet:
     """One (checkpoint, task) block as a FeatureSet (hidden states cast to `dtype`); `layers` = read only those
     positions of the layer axis from disk (what a fitted probe reads, `Probe.reads_`; FeatureSet.layer_ids)."""
-    from safetensors import safe_open
+    from probecast.stored import open_safetensors
 
     path = ws.features_path(checkpoint, task)
     if not path.exists():
         raise ProbecastError(f"no features for checkpoint {checkpoint!r}, task {task!r} in {ws.root}: "
                              f"run `probecast extract --ws {ws.root}` first")
-    with safe_open(str(path), framework="numpy") as f:
+    with open_safetensors(path) as f:
         meta = f.metadata() or {}
         arrays = {k: f.get_tensor(k) for k in f.keys() if layers is None or k not in POOLED_ARRAYS}
         for k in ([] if layers is None else [k for k in POOLED_ARRAYS if k in f.keys()]):
@@ -145,7 +146,7 @@ def load_dataset(ws: Workspace, checkpoints: Iterable[str], tasks: Iterable[str]
                 if not ws.has_labels(ckpt, task):
                     raise ProbecastError(f"no labels for checkpoint {ckpt!r}, task {task!r} in {ws.root}: "
                                          f"run `probecast label --ws {ws.root}` first")
-                lab = pd.read_parquet(ws.labels_path(ckpt, task)).set_index("question_id")
+                lab = read_parquet(ws.labels_path(ckpt, task)).set_index("question_id")
                 keep = np.array([q in lab.index for q in fs.question_ids])
                 fs = fs.subset(keep)
                 label_parts.append(lab.loc[list(fs.question_ids)].reset_index())

@@ -32,12 +32,14 @@ def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = No
     """Dispatch one file or folder to its adapter (a folder may hold several runs)."""
     if path.is_file():
         if path.suffix == ".parquet":
-            return [pd.read_parquet(path)]
+            from probecast.stored import read_parquet
+
+            return [read_parquet(path)]
         if path.suffix == ".csv":
-            header = pd.read_csv(path, nrows=0).columns
+            header = _read_csv(path, nrows=0).columns
             if "_step" in header and "throughput/total_tokens" in header:
                 return [read_olmo_csv(path)]
-            return [pd.read_csv(path)]  # a long table; validation names any missing column
+            return [_read_csv(path)]  # a long table; validation names any missing column
         if path.suffix == ".json":
             return [read_lm_eval_files([path], run=None, tokens_per_step=tokens_per_step)]
         raise ProbecastError(f"{path}: unsupported file type (expected .csv, .parquet or .json)")
@@ -55,6 +57,15 @@ def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = No
     return frames
 
 
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    """`pd.read_csv`; an empty, binary or malformed file -> one line naming it."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ProbecastError(f"{path}: not a readable CSV ({' '.join(str(exc).split())}); give a CSV with a header "
+                             f"row (a long table: {', '.join(LONG_COLUMNS)})") from None
+
+
 def _frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=LONG_COLUMNS)
     untrained = (df["tokens"] <= 0) | (df["flops"] <= 0) | (df["step"] <= 0)
@@ -70,7 +81,7 @@ _OLMO_LOSS = re.compile(r"^eval/(.+)-validation/CrossEntropyLoss$")
 def read_olmo_csv(path: Path) -> pd.DataFrame:
     """acc/<task>: validation rc_5shot_len_norm (rc_5shot_acc where only that exists, e.g. boolq);
     bpb/<task>: validation rc_5shot_bpb; loss/<set>: <set>-validation/CrossEntropyLoss. FLOPs from the CSV."""
-    raw = pd.read_csv(path)
+    raw = _read_csv(path)
     run = path.stem
     prefix = run.split("-")[0]
     params = float(OLMO_LADDER_PARAMS.get(prefix, np.nan))
@@ -132,13 +143,16 @@ def read_lm_eval_files(files: list[Path], run: str | None, tokens_per_step: floa
     for path in files:
         try:
             obj = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ProbecastError(f"{path}: not readable JSON ({exc})") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("results"), dict):
             continue  # not a results file (e.g. a samples or config file next to it)
         config = obj.get("config") or {}
         meta_path = path.with_name(path.name + ".meta.json")
-        sidecar = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        try:
+            sidecar = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProbecastError(f"{meta_path}: not readable JSON ({exc}); fix it or delete it") from None
         step = _step_of(path, config, sidecar)
         if step is None:
             raise ProbecastError(f"{path}: cannot tell the checkpoint step; name the file or folder step<N> "
@@ -228,7 +242,9 @@ def read_workspace(path: Path) -> pd.DataFrame:
         means = labels.groupby(["checkpoint", "task"])["pass1"].mean()
         rows += [_ws_row(path, index, ckpt, f"acc/{task}", v) for (ckpt, task), v in means.items()]
     for file in sorted((path / "predictions").glob("*/*/*.parquet")):
-        df = pd.read_parquet(file)
+        from probecast.stored import read_parquet
+
+        df = read_parquet(file)
         probe = file.parent.parent.name
         ckpt = str(df["checkpoint"].iloc[0]) if "checkpoint" in df and len(df) else file.parent.name
         task = str(df["task"].iloc[0]) if "task" in df and len(df) else file.stem

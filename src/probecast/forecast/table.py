@@ -80,8 +80,8 @@ def parse_count(text: str, where: str) -> float:
         value = float(number) * scale
     except ValueError:
         raise ProbecastError(f"{where}: {text!r} is not a number") from None
-    if not value > 0:
-        raise ProbecastError(f"{where}: must be > 0")
+    if not 0 < value < float("inf"):
+        raise ProbecastError(f"{where}: must be a finite number > 0 (e.g. 1e21 or 1.3B), got {text!r}")
     return value
 
 
@@ -109,7 +109,10 @@ def wide(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     out = meta.merge(values, on=keys)
     missing = [m for m in metrics if m not in out.columns]
     if missing:
-        raise ProbecastError(f"table: metric(s) {', '.join(missing)} not present")
+        have = sorted(df["metric"].unique())
+        raise ProbecastError(f"table: metric(s) {', '.join(missing)} not present (metrics present: "
+                             f"{', '.join(have[:20])}{', ...' if len(have) > 20 else ''}); check --task, "
+                             f"--loss-metric or --domain")
     return out.dropna(subset=metrics).sort_values(keys).reset_index(drop=True)
 
 

@@ -61,10 +61,10 @@ class MonitorConfig:
 
 def workspace_extract_config(ws: Workspace, batch_size: int | None = None) -> ExtractConfig:
     """The extraction settings of the workspace's features (what the probes were fitted on)."""
-    from safetensors import safe_open
+    from probecast.stored import open_safetensors
 
     for path in sorted((ws.root / "features").glob("*/*.safetensors")):
-        with safe_open(str(path), framework="numpy") as f:
+        with open_safetensors(path) as f:
             raw = (f.metadata() or {}).get("settings")
         if raw:
             settings = json.loads(raw)

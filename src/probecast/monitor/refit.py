@@ -26,6 +26,7 @@ from probecast.features.featureset import FeatureSet
 from probecast.features.store import load_dataset
 from probecast.io import write_json_atomic
 from probecast.probes.base import Probe, make_probe
+from probecast.stored import read_json, read_parquet
 from probecast.workspace import Workspace, safe_name
 
 
@@ -33,7 +34,7 @@ def audit_rows(ws: Workspace) -> list[tuple[str, str, pd.DataFrame]]:
     """(checkpoint, task, audit labels) of every stored audit."""
     out = []
     for path in sorted((ws.monitor_dir / "audit").glob("*/*.parquet")):
-        df = pd.read_parquet(path)
+        df = read_parquet(path)
         if df.empty or not {"checkpoint", "task", "question_id", "pass1"} <= set(df.columns):
             continue
         out.append((str(df["checkpoint"].iloc[0]), str(df["task"].iloc[0]), df))
@@ -116,7 +117,7 @@ class RefitLog:
 
     def __init__(self, ws: Workspace, probe: str) -> None:
         self.path = ws.monitor_dir / "refit" / f"{safe_name(probe)}.json"
-        self.data = json.loads(self.path.read_text()) if self.path.exists() else {"active": probe, "refits": []}
+        self.data = read_json(self.path, dict) if self.path.exists() else {"active": probe, "refits": []}
 
     @property
     def active(self) -> str:

@@ -127,18 +127,14 @@ def _loads(line: bytes) -> dict | None:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """Every whole record of a monitor log (a partial last line is ignored)."""
+    """Every whole record of a monitor log (a partial last line, or one that is not UTF-8 JSON, is ignored)."""
     if not path.exists():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().splitlines():
         line = line.strip()
-        if not line:
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+        if line and (record := _loads(line)) is not None:
+            out.append(record)
     return out
 
 

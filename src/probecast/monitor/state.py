@@ -10,12 +10,12 @@ checkpoint done instead of logging it twice. A failed checkpoint is retried only
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from probecast.io import write_json_atomic
 from probecast.monitor.sinks import jsonl_path, read_jsonl
+from probecast.stored import read_json
 from probecast.workspace import Workspace, safe_name
 
 
@@ -23,7 +23,7 @@ class WatchState:
     def __init__(self, ws: Workspace, probe: str) -> None:
         self.ws, self.probe = ws, probe
         self.path = ws.monitor_dir / "watch" / f"{safe_name(probe)}.json"
-        self.data = json.loads(self.path.read_text()) if self.path.exists() else {"checkpoints": {}}
+        self.data = read_json(self.path, dict) if self.path.exists() else {"checkpoints": {}}
 
     @property
     def checkpoints(self) -> dict[str, dict]:

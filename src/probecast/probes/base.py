@@ -62,8 +62,9 @@ class Probe:
             known = {f.name for f in fields(self.Config)}
             unknown = set(params) - known
             if unknown:
-                raise ProbecastError(f"probe {self.name!r}: unknown parameter(s) {sorted(unknown)}; "
+                raise ProbecastError(f"--param: probe {self.name!r}: unknown parameter(s) {sorted(unknown)}; "
                                      f"known: {sorted(known)}")
+            check_param_types(self.name, self.Config, params)
             config = self.Config(**params)
         self.config = config
         self.fitted_ = False
@@ -150,6 +151,47 @@ class Probe:
         return load_probe(directory)
 
 
+def check_param_types(name: str, config_cls: type, params: dict) -> None:
+    """A parameter whose value has the wrong type (`layer="abc"`, `l2_grid=5`) is bad input: refused here, with
+    the type the field wants, instead of a TypeError deep inside the fit."""
+    import typing
+
+    hints = typing.get_type_hints(config_cls)
+    for key, value in params.items():
+        hint = hints.get(key)
+        if hint is not None and not _matches(value, hint):
+            want = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            raise ProbecastError(f"--param {key}={json.dumps(value, default=str)} (probe {name!r}): should be "
+                                 f"{want}; VALUE is read as JSON, e.g. 3, 0.5, true, [1, 10], \"text\"")
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    import numbers
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, h) for h in args)
+    if origin is typing.Literal:
+        return value in args
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, (bool, np.bool_))
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if hint is str:
+        return isinstance(value, str)
+    if hint in (list, tuple) or origin in (list, tuple):
+        inner = [a for a in args if a is not Ellipsis]
+        return isinstance(value, (list, tuple, np.ndarray)) and (len(inner) != 1 or all(_matches(v, inner[0])
+                                                                                          for v in value))
+    return True  # dicts, arrays, anything else: the probe checks it
+
+
 def make_probe(name: str, **params: Any) -> Probe:
     if name not in REGISTRY:
         raise ProbecastError(f"unknown probe {name!r}; available: {sorted(REGISTRY)}")
@@ -187,19 +229,24 @@ def split_probe_specs(text: str) -> list[str]:
 
 
 def load_probe(directory: str | Path) -> Probe:
-    from safetensors.numpy import load_file
+    from probecast.stored import damaged, load_safetensors, read_json
 
     directory = Path(directory)
     cfg_path = directory / "config.json"
     if not cfg_path.exists():
         raise ProbecastError(f"{cfg_path}: no fitted probe here; run `probecast fit` or `probecast evaluate` first")
-    meta = json.loads(cfg_path.read_text())
+    meta = read_json(cfg_path, dict)
     name = meta.get("probe")
     if name not in REGISTRY:
-        raise ProbecastError(f"{cfg_path}: probe {name!r} is not registered; available: {sorted(REGISTRY)}")
+        raise ProbecastError(f"{cfg_path}: probe {name!r} is not registered (available: {sorted(REGISTRY)}); "
+                             f"delete that probe folder and fit it again (`probecast fit`)")
     cls = REGISTRY[name]
-    probe = cls(cls.Config(**meta["config"]))
-    probe._set_state(load_file(str(directory / "weights.safetensors")), meta.get("state", {}))
+    try:
+        config = cls.Config(**meta["config"])
+    except (KeyError, TypeError) as exc:
+        raise damaged(cfg_path, "probe config", f"no valid 'config' for {name} ({exc})") from None
+    probe = cls(config)
+    probe._set_state(load_safetensors(directory / "weights.safetensors"), meta.get("state", {}))
     probe.hidden_shape_ = meta.get("hidden_shape")
     probe.step_scale_ = float(meta.get("step_scale", 1.0))
     probe.fitted_ = True

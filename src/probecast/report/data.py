@@ -11,14 +11,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from probecast.errors import ProbecastError
 from probecast.monitor.sinks import jsonl_path, read_jsonl
+from probecast.stored import read_json, read_parquet
 from probecast.workspace import Workspace
 
 
@@ -51,10 +50,7 @@ class ReportData:
 
 
 def _json(path: Path) -> dict | list:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ProbecastError(f"{path}: unreadable JSON ({exc}); re-run the step that wrote it") from None
+    return read_json(path, dict)
 
 
 def load_report_data(ws: Workspace) -> ReportData:
@@ -65,9 +61,9 @@ def load_report_data(ws: Workspace) -> ReportData:
     if (ev / "evaluation.json").exists():
         d.evaluation = _json(ev / "evaluation.json")
     if (ev / "per_checkpoint.parquet").exists():
-        d.per_checkpoint = pd.read_parquet(ev / "per_checkpoint.parquet")
+        d.per_checkpoint = read_parquet(ev / "per_checkpoint.parquet")
     if (ev / "predictions.parquet").exists():
-        d.predictions = pd.read_parquet(ev / "predictions.parquet")
+        d.predictions = read_parquet(ev / "predictions.parquet")
     labels = ws.read_labels()
     if not labels.empty:
         d.actual = (labels.groupby(["checkpoint", "step", "task"], as_index=False)

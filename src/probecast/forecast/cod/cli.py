@@ -23,9 +23,9 @@ def cod_cmd(
                                     "flag or list the paths after it."),
     more_runs: Optional[List[Path]] = typer.Argument(None, hidden=True, callback=v.input_paths),
     task: str = typer.Option(..., "--task", help="Task name as in the table / the workspace labels."),
-    target_params: Optional[float] = typer.Option(None, "--target-params", min=1.0, help="Target model parameters N."),
-    target_tokens: Optional[float] = typer.Option(None, "--target-tokens", min=1.0, help="Target training tokens D."),
-    target_flops: Optional[float] = typer.Option(None, "--target-flops", min=1.0, help="Target compute C (default 6·N·D)."),
+    target_params: Optional[float] = typer.Option(None, "--target-params", min=1.0, callback=v.finite, help="Target model parameters N."),
+    target_tokens: Optional[float] = typer.Option(None, "--target-tokens", min=1.0, callback=v.finite, help="Target training tokens D."),
+    target_flops: Optional[float] = typer.Option(None, "--target-flops", min=1.0, callback=v.finite, help="Target compute C (default 6·N·D)."),
     method: str = typer.Option("cod", "--method", callback=v.one_of("cod", "cod-no-mapping", "end-to-end"), help="cod, cod-no-mapping or end-to-end."),
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
@@ -70,6 +70,9 @@ def cod_cmd(
         raise ProbecastError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
     query = Query(params=target_params, tokens=target_tokens, flops=target_flops)
     target_compute = query.compute
+    if target_compute == float("inf"):
+        raise ProbecastError("--target-params x --target-tokens: 6·N·D is not a finite number; give realistic "
+                             "values or --target-flops")
     paths = list(runs) + list(more_runs or [])
     matrix = question_matrix(load_questions(paths, task, points), task, source=", ".join(map(str, paths)))
     if target_compute <= matrix.compute[-1]:

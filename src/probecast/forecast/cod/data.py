@@ -134,7 +134,9 @@ def question_matrix(df: pd.DataFrame, task: str, source: str = "table", min_mode
 # ---- readers -------------------------------------------------------------------------------------------------
 def read_question_file(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        df = pd.read_parquet(path)
+        from probecast.stored import read_parquet
+
+        df = read_parquet(path)
     elif path.suffix in (".csv", ".tsv", ".txt"):
         try:
             df = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
@@ -150,6 +152,7 @@ def read_workspace(root: Path, task: str, points: str = "final") -> pd.DataFrame
     ckpt_file = root / "checkpoints.json"
     if not ckpt_file.exists():
         raise ProbecastError(f"{root}: not a workspace (no checkpoints.json); give a workspace or a per-question CSV")
+    from probecast.stored import read_parquet
     from probecast.workspace import Workspace
 
     ws = Workspace(root, create=False)
@@ -162,7 +165,7 @@ def read_workspace(root: Path, task: str, points: str = "final") -> pd.DataFrame
         raise ProbecastError(f"points={points!r}: expected 'final' or 'all'")
     rows = []
     for rec in records:
-        labels = pd.read_parquet(ws.labels_path(rec["id"], task), columns=["question_id", "n", "c"])
+        labels = read_parquet(ws.labels_path(rec["id"], task), columns=["question_id", "n", "c"])
         model = root.name if points == "final" else f"{root.name}@{rec['id']}"
         rows.append(labels.assign(model=model, params=rec.get("params"), tokens=rec.get("tokens"),
                                   flops=rec.get("flops"), task=task))
