@@ -108,6 +108,8 @@ CASES = [
     ("predict-audit-no-tasks", "predict --ws {ws} --probe lin --audit 8", "--audit"),
     ("evaluate-baseline-unknown", "evaluate --ws {ws} --probes linear --baselines constant", "--baselines"),
     ("evaluate-probe-unknown", "evaluate --ws {ws} --probes linaer", "--probes"),
+    ("evaluate-n-train-all", "evaluate --ws {ws} --n-train 99 --probes linear", "--n-train"),
+    ("evaluate-multistep-unknown", "evaluate --ws {ws} --probes linear --multistep zzz", "--multistep"),
     ("in-checkpoint-method-unknown", "evaluate-in-checkpoint --ws {ws} --methods nosuch", "--methods"),
     ("in-checkpoint-param-unknown-key", "evaluate-in-checkpoint --ws {ws} --methods linear --param linear.nokey=3",
      "--param"),

@@ -47,6 +47,10 @@ def evaluate_workspace(ws: Workspace, split: SplitConfig | None = None, probes: 
     index = select(feature_index(ws), None, tasks, labelled=True)
     X, labels = load_pairs(ws, index, labelled=True)
     losses = train_losses(ws, train_loss_file)
+    unknown = sorted(set(multistep or []) - set(X.task.astype(str)))
+    if unknown:
+        raise ProbecastError(f"--multistep: {unknown} are not among the labelled tasks "
+                             f"({', '.join(sorted(set(X.task.astype(str))))}); name tasks of the workspace")
     if baselines is not None and "training_loss" in baselines and not losses:
         raise ProbecastError("training_loss baseline: no training loss found; give --train-loss FILE "
                              "(JSON {step: loss}) or record train_loss in checkpoints.json")

@@ -70,8 +70,9 @@ def make_split(X: FeatureSet, cfg: SplitConfig) -> Split:
     last = ck.loc[ck["checkpoint"].isin(train_ck), "step"].max()
     test_ck = list(ck.loc[ck["step"] > last, "checkpoint"])
     if not test_ck:
-        raise ProbecastError(f"evaluation: no labelled checkpoint after the training ones {train_ck} "
-                             f"(last step {last}); label later checkpoints or train on fewer")
+        how = "--train-checkpoints" if cfg.train_checkpoints else f"--n-train {cfg.n_train_checkpoints}"
+        raise ProbecastError(f"{how}: no labelled checkpoint after the training ones {train_ck} (last step {last}); "
+                             f"label later checkpoints or train on fewer ({len(ck) - 1} at most here)")
     test_q = set()
     for task in sorted(set(X.task.astype(str))):
         qs = np.array(sorted(set(X.question_ids[X.task == task].astype(str))))
