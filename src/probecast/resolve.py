@@ -19,9 +19,10 @@ from probecast.tasks.schema import Task
 from probecast.workspace import Workspace
 
 
-def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = None) -> list[Checkpoint]:
-    """Checkpoints of `source`, else the workspace's; `select` filters by comma-separated ids or steps. Nothing
-    is recorded here: `record_checkpoints` does it once their results exist."""
+def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = None,
+                        option: str = "--checkpoints") -> list[Checkpoint]:
+    """Checkpoints of `source`, else the workspace's; `select` (the command's `option`) filters by comma-separated
+    ids or steps. Nothing is recorded here: `record_checkpoints` does it once their results exist."""
     if source:
         ckpts = discover_checkpoints(source)
     else:
@@ -32,9 +33,12 @@ def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = 
         ckpts = [Checkpoint.from_record(r) for r in records]
     if select:
         wanted = {s.strip() for s in select.split(",") if s.strip()}
+        known = ckpts
         ckpts = [c for c in ckpts if c.id in wanted or str(c.step) in wanted]
         if not ckpts:
-            raise ProbecastError(f"--checkpoints {select!r} matches no checkpoint (ids or steps)")
+            ids = [c.id for c in known]
+            listing = ", ".join(ids[:8]) + (f" … ({len(ids)} in all)" if len(ids) > 8 else "")
+            raise ProbecastError(f"{option} {select!r} matches no checkpoint; give ids or steps of: {listing}")
     return ckpts
 
 

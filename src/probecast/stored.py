@@ -19,7 +19,8 @@ from probecast.errors import ProbecastError
 _REDO = (
     ("checkpoints.json", "delete it and record the checkpoints again (`probecast label RUN_DIR --ws W`)"),
     ("tasks.json", "delete it and pass --tasks again"),
-    ("summary.json", "delete it (or restore a backup) and run `probecast evaluate` again"),
+    ("summary.json", "delete it (or restore a backup) and run the steps that write it again: `probecast evaluate`, "
+                     "`evaluate-in-checkpoint`, `latency` (a demo's: `probecast demo` with the same --out)"),
     ("labels", "delete it and label that checkpoint again (`probecast label`, or `probecast import-lmeval`)"),
     ("features", "delete it and run `probecast extract` again"),
     ("probes", "delete that probe folder and fit it again (`probecast fit`)"),

@@ -120,7 +120,7 @@ def register_latency(app: typer.Typer) -> None:
         name = probe or summary.get("best_probe")
         if not name:
             raise ProbecastError(f"{w.summary_file}: no best_probe recorded; pass --probe NAME")
-        ckpts = resolve_checkpoints(None, w, checkpoint)
+        ckpts = resolve_checkpoints(None, w, checkpoint, option="--checkpoint")
         ckpt = ckpts[-1]
         tasks = resolve_tasks(None, w)
         label_meta = w.label_metadata(ckpt.id, tasks[0].name)
