@@ -59,13 +59,21 @@ def workspace_lock(root: str | Path, command: str) -> Iterator[None]:
         lock.release()
 
 
-def _holder(root: Path) -> str:
-    try:
-        h = json.loads((root / HOLDER_FILE).read_text())
-        since = time.strftime("%H:%M:%S UTC", time.gmtime(h["since"]))
-        return f"`{h['command']}` (pid {h['pid']} on {h['host']}, since {since})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another probecast command"
+def _holder(root: Path, wait: float = 1.0) -> str:
+    """Who holds the lock, from the file its holder writes right after taking it: a holder that has just taken it
+    may not have written it yet, so a missing file is read again for up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            h = json.loads((root / HOLDER_FILE).read_text())
+            since = time.strftime("%H:%M:%S UTC", time.gmtime(h["since"]))
+            return f"`{h['command']}` (pid {h['pid']} on {h['host']}, since {since})"
+        except FileNotFoundError:
+            if time.monotonic() >= deadline:
+                return "another probecast command"
+            time.sleep(0.05)
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another probecast command"
 
 
 def writes_workspace(command: str, param: str = "ws", create: bool = True) -> Callable:

@@ -80,12 +80,7 @@ class Workspace:
 
     # ---- checkpoints index ---------------------------------------------------------------------------------
     def read_checkpoints(self) -> list[dict]:
-        if not self.checkpoints_file.exists():
-            return []
-        records = read_json(self.checkpoints_file, list)
-        if not all(isinstance(r, dict) and "id" in r for r in records):
-            raise damaged(self.checkpoints_file, "checkpoints", "every entry must be an object with an \"id\"")
-        return records
+        return _records(self.checkpoints_file, "checkpoints", "id")
 
     def add_checkpoints(self, records: Iterable[dict]) -> None:
         """Merge checkpoint records (by id) into checkpoints.json, kept sorted by step."""
@@ -139,9 +134,14 @@ class Workspace:
         write_json_atomic(self.tasks_file, specs)
 
     def task_specs(self) -> list[dict]:
-        if not self.tasks_file.exists():
-            return []
-        specs = read_json(self.tasks_file, list)
-        if not all(isinstance(e, dict) and "spec" in e for e in specs):
-            raise damaged(self.tasks_file, "tasks", "every entry must be an object with a \"spec\"")
-        return specs
+        return _records(self.tasks_file, "tasks", "spec")
+
+
+def _records(path: Path, what: str, key: str) -> list[dict]:
+    """A workspace index (a JSON list of objects, each with `key`); [] when it is not there yet."""
+    if not path.exists():
+        return []
+    records = read_json(path, list)
+    if not all(isinstance(r, dict) and key in r for r in records):
+        raise damaged(path, what, f"every entry must be an object with a \"{key}\"")
+    return records

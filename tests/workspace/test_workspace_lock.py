@@ -62,3 +62,26 @@ def test_two_label_processes_at_once_label_each_pair_once(tiny_run, tmp_path):
     assert not df.duplicated(["checkpoint", "task", "question_id"]).any() and len(df) == 3 * 6
     ids = [r["id"] for r in __import__("json").loads((ws / "checkpoints.json").read_text())]
     assert sorted(ids) == ["step-1", "step-24", "step-8"]
+
+
+def test_the_holder_is_named_even_when_it_has_just_taken_the_lock(tmp_path):
+    """The holder writes who it is right after taking the lock; a second command that arrives in between waits
+    for that file (briefly) instead of naming 'another probecast command'."""
+    import json
+    import threading
+    import time
+
+    from probecast.lock import HOLDER_FILE, _holder
+
+    def write_later():
+        time.sleep(0.2)
+        (tmp_path / HOLDER_FILE).write_text(json.dumps({"command": "probecast label x", "pid": 1, "host": "h",
+                                                         "since": 0}))
+
+    t = threading.Thread(target=write_later)
+    t.start()
+    try:
+        assert "`probecast label x` (pid 1 on h" in _holder(tmp_path)
+    finally:
+        t.join()
+    assert _holder(tmp_path / "nowhere", wait=0.1) == "another probecast command"
