@@ -149,6 +149,14 @@ def layer_list(value: Optional[str]) -> Optional[str]:
     return value
 
 
+def names(value: Optional[str]) -> Optional[str]:
+    """A comma-separated list of names (`--methods`, `--tasks`, ...): given, it names at least one (`--methods ,`
+    would otherwise mean the default, silently)."""
+    if value is not None and not [v for v in value.split(",") if v.strip()]:
+        raise _bad(f"{value!r} names nothing; give comma-separated names, or leave the option out for the default")
+    return value
+
+
 def positive(value: Optional[float]) -> Optional[float]:
     """A number that must be > 0 (a scale, a radius, a learning rate): typer's `min=` is inclusive."""
     if value is not None and not value > 0:

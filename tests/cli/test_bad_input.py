@@ -110,6 +110,8 @@ CASES = [
     ("evaluate-probe-unknown", "evaluate --ws {ws} --probes linaer", "--probes"),
     ("evaluate-n-train-all", "evaluate --ws {ws} --n-train 99 --probes linear", "--n-train"),
     ("evaluate-multistep-unknown", "evaluate --ws {ws} --probes linear --multistep zzz", "--multistep"),
+    ("evaluate-in-checkpoint-methods-empty", "evaluate-in-checkpoint --ws {ws} --methods ,", "--methods"),
+    ("evaluate-probes-empty", "evaluate --ws {ws} --probes ,,", "--probes"),
     ("in-checkpoint-method-unknown", "evaluate-in-checkpoint --ws {ws} --methods nosuch", "--methods"),
     ("in-checkpoint-param-unknown-key", "evaluate-in-checkpoint --ws {ws} --methods linear --param linear.nokey=3",
      "--param"),

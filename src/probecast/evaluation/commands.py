@@ -63,9 +63,9 @@ def fit_cmd(
                               "baseline (carry_forward, answer_loglik, answer_loglik_paths, text_difficulty, "
                               "training_loss)."),
     name: Optional[str] = typer.Option(None, "--name", help="Save as W/probes/NAME (default: the probe kind)."),
-    checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Comma-separated checkpoint ids to train "
+    checkpoints: Optional[str] = typer.Option(None, "--checkpoints", callback=v.names, help="Comma-separated checkpoint ids to train "
                                               "on (default: every labelled checkpoint)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", callback=v.names, help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
     force: bool = typer.Option(False, "--force", help="Replace W/probes/NAME fitted with another kind or parameters."),
     threads: Optional[int] = THREADS,
@@ -90,9 +90,9 @@ def predict_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     probe: str = typer.Option(..., "--probe", help="A fitted probe: its name in W/probes/ (as in summary.json) or a "
                               "probe directory."),
-    checkpoints: Optional[str] = typer.Option(None, "--checkpoint", "--checkpoints",
+    checkpoints: Optional[str] = typer.Option(None, "--checkpoint", "--checkpoints", callback=v.names,
                                               help="Comma-separated checkpoint ids (default: every one with features)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", callback=v.names, help="Comma-separated tasks (default: all)."),
     n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap replicates over questions for the interval."),
     seed: int = typer.Option(0, "--seed", min=0),
     audit: Optional[str] = typer.Option(None, "--audit", help="Also label random questions at each checkpoint by "
@@ -139,16 +139,16 @@ def evaluate_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
     n_train: Optional[int] = typer.Option(None, "--n-train", min=1, help="Train on the first N labelled checkpoints "
                                           "by step (default: the split summary.json records, else 2)."),
-    train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints",
+    train_checkpoints: Optional[str] = typer.Option(None, "--train-checkpoints", callback=v.names,
                                                     help="Comma-separated training checkpoint ids (overrides --n-train)."),
     test_fraction: Optional[float] = typer.Option(None, "--test-fraction", min=0.01, max=0.99, help="Fraction of "
                                                   "each task's questions held out (default: as recorded, else 0.3)."),
-    probes: Optional[str] = typer.Option(None, "--probes", help="Comma-separated probes (default: all that fit the features)."),
-    baselines: Optional[str] = typer.Option(None, "--baselines", help="Comma-separated baselines (default: all available)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    probes: Optional[str] = typer.Option(None, "--probes", callback=v.names, help="Comma-separated probes (default: all that fit the features)."),
+    baselines: Optional[str] = typer.Option(None, "--baselines", callback=v.names, help="Comma-separated baselines (default: all available)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", callback=v.names, help="Comma-separated tasks (default: all)."),
     train_loss: Optional[Path] = typer.Option(None, "--train-loss", callback=v.input_file, help="JSON {step: training loss} for the "
                                               "training_loss baseline (default: train_loss in checkpoints.json)."),
-    multistep: Optional[str] = typer.Option(None, "--multistep", help="Comma-separated multi-step tasks (default: "
+    multistep: Optional[str] = typer.Option(None, "--multistep", callback=v.names, help="Comma-separated multi-step tasks (default: "
                                             "from label metadata)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Question-split seed (default: as recorded, else 0)."),
@@ -181,7 +181,7 @@ def evaluate_cmd(
 @writes_workspace("evaluate-in-checkpoint", create=False)
 def evaluate_in_checkpoint_cmd(
     ws: Path = typer.Option(..., "--ws", help=WS_HELP, callback=v.workspace_in),
-    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated probes and baselines (default: "
+    methods: Optional[str] = typer.Option(None, "--methods", callback=v.names, help="Comma-separated probes and baselines (default: "
                                           "linear, ridge, ridge_layers, by_format, vote, logit_lens, lens_ridge, "
                                           "hybrid, answer_loglik, text_difficulty; those the features cannot feed are "
                                           "listed and skipped)."),
@@ -189,7 +189,7 @@ def evaluate_in_checkpoint_cmd(
     seed: int = typer.Option(0, "--seed", min=0, help="Fold seed."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Repeated cross-validation: fold draws seed, seed+1, ...; "
                                 "every figure is their mean (less fold noise, `repeats` times the work)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", help="Comma-separated tasks (default: all)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", callback=v.names, help="Comma-separated tasks (default: all)."),
     param: Optional[List[str]] = typer.Option(None, "--param", help=PARAM_HELP + " Left out: the parameters "
                                               "summary.json's in_checkpoint records for the methods run (a rerun "
                                               "reproduces it, e.g. the real demo's pooling), else the defaults "
