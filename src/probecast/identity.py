@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 from probecast.errors import ProbecastError
-from probecast.stored import read_json
+from probecast.stored import read_json, read_parquet
 from probecast.workspace import Workspace
 
 # result setting -> the option that sets it
@@ -80,8 +80,6 @@ def label_differences(ws: Workspace, ckpt_id: str, task, cfg) -> list[Difference
         found = []
     else:
         found = differences(meta.get("settings", {}), asdict(cfg), LABEL_FLAGS, unrecorded=True)
-    from probecast.stored import read_parquet
-
     ids = read_parquet(ws.labels_path(ckpt_id, task.name), columns=["question_id"])["question_id"].tolist()
     return found + _question_difference(ids, task)
 

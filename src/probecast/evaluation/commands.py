@@ -208,10 +208,11 @@ def evaluate_in_checkpoint_cmd(
 
     configure_threads(threads)
     w = Workspace(ws, create=False)
-    _check_methods("--methods", _csv(methods))
+    names = _csv(methods)
+    _check_methods("--methods", names)
     cfg = InCheckpointConfig(n_folds=folds, seed=seed, repeats=repeats, n_jobs=torch.get_num_threads())
-    params = _parse_params(param, nested=True) if param else recorded_in_checkpoint_params(w, _csv(methods))
-    block = in_checkpoint_workspace(w, _csv(methods), cfg, params, _csv(tasks))
+    params = _parse_params(param, nested=True) if param else recorded_in_checkpoint_params(w, names)
+    block = in_checkpoint_workspace(w, names, cfg, params, _csv(tasks))
     write_in_checkpoint(w, block)
     console = make_console()
     draws = f" x {repeats} fold draws" if repeats > 1 else ""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from probecast.errors import ProbecastError
-from probecast.stored import read_parquet
+from probecast.stored import open_safetensors, read_parquet
 from probecast.features.featureset import FeatureSet
 from probecast.io import atomic_path
 from probecast.workspace import Workspace
@@ -40,8 +40,6 @@ def save_features(ws: Workspace, checkpoint: str, step: int, task: str, question
 
 
 def read_features_metadata(ws: Workspace, checkpoint: str, task: str) -> dict:
-    from probecast.stored import open_safetensors
-
     path = ws.features_path(checkpoint, task)
     with open_safetensors(path) as f:
         return dict(f.metadata() or {})
@@ -51,8 +49,6 @@ def load_features(ws: Workspace, checkpoint: str, task: str, dtype=np.float32,
                   layers: tuple[int, ...] | None = None) -> FeatureSet:
     """One (checkpoint, task) block as a FeatureSet (hidden states cast to `dtype`); `layers` = read only those
     positions of the layer axis from disk (what a fitted probe reads, `Probe.reads_`; FeatureSet.layer_ids)."""
-    from probecast.stored import open_safetensors
-
     path = ws.features_path(checkpoint, task)
     if not path.exists():
         raise ProbecastError(f"no features for checkpoint {checkpoint!r}, task {task!r} in {ws.root}: "

@@ -49,17 +49,12 @@ class ReportData:
         return self.per_checkpoint.empty and self.monitor.empty and self.actual.empty and not self.forecasts
 
 
-def _json(path: Path) -> dict | list:
-    return read_json(path, dict)
-
-
 def load_report_data(ws: Workspace) -> ReportData:
     d = ReportData(root=ws.root)
-    if ws.summary_file.exists():
-        d.summary = _json(ws.summary_file)
+    d.summary = ws.read_summary()
     ev = ws.root / "evaluation"
     if (ev / "evaluation.json").exists():
-        d.evaluation = _json(ev / "evaluation.json")
+        d.evaluation = read_json(ev / "evaluation.json", dict)
     if (ev / "per_checkpoint.parquet").exists():
         d.per_checkpoint = read_parquet(ev / "per_checkpoint.parquet")
     if (ev / "predictions.parquet").exists():
@@ -76,11 +71,11 @@ def load_report_data(ws: Workspace) -> ReportData:
     d.events = read_jsonl(ws.monitor_dir / "events.jsonl")
     for path in sorted(ws.forecasts_dir.glob("*.json")) if ws.forecasts_dir.is_dir() else []:
         png = path.with_suffix(".png")
-        d.forecasts.append({"name": path.stem, "result": _json(path), "png": png if png.exists() else None})
+        d.forecasts.append({"name": path.stem, "result": read_json(path, dict), "png": png if png.exists() else None})
     d.checkpoints = ws.read_checkpoints()
     d.task_specs = ws.task_specs()
     for cfg in sorted((ws.root / "probes").glob("*/config.json")):
-        meta = _json(cfg)
+        meta = read_json(cfg, dict)
         d.probe_configs[cfg.parent.name] = {"kind": meta.get("probe"), "config": meta.get("config"),
                                             "state": meta.get("state")}
     return d
