@@ -34,7 +34,11 @@ class Query:
             return float(self.flops)
         if self.params is None or self.tokens is None:
             raise ProbecastError("target: give --target-flops, or --target-params and --target-tokens")
-        return 6.0 * float(self.params) * float(self.tokens)
+        compute = 6.0 * float(self.params) * float(self.tokens)
+        if compute == float("inf"):
+            raise ProbecastError("--target-params x --target-tokens: 6·N·D is not a finite number; give realistic "
+                                 "values or --target-flops")
+        return compute
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}

@@ -69,10 +69,7 @@ def cod_cmd(
     if method not in METHODS:
         raise ProbecastError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
     query = Query(params=target_params, tokens=target_tokens, flops=target_flops)
-    target_compute = query.compute
-    if target_compute == float("inf"):
-        raise ProbecastError("--target-params x --target-tokens: 6·N·D is not a finite number; give realistic "
-                             "values or --target-flops")
+    target_compute = query.compute  # complete and finite, or one error line
     paths = list(runs) + list(more_runs or [])
     matrix = question_matrix(load_questions(paths, task, points), task, source=", ".join(map(str, paths)))
     if target_compute <= matrix.compute[-1]:
