@@ -69,6 +69,18 @@ def read_parquet(path: str | Path, **kwargs: Any):
         raise damaged(path, "Parquet", exc) from None
 
 
+def read_csv(path: str | Path, hint: str | None = None, **kwargs: Any):
+    """`pd.read_csv(path, **kwargs)`; an empty, binary or malformed file -> one line naming it (and `hint`: what a
+    readable one holds)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ProbecastError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})"
+                             + (f"; {hint}" if hint else "")) from None
+
+
 def parquet_schema(path: str | Path):
     import pyarrow as pa
     import pyarrow.parquet as pq

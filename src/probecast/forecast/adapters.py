@@ -58,12 +58,9 @@ def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = No
 
 
 def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    """`pd.read_csv`; an empty, binary or malformed file -> one line naming it."""
-    try:
-        return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ProbecastError(f"{path}: not a readable CSV ({' '.join(str(exc).split())}); give a CSV with a header "
-                             f"row (a long table: {', '.join(LONG_COLUMNS)})") from None
+    from probecast.stored import read_csv
+
+    return read_csv(path, f"give a CSV with a header row (a long table: {', '.join(LONG_COLUMNS)})", **kwargs)
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

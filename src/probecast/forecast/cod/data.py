@@ -133,15 +133,12 @@ def question_matrix(df: pd.DataFrame, task: str, source: str = "table", min_mode
 
 # ---- readers -------------------------------------------------------------------------------------------------
 def read_question_file(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        from probecast.stored import read_parquet
+    from probecast.stored import read_csv, read_parquet
 
+    if path.suffix == ".parquet":
         df = read_parquet(path)
     elif path.suffix in (".csv", ".tsv", ".txt"):
-        try:
-            df = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ProbecastError(f"{path}: not a readable CSV ({exc})") from None
+        df = read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
     else:
         raise ProbecastError(f"{path}: unsupported file type; give a per-question .csv/.parquet or a workspace")
     return validate_question_table(df, str(path))
