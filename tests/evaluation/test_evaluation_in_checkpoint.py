@@ -65,3 +65,21 @@ def test_repeats_average_the_fold_draws_and_their_intervals():
                                         - both["methods"]["text_difficulty"]["auroc_mean"])
     with pytest.raises(ProbecastError, match="repeats"):
         evaluate_in_checkpoint(X, y, methods, InCheckpointConfig(repeats=0), params, show_progress=False)
+
+
+def test_a_vote_beside_its_members_is_their_soft_vote_exactly_as_if_refitted():
+    from probecast.evaluation import in_checkpoint as ic
+
+    X, y, _ = planted(n_questions=40, steps=(100, 800), dim=6, tasks=("t1", "t2"))
+    members = {"linear": {"cv": "question"}, "ridge": {"cv": "question", "l2_grid": [1.0, 10.0]}}
+    vote = {"members": list(members), "params": members}
+    cfg = InCheckpointConfig(n_folds=3, repeats=2, bootstrap=None)
+    res = evaluate_in_checkpoint(X, y, ["linear", "ridge", "vote"], cfg, {**members, "vote": vote},
+                                 show_progress=False)
+    assert ic.votes_of_members(["linear", "ridge", "vote"], {**members, "vote": vote}) == {"vote": ["linear", "ridge"]}
+    alone = evaluate_in_checkpoint(X, y, ["vote"], cfg, {"vote": vote}, show_progress=False)  # fits its members
+    assert ic.votes_of_members(["vote"], {"vote": vote}) == {}
+    assert res["methods"]["vote"] == alone["methods"]["vote"]
+    # a member run with other parameters than the vote gives it: the vote is fitted, not derived
+    assert ic.votes_of_members(["linear", "ridge", "vote"], {"linear": {"cv": "question"}, "vote": vote}) == {}
+    assert ic.votes_of_members(["linear", "ridge", "vote"], {**members, "vote": {**vote, "seed": 1}}) == {}

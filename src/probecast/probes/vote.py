@@ -39,6 +39,12 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def soft_vote(probas: list[np.ndarray]) -> np.ndarray:
+    """The vote of the members' P(success), in member order: sigmoid of the mean logit, clipped as any probe's."""
+    z = np.mean([logit(p) for p in probas], axis=0)
+    return np.clip(1.0 / (1.0 + np.exp(-z)), 0.0, 1.0)
+
+
 @register("vote")
 class VoteProbe(MemberProbes):
     Config = VoteConfig
@@ -55,12 +61,15 @@ class VoteProbe(MemberProbes):
         return make_probe(name, **{**self.config.params.get(name, {}), "seed": self.config.seed})
 
     def inputs(self) -> list[str]:
-        kinds = [k for m in self.config.members for k in self._member(m).inputs()]
+        kinds = [k for m in self.member_probes().values() for k in m.inputs()]
         return list(dict.fromkeys(kinds))
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
-        self.members_ = {name: self._member(name).fit(X, y) for name in self.config.members}
+        self.members_ = {name: m.fit(X, y) for name, m in self.member_probes().items()}
+
+    def member_probes(self) -> dict[str, Probe]:
+        """name -> the unfitted member this vote fits (its parameters, the vote's seed), in member order."""
+        return {name: self._member(name) for name in self.config.members}
 
     def _predict(self, X: FeatureSet) -> np.ndarray:
-        z = np.mean([logit(m.predict_proba(X)) for m in self.members_.values()], axis=0)
-        return 1.0 / (1.0 + np.exp(-z))
+        return soft_vote([m.predict_proba(X) for m in self.members_.values()])
