@@ -41,6 +41,9 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     assert not (piqa.hidden_others == piqa.hidden_answer).all()
     assert json.loads((out / "probes" / "ridge" / "config.json").read_text())["reads"]["pooling"] == "answer"
     assert s["probes"]["ridge"]["inputs"] == ["hidden"]
+    # earlier→later runs the in-checkpoint picks too, the vote's members with this protocol's parameters
+    assert {"ridge_layers", "by_format", "vote"} <= set(s["probes"]) and s["probes"]["vote"]["inputs"] == ["hidden"]
+    assert s["evaluation_settings"]["probe_params"]["vote"]["params"]["ridge"] == {"pooling": "answer"}
     assert all(math.isfinite(v) for v in s["demo"]["movement"]["gain_by_task"].values())
     stages = s["demo"]["stage_seconds"]
     assert list(stages) == ["setup", "finetune", "labels", "features", "evaluate", "in_checkpoint", "latency"]

@@ -28,6 +28,9 @@ from probecast.io import write_json_atomic
 SKILLS = ("mul", "weekday", "units", "list_last", "word_add", "word_sub")
 # the probes that read pooled hidden states alone (both protocols); the hybrids keep their own pooling
 HIDDEN_PROBES = ("linear", "ridge", "ridge_layers", "lens_ridge", "mlp")
+# earlier→later: the evaluation's probes and the in-checkpoint protocol's picks beside them (session 26: decided
+# before they were scored on the demo, /tmp/s26/prereg.txt; vote 0.681, by_format 0.645 on rd33's split)
+EARLIER_LATER_EXTRA = ("ridge_layers", "by_format", "vote")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def add_latency(ws, summary: dict, ckpt, tasks, label_cfg, extract_cfg, max_step
 
 def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool = True) -> dict:
     from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.evaluation.evaluate import PROBE_ORDER
     from probecast.evaluation.pipeline import evaluate_workspace
     from probecast.evaluation.splits import SplitConfig
     from probecast.features.extract import ExtractConfig
@@ -161,7 +165,9 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     extract_workspace(ws, ckpts, tasks, extract_cfg, progress=progress)
     clock.lap("features")
     split = SplitConfig(n_train_checkpoints=cfg.n_train_checkpoints, test_fraction=cfg.test_fraction)
-    evaluate_workspace(ws, split=split, probe_params=hidden_params(cfg.hidden_pooling), show_progress=progress)
+    probes = list(PROBE_ORDER) + [p for p in EARLIER_LATER_EXTRA if p not in PROBE_ORDER]
+    evaluate_workspace(ws, split=split, probes=probes, probe_params=hidden_params(cfg.hidden_pooling, probes),
+                       show_progress=progress)
     clock.lap("evaluate")
     summary = ws.read_summary()
     summary["in_checkpoint"] = in_checkpoint(ws, cfg, progress)
@@ -192,22 +198,23 @@ def in_checkpoint(ws, cfg: RealDemoConfig, progress: bool) -> dict:
     L2 by inner CV on the training folds only); each method's `inputs` recorded beside its scores."""
     import torch
 
-    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_METHODS, InCheckpointConfig
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_METHODS, IN_CHECKPOINT_PARAMS, InCheckpointConfig
     from probecast.evaluation.pipeline import in_checkpoint_workspace
 
     # the units run on as many processes as probecast has threads (`--threads`; the fits are single-threaded numpy)
     ic = InCheckpointConfig(n_folds=cfg.in_checkpoint_folds, n_jobs=torch.get_num_threads())
-    params = hidden_params(cfg.in_checkpoint_pooling, IN_CHECKPOINT_METHODS)
+    params = hidden_params(cfg.in_checkpoint_pooling, IN_CHECKPOINT_METHODS, IN_CHECKPOINT_PARAMS["vote"]["params"])
     return in_checkpoint_workspace(ws, cfg=ic, params=params, show_progress=progress)
 
 
-def hidden_params(pooling: str, methods=HIDDEN_PROBES) -> dict:
+def hidden_params(pooling: str, methods=HIDDEN_PROBES, members: dict | None = None) -> dict:
     """{probe: {"pooling": pooling}} for the pure hidden-state probes among `methods`; a `vote` among them gets it
-    for its members of those probes (each on top of its in-checkpoint parameters), the others keeping theirs."""
+    for its members of those probes (on top of `members`: name -> parameters, default the vote's default members
+    with theirs), the others keeping their own."""
     out = {m: {"pooling": pooling} for m in HIDDEN_PROBES if m in methods}
     if "vote" in methods:
-        from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
+        from probecast.probes.vote import MEMBERS
 
-        members = IN_CHECKPOINT_PARAMS["vote"]["params"]
+        members = members if members is not None else {m: {} for m in MEMBERS}
         out["vote"] = {"params": {m: {**p, "pooling": pooling} if m in HIDDEN_PROBES else p for m, p in members.items()}}
     return out
