@@ -12,13 +12,13 @@ small models). Rows are right-padded so positions match those of
 generation, and batches are formed from length-sorted prompts to waste little on padding, with at most
 `batch_size` rows and `batch_tokens` padded tokens each (long prompts get fewer rows per pass).
 
-Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`), so
-memory does not grow with the number of layers kept; without the answer's log-likelihood and the next-token
-distribution (`answer_loglik=False, next_token=False`) the pass stops after the deepest layer kept, so a probe on a
-middle layer costs less than the full-model floor. The answer's tokens are in the pass when its log-likelihood or
-its states are asked for (`answer_pool`; its states alone need no LM head and no block above the deepest kept
-layer); `answer_loglik=False, answer_pool=False, others_pool=False` passes the prompts alone. What a fitted probe
-reads becomes an `ExtractConfig` in `plan.py`.
+Only the layers kept are read, each pooled the moment the pass produces it (forward hooks, `layer_tap.py`; what is
+kept of a layer, `pooling.py`), so memory does not grow with the number of layers kept; without the answer's
+log-likelihood and the next-token distribution (`answer_loglik=False, next_token=False`) the pass stops after the
+deepest layer kept, so a probe on a middle layer costs less than the full-model floor. The answer's tokens are in
+the pass when its log-likelihood or its states are asked for (`answer_pool`; its states alone need no LM head and
+no block above the deepest kept layer); `answer_loglik=False, answer_pool=False, others_pool=False` passes the
+prompts alone. What a fitted probe reads becomes an `ExtractConfig` in `plan.py`.
 
 For a multiple-choice question the reference answer is the gold choice, whose states alone say little about
 whether the checkpoint prefers it: pass@1 is which choice the checkpoint's likelihood ranks first. `others_pool`
@@ -45,6 +45,7 @@ import torch
 
 from probecast.features.encoding import encode, encode_alternatives, encode_others, reference_answer  # noqa: F401
 from probecast.features.layer_tap import base_model, decoder_parts, run_tapped, tap_layers  # noqa: F401 (base_model)
+from probecast.features.pooling import Pooler, answer_span, others_mean
 from probecast.features.shared_prefix import TaskPrefix, checked, forward_from, needs_check
 from probecast.tasks.schema import Task
 
@@ -154,71 +155,6 @@ def pad_right(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask
 
 
-def answer_span(pl: torch.Tensor, lens: torch.Tensor, width: int) -> torch.Tensor:
-    """[b, width] weights averaging each row's reference-answer tokens (the positions holding them, prompt
-    length .. length − 1; zero for a row without answer tokens). Teacher-forced, so these states show how the
-    checkpoint reads the right answer to the question; causal attention keeps the prompt's states unchanged."""
-    t = torch.arange(width, device=pl.device)[None, :]
-    span = ((t >= pl[:, None]) & (t < lens[:, None])).float()
-    return span / span.sum(1, keepdim=True).clamp(min=1)
-
-
-class _Pooler:
-    """Pools each wanted layer of one batch as the pass produces it: the last prompt token, the mean over the
-    prompt tokens, the mean over the reference answer's tokens (`answer`: `answer_span` weights) and the
-    last-T prompt tokens of the tail layer; keeps only those small results."""
-
-    def __init__(self, layers: list[int], pl: torch.Tensor, mean: bool, tail_layer: int | None, T: int,
-                 final_layer: int | None = None, keep: int | None = None, answer: torch.Tensor | None = None) -> None:
-        self.pos = {l: j for j, l in enumerate(layers)}
-        self.pl, self.rows, self.T, self.tail_layer = pl, torch.arange(len(pl), device=pl.device), T, tail_layer
-        self.mean, self.final_layer, self.answer = mean, final_layer, answer
-        self.last_out: dict[int, torch.Tensor] = {}
-        self.mean_out: dict[int, torch.Tensor] = {}
-        self.answer_out: dict[int, torch.Tensor] = {}
-        self.tail_out: torch.Tensor | None = None
-        self.final_out: torch.Tensor | None = None  # the last prompt token's final (normed) state, model dtype
-        self.keep, self.kept = keep, None  # one layer's whole state, kept for `shared_prefix`
-
-    def __call__(self, index: int, state: torch.Tensor) -> None:
-        if index == self.keep:
-            self.kept = state.detach().clone()
-        if index == self.final_layer:
-            self.final_out = state[self.rows, self.pl - 1]
-        h = state.float()  # one layer at a time (a copy only when the model is not float32)
-        if index in self.pos:
-            self.last_out[index] = h[self.rows, self.pl - 1]
-            if self.mean:
-                pmask = (torch.arange(h.shape[1], device=h.device)[None, :] < self.pl[:, None]).float()  # [b, t]
-                self.mean_out[index] = torch.einsum("btd,bt->bd", h, pmask) / self.pl[:, None]
-            if self.answer is not None:
-                self.answer_out[index] = torch.einsum("btd,bt->bd", h, self.answer)
-        if index == self.tail_layer:  # last T prompt positions (clamped at 0; masked where the prompt is shorter)
-            offs = self.pl[:, None] - self.T + torch.arange(self.T, device=h.device)[None, :]  # [b, T]
-            self.tail_out = h[self.rows[:, None], offs.clamp(min=0)]
-
-    def wanted(self, layers: list[int]) -> set[int]:
-        return set(layers) | {l for l in (self.tail_layer, self.final_layer, self.keep) if l is not None}
-
-    def shallow(self, depth: int) -> dict:
-        """What was pooled from indices <= `depth` (a replay from `depth` cannot produce it again)."""
-        return {"last": {i: t for i, t in self.last_out.items() if i <= depth},
-                "mean": {i: t for i, t in self.mean_out.items() if i <= depth},
-                "answer": {i: t for i, t in self.answer_out.items() if i <= depth},
-                "tail": self.tail_out if self.tail_layer is not None and self.tail_layer <= depth else None}
-
-    def inject(self, pooled: dict) -> None:
-        self.last_out.update(pooled["last"])
-        self.mean_out.update(pooled["mean"])
-        self.answer_out.update(pooled["answer"])
-        if pooled["tail"] is not None:
-            self.tail_out = pooled["tail"]
-
-    def stacked(self, which: dict[int, torch.Tensor]) -> np.ndarray:
-        order = sorted(self.pos, key=self.pos.get)
-        return torch.stack([which[l] for l in order], dim=1).cpu().numpy()  # [b, L, D]
-
-
 def resolve_layers(cfg: ExtractConfig, n_hidden: int) -> list[int]:
     """The hidden_states indices `cfg` keeps, in order (negative indices count from the last)."""
     return list(range(n_hidden)) if cfg.layers is None else [l % n_hidden for l in cfg.layers]
@@ -230,7 +166,7 @@ def _stop(base, wanted: set[int], full: bool) -> int | None:
     return None if full or deepest >= n_blocks else deepest
 
 
-def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: bool, full: bool, tap: bool):
+def _forward(base, ids, mask, layers: list[int], pooler: Pooler, use_cache: bool, full: bool, tap: bool):
     """One batch through the transformer, feeding `pooler` each wanted layer; returns the model output, or
     None when the pass stopped after the deepest wanted layer (`full=False`: nothing later is needed)."""
     wanted = pooler.wanted(layers)
@@ -244,7 +180,7 @@ def _forward(base, ids, mask, layers: list[int], pooler: _Pooler, use_cache: boo
     return out
 
 
-def _replay(base, state, mask, depth: int, layers: list[int], pooler: _Pooler, full: bool):
+def _replay(base, state, mask, depth: int, layers: list[int], pooler: Pooler, full: bool):
     """`_forward` from a kept hidden_states[`depth`] (`shared_prefix`): only the blocks above it run."""
     wanted = pooler.wanted(layers)
     stop = _stop(base, wanted, full)
@@ -253,11 +189,11 @@ def _replay(base, state, mask, depth: int, layers: list[int], pooler: _Pooler, f
     return forward_from(base, state, mask, depth, wanted, pooler, stop)
 
 
-def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], full_pass: _Pooler, out,
+def _same_replay(base, kept: torch.Tensor, mask, depth: int, layers: list[int], full_pass: Pooler, out,
                  full: bool) -> bool | None:
     """Does a replay from the kept state give what the full pass gave? (A decoder that transforms
     `inputs_embeds` before its first block would not.) None: nothing above the kept layer to compare."""
-    p = _Pooler(list(full_pass.pos), full_pass.pl, full_pass.mean, full_pass.tail_layer, full_pass.T,
+    p = Pooler(list(full_pass.pos), full_pass.pl, full_pass.mean, full_pass.tail_layer, full_pass.T,
                 final_layer=full_pass.final_layer, answer=full_pass.answer)
     again = _replay(base, kept, mask, depth, layers, p, full)
     pairs = [(p.last_out[i], t) for i, t in full_pass.last_out.items() if i > depth]
@@ -313,7 +249,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
         use_prefix = prefix is not None and tap and not with_alts  # a replay has no cache for the alternatives
         kept = prefix.replayable(rows, ids) if use_prefix else None
         record = use_prefix and kept is None and prefix.mode == "record"
-        pooler = _Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
+        pooler = Pooler(layers, pl, cfg.mean_pool, cfg.tail_layer % n_hidden if T else None, T,
                          final_layer=n_hidden - 1 if cfg.next_token else None, keep=prefix.depth if record else None,
                          answer=answer_span(pl, lens, ids.shape[1]) if answer is not None else None)
         if kept is not None:
@@ -368,17 +304,7 @@ def extract_task(model, tokenizer, task: Task, cfg: ExtractConfig, tap: bool = T
     return arrays, time.perf_counter() - t0
 
 
-def others_mean(answer: np.ndarray, n_questions: int, owner: list[int]) -> np.ndarray:
-    """[n_questions, L, D]: per question, the mean of its other choices' pooled states (rows n_questions.. of
-    `answer`, one per other choice, `owner` = their question), in `answer`'s dtype."""
-    owner = np.asarray(owner)
-    sums = np.zeros((n_questions,) + answer.shape[1:], np.float32)
-    np.add.at(sums, owner, answer[n_questions:].astype(np.float32))
-    counts = np.maximum(np.bincount(owner, minlength=n_questions), 1)
-    return (sums / counts[:, None, None]).astype(answer.dtype)
-
-
-def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: _Pooler, out, base, mask, layers, full: bool) -> None:
+def _keep(prefix: TaskPrefix, rows: tuple, ids, pooler: Pooler, out, base, mask, layers, full: bool) -> None:
     """Keep a recorded batch's state; the process's first one is replayed at once and compared with its pass."""
     if needs_check(prefix):
         same = _same_replay(base, pooler.kept, mask, prefix.depth, layers, pooler, out, full)

@@ -153,24 +153,25 @@ def machine_load() -> float | None:
 
 def others_busy(window: float = 1.0) -> float | None:
     """Cores kept busy by *other* processes over `window` seconds, sampled now: the machine's busy CPU time
-    (/proc/stat) minus this process's own (`os.times`, every thread: e.g. OpenMP threads still spinning), per
+    (`machine_busy`) minus this process's own (`os.times`, every thread: e.g. OpenMP threads still spinning), per
     second. None where /proc/stat is not readable (not Linux)."""
-
-    def busy() -> float | None:
-        try:
-            fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        except (OSError, ValueError):
-            return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal; guest is inside user
-
     own = lambda: sum(os.times()[:2])  # noqa: E731
-    b0, o0, t0 = busy(), own(), time.perf_counter()
+    b0, o0, t0 = machine_busy(), own(), time.perf_counter()
     if b0 is None:
         return None
     time.sleep(window)
-    b1, o1, t1 = busy(), own(), time.perf_counter()
+    b1, o1, t1 = machine_busy(), own(), time.perf_counter()
     return round(max(0.0, (b1 - b0) - (o1 - o0)) / (t1 - t0), 2)
+
+
+def machine_busy() -> float | None:
+    """CPU seconds the machine's cores have spent busy since boot (/proc/stat; None where it is not readable)."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal; guest is inside user
 
 
 def torch_threads() -> int:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from probecast.features.extract import ExtractConfig
 
 # pooling -> the pooled blocks it reads, concatenated in this order (FeatureSet.hidden_<block>): the last prompt
-# token, the mean over the prompt, the mean over the reference answer's tokens (`extract.answer_span`), and
+# token, the mean over the prompt, the mean over the reference answer's tokens (`pooling.answer_span`), and
 # `contrast`: the answer's block minus the other choices' (`hidden_others`; the answer's alone where a question
 # has no other choice), so on a multiple-choice task the probe reads the gold choice *against* the others;
 # `choice`: the same difference on multiple-choice rows and zeros on the others, so a probe fitted on several
