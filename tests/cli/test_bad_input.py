@@ -71,13 +71,18 @@ CASES = [
     ("watch-run-missing", "watch {new} --ws {ws} --probe lin --once", "does not exist"),
     ("watch-interval-neg", "watch {dir} --ws {ws} --probe lin --interval -1", "--interval"),
     ("watch-marker", "watch {dir} --ws {ws} --probe lin --marker sometimes", "--marker"),
+    ("watch-sinks", "watch {dir} --ws {ws} --probe lin --sinks tensorboard,neptune", "--sinks"),
     ("forecast-table-missing", "forecast table --runs {new}", "does not exist"),
     ("forecast-table-extra-missing", "forecast table --runs {long_csv} {new}", "--runs"),
     ("forecast-table-no-column", "forecast table --runs {long_nocol}", "missing column"),
     ("forecast-table-non-numeric", "forecast table --runs {long_text}", "non-numeric"),
     ("forecast-flp-level", "forecast flp --runs {long_csv} --task x --level 1.5", "--level"),
     ("trajectory-form", "forecast trajectory --runs {long_csv} --run r --task x --form cubic "
-                        "--fit-until-tokens 2e9", "cubic"),
+                        "--fit-until-tokens 2e9", "--form"),
+    ("trajectory-form-for-loss", "forecast trajectory --runs {long_csv} --run r --task x --form pooled "
+                                 "--x loss/x --fit-until-tokens 2e9", "pooled"),
+    ("forecast-auto-method", "forecast auto --runs {long_csv} --task x --target-flops 1e21 --method ladder "
+                             "--method magic", "--method"),
     ("forecast-traj-n-boot-neg", "forecast trajectory --runs {long_csv} --run r --task x "
                                  "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
     ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),
@@ -91,6 +96,7 @@ CASES = [
     ("train-toy-out-is-file", "train-toy --out {file}", "--out"),
     ("finetune-lr-0", "finetune smollm2 --out {new} --lr 0", "--lr"),
     ("finetune-steps-0", "finetune smollm2 --out {new} --steps 0", "--steps"),
+    ("finetune-spacing", "finetune smollm2 --out {new} --spacing late", "--spacing"),
     ("lmeval-missing-file", "import-lmeval {new} --ws {new}", "does not exist"),
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),

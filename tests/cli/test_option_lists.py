@@ -24,6 +24,20 @@ def test_evaluate_in_checkpoint_help_names_its_default_methods():
     assert [m for m in IN_CHECKPOINT_METHODS if not re.search(rf"\b{m}\b", text)] == []
 
 
+def test_fixed_choice_help_names_every_choice():
+    """The options whose values come from a fixed list say them in --help (and refuse others while parsing)."""
+    from probecast.forecast.choices import CANDIDATES, FORMS, LOSS_FORMS
+    from probecast.monitor.sinks import SINKS
+    from probecast.optim import SPACINGS
+
+    for argv, option, choices in ((("finetune",), "--spacing", SPACINGS),
+                                  (("forecast", "trajectory"), "--form", FORMS + LOSS_FORMS),
+                                  (("forecast", "auto"), "--method", tuple(CANDIDATES)),
+                                  (("watch",), "--sinks", (*SINKS, "auto"))):
+        text = _help(*argv).split(option, 1)[1].split(" --", 1)[0]  # the option's own line
+        assert [c for c in choices if not re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)] == [], option
+
+
 def test_the_ray_extra_is_shown():
     assert "probecast[ray]" in _help("extract").replace(" ", "")
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from probecast import validate as v
+from probecast.optim import SPACINGS
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +28,9 @@ def register(app: typer.Typer) -> None:
                                                    "norm (embeddings frozen)."),
         full: bool = typer.Option(False, "--full", help="Full fine-tuning (every parameter; overrides --train-layers)."),
         checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved over the run (+ step-0)."),
-        spacing: str = typer.Option("even", "--spacing", help="even: evenly spaced; early: log-spaced over the first "
-                                    "third of the run (where fine-tuning moves most), evenly after."),
+        spacing: str = typer.Option("even", "--spacing", callback=v.one_of(*SPACINGS), help="even: evenly spaced; "
+                                    "early: log-spaced over the first third of the run (where fine-tuning moves "
+                                    "most), evenly after."),
         max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),

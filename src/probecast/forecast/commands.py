@@ -9,6 +9,7 @@ from typing import Callable, List, Optional
 import typer
 
 from probecast import validate as v
+from probecast.forecast.choices import AUTO_METHODS, CANDIDATES, FORMS, LOSS_FORMS
 from probecast.forecast.cod import cli as cod_cli
 
 forecast_app = typer.Typer(help="Forecast downstream scores from compute, loss and training trajectories.",
@@ -182,8 +183,9 @@ def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", hel
 
 
 @cross_run_command("auto")
-def auto_cmd(methods: Optional[List[str]] = typer.Option(None, "--method", help="Candidate methods (repeat): ladder, "
-                                                          "flp, flp-sigmoid, flpm; default ladder, flp, flp-sigmoid."),
+def auto_cmd(methods: Optional[List[str]] = typer.Option(None, "--method", callback=v.one_of(*CANDIDATES),
+                                                          help=f"Candidate methods (repeat): {', '.join(CANDIDATES)}; "
+                                                               f"default {', '.join(AUTO_METHODS)}."),
              n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """Per-task ensemble of the cross-run methods, weighted by far-extrapolation backtests inside the fit data."""
     return dict(n_boot=n_boot, level=level, **({"methods": tuple(methods)} if methods else {}))
@@ -203,8 +205,8 @@ def flpm_cmd(domains: Optional[List[str]] = typer.Option(None, "--domain", help=
 def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = typer.Option(..., "--run"),
                    task: str = TaskOpt,
                    fit_until_tokens: str = typer.Option(..., "--fit-until-tokens", help="Fit on checkpoints up to here."),
-                   form: str = typer.Option("power", "--form", help="power, sigmoid, pooled, loglinear or last "
-                                            "(against a loss: sigmoid, linear or last)."),
+                   form: str = typer.Option("power", "--form", callback=v.one_of(*dict.fromkeys(FORMS + LOSS_FORMS)),
+                                            help=f"{', '.join(FORMS)} (against a loss: {', '.join(LOSS_FORMS)})."),
                    x: str = typer.Option("tokens", "--x", help="Fit the score against tokens, flops, step, or a loss "
                                          "metric (e.g. loss/c4_en: later checkpoints are forecast from their loss)."),
                    predict_tokens: Optional[List[str]] = typer.Option(None, "--predict-tokens",
