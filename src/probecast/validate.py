@@ -163,7 +163,8 @@ def names(value: Optional[str]) -> Optional[str]:
 
 
 def positive(value: Optional[float]) -> Optional[float]:
-    """A number that must be > 0 (a scale, a radius, a learning rate): typer's `min=` is inclusive."""
+    """A number that must be > 0 (a scale, a radius, a learning rate): typer's `min=` is inclusive and its help shows
+    no exclusive bound, so the option's help text says `> 0`."""
     if value is not None and not value > 0:
         raise _bad(f"{value} must be > 0")
     return value

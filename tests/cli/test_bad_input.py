@@ -86,6 +86,10 @@ CASES = [
     ("forecast-traj-n-boot-neg", "forecast trajectory --runs {long_csv} --run r --task x "
                                  "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
     ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),
+    ("forecast-cod-bandwidth-neg", "forecast cod --runs {long_csv} --task x --bandwidth -0.1", "> 0"),
+    ("forecast-cod-max-radius-neg", "forecast cod --runs {long_csv} --task x --max-radius -1", "--max-radius"),
+    ("forecast-cod-eps-0", "forecast cod --runs {long_csv} --task x --cluster dbscan --eps 0", "--eps"),
+    ("forecast-cod-max-c-neg", "forecast cod --runs {long_csv} --task x --max-c -1", "--max-c"),
     ("forecast-cod-method", "forecast cod --runs {long_csv} --task x --method magic", "--method"),
     ("forecast-cod-outliers", "forecast cod --runs {long_csv} --task x --outliers drop", "--outliers"),
     ("dynamics-n-boot-0", "dynamics --runs {long_csv} --out {new} --n-boot 0", "--n-boot"),

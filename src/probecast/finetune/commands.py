@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(200, "--steps", min=1),
         batch_size: int = typer.Option(2, "--batch-size", min=1),
         max_len: int = typer.Option(256, "--max-len", min=8, help="Truncate prompt+completion to this many tokens."),
-        lr: float = typer.Option(2e-4, "--lr", max=1.0, callback=v.positive),
+        lr: float = typer.Option(2e-4, "--lr", max=1.0, callback=v.positive, help="Peak learning rate (warm-up, then cosine "
+                                 "decay), > 0."),
         warmup: int = typer.Option(5, "--warmup", min=0),
         train_layers: Optional[int] = typer.Option(4, "--train-layers", min=1, help="Train only the top K blocks + final "
                                                    "norm (embeddings frozen)."),

@@ -19,7 +19,7 @@ RunsOpt = typer.Option(..., "--runs", callback=v.input_paths, help="Files or fol
                                             "JSON, long-table CSV/Parquet, probecast workspace).")
 ParamsOpt = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run or run prefix, e.g. 190M=190354176.")
 ShotsOpt = typer.Option("zero", "--shots", callback=v.one_of("zero", "five", "all"), help="Pythia folders: zero, five or all (five-shot runs are <model>-5shot).")
-TpsOpt = typer.Option(None, "--tokens-per-step", callback=v.positive, help="lm-eval sweeps without token counts: tokens = step x this.")
+TpsOpt = typer.Option(None, "--tokens-per-step", callback=v.positive, help="lm-eval sweeps without token counts: tokens = step x this, > 0.")
 
 
 # `--runs A B C`: click options take one value each, so extra positional words after --runs are its values too.
