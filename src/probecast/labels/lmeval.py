@@ -164,10 +164,10 @@ def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
             args = cfg.get("model_args")
             if isinstance(args, str):
                 args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
-            pretrained = (args or {}).get("pretrained")
+            pretrained = str((args or {}).get("pretrained") or "").strip()
             if pretrained:
-                name = Path(str(pretrained)).name
-                return name, step_from_name(name), str(pretrained)
+                name = Path(pretrained).name
+                return name, step_from_name(name), pretrained
     raise ProbecastError(f"{samples_file}: no results_*.json with model_args pretrained=... beside it; "
                          f"give --checkpoint (and --step)")
 
@@ -188,6 +188,10 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
     if checkpoint is None:
         checkpoint, inferred, path = checkpoint_from_results(paths[0])
         step = step if step is not None else inferred
+    elif not checkpoint.strip():  # recorded as the checkpoint's id and path: an empty path loads the current folder
+        raise ProbecastError(f"--checkpoint {checkpoint!r}: empty; give the checkpoint's id (recorded in "
+                             f"{ws.checkpoints_file} as its path too), or leave --checkpoint out to read it from "
+                             f"the results_*.json beside the samples file")
     by_name = {t.name: t for t in (tasks or [])}
     out, writes = {}, []
     for lm_task, records in read_samples(paths, metric, filter_name).items():
