@@ -104,6 +104,9 @@ CASES = [
     ("lmeval-missing-file", "import-lmeval {new} --ws {new}", "does not exist"),
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
     ("lmeval-checkpoint-empty", "import-lmeval {lm_schema} --ws {new} --checkpoint=", "--checkpoint"),
+    ("lmeval-results-truncated", "import-lmeval {lm_cut_samples} --ws {new}", "results_2024-06-01T12-00-00.json"),
+    ("forecast-table-lmeval-results-truncated", "forecast table --runs {lm_cut_results}",
+     "results_2024-06-01T12-00-00.json"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),
     ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
     ("forecast-table-empty-csv", "forecast table --runs {empty_csv}", "empty.csv"),
@@ -246,6 +249,9 @@ def world(tmp_path_factory, tiny_run):
     (root / "samples_gsm8k_2024-06-01T12-00-00.jsonl").write_bytes(BINARY)
     (root / "lm_schema").mkdir()
     _write_lines(root / "lm_schema" / "samples_gsm8k_2024-06-01T12-00-00.jsonl", [{"doc_id": 0, "acc": 1.0}])
+    (root / "lm_cut").mkdir()  # lm-eval's results JSON cut short beside its samples file
+    _write_lines(root / "lm_cut" / "samples_gsm8k_2024-06-01T12-00-00.jsonl", [{"doc_id": 0, "acc": 1.0}])
+    (root / "lm_cut" / "results_2024-06-01T12-00-00.json").write_text('{"results": {"gsm8k": {"exact_match,none": 0.')
     _write_lines(root / "task_malformed.jsonl", [{"question": "1+1=", "answer": "2"}, '{"question": "2+2=", '])
     (root / "task_binary.jsonl").write_bytes(BINARY)
     _write_lines(root / "task_nofield.jsonl", [{"question": "1+1="}])
@@ -268,6 +274,8 @@ def _argv(template: str, root: Path) -> list[str]:
              "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
              "lm_binary": "samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "lm_cut_samples": "lm_cut/samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "lm_cut_results": "lm_cut/results_2024-06-01T12-00-00.json",
              "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
              "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
              "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", "empty_csv": "empty.csv",

@@ -18,7 +18,6 @@ the samples file (its folder name gives the step, e.g. `step-300`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +31,7 @@ from probecast import validate as v
 from probecast.errors import ProbecastError
 from probecast.lock import writes_workspace
 from probecast.labels.passk import pass_at_k
+from probecast.stored import read_json
 from probecast.tasks.loaders import read_jsonl
 from probecast.tasks.schema import Task
 
@@ -156,12 +156,8 @@ def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
     candidates = [samples_file.parent / f"results_{stamp}.json", *sorted(samples_file.parent.glob("results_*.json"))]
     for res in candidates:
         if res.is_file():
-            try:
-                cfg = json.loads(res.read_text(encoding="utf-8")).get("config", {})
-            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-                raise ProbecastError(f"{res}: not an lm-eval results JSON; give --checkpoint (and --step) "
-                                     f"instead") from None
-            args = cfg.get("model_args")
+            cfg = read_json(res, dict, hint="give --checkpoint (and --step) instead").get("config")
+            args = cfg.get("model_args") if isinstance(cfg, dict) else None
             if isinstance(args, str):
                 args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
             pretrained = str((args or {}).get("pretrained") or "").strip()
