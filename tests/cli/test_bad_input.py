@@ -83,6 +83,8 @@ CASES = [
                                  "--x loss/x --fit-until-tokens 2e9", "pooled"),
     ("forecast-auto-method", "forecast auto --runs {long_csv} --task x --target-flops 1e21 --method ladder "
                              "--method magic", "--method"),
+    ("trajectory-nothing-after-cut", "forecast trajectory --runs {long_csv} --run r --task x "
+                                     "--fit-until-tokens 9e9", "--predict-tokens"),
     ("forecast-traj-n-boot-neg", "forecast trajectory --runs {long_csv} --run r --task x "
                                  "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
     ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),

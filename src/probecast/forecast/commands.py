@@ -9,6 +9,7 @@ from typing import Callable, List, Optional
 import typer
 
 from probecast import validate as v
+from probecast.errors import ProbecastError
 from probecast.forecast.choices import AUTO_METHODS, CANDIDATES, FORMS, LOSS_FORMS
 from probecast.forecast.cod import cli as cod_cli
 
@@ -28,7 +29,6 @@ MULTI = {"allow_extra_args": True}
 
 def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], shots: str,
           tokens_per_step: Optional[float] = None):
-    from probecast.errors import ProbecastError
     from probecast.forecast.table import load_runs, parse_params
 
     extra = [a for a in ctx.args]
@@ -277,7 +277,6 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     from probecast.ui import console
     from rich.table import Table
 
-    from probecast.errors import ProbecastError
     from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, unforecastable
     from probecast.io import atomic_path
 
