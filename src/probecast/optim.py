@@ -8,6 +8,10 @@ from typing import Protocol
 
 import numpy as np
 
+# How the saved checkpoints spread over a run: evenly, or `checkpoint_steps` ("early"). Here, not beside the
+# fine-tuning loop that reads it, so the CLI lists the choices without importing torch.
+SPACINGS = ("even", "early")
+
 
 class Schedule(Protocol):
     """What a training config needs for the schedule (ToyConfig, FinetuneConfig)."""

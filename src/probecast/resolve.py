@@ -21,8 +21,8 @@ from probecast.workspace import Workspace
 
 def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = None,
                         option: str = "--checkpoints") -> list[Checkpoint]:
-    """Checkpoints of `source`, else the workspace's; `select` (the command's `option`) filters by comma-separated
-    ids or steps. Nothing is recorded here: `record_checkpoints` does it once their results exist."""
+    """Checkpoints of `source`, else the workspace's (each `loadable`); `select` (the command's `option`) filters by
+    comma-separated ids or steps. Nothing is recorded here: `record_checkpoints` does it once their results exist."""
     if source:
         ckpts = discover_checkpoints(source)
     else:
@@ -39,7 +39,17 @@ def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = 
             ids = [c.id for c in known]
             listing = ", ".join(ids[:8]) + (f" … ({len(ids)} in all)" if len(ids) > 8 else "")
             raise ProbecastError(f"{option} {select!r} matches no checkpoint; give ids or steps of: {listing}")
-    return ckpts
+    return ckpts if source else [loadable(ws, c) for c in ckpts]
+
+
+def loadable(ws: Workspace, ckpt: Checkpoint) -> Checkpoint:
+    """A checkpoint recorded in W/checkpoints.json, checked before it is loaded: an empty (or missing) path would
+    load whatever the current folder holds."""
+    if not str(ckpt.path or "").strip():
+        raise ProbecastError(f"{ws.checkpoints_file}: checkpoint {ckpt.id!r} has an empty path; record it again with "
+                             f"its folder (`probecast label CHECKPOINT_DIR --ws {ws.root}` with its labels' settings: "
+                             f"finished pairs are skipped) or write the path into its entry")
+    return ckpt
 
 
 def record_checkpoints(ws: Workspace, checkpoints: list[Checkpoint], tasks: list[Task],

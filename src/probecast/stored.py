@@ -39,22 +39,23 @@ def redo_hint(path: str | Path) -> str:
     return "check the file, or delete it and re-run the step that wrote it"
 
 
-def damaged(path: str | Path, kind: str, exc: BaseException | str) -> ProbecastError:
+def damaged(path: str | Path, kind: str, exc: BaseException | str, hint: str | None = None) -> ProbecastError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
-    return ProbecastError(f"{path}: not a readable {kind} file ({reason[:200]}); {redo_hint(path)}")
+    return ProbecastError(f"{path}: not a readable {kind} file ({reason[:200]}); {hint or redo_hint(path)}")
 
 
-def read_json(path: str | Path, expect: type | tuple[type, ...] | None = None) -> Any:
-    """The JSON in `path`; `expect` = the type its top level must have (a list of records, a dict)."""
+def read_json(path: str | Path, expect: type | tuple[type, ...] | None = None, hint: str | None = None) -> Any:
+    """The JSON in `path`; `expect` = the type its top level must have (a list of records, a dict); `hint` = what to
+    do about a damaged one, for a file the workspace layout (`redo_hint`) does not know (e.g. lm-eval's)."""
     path = Path(path)
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise damaged(path, "JSON", exc) from None
+        raise damaged(path, "JSON", exc, hint) from None
     if expect is not None and not isinstance(obj, expect):
         names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
         raise damaged(path, "JSON", f"expected a {names.replace('dict', 'JSON object').replace('list', 'JSON list')} "
-                                    f"at the top, found {type(obj).__name__}")
+                                    f"at the top, found {type(obj).__name__}", hint)
     return obj
 
 

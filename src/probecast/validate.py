@@ -129,11 +129,16 @@ def output_file(value: Optional[Path]) -> Optional[Path]:
     return value
 
 
-def one_of(*choices: str):
-    """A callback accepting only `choices` (for string options whose values are a fixed list)."""
-    def check(value: Optional[str]) -> Optional[str]:
-        if value is not None and value not in choices:
-            raise _bad(f"{value!r} is not one of {', '.join(choices)}")
+def one_of(*choices: str, sep: Optional[str] = None):
+    """A callback accepting only `choices` (for string options whose values are a fixed list): each value of a
+    repeatable option too, and with `sep` each name of a list (`--sinks tensorboard,wandb`; blanks are skipped)."""
+    def check(value):
+        values = [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+        if sep:
+            values = [name.strip() for v in values for name in v.split(sep) if name.strip()]
+        wrong = [v for v in values if v not in choices]
+        if wrong:
+            raise _bad(f"{wrong[0]!r} is not one of {', '.join(choices)}")
         return value
     return check
 
@@ -158,7 +163,8 @@ def names(value: Optional[str]) -> Optional[str]:
 
 
 def positive(value: Optional[float]) -> Optional[float]:
-    """A number that must be > 0 (a scale, a radius, a learning rate): typer's `min=` is inclusive."""
+    """A number that must be > 0 (a scale, a radius, a learning rate): typer's `min=` is inclusive and its help shows
+    no exclusive bound, so the option's help text says `> 0`."""
     if value is not None and not value > 0:
         raise _bad(f"{value} must be > 0")
     return value

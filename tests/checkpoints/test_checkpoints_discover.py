@@ -91,3 +91,17 @@ def test_tokenizer_saved_once_in_the_run_folder(tmp_path, tiny_run):
         (tmp_path / f).unlink()
     with pytest.raises(ProbecastError, match="no tokenizer files"):
         load_model(Checkpoint(id="checkpoint-3", path=str(ck)))
+
+
+@pytest.mark.parametrize("entry", [{"path": ""}, {"path": "  "}, {}])
+def test_a_recorded_checkpoint_without_a_path_is_refused_before_it_is_loaded(tmp_path, entry):
+    """An empty path would load the current folder: refused naming the workspace file and the checkpoint, while
+    the other recorded checkpoints can still be chosen."""
+    from probecast.resolve import resolve_checkpoints
+    from probecast.workspace import Workspace
+
+    ws = Workspace(tmp_path)
+    ws.add_checkpoints([{"id": "a", "path": str(tmp_path / "a"), "step": 1}, {"id": "b", "step": 2, **entry}])
+    assert [c.id for c in resolve_checkpoints(None, ws, "a")] == ["a"]
+    with pytest.raises(ProbecastError, match=r"checkpoints\.json: checkpoint 'b' has an empty path; record it again"):
+        resolve_checkpoints(None, ws)

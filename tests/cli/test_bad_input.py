@@ -71,16 +71,27 @@ CASES = [
     ("watch-run-missing", "watch {new} --ws {ws} --probe lin --once", "does not exist"),
     ("watch-interval-neg", "watch {dir} --ws {ws} --probe lin --interval -1", "--interval"),
     ("watch-marker", "watch {dir} --ws {ws} --probe lin --marker sometimes", "--marker"),
+    ("watch-sinks", "watch {dir} --ws {ws} --probe lin --sinks tensorboard,neptune", "--sinks"),
     ("forecast-table-missing", "forecast table --runs {new}", "does not exist"),
     ("forecast-table-extra-missing", "forecast table --runs {long_csv} {new}", "--runs"),
     ("forecast-table-no-column", "forecast table --runs {long_nocol}", "missing column"),
     ("forecast-table-non-numeric", "forecast table --runs {long_text}", "non-numeric"),
     ("forecast-flp-level", "forecast flp --runs {long_csv} --task x --level 1.5", "--level"),
     ("trajectory-form", "forecast trajectory --runs {long_csv} --run r --task x --form cubic "
-                        "--fit-until-tokens 2e9", "cubic"),
+                        "--fit-until-tokens 2e9", "--form"),
+    ("trajectory-form-for-loss", "forecast trajectory --runs {long_csv} --run r --task x --form pooled "
+                                 "--x loss/x --fit-until-tokens 2e9", "pooled"),
+    ("forecast-auto-method", "forecast auto --runs {long_csv} --task x --target-flops 1e21 --method ladder "
+                             "--method magic", "--method"),
+    ("trajectory-nothing-after-cut", "forecast trajectory --runs {long_csv} --run r --task x "
+                                     "--fit-until-tokens 9e9", "--predict-tokens"),
     ("forecast-traj-n-boot-neg", "forecast trajectory --runs {long_csv} --run r --task x "
                                  "--fit-until-tokens 2e9 --n-boot -1", "--n-boot"),
     ("forecast-cod-bandwidth-0", "forecast cod --runs {long_csv} --task x --bandwidth 0", "--bandwidth"),
+    ("forecast-cod-bandwidth-neg", "forecast cod --runs {long_csv} --task x --bandwidth -0.1", "> 0"),
+    ("forecast-cod-max-radius-neg", "forecast cod --runs {long_csv} --task x --max-radius -1", "--max-radius"),
+    ("forecast-cod-eps-0", "forecast cod --runs {long_csv} --task x --cluster dbscan --eps 0", "--eps"),
+    ("forecast-cod-max-c-neg", "forecast cod --runs {long_csv} --task x --max-c -1", "--max-c"),
     ("forecast-cod-method", "forecast cod --runs {long_csv} --task x --method magic", "--method"),
     ("forecast-cod-outliers", "forecast cod --runs {long_csv} --task x --outliers drop", "--outliers"),
     ("dynamics-n-boot-0", "dynamics --runs {long_csv} --out {new} --n-boot 0", "--n-boot"),
@@ -91,8 +102,13 @@ CASES = [
     ("train-toy-out-is-file", "train-toy --out {file}", "--out"),
     ("finetune-lr-0", "finetune smollm2 --out {new} --lr 0", "--lr"),
     ("finetune-steps-0", "finetune smollm2 --out {new} --steps 0", "--steps"),
+    ("finetune-spacing", "finetune smollm2 --out {new} --spacing late", "--spacing"),
     ("lmeval-missing-file", "import-lmeval {new} --ws {new}", "does not exist"),
     ("lmeval-not-lmeval-json", "import-lmeval {lm_schema} --ws {new} --checkpoint c", "doc_hash"),
+    ("lmeval-checkpoint-empty", "import-lmeval {lm_schema} --ws {new} --checkpoint=", "--checkpoint"),
+    ("lmeval-results-truncated", "import-lmeval {lm_cut_samples} --ws {new}", "results_2024-06-01T12-00-00.json"),
+    ("forecast-table-lmeval-results-truncated", "forecast table --runs {lm_cut_results}",
+     "results_2024-06-01T12-00-00.json"),
     ("demo-model", "demo --out {new} --model gpt5", "--model"),
     ("models-cache-is-file", "models list --cache-dir {file}", "--cache-dir"),
     ("forecast-table-empty-csv", "forecast table --runs {empty_csv}", "empty.csv"),
@@ -130,6 +146,8 @@ CASES = [
     ("label-checkpoints-truncated", "label --ws {bad_ckpt} --tasks add", "checkpoints.json"),
     ("report-checkpoints-truncated", "report --ws {bad_ckpt} --out {new}/r.html", "checkpoints.json"),
     ("fit-checkpoints-not-records", "fit --ws {ckpt_ints} --probe linear --name x", "checkpoints.json"),
+    ("label-checkpoint-path-blank", "label --ws {ckpt_blank_path} --tasks add", "empty path"),
+    ("extract-checkpoint-path-missing", "extract --ws {ckpt_no_path} --tasks add", "'step100'"),
     ("evaluate-summary-truncated", "evaluate --ws {bad_summary} --probes linear", "summary.json"),
     ("in-checkpoint-summary-truncated", "evaluate-in-checkpoint --ws {bad_summary} --methods linear", "summary.json"),
     ("latency-summary-truncated", "latency --ws {bad_summary}", "summary.json"),
@@ -156,6 +174,8 @@ CASES = [
 DAMAGED = [
     ("bad_ckpt", "checkpoints.json", b'[{"id": "step100", "pa'),
     ("ckpt_ints", "checkpoints.json", b"[1, 2]\n"),
+    ("ckpt_blank_path", "checkpoints.json", b'[{"id": "step100", "path": " ", "step": 100}]\n'),
+    ("ckpt_no_path", "checkpoints.json", b'[{"id": "step100", "step": 100}]\n'),
     ("bad_summary", "summary.json", b'{"best_probe": "lin", '),
     ("summary_list", "summary.json", b"[1]\n"),
     ("bad_tasks", "tasks.json", b'[{"task": "a", "sp'),
@@ -231,6 +251,9 @@ def world(tmp_path_factory, tiny_run):
     (root / "samples_gsm8k_2024-06-01T12-00-00.jsonl").write_bytes(BINARY)
     (root / "lm_schema").mkdir()
     _write_lines(root / "lm_schema" / "samples_gsm8k_2024-06-01T12-00-00.jsonl", [{"doc_id": 0, "acc": 1.0}])
+    (root / "lm_cut").mkdir()  # lm-eval's results JSON cut short beside its samples file
+    _write_lines(root / "lm_cut" / "samples_gsm8k_2024-06-01T12-00-00.jsonl", [{"doc_id": 0, "acc": 1.0}])
+    (root / "lm_cut" / "results_2024-06-01T12-00-00.json").write_text('{"results": {"gsm8k": {"exact_match,none": 0.')
     _write_lines(root / "task_malformed.jsonl", [{"question": "1+1=", "answer": "2"}, '{"question": "2+2=", '])
     (root / "task_binary.jsonl").write_bytes(BINARY)
     _write_lines(root / "task_nofield.jsonl", [{"question": "1+1="}])
@@ -253,6 +276,8 @@ def _argv(template: str, root: Path) -> list[str]:
              "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
              "lm_binary": "samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "lm_cut_samples": "lm_cut/samples_gsm8k_2024-06-01T12-00-00.jsonl",
+             "lm_cut_results": "lm_cut/results_2024-06-01T12-00-00.json",
              "task_malformed": "task_malformed.jsonl", "task_binary": "task_binary.jsonl",
              "task_nofield": "task_nofield.jsonl", "task_mc": "task_mc.jsonl", "long_csv": "long.csv",
              "long_nocol": "long_nocol.csv", "long_text": "long_text.csv", "empty_csv": "empty.csv",

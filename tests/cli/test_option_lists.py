@@ -14,6 +14,16 @@ def _help(*argv: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[│╭╮╰╯─]", " ", out))
 
 
+def _option_help(option: str, *argv: str) -> str:
+    """The help text of one option of `probecast ARGV` (what --help shows beside it)."""
+    import typer
+
+    command = typer.main.get_command(app)
+    for name in argv:
+        command = command.commands[name]
+    return next(p.help for p in command.params if option in p.opts)
+
+
 def test_fit_help_names_every_registered_probe():
     text = _help("fit")
     assert [p for p in REGISTRY if not re.search(rf"\b{p}\b", text)] == []
@@ -22,6 +32,29 @@ def test_fit_help_names_every_registered_probe():
 def test_evaluate_in_checkpoint_help_names_its_default_methods():
     text = _help("evaluate-in-checkpoint")
     assert [m for m in IN_CHECKPOINT_METHODS if not re.search(rf"\b{m}\b", text)] == []
+
+
+def test_fixed_choice_help_names_every_choice():
+    """The options whose values come from a fixed list say them in --help (and refuse others while parsing)."""
+    from probecast.forecast.choices import CANDIDATES, FORMS, LOSS_FORMS
+    from probecast.monitor.sinks import SINKS
+    from probecast.optim import SPACINGS
+
+    for argv, option, choices in ((("finetune",), "--spacing", SPACINGS),
+                                  (("forecast", "trajectory"), "--form", FORMS + LOSS_FORMS),
+                                  (("forecast", "auto"), "--method", tuple(CANDIDATES)),
+                                  (("watch",), "--sinks", (*SINKS, "auto"))):
+        text = _option_help(option, *argv)
+        assert [c for c in choices if not re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)] == [], option
+
+
+def test_exclusive_bounds_are_in_the_help():
+    """Options that must be > 0 (`validate.positive`: typer's min= is inclusive) say so in --help."""
+    for argv, option in ((("forecast", "cod"), "--bandwidth"), (("forecast", "cod"), "--max-radius"),
+                         (("forecast", "cod"), "--eps"), (("forecast", "cod"), "--max-c"),
+                         (("forecast", "trajectory"), "--tokens-per-step"), (("finetune",), "--lr"),
+                         (("label",), "--top-p")):
+        assert "> 0" in _option_help(option, *argv), option
 
 
 def test_the_ray_extra_is_shown():

@@ -40,7 +40,8 @@ class Checkpoint:
 
     @staticmethod
     def from_record(r: dict) -> "Checkpoint":
-        return Checkpoint(**{k: r.get(k) for k in Checkpoint.__dataclass_fields__ if k in r})
+        """A checkpoints.json entry (one without a path gets "": `resolve.loadable` refuses it before a load)."""
+        return Checkpoint(**{"path": "", **{k: r.get(k) for k in Checkpoint.__dataclass_fields__ if k in r}})
 
 
 def step_from_name(name: str) -> int | None:

@@ -24,16 +24,19 @@ def audit_table(ws: Workspace, probe_name: str, table: pd.DataFrame, budget: Aud
     """`table` (from `predict`) with ppi_* columns for every row."""
     from probecast.checkpoints.discover import Checkpoint
     from probecast.checkpoints.load import free_model, load_model
-    from probecast.resolve import resolve_tasks
+    from probecast.resolve import loadable, resolve_tasks
 
     records = {r["id"]: r for r in ws.read_checkpoints()}
     tasks = {t.name: t for t in resolve_tasks(None, ws)}
+    ckpts = {}
+    for ckpt_id in table["checkpoint"].unique():  # every one checked before the first is labelled
+        if ckpt_id not in records:
+            raise ProbecastError(f"--audit: checkpoint {ckpt_id!r} is not in {ws.checkpoints_file}, so it cannot "
+                                 f"be loaded for labelling")
+        ckpts[ckpt_id] = loadable(ws, Checkpoint.from_record(records[ckpt_id]))
     out = []
     for ckpt_id, rows in table.groupby("checkpoint", sort=False):
-        if ckpt_id not in records:
-            raise ProbecastError(f"--audit: checkpoint {ckpt_id!r} is not in {ws.root / 'checkpoints.json'}, so "
-                                 f"it cannot be loaded for labelling")
-        model, tokenizer = load_model(Checkpoint.from_record(records[ckpt_id]))
+        model, tokenizer = load_model(ckpts[ckpt_id])
         try:
             for _, row in rows.iterrows():
                 out.append({**row.to_dict(), **_audit_one(ws, probe_name, model, tokenizer, tasks, row, budget,

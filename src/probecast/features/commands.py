@@ -120,9 +120,8 @@ def register_latency(app: typer.Typer) -> None:
         name = probe or summary.get("best_probe")
         if not name:
             raise ProbecastError(f"{w.summary_file}: no best_probe recorded; pass --probe NAME")
-        ckpts = resolve_checkpoints(None, w, checkpoint, option="--checkpoint")
-        ckpt = ckpts[-1]
         tasks = resolve_tasks(None, w)
+        ckpt = resolve_checkpoints(None, w, checkpoint, option="--checkpoint")[-1]
         label_meta = w.label_metadata(ckpt.id, tasks[0].name)
         settings = {k: v for k, v in label_meta["settings"].items() if k in LabelConfig.__dataclass_fields__}
         if samples:

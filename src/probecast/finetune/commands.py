@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from probecast import validate as v
+from probecast.optim import SPACINGS
 
 
 def register(app: typer.Typer) -> None:
@@ -21,14 +22,16 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(200, "--steps", min=1),
         batch_size: int = typer.Option(2, "--batch-size", min=1),
         max_len: int = typer.Option(256, "--max-len", min=8, help="Truncate prompt+completion to this many tokens."),
-        lr: float = typer.Option(2e-4, "--lr", max=1.0, callback=v.positive),
+        lr: float = typer.Option(2e-4, "--lr", max=1.0, callback=v.positive, help="Peak learning rate (warm-up, then cosine "
+                                 "decay), > 0."),
         warmup: int = typer.Option(5, "--warmup", min=0),
         train_layers: Optional[int] = typer.Option(4, "--train-layers", min=1, help="Train only the top K blocks + final "
                                                    "norm (embeddings frozen)."),
         full: bool = typer.Option(False, "--full", help="Full fine-tuning (every parameter; overrides --train-layers)."),
         checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved over the run (+ step-0)."),
-        spacing: str = typer.Option("even", "--spacing", help="even: evenly spaced; early: log-spaced over the first "
-                                    "third of the run (where fine-tuning moves most), evenly after."),
+        spacing: str = typer.Option("even", "--spacing", callback=v.one_of(*SPACINGS), help="even: evenly spaced; "
+                                    "early: log-spaced over the first third of the run (where fine-tuning moves "
+                                    "most), evenly after."),
         max_examples: Optional[int] = typer.Option(None, "--max-examples", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),

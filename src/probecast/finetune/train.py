@@ -28,10 +28,7 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
-from probecast.optim import checkpoint_steps, lr_at
-
-
-SPACINGS = ("even", "early")
+from probecast.optim import SPACINGS, checkpoint_steps, lr_at
 
 
 @dataclass

@@ -11,7 +11,6 @@ Rows of step-0 / zero-token checkpoints are dropped: an untrained model has no c
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.schema import LONG_COLUMNS
+from probecast.stored import read_csv, read_json, read_parquet
 
 # allenai/OLMo-ladder src/scaling/utils.py (see ../shared/data/README.md): file prefix -> parameters N.
 OLMO_LADDER_PARAMS = {"190M": 190_354_176, "370M": 371_262_464, "760M": 758_220_288, "1B": 1_279_395_840}
@@ -32,8 +32,6 @@ def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = No
     """Dispatch one file or folder to its adapter (a folder may hold several runs)."""
     if path.is_file():
         if path.suffix == ".parquet":
-            from probecast.stored import read_parquet
-
             return [read_parquet(path)]
         if path.suffix == ".csv":
             header = _read_csv(path, nrows=0).columns
@@ -58,8 +56,6 @@ def read_any(path: Path, shots: str = "zero", tokens_per_step: float | None = No
 
 
 def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    from probecast.stored import read_csv
-
     return read_csv(path, f"give a CSV with a header row (a long table: {', '.join(LONG_COLUMNS)})", **kwargs)
 
 
@@ -138,18 +134,12 @@ def read_lm_eval_files(files: list[Path], run: str | None, tokens_per_step: floa
     "flops", "params"}), else `step123` in the file/folder name, else the model_args revision."""
     rows = []
     for path in files:
-        try:
-            obj = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProbecastError(f"{path}: not readable JSON ({exc})") from None
+        obj = read_json(path, hint="re-run lm-eval for that checkpoint (or move the file out of --runs)")
         if not isinstance(obj, dict) or not isinstance(obj.get("results"), dict):
             continue  # not a results file (e.g. a samples or config file next to it)
-        config = obj.get("config") or {}
+        config = obj["config"] if isinstance(obj.get("config"), dict) else {}
         meta_path = path.with_name(path.name + ".meta.json")
-        try:
-            sidecar = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProbecastError(f"{meta_path}: not readable JSON ({exc}); fix it or delete it") from None
+        sidecar = read_json(meta_path, dict, hint="fix it or delete it") if meta_path.exists() else {}
         step = _step_of(path, config, sidecar)
         if step is None:
             raise ProbecastError(f"{path}: cannot tell the checkpoint step; name the file or folder step<N> "
@@ -239,8 +229,6 @@ def read_workspace(path: Path) -> pd.DataFrame:
         means = labels.groupby(["checkpoint", "task"])["pass1"].mean()
         rows += [_ws_row(path, index, ckpt, f"acc/{task}", v) for (ckpt, task), v in means.items()]
     for file in sorted((path / "predictions").glob("*/*/*.parquet")):
-        from probecast.stored import read_parquet
-
         df = read_parquet(file)
         probe = file.parent.parent.name
         ckpt = str(df["checkpoint"].iloc[0]) if "checkpoint" in df and len(df) else file.parent.name

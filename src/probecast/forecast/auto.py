@@ -16,7 +16,7 @@ with one degree of freedom per (cut, target size)). Where the backtests miss wid
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,16 +25,9 @@ from probecast.errors import ProbecastError
 from probecast.forecast.backtest import Backtest
 from probecast.forecast.base import Forecast, Forecaster, Query, get_forecaster, register_forecaster
 from probecast.forecast.chain import UNFORECASTABLE_SD
+from probecast.forecast.choices import AUTO_METHODS, CANDIDATES
 from probecast.forecast.reach import horizon, size_backtest_rows
 from probecast.forecast.table import final_rows, validate_long_table, wide
-
-# label -> (registered forecaster, its configuration)
-CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
-    "ladder": ("ladder", {}),
-    "flp": ("flp", {}),
-    "flp-sigmoid": ("flp", {"stage2": "sigmoid"}),
-    "flpm": ("flpm", {}),
-}
 
 
 @register_forecaster
@@ -42,7 +35,7 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
 class AutoForecaster(Forecaster):
     name: ClassVar[str] = "auto"
     task: str = "hellaswag"
-    methods: tuple[str, ...] = ("ladder", "flp", "flp-sigmoid")
+    methods: tuple[str, ...] = AUTO_METHODS
     n_boot: int = 100
     level: float = 0.9
     seed: int = 0

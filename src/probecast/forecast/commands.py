@@ -9,6 +9,8 @@ from typing import Callable, List, Optional
 import typer
 
 from probecast import validate as v
+from probecast.errors import ProbecastError
+from probecast.forecast.choices import AUTO_METHODS, CANDIDATES, FORMS, LOSS_FORMS
 from probecast.forecast.cod import cli as cod_cli
 
 forecast_app = typer.Typer(help="Forecast downstream scores from compute, loss and training trajectories.",
@@ -18,7 +20,7 @@ RunsOpt = typer.Option(..., "--runs", callback=v.input_paths, help="Files or fol
                                             "JSON, long-table CSV/Parquet, probecast workspace).")
 ParamsOpt = typer.Option(None, "--params", help="NAME=COUNT parameter counts per run or run prefix, e.g. 190M=190354176.")
 ShotsOpt = typer.Option("zero", "--shots", callback=v.one_of("zero", "five", "all"), help="Pythia folders: zero, five or all (five-shot runs are <model>-5shot).")
-TpsOpt = typer.Option(None, "--tokens-per-step", callback=v.positive, help="lm-eval sweeps without token counts: tokens = step x this.")
+TpsOpt = typer.Option(None, "--tokens-per-step", callback=v.positive, help="lm-eval sweeps without token counts: tokens = step x this, > 0.")
 
 
 # `--runs A B C`: click options take one value each, so extra positional words after --runs are its values too.
@@ -27,7 +29,6 @@ MULTI = {"allow_extra_args": True}
 
 def _load(ctx: typer.Context, runs: List[Path], params: Optional[List[str]], shots: str,
           tokens_per_step: Optional[float] = None):
-    from probecast.errors import ProbecastError
     from probecast.forecast.table import load_runs, parse_params
 
     extra = [a for a in ctx.args]
@@ -182,8 +183,9 @@ def flp_cmd(loss_metric: Optional[str] = typer.Option(None, "--loss-metric", hel
 
 
 @cross_run_command("auto")
-def auto_cmd(methods: Optional[List[str]] = typer.Option(None, "--method", help="Candidate methods (repeat): ladder, "
-                                                          "flp, flp-sigmoid, flpm; default ladder, flp, flp-sigmoid."),
+def auto_cmd(methods: Optional[List[str]] = typer.Option(None, "--method", callback=v.one_of(*CANDIDATES),
+                                                          help=f"Candidate methods (repeat): {', '.join(CANDIDATES)}; "
+                                                               f"default {', '.join(AUTO_METHODS)}."),
              n_boot: int = BootOpt, level: float = LevelOpt) -> dict:
     """Per-task ensemble of the cross-run methods, weighted by far-extrapolation backtests inside the fit data."""
     return dict(n_boot=n_boot, level=level, **({"methods": tuple(methods)} if methods else {}))
@@ -203,8 +205,8 @@ def flpm_cmd(domains: Optional[List[str]] = typer.Option(None, "--domain", help=
 def trajectory_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt, run: str = typer.Option(..., "--run"),
                    task: str = TaskOpt,
                    fit_until_tokens: str = typer.Option(..., "--fit-until-tokens", help="Fit on checkpoints up to here."),
-                   form: str = typer.Option("power", "--form", help="power, sigmoid, pooled, loglinear or last "
-                                            "(against a loss: sigmoid, linear or last)."),
+                   form: str = typer.Option("power", "--form", callback=v.one_of(*dict.fromkeys(FORMS + LOSS_FORMS)),
+                                            help=f"{', '.join(FORMS)} (against a loss: {', '.join(LOSS_FORMS)})."),
                    x: str = typer.Option("tokens", "--x", help="Fit the score against tokens, flops, step, or a loss "
                                          "metric (e.g. loss/c4_en: later checkpoints are forecast from their loss)."),
                    predict_tokens: Optional[List[str]] = typer.Option(None, "--predict-tokens",
@@ -275,7 +277,6 @@ def compare_cmd(ctx: typer.Context, runs: List[Path] = RunsOpt,
     from probecast.ui import console
     from rich.table import Table
 
-    from probecast.errors import ProbecastError
     from probecast.forecast.compare import compare_runs, compare_trajectories, mae_table, unforecastable
     from probecast.io import atomic_path
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query, get_forecaster
+from probecast.forecast.choices import FORMS
 from probecast.forecast.table import final_rows, resolve_metric, wide
 from probecast.ui import track
 
@@ -62,8 +63,7 @@ def compare_runs(table: pd.DataFrame, holdout: Sequence[str], tasks: Sequence[st
 
 
 def compare_trajectories(table: pd.DataFrame, runs: Sequence[str], tasks: Sequence[str], fit_until_tokens: float,
-                         target_step: int | None = None, forms: Sequence[str] = ("power", "sigmoid", "pooled",
-                                                                                  "loglinear", "last"),
+                         target_step: int | None = None, forms: Sequence[str] = FORMS,
                          n_boot: int = 0, progress: bool = True) -> pd.DataFrame:
     """One row per form x task x run: the forecast of the checkpoint at `target_step` (default: each run's last)."""
     visible = table[table["tokens"] <= fit_until_tokens]

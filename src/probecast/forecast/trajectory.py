@@ -29,12 +29,11 @@ from scipy.special import expit
 from probecast.errors import ProbecastError
 from probecast.forecast.backtest import Backtest
 from probecast.forecast.base import Forecast, Forecaster, Query, register_forecaster
+from probecast.forecast.choices import FORMS, LOSS_FORMS
 from probecast.forecast.fitting import FitResult, predict_with_interval
 from probecast.forecast.laws import LINEAR, LOG_LINEAR, SAT_POWER, SIGMOID_LOG, SIGMOID_SCORE, Law, fit_law
 from probecast.forecast.table import chance_level, resolve_metric, validate_long_table, wide
 
-FORMS = ("power", "sigmoid", "pooled", "loglinear", "last")
-LOSS_FORMS = ("sigmoid", "linear", "last")  # when x is a loss metric
 AXES = ("tokens", "flops", "step")
 EMERGENCE_MARGIN = 0.05
 

@@ -18,7 +18,6 @@ the samples file (its folder name gives the step, e.g. `step-300`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -32,6 +31,7 @@ from probecast import validate as v
 from probecast.errors import ProbecastError
 from probecast.lock import writes_workspace
 from probecast.labels.passk import pass_at_k
+from probecast.stored import read_json
 from probecast.tasks.loaders import read_jsonl
 from probecast.tasks.schema import Task
 
@@ -156,18 +156,14 @@ def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
     candidates = [samples_file.parent / f"results_{stamp}.json", *sorted(samples_file.parent.glob("results_*.json"))]
     for res in candidates:
         if res.is_file():
-            try:
-                cfg = json.loads(res.read_text(encoding="utf-8")).get("config", {})
-            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-                raise ProbecastError(f"{res}: not an lm-eval results JSON; give --checkpoint (and --step) "
-                                     f"instead") from None
-            args = cfg.get("model_args")
+            cfg = read_json(res, dict, hint="give --checkpoint (and --step) instead").get("config")
+            args = cfg.get("model_args") if isinstance(cfg, dict) else None
             if isinstance(args, str):
                 args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
-            pretrained = (args or {}).get("pretrained")
+            pretrained = str((args or {}).get("pretrained") or "").strip()
             if pretrained:
-                name = Path(str(pretrained)).name
-                return name, step_from_name(name), str(pretrained)
+                name = Path(pretrained).name
+                return name, step_from_name(name), pretrained
     raise ProbecastError(f"{samples_file}: no results_*.json with model_args pretrained=... beside it; "
                          f"give --checkpoint (and --step)")
 
@@ -188,6 +184,10 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
     if checkpoint is None:
         checkpoint, inferred, path = checkpoint_from_results(paths[0])
         step = step if step is not None else inferred
+    elif not checkpoint.strip():  # recorded as the checkpoint's id and path: an empty path loads the current folder
+        raise ProbecastError(f"--checkpoint {checkpoint!r}: empty; give the checkpoint's id (recorded in "
+                             f"{ws.checkpoints_file} as its path too), or leave --checkpoint out to read it from "
+                             f"the results_*.json beside the samples file")
     by_name = {t.name: t for t in (tasks or [])}
     out, writes = {}, []
     for lm_task, records in read_samples(paths, metric, filter_name).items():

@@ -11,6 +11,8 @@ from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 from probecast.features.options import SHARED_PREFIX
 from probecast.lock import writes_workspace
+from probecast.monitor.sinks import SINKS
+from probecast.monitor.trackers import TRACKERS
 
 
 def register(app: typer.Typer) -> None:
@@ -33,8 +35,9 @@ def register(app: typer.Typer) -> None:
                                    "glob, none (stability only)."),
         ready_glob: Optional[str] = typer.Option(None, "--ready-glob", help="A pattern inside the checkpoint "
                                                  "folder that must exist (implies --marker glob)."),
-        sinks: str = typer.Option("tensorboard", "--sinks", help="Comma-separated trackers besides JSONL: "
-                                  "tensorboard, wandb, mlflow, auto (every installed one), or jsonl (JSONL only)."),
+        sinks: str = typer.Option("tensorboard", "--sinks", callback=v.one_of(*SINKS, "auto", sep=","),
+                                  help=f"Comma-separated trackers besides JSONL: {', '.join(TRACKERS)}, auto (every "
+                                       "installed one), or jsonl (JSONL only)."),
         run_name: Optional[str] = typer.Option(None, "--run-name", help="Run name in the trackers "
                                                "(default: the run folder's name)."),
         audit_every: int = typer.Option(0, "--audit-every", min=0, help="Every Mth checkpoint also gets real generative "

@@ -30,14 +30,14 @@ def cod_cmd(
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
     cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of("meanshift", "kmeans", "dbscan"), help="meanshift (improved), kmeans or dbscan."),
-    bandwidth: float = typer.Option(ClusterConfig.bandwidth, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units)."),
-    max_radius: float = typer.Option(ClusterConfig.max_radius, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units)."),
+    bandwidth: float = typer.Option(ClusterConfig.bandwidth, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units), > 0."),
+    max_radius: float = typer.Option(ClusterConfig.max_radius, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units), > 0."),
     min_cluster_size: int = typer.Option(ClusterConfig.min_size, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
     n_clusters: int = typer.Option(ClusterConfig.n_clusters, "--n-clusters", min=1, help="K for --cluster kmeans."),
-    eps: float = typer.Option(ClusterConfig.eps, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan."),
+    eps: float = typer.Option(ClusterConfig.eps, "--eps", callback=v.positive, help="Neighbourhood radius for --cluster dbscan (RMS pass-rate units), > 0."),
     min_a: float = typer.Option(PredictableRule.min_a, "--min-a", min=0.0, help="Predictable rule: a > min_a (the paper: 1)."),
     min_b: float = typer.Option(PredictableRule.min_b, "--min-b", min=0.0, help="Predictable rule: b > min_b."),
-    max_c: float = typer.Option(PredictableRule.max_c, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1)."),
+    max_c: float = typer.Option(PredictableRule.max_c, "--max-c", callback=v.positive, help="Predictable rule: 0 <= c < max_c (the paper: 1); max_c > 0."),
     outliers: str = typer.Option("nearest", "--outliers", callback=v.one_of("nearest", "mapping"), help="Outlier questions count "
                                  "with their 'nearest' cluster, or are left to the 'mapping' (the paper)."),
     shared_b: bool = typer.Option(True, "--shared-b/--no-shared-b", help="Shrink each cluster's exponent b towards "
