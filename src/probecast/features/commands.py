@@ -10,6 +10,7 @@ import typer
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 from probecast.features.options import SHARED_PREFIX
+from probecast.labels.backends import BACKENDS
 from probecast.lock import writes_workspace
 
 
@@ -88,7 +89,7 @@ def register_latency(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         backend: str = typer.Option("hf", "--backend", help="Also time generative labelling with this engine: "
                                     "vllm adds latency_s.generative_vllm (engine start included) beside the HF "
-                                    "`generative`.", callback=v.one_of("hf", "vllm")),
+                                    "`generative`.", callback=v.one_of(*BACKENDS)),
         ray: Optional[str] = RAY,
         ray_cpus: float = RAY_CPUS,
         ray_gpus: Optional[float] = RAY_GPUS,

@@ -10,6 +10,7 @@ import typer
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 from probecast.features.options import SHARED_PREFIX
+from probecast.labels.backends import BACKENDS
 from probecast.lock import writes_workspace
 
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
         seed: int = typer.Option(0, "--seed", min=0),
         backend: str = typer.Option("hf", "--backend", help="Labelling engine: hf (transformers) or vllm "
-                                    "(`make vllm`; one engine per checkpoint).", callback=v.one_of("hf", "vllm")),
+                                    "(`make vllm`; one engine per checkpoint).", callback=v.one_of(*BACKENDS)),
         shared_prefix: bool = SHARED_PREFIX,
         force: bool = typer.Option(False, "--force", help="Relabel the (checkpoint, task) pairs labelled with "
                                    "other settings (samples, temperature, limit, ...), replacing them."),

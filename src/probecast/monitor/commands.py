@@ -10,7 +10,9 @@ import typer
 from probecast import validate as v
 from probecast.executors.options import RAY, RAY_CPUS, RAY_GPUS, RAY_RETRIES
 from probecast.features.options import SHARED_PREFIX
+from probecast.labels.backends import BACKENDS
 from probecast.lock import writes_workspace
+from probecast.monitor.completeness import MARKERS
 from probecast.monitor.sinks import SINKS
 from probecast.monitor.trackers import TRACKERS
 
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
         once: bool = typer.Option(False, "--once", help="Process the checkpoints that are complete now, then exit."),
         settle: float = typer.Option(2.0, "--settle", min=0.0, help="With --once: seconds between the two looks that "
                                      "establish that files are stable."),
-        marker: str = typer.Option("auto", "--marker", callback=v.one_of("auto", "trainer_state", "latest", "glob", "none"), help="Completion marker: auto, trainer_state, latest, "
+        marker: str = typer.Option("auto", "--marker", callback=v.one_of(*MARKERS), help="Completion marker: auto, trainer_state, latest, "
                                    "glob, none (stability only)."),
         ready_glob: Optional[str] = typer.Option(None, "--ready-glob", help="A pattern inside the checkpoint "
                                                  "folder that must exist (implies --marker glob)."),
@@ -44,7 +46,7 @@ def register(app: typer.Typer) -> None:
                                         "labels on a random subset (0 = never)."),
         audit_questions: int = typer.Option(16, "--audit-questions", min=1, help="Questions per task in an audit."),
         audit_backend: str = typer.Option("hf", "--audit-backend", help="Engine of the audits: hf or vllm "
-                                          "(one vLLM engine per audited checkpoint).", callback=v.one_of("hf", "vllm")),
+                                          "(one vLLM engine per audited checkpoint).", callback=v.one_of(*BACKENDS)),
         audit_half_width: Optional[float] = typer.Option(None, "--audit-half-width", min=0.0, max=1.0, help="Instead of a fixed number: label until "
                                                          "the 90% PPI interval's half-width is at most this "
                                                          "(e.g. 0.05; pilot 16, then rounds of 8)."),

@@ -11,7 +11,7 @@ import typer
 from probecast import validate as v
 
 from probecast.errors import ProbecastError
-from probecast.forecast.cod.cluster import ClusterConfig  # numpy only: its defaults are the options' defaults
+from probecast.forecast.cod.cluster import METHODS as CLUSTERINGS, ClusterConfig  # numpy only: its defaults are the options' defaults
 from probecast.forecast.cod.rule import C_PRIOR, PredictableRule  # no scipy: its defaults are the options' defaults
 
 METHODS = ("cod", "cod-no-mapping", "end-to-end")
@@ -26,10 +26,10 @@ def cod_cmd(
     target_params: Optional[float] = typer.Option(None, "--target-params", min=1.0, callback=v.finite, help="Target model parameters N."),
     target_tokens: Optional[float] = typer.Option(None, "--target-tokens", min=1.0, callback=v.finite, help="Target training tokens D."),
     target_flops: Optional[float] = typer.Option(None, "--target-flops", min=1.0, callback=v.finite, help="Target compute C (default 6·N·D)."),
-    method: str = typer.Option("cod", "--method", callback=v.one_of("cod", "cod-no-mapping", "end-to-end"), help="cod, cod-no-mapping or end-to-end."),
+    method: str = typer.Option("cod", "--method", callback=v.one_of(*METHODS), help="cod, cod-no-mapping or end-to-end."),
     chance: float = typer.Option(0.0, "--chance", min=0.0, max=0.99, help="Chance level g of the task format (0 for generative)."),
     points: str = typer.Option("final", "--points", callback=v.one_of("final", "all"), help="Workspaces: 'final' checkpoint per run, or 'all'."),
-    cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of("meanshift", "kmeans", "dbscan"), help="meanshift (improved), kmeans or dbscan."),
+    cluster: str = typer.Option("meanshift", "--cluster", callback=v.one_of(*CLUSTERINGS), help="meanshift (improved), kmeans or dbscan."),
     bandwidth: float = typer.Option(ClusterConfig.bandwidth, "--bandwidth", callback=v.positive, help="MeanShift bandwidth (RMS pass-rate units), > 0."),
     max_radius: float = typer.Option(ClusterConfig.max_radius, "--max-radius", callback=v.positive, help="Cap on a cluster's radius (RMS pass-rate units), > 0."),
     min_cluster_size: int = typer.Option(ClusterConfig.min_size, "--min-cluster-size", min=1, help="Smaller clusters are outliers."),
