@@ -220,3 +220,17 @@ def test_a_finished_watch_releases_the_kept_states(monitor_ws, tmp_path):
     Watcher(Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), n_boot=50)), tmp_path / "empty",
             WatchConfig(interval=0, max_polls=1)).run()
     assert states.reference is None and states.tasks == {} and states.disabled is None
+
+
+def test_a_recorded_checkpoint_of_the_same_name_without_a_path_is_not_this_folder(monitor_ws, tmp_path):
+    from probecast.monitor.evaluator import Monitor, MonitorConfig
+    from probecast.monitor.watcher import WatchConfig, Watcher
+
+    run = tmp_path / "myrun"
+    (run / "step-7").mkdir(parents=True)
+    ws = Workspace(monitor_ws)
+    ws.add_checkpoints([{"id": "step-7", "step": 7}])  # no path (hand-written, or from another tool)
+    w = Watcher(Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), n_boot=50)), run, WatchConfig(interval=0))
+    assert w.checkpoint_id(run / "step-7") == "myrun-step-7"  # was a KeyError traceback
+    ws.add_checkpoints([{"id": "step-7", "step": 7, "path": str(run / "step-7")}])
+    assert w.checkpoint_id(run / "step-7") == "step-7"

@@ -79,7 +79,8 @@ class Watcher:
         if prefixed in records:
             return prefixed
         plain = records.get(folder.name)
-        if plain is not None and Path(plain["path"]).resolve() != folder.resolve():
+        recorded = str((plain or {}).get("path") or "").strip()  # a record without a path is not this folder's
+        if plain is not None and (not recorded or Path(recorded).resolve() != folder.resolve()):
             return prefixed
         return folder.name
 
