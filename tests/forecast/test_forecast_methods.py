@@ -160,5 +160,5 @@ def test_trajectory_against_a_loss_recovers_the_sigmoid():
     f = get_forecaster("trajectory", task="toy", x="loss/val", form="sigmoid", fit_until=3e10, n_boot=0).fit(table)
     assert f.result_.params == pytest.approx(theta, rel=0.05)
     assert f.predict(Query(values={"loss/val": 0.9})).predicted == pytest.approx(score[-1], abs=0.01)
-    with pytest.raises(ProbecastError, match="form 'power'"):
+    with pytest.raises(ProbecastError, match="--form power with --x loss/val"):
         get_forecaster("trajectory", task="toy", x="loss/val", form="power").fit(table)

@@ -79,11 +79,11 @@ class TrajectoryForecaster(Forecaster):
     def fit(self, table: pd.DataFrame) -> "TrajectoryForecaster":
         forms = FORMS if self.x in AXES else LOSS_FORMS
         if self.form not in forms:
-            raise ProbecastError(f"trajectory form {self.form!r} with x={self.x}: expected one of {', '.join(forms)}")
+            raise ProbecastError(f"--form {self.form} with --x {self.x}: choose one of {', '.join(forms)} (or another --x)")
         table = validate_long_table(table, "trajectory fit table")
         self.score_metric_ = resolve_metric(table, self.task, "acc")
         if self.x not in AXES and self.x not in set(table["metric"]):
-            raise ProbecastError(f"trajectory x={self.x!r}: expected tokens, flops, step or a metric of the table")
+            raise ProbecastError(f"--x {self.x}: expected tokens, flops, step or a metric of the table")
         w = wide(table, [self.score_metric_] + ([] if self.x in AXES else [self.x]))
         runs = sorted(w["run"].unique())
         self.run_ = self.run or (runs[0] if len(runs) == 1 else None)
@@ -160,10 +160,10 @@ class TrajectoryForecaster(Forecaster):
 
     def _fit_pooled(self, w: pd.DataFrame, kw: dict) -> FitResult:
         if self.x != "tokens":
-            raise ProbecastError("trajectory form pooled works in tokens (x=tokens)")
+            raise ProbecastError("--form pooled works in tokens: give --x tokens")
         w = w.dropna(subset=["params"])
         if w["params"].nunique() < 2 or self.run_ not in set(w["run"]):
-            raise ProbecastError("trajectory form pooled needs runs of at least two sizes with known params")
+            raise ProbecastError("--form pooled needs runs of at least two sizes with known params; give another --form")
         self.law_ = pooled_law(self.chance_)
         self.params_ = float(w.loc[w["run"] == self.run_, "params"].iloc[0])
         return fit_law(self.law_, (w["params"].to_numpy(float), w["tokens"].to_numpy(float)),
