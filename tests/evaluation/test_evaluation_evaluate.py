@@ -98,3 +98,26 @@ def test_training_loss_baseline_is_skipped_when_a_checkpoint_has_no_loss():
     res = evaluate(fs, labels, probes=["linear"], train_loss=losses, show_progress=False)
     assert "training_loss" not in res.summary["baselines"]
     assert "1600" in res.summary["skipped"]["training_loss"]
+
+
+def test_a_vote_reuses_its_members_fitted_on_the_same_rows_and_gives_what_a_refit_gives(monkeypatch):
+    from probecast.probes.linear import RidgeProbe
+
+    fs, labels = _data(seed=2)
+    vote = {"members": ["linear", "ridge"], "params": {"ridge": {"l2_grid": [1.0, 10.0]}}}
+    params = {"ridge": {"l2_grid": [1.0, 10.0]}, "vote": vote}
+    fits = []
+    real_fit = RidgeProbe._fit
+    monkeypatch.setattr(RidgeProbe, "_fit", lambda self, X, y: fits.append(1) or real_fit(self, X, y))
+    both = evaluate(fs, labels, probes=["linear", "ridge", "vote"], baselines=[], probe_params=params,
+                    show_progress=False, bootstrap=None)
+    assert len(fits) == 1  # ridge fitted once, for itself and for the vote
+    alone = evaluate(fs, labels, probes=["vote"], baselines=[], probe_params=params, show_progress=False,
+                     bootstrap=None)
+    assert len(fits) == 2
+    p = both.rows[both.rows["method"] == "vote"]["p"].to_numpy()
+    np.testing.assert_array_equal(p, alone.rows["p"].to_numpy())
+    # a member run with other parameters than the vote gives it is fitted again for the vote
+    evaluate(fs, labels, probes=["ridge", "vote"], baselines=[], probe_params={"vote": vote}, show_progress=False,
+             bootstrap=None)
+    assert len(fits) == 4

@@ -22,6 +22,7 @@ from probecast.probes.base import REGISTRY, Probe, make_probe
 from probecast.probes.baselines import BASELINES
 from probecast.probes.calibration import has_listed_paths
 from probecast.probes.inputs import last_labels
+from probecast.probes.vote import VoteProbe
 from probecast.ui import steps
 from probecast.workspace import Workspace
 
@@ -112,7 +113,10 @@ def evaluate(X: FeatureSet, labels: pd.DataFrame, probes: list[str] | None = Non
             bar.describe(name)
             X_fit, y_fit = (X.subset(sp.history), y[sp.history]) if name == "carry_forward" else (X_train, y_train)
             t0 = time.perf_counter()
-            method = make_probe(name, **params.get(name, {})).fit(X_fit, y_fit)
+            method = make_probe(name, **params.get(name, {}))
+            if isinstance(method, VoteProbe):  # its members already fitted on these rows are not fitted again
+                method.reuse({n: m for n, m in fitted.items() if n != "carry_forward"})
+            method = method.fit(X_fit, y_fit)
             seconds[name] = time.perf_counter() - t0
             r = base.assign(method=name, p=method.predict_proba(X_test))
             table = per_checkpoint(r).assign(method=name)

@@ -64,8 +64,19 @@ class VoteProbe(MemberProbes):
         kinds = [k for m in self.member_probes().values() for k in m.inputs()]
         return list(dict.fromkeys(kinds))
 
+    def reuse(self, fitted: dict[str, Probe]) -> "VoteProbe":
+        """Take, at the next `fit`, the members among `fitted` (name -> probe) that have the very parameters this
+        vote gives them instead of fitting them again. The caller vouches that they were fitted on the rows this
+        vote is about to be fitted on (an evaluation fitting every method on the same training rows)."""
+        self.reused_ = {name: fitted[name] for name, m in self.member_probes().items()
+                        if name in fitted and fitted[name].fitted_ and fitted[name].get_params() == m.get_params()}
+        return self
+
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
-        self.members_ = {name: m.fit(X, y) for name, m in self.member_probes().items()}
+        reused = getattr(self, "reused_", {})
+        self.members_ = {name: reused[name] if name in reused else m.fit(X, y)
+                         for name, m in self.member_probes().items()}
+        self.reused_ = {}
 
     def member_probes(self) -> dict[str, Probe]:
         """name -> the unfitted member this vote fits (its parameters, the vote's seed), in member order."""
