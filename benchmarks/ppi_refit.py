@@ -127,13 +127,14 @@ def main() -> None:
     ap.add_argument("--audit-every", type=int, default=2)
     ap.add_argument("--audit-questions", type=int, default=16)
     ap.add_argument("--keep", type=Path, help="keep the watched workspaces in KEEP/no_refit and KEEP/refit")
+    ap.add_argument("--probe", help="the probe kind refitted (default: the evaluation's best probe)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     ws = Workspace(args.ws, create=False)
     if not ws.summary_file.exists() or not (ws.root / "run").is_dir():
         sys.exit(f"error: {ws.root}: needs summary.json (probecast evaluate) and the training run in run/ "
                  f"(a workspace made by `probecast demo`)")
-    best = json.loads(ws.summary_file.read_text()).get("best_probe")
+    best = args.probe or json.loads(ws.summary_file.read_text()).get("best_probe")
     if not best:
         sys.exit(f"error: {ws.summary_file}: no best_probe; run `probecast evaluate` first")
     res = refit_experiment(ws, best, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
