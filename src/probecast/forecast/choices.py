@@ -1,4 +1,4 @@
-"""The fixed names the forecasters take: trajectory forms and the auto ensemble's candidate methods.
+"""The fixed names the forecasters take: trajectory forms, the auto ensemble's candidate methods, COD's methods.
 
 Free of numpy and scipy, so the CLI lists them in `--help` and checks them while parsing without importing the
 fitting code (`trajectory.py`, `auto.py` read them from here).
@@ -19,3 +19,4 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "flpm": ("flpm", {}),
 }
 AUTO_METHODS = ("ladder", "flp", "flp-sigmoid")
+COD_METHODS = ("cod", "cod-no-mapping", "end-to-end")  # `forecast cod --method`, and what `cod-compare` compares

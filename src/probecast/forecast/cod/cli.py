@@ -11,10 +11,11 @@ import typer
 from probecast import validate as v
 
 from probecast.errors import ProbecastError
+from probecast.forecast.choices import COD_METHODS
 from probecast.forecast.cod.cluster import METHODS as CLUSTERINGS, ClusterConfig  # numpy only: its defaults are the options' defaults
 from probecast.forecast.cod.rule import C_PRIOR, PredictableRule  # no scipy: its defaults are the options' defaults
 
-METHODS = ("cod", "cod-no-mapping", "end-to-end")
+METHODS = COD_METHODS
 
 
 def cod_cmd(

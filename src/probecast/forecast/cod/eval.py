@@ -12,10 +12,11 @@ import pandas as pd
 
 from probecast.errors import ProbecastError
 from probecast.forecast.base import Query
+from probecast.forecast.choices import COD_METHODS
 from probecast.forecast.cod.forecaster import CODForecaster, EndToEndForecaster
 from probecast.forecast.cod.data import question_matrix
 
-METHODS = ("cod", "cod-no-mapping", "end-to-end")
+METHODS = COD_METHODS
 
 
 def holdout_largest(df: pd.DataFrame, task: str, source: str) -> tuple[pd.DataFrame, str, float, float]:
