@@ -143,10 +143,8 @@ def votes_of_members(run: list[str], params: dict) -> dict[str, list[str]]:
         vote = make_probe(name, **params.get(name, {}))
         if not isinstance(vote, VoteProbe):
             continue
-        members = vote.member_probes()
-        if all(m in run and make_probe(m, **params.get(m, {})).get_params() == p.get_params()
-               for m, p in members.items()):
-            out[name] = list(members)
+        if len(vote.members_among({m: make_probe(m, **params.get(m, {})) for m in run})) == len(vote.config.members):
+            out[name] = list(vote.config.members)
     return out
 
 

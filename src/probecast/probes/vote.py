@@ -64,12 +64,16 @@ class VoteProbe(MemberProbes):
         kinds = [k for m in self.member_probes().values() for k in m.inputs()]
         return list(dict.fromkeys(kinds))
 
+    def members_among(self, probes: dict[str, Probe]) -> dict[str, Probe]:
+        """Those of `probes` (name -> probe) that are members of this vote with the very parameters it gives them."""
+        return {name: probes[name] for name, m in self.member_probes().items()
+                if name in probes and probes[name].get_params() == m.get_params()}
+
     def reuse(self, fitted: dict[str, Probe]) -> "VoteProbe":
-        """Take, at the next `fit`, the members among `fitted` (name -> probe) that have the very parameters this
-        vote gives them instead of fitting them again. The caller vouches that they were fitted on the rows this
-        vote is about to be fitted on (an evaluation fitting every method on the same training rows)."""
-        self.reused_ = {name: fitted[name] for name, m in self.member_probes().items()
-                        if name in fitted and fitted[name].fitted_ and fitted[name].get_params() == m.get_params()}
+        """Take, at the next `fit`, its members among the fitted `fitted` (`members_among`) instead of fitting them
+        again. The caller vouches that they were fitted on the rows this vote is about to be fitted on (an
+        evaluation fitting every method on the same training rows)."""
+        self.reused_ = {name: p for name, p in self.members_among(fitted).items() if p.fitted_}
         return self
 
     def _fit(self, X: FeatureSet, y: np.ndarray) -> None:
