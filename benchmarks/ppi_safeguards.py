@@ -29,20 +29,10 @@ from probecast.workspace import Workspace  # noqa: E402
 SAFEGUARDS = ("mean", "random", "extreme")
 
 
-def random_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float, z: float) -> float:
-    """`finite_se` with each pseudo-observation's prediction a uniformly random question's (weight z²/2 / N each)."""
-    n, N, m = len(y), len(f_all), z * z / 2
-    r = np.concatenate([y - lam * f_audit, 1 - lam * f_all, -lam * f_all])
-    w = np.concatenate([np.ones(n), np.full(2 * N, m / N)])
-    mean = np.sum(w * r) / w.sum()
-    s2 = np.sum(w * (r - mean) ** 2) / w.sum()
-    return float(np.sqrt(max(1 - n / N, 0.0) * s2 / w.sum()))
-
-
 def se_of(safeguard: str, y, f_audit, f_all, lam: float, z: float) -> float:
-    if safeguard == "random":
-        return random_se(y, f_audit, f_all, lam, z)
-    at = (float(f_all.min()), float(f_all.max())) if safeguard == "extreme" else None
+    """`finite_se` with the pseudo-observations predicted as `safeguard` says (`random`: at every question's P,
+    each sharing the weight evenly, i.e. at a uniformly random question's)."""
+    at = {"mean": None, "random": (f_all, f_all), "extreme": (float(f_all.min()), float(f_all.max()))}[safeguard]
     return finite_se(y, f_audit, f_all, lam, z, pseudo_at=at)
 
 

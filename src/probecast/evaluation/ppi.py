@@ -108,20 +108,22 @@ def regression_lambda(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray) -> 
 
 
 def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float, z: float,
-              pseudo: bool = True, pseudo_at: tuple[float, float] | None = None) -> float:
+              pseudo: bool = True, pseudo_at: tuple | None = None) -> float:
     """Standard error of θ̂(λ) for the mean over the N questions, the audit a simple random sample of them:
     sqrt((1 − n/N) · S² / n) with S² the variance of r = y − λf over the audit plus (`pseudo`) z²/2
     pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f) (Agresti–Coull counts; n → n + z²).
-    `pseudo_at`: (prediction of the pseudo-success, of the pseudo-failure) instead of mean_N(f) for both
-    (a diagnostic of `benchmarks/ppi_ceiling.py`; see `calibrated_pseudo_predictions`)."""
+    `pseudo_at`: (prediction of the pseudo-success, of the pseudo-failure) instead of mean_N(f) for both, each a
+    number or several sharing its weight evenly (diagnostics of `benchmarks/ppi_ceiling.py` and
+    `ppi_safeguards.py`; see `calibrated_pseudo_predictions`)."""
     n, N = len(y), len(f_all)
     r = y - lam * f_audit
     w = np.ones(n)
     if pseudo:
         m = z * z / 2
-        f1, f0 = pseudo_at if pseudo_at is not None else (f_all.mean(), f_all.mean())
-        r = np.concatenate([r, [1 - lam * f1, -lam * f0]])
-        w = np.concatenate([w, [m, m]])
+        f1, f0 = (np.atleast_1d(np.asarray(f, dtype=np.float64))
+                  for f in (pseudo_at if pseudo_at is not None else (f_all.mean(), f_all.mean())))
+        r = np.concatenate([r, 1 - lam * f1, -lam * f0])
+        w = np.concatenate([w, np.full(len(f1), m / len(f1)), np.full(len(f0), m / len(f0))])
     mean = float(np.sum(w * r) / w.sum())
     s2 = float(np.sum(w * (r - mean) ** 2) / w.sum())
     return float(np.sqrt(max(1 - n / N, 0.0) * s2 / w.sum()))
