@@ -86,7 +86,7 @@ def write_workspace(root, fs: FeatureSet, y: np.ndarray, sample: np.ndarray | No
                                    "question_id": sub.question_ids.astype(str), "n": 8,
                                    "c": np.round(y[m] * 8).astype(int), "pass1": y[m], "sample_correct": sample[m]})
             ws.write_labels(str(ckpt), str(task), labels, {"task": str(task), "multi_step": task == "b"})
-            records[str(ckpt)] = {"id": str(ckpt), "path": "", "step": step, "train_loss": 4.0 - np.log(step) / 5}
+            records[str(ckpt)] = {"id": str(ckpt), "path": f"/synthetic/{ckpt}", "step": step, "train_loss": 4.0 - np.log(step) / 5}
     ws.add_checkpoints(records.values())
     return ws
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from probecast.checkpoints.discover import Checkpoint, discover_checkpoints
+from probecast.checkpoints.discover import Checkpoint, blank_path, discover_checkpoints
 from probecast.errors import ProbecastError
 from probecast.identity import Difference
 from probecast.tasks.registry import load_tasks
@@ -45,7 +45,7 @@ def resolve_checkpoints(source: str | None, ws: Workspace, select: str | None = 
 def loadable(ws: Workspace, ckpt: Checkpoint) -> Checkpoint:
     """A checkpoint recorded in W/checkpoints.json, checked before it is loaded: an empty (or missing) path would
     load whatever the current folder holds."""
-    if not str(ckpt.path or "").strip():
+    if blank_path(ckpt.path):
         raise ProbecastError(f"{ws.checkpoints_file}: checkpoint {ckpt.id!r} has an empty path; record it again with "
                              f"its folder (`probecast label CHECKPOINT_DIR --ws {ws.root}` with its labels' settings: "
                              f"finished pairs are skipped) or write the path into its entry")

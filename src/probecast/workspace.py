@@ -21,6 +21,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from probecast.checkpoints.discover import blank_path
 from probecast.errors import ProbecastError
 from probecast.io import read_parquet_metadata, write_json_atomic, write_parquet_atomic
 from probecast.stored import damaged, read_json, read_parquet
@@ -83,9 +84,13 @@ class Workspace:
         return _records(self.checkpoints_file, "checkpoints", "id")
 
     def add_checkpoints(self, records: Iterable[dict]) -> None:
-        """Merge checkpoint records (by id) into checkpoints.json, kept sorted by step."""
+        """Merge checkpoint records (by id) into checkpoints.json, kept sorted by step. A record without a path is
+        refused (nothing is written): loading it would load whatever the current folder holds."""
         by_id = {r["id"]: r for r in self.read_checkpoints()}
-        for r in records:
+        for r in list(records):
+            if blank_path(r.get("path")):
+                raise ProbecastError(f"{self.checkpoints_file}: checkpoint {r.get('id')!r} has no path; record it "
+                                     f"with its folder, file or hub id")
             by_id[r["id"]] = r
         ordered = sorted(by_id.values(), key=lambda r: (r.get("step") is None, r.get("step") or 0, r["id"]))
         write_json_atomic(self.checkpoints_file, ordered)

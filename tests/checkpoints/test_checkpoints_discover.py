@@ -101,7 +101,24 @@ def test_a_recorded_checkpoint_without_a_path_is_refused_before_it_is_loaded(tmp
     from probecast.workspace import Workspace
 
     ws = Workspace(tmp_path)
-    ws.add_checkpoints([{"id": "a", "path": str(tmp_path / "a"), "step": 1}, {"id": "b", "step": 2, **entry}])
+    with pytest.raises(ProbecastError, match=r"checkpoints\.json: checkpoint 'b' has no path"):
+        ws.add_checkpoints([{"id": "a", "path": str(tmp_path / "a"), "step": 1}, {"id": "b", "step": 2, **entry}])
+    assert ws.read_checkpoints() == []  # nothing written, not even the good record
+    # written by hand (or by another tool): refused when loaded
+    ws.checkpoints_file.write_text(json.dumps([{"id": "a", "path": str(tmp_path / "a"), "step": 1},
+                                               {"id": "b", "step": 2, **entry}]))
     assert [c.id for c in resolve_checkpoints(None, ws, "a")] == ["a"]
     with pytest.raises(ProbecastError, match=r"checkpoints\.json: checkpoint 'b' has an empty path; record it again"):
         resolve_checkpoints(None, ws)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"global_step": 7, "total_flos": "lots"}'])
+def test_a_damaged_trainer_state_is_named_and_the_step_comes_from_the_folder(tmp_path, capsys, text):
+    ck = tmp_path / "checkpoint-7"
+    ck.mkdir()
+    (ck / "config.json").write_text("{}")
+    (ck / "trainer_state.json").write_text(text)
+    c = discover_checkpoints(ck)[0]
+    assert (c.step, c.tokens, c.flops) == (7, None, None)
+    err = capsys.readouterr().err
+    assert "note:" in err and "trainer_state.json: unreadable" in err

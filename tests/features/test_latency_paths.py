@@ -94,10 +94,17 @@ def test_others_busy_counts_other_processes_not_this_one():
         spin.wait()
 
 
+def test_machine_busy_leaves_out_idle_iowait_and_steal():
+    """user nice system idle iowait irq softirq steal guest guest_nice: steal is another virtual machine's time,
+    guest is already inside user."""
+    assert latency.busy_ticks("cpu  100 2 30 5000 40 5 6 700 50 1") == 100 + 2 + 30 + 5 + 6
+    assert latency.busy_ticks("cpu  100 2 30 5000") == 132  # old kernels: four fields
+
+
 def same_window(cpu_of: Callable[[], float]) -> Iterator[tuple[float, float, float, float]]:
     """Calls of `others_busy`, each measured around: CPU seconds over the call of (its figure x the call's wall
     time, the machine's busy CPU minus this process's, the CPU of the process `cpu_of` reads, the margin). The
-    margin is what the counters cannot resolve: whole clock ticks (/proc/stat's six busy fields and `os.times`'
+    margin is what the counters cannot resolve: whole clock ticks (/proc/stat's five busy fields and `os.times`'
     two or the other process's two, each read at both ends, inside the call and around it: 16 at most), the
     figure's rounding to 0.01 core and the call's overrun of its window. A round settles the question once that
     process got more than twice the margin (a figure that counted this process would then exceed the bound by more

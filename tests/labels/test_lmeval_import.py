@@ -94,6 +94,8 @@ def test_ids_map_onto_a_probecast_task_by_prompt(tmp_path):
     assert df["question_id"].tolist() == [q.id for q in task.questions] and df["c"].tolist() == [1, 0]
     assert ws.labels_path("step-150", "colors").exists()
     assert ws.read_checkpoints() == [{"id": "step-150", "path": "/runs/ft/step-150", "step": 150}]
+    import_lmeval(ws, [f], checkpoint="final", tasks=[task])  # an id given: the path is still the results file's
+    assert ws.read_checkpoints()[-1] == {"id": "final", "path": "/runs/ft/step-150"}
     other = write(tmp_path / "samples_x_2026-01-01T00-00-00.0.jsonl", [mc_record(0, "zzz?", ["x", "y"], 1.0)])
     with pytest.raises(ProbecastError, match="matches no question of probecast task 'colors'"):
         import_lmeval(ws, [other], checkpoint="c", tasks=[task])

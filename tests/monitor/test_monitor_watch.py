@@ -229,7 +229,7 @@ def test_a_recorded_checkpoint_of_the_same_name_without_a_path_is_not_this_folde
     run = tmp_path / "myrun"
     (run / "step-7").mkdir(parents=True)
     ws = Workspace(monitor_ws)
-    ws.add_checkpoints([{"id": "step-7", "step": 7}])  # no path (hand-written, or from another tool)
+    ws.checkpoints_file.write_text(json.dumps([{"id": "step-7", "step": 7}]))  # no path: hand-written, another tool
     w = Watcher(Monitor(monitor_ws, MonitorConfig(probe="ridge", sinks=(), n_boot=50)), run, WatchConfig(interval=0))
     assert w.checkpoint_id(run / "step-7") == "myrun-step-7"  # was a KeyError traceback
     ws.add_checkpoints([{"id": "step-7", "step": 7, "path": str(run / "step-7")}])

@@ -44,6 +44,12 @@ class Checkpoint:
         return Checkpoint(**{"path": "", **{k: r.get(k) for k in Checkpoint.__dataclass_fields__ if k in r}})
 
 
+def blank_path(path) -> bool:
+    """A checkpoint record's path that names nothing (missing, empty or blanks): loading it would load whatever
+    the current folder holds, so such a record is refused before a load (`resolve.loadable`) and never written."""
+    return not str(path or "").strip()
+
+
 def step_from_name(name: str) -> int | None:
     for pat in _STEP_PATTERNS:
         m = pat.match(name)
@@ -67,8 +73,11 @@ def _read_metadata(path: Path) -> dict:
                 meta["flops"] = float(s["total_flos"])
             if s.get("num_input_tokens_seen"):
                 meta["tokens"] = float(s["num_input_tokens_seen"])
-        except (json.JSONDecodeError, OSError):
-            pass
+        except (json.JSONDecodeError, OSError, AttributeError, TypeError, ValueError) as exc:
+            from probecast.ui import note
+
+            note(f"{state}: unreadable ({type(exc).__name__}); step from the folder name, no tokens or FLOPs from it")
+            meta = {}
     sidecar = path / SIDECAR
     if sidecar.is_file():
         try:

@@ -165,13 +165,19 @@ def others_busy(window: float = 1.0) -> float | None:
 
 
 def machine_busy() -> float | None:
-    """CPU seconds the machine's cores have spent busy since boot (/proc/stat; None where it is not readable)."""
+    """CPU seconds the machine's processes have kept its cores busy since boot (/proc/stat: user, nice, system,
+    irq, softirq; guest time is inside user; None where it is not readable). Not idle or iowait, and not steal:
+    time the hypervisor gave another virtual machine is no process of this one."""
     try:
-        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return busy_ticks(Path("/proc/stat").read_text().split("\n", 1)[0]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal; guest is inside user
+
+
+def busy_ticks(cpu_line: str) -> float:
+    """Busy clock ticks of /proc/stat's `cpu` line (`machine_busy`)."""
+    fields = [float(x) for x in cpu_line.split()[1:]]
+    return sum(fields[i] for i in (0, 1, 2, 5, 6) if i < len(fields))
 
 
 def torch_threads() -> int:

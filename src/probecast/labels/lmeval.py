@@ -28,6 +28,7 @@ import pandas as pd
 import typer
 
 from probecast import validate as v
+from probecast.checkpoints.discover import blank_path, step_from_name
 from probecast.errors import ProbecastError
 from probecast.lock import writes_workspace
 from probecast.labels.passk import pass_at_k
@@ -150,7 +151,6 @@ def samples_to_labels(records: list[dict], lmeval_task: str, checkpoint: str, st
 
 def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
     """(checkpoint id, step, path) from the `pretrained=` path of a results_*.json beside the samples file."""
-    from probecast.checkpoints.discover import step_from_name
 
     stamp = _SAMPLES.match(samples_file.name).group(2)
     candidates = [samples_file.parent / f"results_{stamp}.json", *sorted(samples_file.parent.glob("results_*.json"))]
@@ -180,14 +180,17 @@ def import_lmeval(ws, paths: Sequence[str | Path], checkpoint: str | None = None
         raise ProbecastError("no lm-eval samples files given")
     for p in paths:  # every name checked before anything is read or written
         task_of_file(p)
-    path = checkpoint
     if checkpoint is None:
         checkpoint, inferred, path = checkpoint_from_results(paths[0])
         step = step if step is not None else inferred
-    elif not checkpoint.strip():  # recorded as the checkpoint's id and path: an empty path loads the current folder
-        raise ProbecastError(f"--checkpoint {checkpoint!r}: empty; give the checkpoint's id (recorded in "
-                             f"{ws.checkpoints_file} as its path too), or leave --checkpoint out to read it from "
-                             f"the results_*.json beside the samples file")
+    elif blank_path(checkpoint):  # an id names the labels' folder and, without a results file, the path too
+        raise ProbecastError(f"--checkpoint {checkpoint!r}: empty; give the checkpoint's id, or leave --checkpoint "
+                             f"out to read it from the results_*.json beside the samples file")
+    else:  # the path the results file names (what lm-eval loaded), else the id itself (a hub id or a folder)
+        try:
+            path = checkpoint_from_results(paths[0])[2]
+        except ProbecastError:
+            path = checkpoint
     by_name = {t.name: t for t in (tasks or [])}
     out, writes = {}, []
     for lm_task, records in read_samples(paths, metric, filter_name).items():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from probecast.checkpoints.discover import checkpoint_from_folder
+from probecast.checkpoints.discover import blank_path, checkpoint_from_folder
 from probecast.errors import ProbecastError
 from probecast.executors import Executor, make_executor
 from probecast.monitor.completeness import ReadyRule, StabilityTracker, candidates, marker_ready
@@ -79,8 +79,8 @@ class Watcher:
         if prefixed in records:
             return prefixed
         plain = records.get(folder.name)
-        recorded = str((plain or {}).get("path") or "").strip()  # a record without a path is not this folder's
-        if plain is not None and (not recorded or Path(recorded).resolve() != folder.resolve()):
+        recorded = (plain or {}).get("path")  # a record without a path is not this folder's
+        if plain is not None and (blank_path(recorded) or Path(str(recorded).strip()).resolve() != folder.resolve()):
             return prefixed
         return folder.name
 
