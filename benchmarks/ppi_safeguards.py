@@ -3,11 +3,12 @@
     python benchmarks/ppi_safeguards.py --ws demo-out /tmp/rd34
 
 `evaluation.ppi.finite_se` adds z²/2 pseudo-successes and z²/2 pseudo-failures to the audit's residuals
-y − λ·P, predicted at the mean P over the N questions (`mean`, the default; Agresti–Coull at λ = 0). Two
+y − λ·P, predicted at the mean P over the N questions (`mean`, the default; Agresti–Coull at λ = 0), for the audited
+and for the unaudited mean each at its own size. Two
 diagnostics that put them where rare large residuals are: `random` — each pseudo-observation predicted at a
 uniformly random question's P (its weight spread over the N predictions), and `extreme` — the pseudo-success at the
 lowest P, the pseudo-failure at the highest. Printed per n: coverage of the 90 % interval and the width ratio to the
-labels-only interval (which keeps Agresti–Coull), over every test checkpoint × task cell with more than n questions,
+labels-only interval (the default safeguard at λ = 0), over every test checkpoint × task cell with more than n questions,
 `--draws` audits each, as `ppi_coverage.py` scores them. Measures; changes nothing.
 """
 

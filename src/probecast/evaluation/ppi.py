@@ -16,7 +16,8 @@ Two intervals (`INTERVALS`):
   (a task near 0 or 1) and a plug-in S² collapses to ~0; S² is therefore computed on the audit augmented
   with z²/2 pseudo-successes and z²/2 pseudo-failures predicted at mean_N(f), the Agresti–Coull pseudo-counts
   (Agresti & Coull, Am. Stat. 1998): with λ = 0, binary labels and N → ∞ the half-width is exactly the
-  Agresti–Coull one. The interval stays centred on the unbiased θ̂ and is clipped to [0, 1]. λ =
+  Agresti–Coull one. The error is the difference of the audited and the unaudited mean, so the safeguard is
+  applied to each for its own size (n and N − n; Agresti & Caffo 2000, `finite_se`). The interval stays centred on the unbiased θ̂ and is clipped to [0, 1]. λ =
   cov_n(y, f) / var_N(f) (the regression coefficient minimising S²(y − λf)), clipped to [0, 1].
 - `clt`: `ppi_py`'s superpopulation CLT interval θ̂ ± z·sqrt(λ² var_N(f)/N + var_n(y − λf)/n) with its
   PPI++ power tuning (the authors' package, called here and nowhere else). It treats the N predictions as a
@@ -109,24 +110,34 @@ def regression_lambda(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray) -> 
 
 def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float, z: float,
               pseudo: bool = True, pseudo_at: tuple | None = None) -> float:
-    """Standard error of θ̂(λ) for the mean over the N questions, the audit a simple random sample of them:
-    sqrt((1 − n/N) · S² / n) with S² the variance of r = y − λf over the audit plus (`pseudo`) z²/2
-    pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f) (Agresti–Coull counts; n → n + z²).
+    """Standard error of θ̂(λ) for the mean over the N questions, the audit a simple random sample of them.
+
+    θ̂ − θ = (1 − n/N) · (mean of the n audited r − mean of the N − n unaudited r), r = y − λf, so
+    var(θ̂) = (1 − n/N)² · (S²/n + S²/(N − n)) = (1 − n/N) · S²/n, S² estimated on the audit. With `pseudo`, each
+    group's term gets the small-sample safeguard for a mean of its own size k (k = n, then k = N − n): S² over
+    the audit plus z²/2 pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f), carrying z²/(k + z²) of
+    the weight, over k + z² (Agresti–Coull counts, applied per group as Agresti & Caffo 2000 do for a difference
+    of two proportions): the unaudited mean is as skewed a mean of N − n questions as the audit's is of n, and
+    where N − n is small (most of a task audited) its rare large residuals are what the normal interval misses.
     `pseudo_at`: (prediction of the pseudo-success, of the pseudo-failure) instead of mean_N(f) for both, each a
     number or several sharing its weight evenly (diagnostics of `benchmarks/ppi_ceiling.py` and
     `ppi_safeguards.py`; see `calibrated_pseudo_predictions`)."""
     n, N = len(y), len(f_all)
+    if n >= N:
+        return 0.0
     r = y - lam * f_audit
-    w = np.ones(n)
-    if pseudo:
-        m = z * z / 2
-        f1, f0 = (np.atleast_1d(np.asarray(f, dtype=np.float64))
-                  for f in (pseudo_at if pseudo_at is not None else (f_all.mean(), f_all.mean())))
-        r = np.concatenate([r, 1 - lam * f1, -lam * f0])
-        w = np.concatenate([w, np.full(len(f1), m / len(f1)), np.full(len(f0), m / len(f0))])
-    mean = float(np.sum(w * r) / w.sum())
-    s2 = float(np.sum(w * (r - mean) ** 2) / w.sum())
-    return float(np.sqrt(max(1 - n / N, 0.0) * s2 / w.sum()))
+    m = z * z / 2 if pseudo else 0.0
+    f1, f0 = (np.atleast_1d(np.asarray(f, dtype=np.float64))
+              for f in (pseudo_at if pseudo_at is not None else (f_all.mean(), f_all.mean())))
+    x = np.concatenate([r, 1 - lam * f1, -lam * f0])
+    pseudo_w = np.concatenate([np.full(len(f1), m / len(f1)), np.full(len(f0), m / len(f0))])
+
+    def term(k: int) -> float:  # S²/k for a mean of k questions, with the safeguard's weight z²/(k + z²)
+        w = np.concatenate([np.full(n, k / n), pseudo_w])
+        mean = float(np.sum(w * x) / w.sum())
+        return float(np.sum(w * (x - mean) ** 2) / w.sum()) / w.sum()
+
+    return float((1 - n / N) * np.sqrt(term(n) + term(N - n)))
 
 
 def calibrated_pseudo_predictions(f_all: np.ndarray) -> tuple[float, float]:
