@@ -17,8 +17,9 @@ Two intervals (`INTERVALS`):
   with z²/2 pseudo-successes and z²/2 pseudo-failures predicted at mean_N(f), the Agresti–Coull pseudo-counts
   (Agresti & Coull, Am. Stat. 1998): with λ = 0, binary labels and N → ∞ the half-width is exactly the
   Agresti–Coull one. The error is the difference of the audited and the unaudited mean, so the safeguard is
-  applied to each for its own size (n and N − n; Agresti & Caffo 2000, `finite_se`). The interval stays centred on the unbiased θ̂ and is clipped to [0, 1]. λ =
-  cov_n(y, f) / var_N(f) (the regression coefficient minimising S²(y − λf)), clipped to [0, 1].
+  applied to each for its own size (n and N − n; Agresti & Caffo 2000, `finite_se`). The interval stays
+  centred on the unbiased θ̂ and is clipped to [0, 1]. λ = cov_n(y, f) / var_N(f) (the regression coefficient
+  minimising S²(y − λf)), clipped to [0, 1].
 - `clt`: `ppi_py`'s superpopulation CLT interval θ̂ ± z·sqrt(λ² var_N(f)/N + var_n(y − λf)/n) with its
   PPI++ power tuning (the authors' package, called here and nowhere else). It treats the N predictions as a
   sample too (a variance term the finite estimand does not have) and undercovers when the audit's labels

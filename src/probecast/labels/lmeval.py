@@ -151,7 +151,6 @@ def samples_to_labels(records: list[dict], lmeval_task: str, checkpoint: str, st
 
 def checkpoint_from_results(samples_file: Path) -> tuple[str, int | None, str]:
     """(checkpoint id, step, path) from the `pretrained=` path of a results_*.json beside the samples file."""
-
     stamp = _SAMPLES.match(samples_file.name).group(2)
     candidates = [samples_file.parent / f"results_{stamp}.json", *sorted(samples_file.parent.glob("results_*.json"))]
     for res in candidates:
