@@ -147,12 +147,20 @@ def test_regression_lambda_is_the_clipped_regression_slope():
     assert regression_lambda(f, np.full(50, 0.2), f_all) == 0.0
 
 
-@pytest.mark.parametrize("bad", [dict(p_all=[0.5]), dict(y=[0.5, 1.5]), dict(p=[0.1, 0.2, 0.3]), dict(level=1.0),
-                                 dict(interval="wald"), dict(p_all=[0.5, 0.5], y=[0, 1, 1], p=[0.5] * 3)])
-def test_bad_input_is_a_clear_error(bad):
+@pytest.mark.parametrize("bad, message", [
+    (dict(p_all=[0.5]), r"predictions: 1 value\(s\); PPI needs at least 2"),
+    (dict(y=[0.5, 1.5]), r"audit labels: values must be finite probabilities"),
+    (dict(p=[0.1, 0.2, 0.3]), r"audit: 2 labels but 3 predictions"),
+    (dict(level=1.0), r"level 1.0: must be in \(0, 1\)"),
+    (dict(interval="wald"), r"interval 'wald'"),
+    (dict(p_all=[0.5, 0.5], y=[0, 1, 1], p=[0.5] * 3), r"audit: 3 labels but only 2 questions"),
+], ids=["one question", "label above 1", "unpaired audit", "level 1", "unknown interval", "audit larger than all"])
+def test_bad_input_is_a_clear_error(bad, message):
+    """Each bad input is refused by its own check (a match per case: with none, a missing check went unseen
+    whenever a later one refused the same input for another reason)."""
     args = dict(p_all=[0.1, 0.5, 0.9], y=[0.0, 1.0], p=[0.1, 0.9], level=0.9, interval="finite")
     args.update(bad)
-    with pytest.raises(ProbecastError):
+    with pytest.raises(ProbecastError, match=message):
         ppi_mean(args["p_all"], args["y"], args["p"], level=args["level"], interval=args["interval"])
 
 

@@ -82,6 +82,9 @@ def test_flp_sigmoid_and_irreducible_options_fit():
     f = get_forecaster("flp", task="toy", loss_metric="bpb/toy", stage2="sigmoid", irreducible=True, n_boot=0)
     fc = f.fit(table).predict(Query(flops=1e19))
     assert 0.25 <= fc.predicted <= 0.85
+    # the options are used, not just accepted: an E term in L(C), and the table's bpb -> acc sigmoid recovered
+    assert len(f.stage1_.params) == 3 and f.fitted_params()["stage1"]["formula"].startswith("L(C) = E +")
+    assert f.stage2_.params == pytest.approx(TRUTH.sigmoid, rel=0.05)
 
 
 def test_flpm_maps_domain_losses_to_score():

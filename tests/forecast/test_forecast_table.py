@@ -42,7 +42,7 @@ def test_bad_tables_get_clear_errors(bad, message):
 
 def test_parse_params():
     assert parse_params(["190M=190354176", "1B=1.3B"]) == {"190M": 190354176.0, "1B": 1.3e9}
-    with pytest.raises(ProbecastError):
+    with pytest.raises(ProbecastError, match="expected NAME=COUNT"):  # not parse_count's error on an empty count
         parse_params(["nonsense"])
 
 

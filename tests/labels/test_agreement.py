@@ -12,7 +12,7 @@ def _pass1(rng, p, n):
 
 def test_greedy_agreement_counts_identical_strings():
     assert greedy_agreement(["a", "b", "c", "d"], ["a", "b", "x", "d"]) == 0.75
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="equally long, non-empty"):
         greedy_agreement(["a"], [])
 
 
@@ -34,5 +34,5 @@ def test_a_real_shift_is_detected():
 
 def test_identical_labels_give_p_one_and_shapes_are_checked():
     assert paired_pass1_pvalue([0.5, 0.25], [0.5, 0.25]) == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="per-question pass@1 of the same questions"):  # its own check, not scipy's
         paired_pass1_pvalue([0.5], [0.5, 0.1])

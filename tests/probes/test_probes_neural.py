@@ -46,6 +46,11 @@ def test_hybrid_keeps_loglik_signal_and_finds_layer():
     probe, score, te = _fit_eval("hybrid", fs, y, p_true)
     ll_only = auroc(p_true[np.isin(fs.question_ids, te.question_ids)] >= 0.5, te.answer_loglik)
     assert score >= ll_only - 0.02 and score > 0.9
+    # the layer: on this weak signal the hidden probe's checkpoint-fold CV picks layer 1 (so nothing is asserted
+    # on it); on a signal it can see, the hybrid's hidden probe must sit at the planted layer
+    clear, y2, _ = planted(n_questions=150, layer=2, seed=8, signal=1.0)
+    tr, _ = question_split(clear)
+    assert make_probe("hybrid").fit(clear.subset(tr), y2[tr]).layer_ == 2
 
 
 @pytest.mark.parametrize("name,extra", [("mlp", FAST), ("attn_layers", FAST), ("attn_tokens", FAST),
