@@ -4,7 +4,9 @@ Accepted: a run folder whose sub-folders are named `step-N`, `stepN`, `step_N`, 
 `global_stepN`, `iter_N` (Megatron's `iter_0001000` too); a single checkpoint folder; a GGUF file; or a Hugging
 Face model id with `@revision` (e.g. `EleutherAI/pythia-160m@step3000`, loaded from the hub or its cache).
 Tokens/FLOPs come from a `probecast_checkpoint.json` sidecar, else HF `trainer_state.json`, else stay unknown
-(FLOPs then derive as 6·N·D when params and tokens are known).
+(FLOPs then derive as 6·N·D when params and tokens are known). A damaged sidecar is an error (probecast wrote it:
+something went wrong); a damaged `trainer_state.json` is a `note:` line (another tool's file; the step then
+comes from the folder's name).
 """
 
 from __future__ import annotations
