@@ -83,12 +83,13 @@ def test_finite_interval_matches_a_hand_computation():
     m = Z90 ** 2 / 2  # pseudo-labels 1 and 0 at mean_N(f) = 0.5: r = 0.5 and -0.5, weight m each
     r = np.array([-0.2, 0.4, 0.5, -0.5])
 
-    def term(k):  # a mean of k: each audited residual weighs k/n = k/2, the pseudo-labels m, over k + z²
+    def s2(k):  # for a mean of k: each audited residual weighs k/n = k/2, the pseudo-labels m each
         w = np.array([k / 2, k / 2, m, m])
         mean = (w * r).sum() / w.sum()
-        return (w * (r - mean) ** 2).sum() / w.sum() / w.sum()
+        return (w * (r - mean) ** 2).sum() / w.sum()
 
-    se = (1 - 2 / 6) * np.sqrt(term(2) + term(4))  # the audited mean (2) and the unaudited one (4)
+    # the audited mean (2, the pseudo-labels counted with it: 2 + z²) and the unaudited one (4)
+    se = (1 - 2 / 6) * np.sqrt(s2(2) / (2 + Z90 ** 2) + s2(4) / 4)
     assert (est.lo, est.hi) == pytest.approx((0.6 - Z90 * se, min(0.6 + Z90 * se, 1.0)))
     assert finite_se(y, f, f_all, 1.0, Z90, pseudo=False) == pytest.approx(np.sqrt((1 - 2 / 6) * 0.09 / 2))
 

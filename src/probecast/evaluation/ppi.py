@@ -117,9 +117,11 @@ def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float,
     var(θ̂) = (1 − n/N)² · (S²/n + S²/(N − n)) = (1 − n/N) · S²/n, S² estimated on the audit. With `pseudo`, each
     group's term gets the small-sample safeguard for a mean of its own size k (k = n, then k = N − n): S² over
     the audit plus z²/2 pseudo-labels 1 and z²/2 pseudo-labels 0 predicted at mean_N(f), carrying z²/(k + z²) of
-    the weight, over k + z² (Agresti–Coull counts, applied per group as Agresti & Caffo 2000 do for a difference
-    of two proportions): the unaudited mean is as skewed a mean of N − n questions as the audit's is of n, and
-    where N − n is small (most of a task audited) its rare large residuals are what the normal interval misses.
+    the weight (Agresti–Coull counts, applied per group as Agresti & Caffo 2000 do for a difference of two
+    proportions): the unaudited mean is as skewed a mean of N − n questions as the audit's is of n, and where
+    N − n is small (most of a task audited) its rare large residuals are what the normal interval misses. The
+    audited term is over n + z² (Agresti–Coull: the pseudo-labels count as audited), the unaudited one over
+    N − n (there the pseudo-labels only temper the variance; those questions are N − n, no more).
     `pseudo_at`: (prediction of the pseudo-success, of the pseudo-failure) instead of mean_N(f) for both, each a
     number or several sharing its weight evenly (diagnostics of `benchmarks/ppi_ceiling.py` and
     `ppi_safeguards.py`; see `calibrated_pseudo_predictions`)."""
@@ -133,12 +135,12 @@ def finite_se(y: np.ndarray, f_audit: np.ndarray, f_all: np.ndarray, lam: float,
     x = np.concatenate([r, 1 - lam * f1, -lam * f0])
     pseudo_w = np.concatenate([np.full(len(f1), m / len(f1)), np.full(len(f0), m / len(f0))])
 
-    def term(k: int) -> float:  # S²/k for a mean of k questions, with the safeguard's weight z²/(k + z²)
+    def s2(k: int) -> float:  # S² for a mean of k questions, the safeguard weighing z²/(k + z²)
         w = np.concatenate([np.full(n, k / n), pseudo_w])
         mean = float(np.sum(w * x) / w.sum())
-        return float(np.sum(w * (x - mean) ** 2) / w.sum()) / w.sum()
+        return float(np.sum(w * (x - mean) ** 2) / w.sum())
 
-    return float((1 - n / N) * np.sqrt(term(n) + term(N - n)))
+    return float((1 - n / N) * np.sqrt(s2(n) / (n + 2 * m) + s2(N - n) / (N - n)))
 
 
 def calibrated_pseudo_predictions(f_all: np.ndarray) -> tuple[float, float]:
