@@ -7,8 +7,9 @@
    `probecast.evaluation.ppi`), classical (the audit labels alone, CLT) and today's probe-only interval
    (question bootstrap widened by the evaluation's task-score error, no labels; the same for every draw).
    Also the budget rule (`--audit <half-width>`): coverage and labels spent for a target half-width.
-2. Refits (a workspace with its training run in W/run, e.g. the embedded demo): a probe of the same kind is
-   fitted on the first `--train-first` checkpoints only, then the watcher follows the run twice with
+2. Refits (a workspace with its training run in W/run, e.g. the embedded demo): for each of `--refit-probes`
+   (default: the best probe's kind, and `ridge`, a hidden-state probe that drifts; `ppi_refit.py`) a probe of that
+   kind is fitted on the first `--train-first` checkpoints only, then the watcher follows the run twice with
    audits every `--audit-every` checkpoints (`watch --audit-every 2`), once without and once with
    `--refit-on-drift`; printed: the mean |predicted − actual| task score over the later checkpoints for both,
    and the refit events (W/monitor/events.jsonl of the refitting copy).
@@ -158,8 +159,10 @@ def main() -> None:
     ap.add_argument("--train-first", type=int, default=3, help="refit experiment: probe fitted on the first K")
     ap.add_argument("--audit-every", type=int, default=2)
     ap.add_argument("--audit-questions", type=int, default=16)
-    ap.add_argument("--keep", type=Path, help="refit experiment: keep the watched workspaces in KEEP/no_refit "
-                    "and KEEP/refit (e.g. for `probecast report --ws KEEP/refit`)")
+    ap.add_argument("--refit-probes", default="best,ridge", help="refit experiment: probe kinds, comma-separated "
+                    "('best' = the evaluation's best probe; `ridge`, hidden states only, is a probe that drifts)")
+    ap.add_argument("--keep", type=Path, help="refit experiment: keep the watched workspaces in KEEP/<probe>/no_refit "
+                    "and KEEP/<probe>/refit (e.g. for `probecast report --ws KEEP/ridge/refit`)")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the first workspace's numbers "
                     "at the top level, others under 'workspaces')")
     args = ap.parse_args()
@@ -175,19 +178,26 @@ def main() -> None:
         out["workspaces"] = {r["workspace"]: r for r in results[1:]}
     ws0 = Workspace(paths[0], create=False)
     if not args.no_refit and (ws0.root / "run").is_dir():
-        from ppi_refit import refit_experiment
+        from ppi_refit import probe_kinds, refit_experiment
 
-        out["refit"] = refit_experiment(ws0, out["probe"], args.train_first, args.audit_every,
-                                        args.audit_questions, quiet=args.json, keep=args.keep)
+        kinds = probe_kinds(args.refit_probes, out["probe"])
+        if not kinds:
+            sys.exit(f"error: --refit-probes {args.refit_probes!r}: no probe kind; e.g. best,ridge")
+        by_kind = {k: refit_experiment(ws0, k, args.train_first, args.audit_every, args.audit_questions,
+                                       quiet=args.json, keep=None if args.keep is None else args.keep / k)
+                   for k in kinds}
+        out["refit"] = by_kind[kinds[0]]  # the first kind (the best probe by default)
+        out["refit_by_probe"] = by_kind
     if args.json:
         print(json.dumps(out))
         return
     for r in results:
         print_coverage(r)
-    if "refit" in out:
+    if "refit_by_probe" in out:
         from ppi_refit import print_refit
 
-        print_refit(out["refit"])
+        for r in out["refit_by_probe"].values():
+            print_refit(r)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,11 @@
 """The refit half of `ppi_coverage.py`: does `watch --refit-on-drift` lower the task-score error?
 
+Run for two probe kinds by default (`--probe best,ridge`): the evaluation's best probe, and `ridge`, a pure
+hidden-state probe — fixed weights reading the states of a model that keeps training, the case refits are for. On
+a run where the best probe does not drift (session 27's embedded demo: the early `hybrid` is calibrated at every
+later checkpoint and the drift test stays silent) the first row shows that refits cost nothing and the second
+that they catch a probe that does drift (`ridge` was added to the default after seeing the first; measured once).
+
 A copy of the workspace keeps labels and features of the first K checkpoints only (the rest of the labels
 stay in the original, as the truth); a probe of the best probe's kind and parameters is fitted on them. The
 watcher then follows the training run (W/run) in two further copies, with audits every M checkpoints of
@@ -24,6 +30,19 @@ from probecast.monitor.sinks import jsonl_path, read_jsonl
 from probecast.monitor.watcher import WatchConfig, Watcher
 from probecast.probes.base import load_probe, make_probe
 from probecast.workspace import Workspace, safe_name
+
+
+DEFAULT_PROBES = ("best", "ridge")
+
+
+def probe_kinds(spec: str, best: str | None) -> list[str]:
+    """`--probe` names in order, 'best' replaced by the evaluation's best probe, each once."""
+    out: list[str] = []
+    for name in (x.strip() for x in spec.split(",")):
+        kind = best if name == "best" else name
+        if kind and kind not in out:
+            out.append(kind)
+    return out
 
 
 def early_workspace(src: Workspace, dst: Path, keep: list[str]) -> Workspace:
@@ -65,7 +84,7 @@ def refit_experiment(ws: Workspace, best: str, train_first: int, audit_every: in
     steps = {c: s for c, s in ((r["id"], r.get("step") or 0) for r in ws.read_checkpoints())}
     labelled = sorted({c for c, _ in truth}, key=lambda c: steps.get(c, 0))
     early = labelled[:train_first]
-    template = load_probe(ws.probe_dir(best))
+    template = load_probe(ws.probe_dir(best)) if (ws.probe_dir(best) / "config.json").exists() else make_probe(best)
     audit = AuditConfig(every=audit_every, questions=audit_questions)
     out: dict = {"train_checkpoints": early, "probe_kind": template.name, "audit_every": audit_every,
                  "audit_questions": audit_questions}
@@ -126,23 +145,28 @@ def main() -> None:
     ap.add_argument("--train-first", type=int, default=3, help="probe fitted on the first K labelled checkpoints")
     ap.add_argument("--audit-every", type=int, default=2)
     ap.add_argument("--audit-questions", type=int, default=16)
-    ap.add_argument("--keep", type=Path, help="keep the watched workspaces in KEEP/no_refit and KEEP/refit")
-    ap.add_argument("--probe", help="the probe kind refitted (default: the evaluation's best probe)")
+    ap.add_argument("--keep", type=Path, help="keep the watched workspaces in KEEP/<probe>/no_refit and KEEP/<probe>/refit")
+    ap.add_argument("--probe", default=",".join(DEFAULT_PROBES),
+                    help="probe kinds refitted, comma-separated; 'best' = the evaluation's best probe "
+                         f"(default: {','.join(DEFAULT_PROBES)})")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     ws = Workspace(args.ws, create=False)
     if not ws.summary_file.exists() or not (ws.root / "run").is_dir():
         sys.exit(f"error: {ws.root}: needs summary.json (probecast evaluate) and the training run in run/ "
                  f"(a workspace made by `probecast demo`)")
-    best = args.probe or json.loads(ws.summary_file.read_text()).get("best_probe")
-    if not best:
-        sys.exit(f"error: {ws.summary_file}: no best_probe; run `probecast evaluate` first")
-    res = refit_experiment(ws, best, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
-                           keep=args.keep)
+    best = json.loads(ws.summary_file.read_text()).get("best_probe")
+    kinds = probe_kinds(args.probe, best)
+    if not kinds:
+        sys.exit(f"error: --probe {args.probe!r}: no probe kind ('best' needs a best_probe in {ws.summary_file}; "
+                 f"run `probecast evaluate` first)")
+    res = {k: refit_experiment(ws, k, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
+                               keep=None if args.keep is None else args.keep / k) for k in kinds}
     if args.json:
         print(json.dumps(res))
     else:
-        print_refit(res)
+        for r in res.values():
+            print_refit(r)
 
 
 if __name__ == "__main__":
