@@ -30,6 +30,7 @@ CASES = [
     ("label-limit-neg", "label --ws {new} --limit -5", "--limit"),
     ("label-limit-0", "label --ws {new} --limit 0", "--limit"),
     ("demo-questions-neg", "demo --out {new} --questions -1", "--questions"),
+    ("demo-resume-other-settings", "demo --out {demo_ws} --questions 10", "--questions 120 (now 10)"),
     ("predict-n-boot-0", "predict --ws {ws} --probe lin --n-boot 0", "--n-boot"),
     ("extract-tail-neg", "extract --ws {ws} --tail-tokens -1", "--tail-tokens"),
     ("lmeval-wrong-name", "import-lmeval {lm_badname} --ws {new} --checkpoint c", "lmeval_results.jsonl"),
@@ -263,6 +264,10 @@ def world(tmp_path_factory, tiny_run):
     rows += [f"r,{s},{s * 1e7:g},{6 * 1e8 * s * 1e7:g},1e8,acc/x,{0.3 + 0.05 * i}"
              for i, s in enumerate((100, 200, 400, 800))]
     (root / "long.csv").write_text("\n".join(rows) + "\n")
+    (root / "demo_ws").mkdir()  # a demo's workspace, made with the default settings
+    (root / "demo_ws" / "demo.json").write_text(json.dumps({"demo": "embedded", "quick": False, "size": "m",
+                                                            "questions_per_task": 120, "samples": 8,
+                                                            "train_fraction": 1 / 3, "tail_tokens": 8}))
     (root / "empty.csv").write_bytes(b"")
     (root / "binary.csv").write_bytes(BINARY)
     (root / "not_parquet.parquet").write_text("x\n")
@@ -273,7 +278,7 @@ def world(tmp_path_factory, tiny_run):
 
 def _argv(template: str, root: Path) -> list[str]:
     names = {"ws": "ws", "nan_ws": "nan_ws", "tiny_ws": "tiny_ws", "file": "file", "dir": "dir", "ro_dir": "ro_dir",
-             "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
+             "demo_ws": "demo_ws", "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
              "lm_binary": "samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_cut_samples": "lm_cut/samples_gsm8k_2024-06-01T12-00-00.jsonl",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from probecast.demos.clock import StageClock
+from probecast.demos.settings import check_settings
 from probecast.io import write_json_atomic
 
 
@@ -47,6 +48,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
 
     clock = StageClock()
     ws = Workspace(out)
+    check_settings(ws.root, "embedded", cfg)
     toy = ToyConfig.quick(cfg.size) if cfg.quick else ToyConfig(size=cfg.size)
     train_toy(ws.run_dir, toy, progress=progress)
     clock.lap("train")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from probecast.demos.clock import StageClock
 from probecast.demos.movement import movement
+from probecast.demos.settings import check_settings
 from probecast.finetune.train import FinetuneConfig
 from probecast.io import write_json_atomic
 
@@ -142,6 +143,7 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
     clock = StageClock()
     out = Path(out).resolve()
     ws = Workspace(out)
+    check_settings(out, "smollm2", cfg)
     base = fetch_model(cfg.model, log=print if progress else None)
     tests, trains = write_skill_suite(out / "tasks", list(cfg.skills), cfg.skill_questions, cfg.skill_train_examples)
     clock.lap("setup")  # the model fetched (or found cached), the skill suite written

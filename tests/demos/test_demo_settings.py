@@ -1,0 +1,48 @@
+"""A demo workspace remembers its settings (demos/settings.py): resuming it with others stops before any work."""
+
+import json
+
+import pytest
+
+from probecast.demos.embedded import DemoConfig
+from probecast.demos.real import RealDemoConfig
+from probecast.demos.settings import SETTINGS_FILE, check_settings
+from probecast.errors import ProbecastError
+
+
+def test_the_first_call_records_the_settings_and_the_same_ones_resume(tmp_path):
+    cfg = DemoConfig.make(False, "m")
+    check_settings(tmp_path, "embedded", cfg)
+    stored = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    assert stored["demo"] == "embedded" and stored["questions_per_task"] == 120 and stored["size"] == "m"
+    check_settings(tmp_path, "embedded", DemoConfig.make(False, "m"))  # the same settings: resumes
+    real = RealDemoConfig.make(False)
+    check_settings(tmp_path / "real", "smollm2", real)
+    check_settings(tmp_path / "real", "smollm2", RealDemoConfig.make(False))
+    assert json.loads((tmp_path / "real" / SETTINGS_FILE).read_text())["skills"] == list(real.skills)
+
+
+@pytest.mark.parametrize("other,says", [
+    (DemoConfig.make(False, "m", questions=60), "--questions 120 (now 60)"),
+    (DemoConfig.make(False, "s"), "--size 'm' (now 's')"),
+    (DemoConfig.make(True, "m"), "--quick False (now True)"),
+])
+def test_other_settings_are_refused_naming_the_options_and_nothing_is_written(tmp_path, other, says):
+    check_settings(tmp_path, "embedded", DemoConfig.make(False, "m"))
+    before = (tmp_path / SETTINGS_FILE).read_bytes()
+    with pytest.raises(ProbecastError, match="holds a demo made with other settings") as err:
+        check_settings(tmp_path, "embedded", other)
+    assert says in str(err.value) and "another --out" in str(err.value)
+    assert (tmp_path / SETTINGS_FILE).read_bytes() == before
+
+
+def test_the_real_demo_in_an_embedded_demos_folder_is_refused(tmp_path):
+    check_settings(tmp_path, "embedded", DemoConfig.make(False, "m"))
+    with pytest.raises(ProbecastError, match="demo 'embedded' \\(now 'smollm2'\\)"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+
+
+def test_a_damaged_settings_file_is_one_line_naming_it(tmp_path):
+    (tmp_path / SETTINGS_FILE).write_text('{"demo": "embedded", ')
+    with pytest.raises(ProbecastError, match=SETTINGS_FILE):
+        check_settings(tmp_path, "embedded", DemoConfig.make(False, "m"))
