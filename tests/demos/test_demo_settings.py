@@ -46,3 +46,14 @@ def test_a_damaged_settings_file_is_one_line_naming_it(tmp_path):
     (tmp_path / SETTINGS_FILE).write_text('{"demo": "embedded", ')
     with pytest.raises(ProbecastError, match=SETTINGS_FILE):
         check_settings(tmp_path, "embedded", DemoConfig.make(False, "m"))
+
+
+def test_a_setting_newer_than_the_file_counts_as_its_default(tmp_path):
+    cfg = DemoConfig.make(False, "m")
+    check_settings(tmp_path, "embedded", cfg)
+    stored = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del stored["seed"]  # written before the demo had a --seed
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(stored))
+    check_settings(tmp_path, "embedded", cfg)  # seed 0, the default: resumes
+    with pytest.raises(ProbecastError, match="--seed 0 \\(now 3\\)"):
+        check_settings(tmp_path, "embedded", DemoConfig.make(False, "m", seed=3))

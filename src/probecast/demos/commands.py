@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
                                   callback=v.one_of("xs", "s", "m", "l", "xl")),
         questions: int = typer.Option(None, "--questions", min=8, help="Questions per synthetic task (default 120, quick 60; at least 8); with --model smollm2: per skill task (default 40, quick 12)."),
         threads: int = typer.Option(None, "--threads", min=1, help="torch threads (default: all cores)."),
+        seed: int = typer.Option(0, "--seed", min=0, help="The training run's seed (initialisation, data order; with "
+                                 "--model smollm2 also the skill questions' draw). 0 = the README's run."),
         model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning).",
                                    callback=v.one_of("embedded", "smollm2")),
     ) -> None:
@@ -58,11 +60,11 @@ def register(app: typer.Typer) -> None:
         if model == "embedded":
             from probecast.demos.embedded import DemoConfig, run_demo
 
-            summary = run_demo(out, DemoConfig.make(quick, size, questions))
+            summary = run_demo(out, DemoConfig.make(quick, size, questions, seed))
         else:
             from probecast.demos.real import RealDemoConfig, run_real_demo
 
-            summary = run_real_demo(out, RealDemoConfig.make(quick, model, questions))
+            summary = run_real_demo(out, RealDemoConfig.make(quick, model, questions, seed))
         console = make_console()
         console.print(results_table(summary))
         if "in_checkpoint" in summary:

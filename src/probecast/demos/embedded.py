@@ -24,12 +24,13 @@ class DemoConfig:
     samples: int = 8
     train_fraction: float = 1 / 3  # probes learn from the checkpoints in this first part of training
     tail_tokens: int = 8
+    seed: int = 0  # the training run's (initialisation and data order); 0 = the README's run
 
     @classmethod
-    def make(cls, quick: bool, size: str, questions: int | None = None) -> "DemoConfig":
+    def make(cls, quick: bool, size: str, questions: int | None = None, seed: int = 0) -> "DemoConfig":
         cfg = (cls(quick=True, size=size, questions_per_task=60, samples=4) if quick
                else cls(size=size))
-        return replace(cfg, questions_per_task=questions) if questions else cfg
+        return replace(cfg, questions_per_task=questions or cfg.questions_per_task, seed=seed)
 
 
 def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
@@ -49,7 +50,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     clock = StageClock()
     ws = Workspace(out)
     check_settings(ws.root, "embedded", cfg)
-    toy = ToyConfig.quick(cfg.size) if cfg.quick else ToyConfig(size=cfg.size)
+    toy = replace(ToyConfig.quick(cfg.size) if cfg.quick else ToyConfig(size=cfg.size), seed=cfg.seed)
     train_toy(ws.run_dir, toy, progress=progress)
     clock.lap("train")
     ckpts = discover_checkpoints(ws.run_dir)
@@ -71,7 +72,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     summary["latency_s"], summary["latency_detail"] = latency_summary(latency, best)
     clock.lap("latency")
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
-    summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task,
+    summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task, "seed": cfg.seed,
                        "samples": cfg.samples, "train_steps": toy.steps,
                        "stage_seconds": clock.seconds, "wall_time_s": clock.total()}
     write_json_atomic(ws.summary_file, summary)

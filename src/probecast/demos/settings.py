@@ -19,7 +19,7 @@ from probecast.stored import read_json
 SETTINGS_FILE = "demo.json"
 # the settings a user gives on the command line, and the option that gives each
 OPTIONS = {"model": "--model", "quick": "--quick", "size": "--size", "questions_per_task": "--questions",
-           "skill_questions": "--questions"}
+           "skill_questions": "--questions", "seed": "--seed"}
 
 
 def settings_of(demo: str, cfg) -> dict:
@@ -35,8 +35,11 @@ def check_settings(out: Path, demo: str, cfg) -> None:
         write_json_atomic(path, asked)
         return
     stored = read_json(path, dict, hint=f"delete it only if {Path(out)} holds no demo, else give another --out")
-    keys = [k for k in sorted(set(stored) | set(asked)) if stored.get(k) != asked.get(k)]
+    # a setting newer than the file (added to the config since) is taken to have been its default then
+    defaults = settings_of(demo, type(cfg)())
+    keys = [k for k in sorted(set(stored) | set(asked))
+            if stored.get(k, defaults.get(k)) != asked.get(k)]
     if keys:
-        said = ", ".join(f"{OPTIONS.get(k, k)} {stored.get(k)!r} (now {asked.get(k)!r})" for k in keys)
+        said = ", ".join(f"{OPTIONS.get(k, k)} {stored.get(k, defaults.get(k))!r} (now {asked.get(k)!r})" for k in keys)
         raise ProbecastError(f"{path}: {Path(out)} holds a demo made with other settings: {said}; give another --out, "
                              f"or the same options to resume it")
