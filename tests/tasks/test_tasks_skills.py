@@ -2,13 +2,16 @@
 
 import json
 
+import pytest
+
 from probecast.finetune.data import training_pairs
 from probecast.tasks.loaders import load_jsonl_task
 from probecast.tasks.skills import SKILLS, write_skill_suite
 
 
-def test_test_questions_are_never_fine_tuned_on(tmp_path):
-    tests, trains = write_skill_suite(tmp_path, list(SKILLS), n_test=40, n_train=400)
+@pytest.mark.parametrize("seed", [0, 1])  # `probecast demo --seed`: another draw, as disjoint
+def test_test_questions_are_never_fine_tuned_on(tmp_path, seed):
+    tests, trains = write_skill_suite(tmp_path, list(SKILLS), n_test=40, n_train=400, seed=seed)
     train_prompts = {p for p, _ in training_pairs(",".join(map(str, trains)))}
     for test_file, train_file in zip(tests, trains):
         task = load_jsonl_task(test_file)
@@ -35,3 +38,11 @@ def test_suite_is_deterministic(tmp_path):
     assert [p.read_text() for p in a] == [p.read_text() for p in b]
     header = json.loads(a[0].read_text().splitlines()[0])["probecast_task"]
     assert header["name"] == "add" and header["max_new_tokens"] <= 16
+
+
+def test_another_seed_draws_other_questions(tmp_path):
+    a, _ = write_skill_suite(tmp_path / "a", ["mul", "word_add"], 40, 20, seed=0)
+    b, _ = write_skill_suite(tmp_path / "b", ["mul", "word_add"], 40, 20, seed=1)
+    for x, y in zip(a, b):
+        qa, qb = ({q.text for q in load_jsonl_task(p).questions} for p in (x, y))
+        assert qa != qb and len(qa & qb) < 40
