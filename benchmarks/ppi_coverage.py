@@ -178,14 +178,13 @@ def main() -> None:
         out["workspaces"] = {r["workspace"]: r for r in results[1:]}
     ws0 = Workspace(paths[0], create=False)
     if not args.no_refit and (ws0.root / "run").is_dir():
-        from ppi_refit import probe_kinds, refit_experiment
+        from ppi_refit import probe_kinds, refit_by_kind
 
         kinds = probe_kinds(args.refit_probes, out["probe"])
         if not kinds:
             sys.exit(f"error: --refit-probes {args.refit_probes!r}: no probe kind; e.g. best,ridge")
-        by_kind = {k: refit_experiment(ws0, k, args.train_first, args.audit_every, args.audit_questions,
-                                       quiet=args.json, keep=None if args.keep is None else args.keep / k)
-                   for k in kinds}
+        by_kind = refit_by_kind(ws0, kinds, args.train_first, args.audit_every, args.audit_questions,
+                                quiet=args.json, keep=args.keep)
         out["refit"] = by_kind[kinds[0]]  # the first kind (the best probe by default)
         out["refit_by_probe"] = by_kind
     if args.json:

@@ -7,10 +7,10 @@ later checkpoint and the drift test stays silent) the first row shows that refit
 that they catch a probe that does drift (`ridge` was added to the default after seeing the first; measured once).
 
 A copy of the workspace keeps labels and features of the first K checkpoints only (the rest of the labels
-stay in the original, as the truth); a probe of the best probe's kind and parameters is fitted on them. The
-watcher then follows the training run (W/run) in two further copies, with audits every M checkpoints of
-`--audit-questions` questions per task: without refits, and with `refit_on_drift`. Both see the same
-audits (same seeds), so the only difference is the refit.
+stay in the original, as the truth); a probe of each kind (with the evaluation's parameters for it, when it
+was fitted there) is fitted on them. The watcher then follows the training run (W/run) in two further copies,
+with audits every M checkpoints of `--audit-questions` questions per task: without refits, and with
+`refit_on_drift`. Both see the same audits (same seeds), so the only difference is the refit.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ def probe_kinds(spec: str, best: str | None) -> list[str]:
         if kind and kind not in out:
             out.append(kind)
     return out
+
+
+def refit_by_kind(ws: Workspace, kinds: list[str], train_first: int, audit_every: int, audit_questions: int,
+                  quiet: bool = False, keep: Path | None = None) -> dict[str, dict]:
+    """`refit_experiment` for each kind, in order (`keep`: each kind's workspaces in keep/<kind>/)."""
+    return {k: refit_experiment(ws, k, train_first, audit_every, audit_questions, quiet=quiet,
+                                keep=None if keep is None else keep / k) for k in kinds}
 
 
 def early_workspace(src: Workspace, dst: Path, keep: list[str]) -> Workspace:
@@ -160,8 +167,8 @@ def main() -> None:
     if not kinds:
         sys.exit(f"error: --probe {args.probe!r}: no probe kind ('best' needs a best_probe in {ws.summary_file}; "
                  f"run `probecast evaluate` first)")
-    res = {k: refit_experiment(ws, k, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
-                               keep=None if args.keep is None else args.keep / k) for k in kinds}
+    res = refit_by_kind(ws, kinds, args.train_first, args.audit_every, args.audit_questions, quiet=args.json,
+                        keep=args.keep)
     if args.json:
         print(json.dumps(res))
     else:

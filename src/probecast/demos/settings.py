@@ -36,10 +36,9 @@ def check_settings(out: Path, demo: str, cfg) -> None:
         return
     stored = read_json(path, dict, hint=f"delete it only if {Path(out)} holds no demo, else give another --out")
     # a setting newer than the file (added to the config since) is taken to have been its default then
-    defaults = settings_of(demo, type(cfg)())
-    keys = [k for k in sorted(set(stored) | set(asked))
-            if stored.get(k, defaults.get(k)) != asked.get(k)]
+    was = {**settings_of(demo, type(cfg)()), **stored}
+    keys = [k for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
     if keys:
-        said = ", ".join(f"{OPTIONS.get(k, k)} {stored.get(k, defaults.get(k))!r} (now {asked.get(k)!r})" for k in keys)
+        said = ", ".join(f"{OPTIONS.get(k, k)} {was.get(k)!r} (now {asked.get(k)!r})" for k in keys)
         raise ProbecastError(f"{path}: {Path(out)} holds a demo made with other settings: {said}; give another --out, "
                              f"or the same options to resume it")
