@@ -1,11 +1,14 @@
 """In-checkpoint protocol: out-of-fold predictions within each checkpoint, disjoint questions per fold."""
 
+import os
+
 import numpy as np
 import pytest
 
 from probecast.errors import ProbecastError
 from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint, task_folds
 from probes_synthdata import planted
+from unit_pids import record_unit_pids, unit_pids
 
 
 def test_task_folds_spread_each_task_and_its_successes_evenly():
@@ -36,13 +39,19 @@ def test_needs_two_folds():
         evaluate_in_checkpoint(X, y, ["linear"], InCheckpointConfig(n_folds=1), show_progress=False)
 
 
-def test_units_in_two_processes_give_the_same_result():
+def test_units_in_two_processes_give_the_same_result(tmp_path, monkeypatch):
     X, y, _ = planted(n_questions=40, steps=(100, 800), dim=6, tasks=("t1", "t2"))
     args = (X, y, ["linear", "text_difficulty"])
+    here = record_unit_pids(monkeypatch, tmp_path / "one")
     one = evaluate_in_checkpoint(*args, InCheckpointConfig(n_folds=3), {"linear": {"cv": "question"}}, show_progress=False)
+    assert unit_pids(here) == [os.getpid()] * 4  # 2 methods x 2 checkpoints, all in this process
+    workers = record_unit_pids(monkeypatch, tmp_path / "two")
     two = evaluate_in_checkpoint(*args, InCheckpointConfig(n_folds=3, n_jobs=2), {"linear": {"cv": "question"}},
                                  show_progress=False)
     assert one["methods"] == two["methods"]
+    # and n_jobs was not ignored: every unit ran outside this process, in two distinct workers
+    pids = unit_pids(workers)
+    assert len(pids) == 4 and os.getpid() not in pids and len(set(pids)) == 2, pids
 
 
 def test_repeats_average_the_fold_draws_and_their_intervals():

@@ -1,5 +1,6 @@
 """benchmarks/in_checkpoint_seeds.py: the in-checkpoint protocol repeated over outer fold seeds."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,21 +10,28 @@ sys.path.insert(0, str(ROOT / "tests" / "report"))
 from report_workspace import planted_workspace  # noqa: E402
 
 from benchmark_module import load_benchmark  # noqa: E402
+from unit_pids import record_unit_pids, unit_pids  # noqa: E402
 
 seeds_bench = load_benchmark("in_checkpoint_seeds")
 
 
-def test_seeds_move_the_folds_and_the_planted_signal_survives_them(tmp_path):
+def test_seeds_move_the_folds_and_the_planted_signal_survives_them(tmp_path, monkeypatch):
     ws = planted_workspace(tmp_path / "ws", n_questions=30)
+    here = record_unit_pids(monkeypatch, tmp_path / "one")
     out = seeds_bench.main(["--ws", str(ws.root), "--seeds", "2", "--folds", "3", "--methods", "linear,ridge",
                             "--min-questions", "20"])
+    n_units = len(unit_pids(here))
+    assert n_units >= 4 and set(unit_pids(here)) == {os.getpid()}  # seeds x methods x checkpoints, in this process
     for m in ("linear", "ridge"):
         assert len(out[m]["mean"]) == 2 and set(out[m]["by_task"]) == {"add", "copy"}
         assert min(out[m]["mean"]) > 0.7  # the planted layer is found whatever the folds
     assert out["linear"]["mean"][0] != out["linear"]["mean"][1]  # another seed, other folds
+    workers = record_unit_pids(monkeypatch, tmp_path / "two")
     two = seeds_bench.main(["--ws", str(ws.root), "--seeds", "2", "--folds", "3", "--methods", "linear,ridge",
                             "--min-questions", "20", "--jobs", "2"])
     assert two["linear"]["mean"] == out["linear"]["mean"]  # units in two processes: the same figures
+    pids = unit_pids(workers)  # and --jobs 2 was not ignored: every unit ran outside this process, in two workers
+    assert len(pids) == n_units and os.getpid() not in pids and len(set(pids)) == 2, pids
 
 
 def test_bad_workspace_is_one_line_and_exit_2(tmp_path):
