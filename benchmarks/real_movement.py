@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--train-layers", type=int, default=8, help="top-k blocks trained; 0 = full fine-tuning")
+    ap.add_argument("--lora", type=int, default=None, help="LoRA rank on the --train-layers blocks (0 = all)")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--checkpoints", type=int, default=3, help="saved after step 0")
     ap.add_argument("--samples", type=int, default=4)
@@ -47,7 +48,8 @@ def main() -> None:
     configure_threads(a.threads)
     tests, trains = write_skill_suite(a.out / "tasks", a.skills.split(","), a.questions, a.train_examples)
     cfg = FinetuneConfig(task=",".join(map(str, trains)), steps=a.steps, batch_size=a.batch_size, max_len=96,
-                         lr=a.lr, warmup=5, train_layers=a.train_layers or None, n_checkpoints=a.checkpoints)
+                         lr=a.lr, warmup=5, train_layers=a.train_layers or None, n_checkpoints=a.checkpoints,
+                         lora_rank=a.lora)
     t0, c0 = time.time(), time.process_time()
     finetune(fetch_model("smollm2"), a.out / "run", cfg, progress=False)
     result = {"config": vars(a) | {"out": str(a.out), "json": str(a.json)},

@@ -90,3 +90,51 @@ def test_encode_pairs_appends_eos_and_truncates(tiny_run):
     ((ids, plen),) = encode_pairs(tok, [("1+2=", "3")], max_len=64)
     assert ids[-1] == tok.eos_token_id and plen == len(tok("1+2=").input_ids)
     assert encode_pairs(tok, [("1+2=", "3")], max_len=plen) == []  # no supervised token left
+
+
+def test_lora_checkpoints_are_plain_models_with_the_adapters_merged(tiny_run, pairs_file, tmp_path):
+    pytest.importorskip("peft")
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+
+    base = tiny_run / "step-24"
+    out = tmp_path / "lora"
+    cfg = FinetuneConfig(task=str(pairs_file), steps=4, batch_size=4, n_checkpoints=2, train_layers=1, lr=5e-2,
+                         warmup=1, max_len=32, lora_rank=2)
+    records = finetune(base, out, cfg, progress=False)
+    side = json.loads((out / "step-4" / "probecast_checkpoint.json").read_text())
+    assert side["lora_rank"] == 2 and side["trainable_params"] < 0.2 * side["params"]
+    m0, _ = load_model(discover_checkpoints(out)[0])
+    m4, _ = load_model(discover_checkpoints(out)[-1])
+    base_w = load_model(discover_checkpoints(base)[0])[0].state_dict()
+    w0, w4 = m0.state_dict(), m4.state_dict()
+    assert set(w4) == set(base_w)  # a plain checkpoint: no adapter or base_layer keys
+    assert all(torch.equal(base_w[k], w0[k]) for k in w0)  # B = 0 at the start: step-0 is the starting model
+    top = m0.config.num_hidden_layers - 1
+    changed = {k for k in w0 if not torch.equal(w0[k], w4[k])}
+    assert changed and all(k.startswith(f"model.layers.{top}.") and k.endswith("proj.weight") for k in changed)
+    assert [r["step"] for r in records] == [0, 2, 4]
+
+
+def test_lora_merge_reproduces_the_adapted_model(tiny_run):
+    pytest.importorskip("peft")
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.finetune.lora import merged_into, wrap_lora
+
+    model, _ = load_model(discover_checkpoints(tiny_run / "step-24")[0], dtype="float32")
+    ids = torch.randint(0, model.config.vocab_size, (2, 7))
+    before = model(input_ids=ids).logits
+    peft_model, plain = wrap_lora(model, rank=4, alpha=8.0, train_layers=None, seed=0)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+        adapted = peft_model(input_ids=ids).logits
+        merged = merged_into(peft_model, plain)(input_ids=ids).logits
+        again = peft_model(input_ids=ids).logits
+    assert not torch.allclose(adapted, before, atol=1e-3)  # the adapters change the model
+    torch.testing.assert_close(merged, adapted, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(again, adapted)  # merging into the copy leaves the training model as it was
+    with pytest.raises(ProbecastError, match="--lora must be a rank"):
+        wrap_lora(model, rank=0, alpha=None, train_layers=None, seed=0)

@@ -28,6 +28,11 @@ def register(app: typer.Typer) -> None:
         train_layers: Optional[int] = typer.Option(4, "--train-layers", min=1, help="Train only the top K blocks + final "
                                                    "norm (embeddings frozen)."),
         full: bool = typer.Option(False, "--full", help="Full fine-tuning (every parameter; overrides --train-layers)."),
+        lora: Optional[int] = typer.Option(None, "--lora", min=1, help="Train rank-R LoRA adapters (peft) on every "
+                                           "linear layer of the blocks --train-layers / --full pick, instead of "
+                                           "their weights; checkpoints are saved merged (plain models)."),
+        lora_alpha: Optional[float] = typer.Option(None, "--lora-alpha", callback=v.positive, help="LoRA scale alpha "
+                                                   "(the adapter is multiplied by alpha / R); default 2 x R."),
         checkpoints: int = typer.Option(4, "--checkpoints", min=1, help="Checkpoints saved over the run (+ step-0)."),
         spacing: str = typer.Option("even", "--spacing", callback=v.one_of(*SPACINGS), help="even: evenly spaced; "
                                     "early: log-spaced over the first third of the run (where fine-tuning moves "
@@ -47,7 +52,7 @@ def register(app: typer.Typer) -> None:
         start = str(fetch_model(source, log=lambda s: typer.echo(s, err=True))) if source in MODELS else source
         cfg = FinetuneConfig(task=task, steps=steps, batch_size=batch_size, max_len=max_len, lr=lr, warmup=warmup,
                              train_layers=None if full else train_layers, n_checkpoints=checkpoints, spacing=spacing,
-                             max_examples=max_examples, seed=seed)
+                             max_examples=max_examples, seed=seed, lora_rank=lora, lora_alpha=lora_alpha)
         records = finetune(start, out, cfg)
         console().print(f"[green]{len(records)} checkpoints[/] in {out}: steps {[r['step'] for r in records]}, "
                         f"final train loss {records[-1]['train_loss'] or float('nan'):.3f}")

@@ -7,7 +7,9 @@ linear warm-up and cosine decay, gradient clipping at 1.0.
 
 `train_layers=k` trains only the top k transformer blocks and the final norm (embeddings and the tied LM head
 frozen): the backward pass then stops k blocks below the top, which is what makes a few hundred steps of a
-135M model affordable on two shared CPU cores; `train_layers=None` is full fine-tuning.
+135M model affordable on two shared CPU cores; `train_layers=None` is full fine-tuning. `lora_rank=R` trains
+rank-R LoRA adapters on every linear layer of the same blocks instead (`finetune/lora.py`, peft); its checkpoints
+are saved with the adapters merged in, as plain models.
 
 Checkpoints are `step-N` folders (step-0 = the starting model) with the `probecast_checkpoint.json` sidecar:
 step, tokens (supervised + prompt tokens seen), FLOPs = 6·N·tokens (N non-embedding parameters, the usual
@@ -47,6 +49,8 @@ class FinetuneConfig:
     save_base: bool = True
     max_examples: int | None = None
     seed: int = 0
+    lora_rank: int | None = None  # LoRA adapters of this rank on the blocks' linear layers instead of their weights
+    lora_alpha: float | None = None  # LoRA scale alpha (alpha / rank multiplies the adapter); None = 2 x rank
 
     def save_steps(self) -> list[int]:
         if self.spacing not in SPACINGS:
@@ -114,8 +118,15 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
     examples = encode_pairs(tokenizer, training_pairs(cfg.task, cfg.max_examples, cfg.seed), cfg.max_len)
     if not examples:
         raise ProbecastError(f"{cfg.task}: every example is longer than --max-len {cfg.max_len} in its prompt alone")
-    params = trainable_parameters(model, cfg.train_layers)
     n_params = non_embedding_params(model)
+    plain = None
+    if cfg.lora_rank is not None:
+        from probecast.finetune.lora import merged_into, wrap_lora
+
+        model, plain = wrap_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.train_layers, cfg.seed)
+        params = [p for p in model.parameters() if p.requires_grad]
+    else:
+        params = trainable_parameters(model, cfg.train_layers)
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     save_at = cfg.save_steps()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -123,13 +134,13 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
     order: list[int] = []
     tokens, ema, records, log_rows, t0 = 0, None, [], [], time.time()
     meta = {"base": str(found[0].path), "task": cfg.task, "train_layers": cfg.train_layers,
-            "trainable_params": sum(p.numel() for p in params)}
+            "lora_rank": cfg.lora_rank, "trainable_params": sum(p.numel() for p in params)}
 
     def save(step: int) -> None:
         model.eval()
         record = {"step": step, "tokens": tokens, "flops": 6.0 * n_params * tokens, "params": n_params,
                   "train_loss": ema, **meta}
-        path = save_checkpoint(model, tokenizer, out, record)
+        path = save_checkpoint(model if plain is None else merged_into(model, plain), tokenizer, out, record)
         records.append({**record, "id": path.name, "path": str(path)})
         write_jsonl_atomic(out / "train_log.jsonl", log_rows)
         model.train()
