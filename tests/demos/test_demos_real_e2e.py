@@ -52,10 +52,7 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
 
     n = Workspace(out, create=False).read_labels().groupby("task")["n"].unique()
     assert list(n["gsm8k"]) == [5] == [s["demo"]["samples_by_task"]["gsm8k"]] and list(n["add"]) == [4]
-    # the run is LoRA (rank 16) on the top 2 blocks, saved merged; the blocks it never touches are computed once,
-    # and later checkpoints replay from them
-    run = json.loads((out / "run" / "run.json").read_text())
-    assert run["lora_rank"] == 16 and run["train_layers"] == 2
+    # the blocks top-K fine-tuning never touches are computed once, and later checkpoints replay from them
     from probecast.features.store import read_features_metadata
 
     ws = Workspace(out, create=False)
@@ -74,7 +71,7 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     from benchmark_module import load_benchmark
 
     dev_set = load_benchmark("real_dev_set")
-    # (PIQA 22-27: the base model gets some wrong, so an AUROC exists even where the quick run learns no skill)
+    # (PIQA 22-27: the base model gets some wrong, so an AUROC exists even where a quick run learns no skill)
     res = dev_set.main(["--demo", str(out), "--out", str(tmp_path / "dev"), "--questions", "6", "--piqa", "6",
                         "--piqa-offset", "22", "--compare", "ridge,ridge:task_intercepts=true", "--seeds", "1",
                         "--folds", "2"])

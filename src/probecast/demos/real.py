@@ -54,7 +54,7 @@ class RealDemoConfig:
     latency_samples: int = 4  # the generative side of the latency figures: 4 samples, as issue 13 specifies
     label_dtype: str = "bfloat16"  # SmolLM2's own dtype; 1.4x faster sampling than float32 on this CPU (avx512_bf16)
     gsm8k_max_new_tokens: int = 64
-    n_train_checkpoints: int = 4  # with "early" spacing: steps 0, 3, 7, 17 (before most of the learning)
+    n_train_checkpoints: int = 4  # with "early" spacing: steps 0, 5, 12, 28 (before most of the learning)
     tail_tokens: int = 4
     # what the pure hidden-state probes read (`probes.inputs.POOLINGS`), chosen in session 22 per protocol on data
     # that holds no test row (README, "Probes that read the answer"). Earlier→later: the mean state over the
@@ -72,13 +72,13 @@ class RealDemoConfig:
     in_checkpoint_folds: int = 5
     latency_repeats: int = 3  # interleaved repeats of the prefill paths (the minimum is the figure); generative once
     latency_questions: int | None = 16  # per task (a deterministic subset); None = every labelled question
-    # LoRA (rank 16, every linear layer of all 30 blocks) since session 28: at the training CPU time of 200 steps of
-    # the top 8 blocks (120 steps; 1.65x the cost per step), the six skills' mean pass@1 gain was 0.598 against 0.533
-    # for top-8 and 0.267 for full fine-tuning (`benchmarks/real_movement.py`, 24 questions per skill; rule
-    # pre-registered: switch if >= 0.05 better). Checkpoints are saved merged: plain models, every block moved
+    # top 8 of 30 blocks. Session 28 measured the alternatives at the training CPU time of these 200 steps
+    # (`benchmarks/real_movement.py`, six skills x 24 questions): mean pass@1 gain top-8 0.533, full fine-tuning 0.267,
+    # LoRA rank 16 on every block (120 steps, lr 1e-3; `finetune --lora`) 0.598. The LoRA run then failed the movement
+    # line the demo must meet (flipped fraction 0.155 < 0.20: it learns before the split's last training checkpoint),
+    # so by the rule written down beforehand top-8 stays (README, "A LoRA run")
     finetune: FinetuneConfig = field(default_factory=lambda: FinetuneConfig(
-        steps=120, batch_size=8, train_layers=None, lora_rank=16, n_checkpoints=8, spacing="early", max_len=96,
-        lr=1e-3, warmup=5))
+        steps=200, batch_size=8, train_layers=8, n_checkpoints=8, spacing="early", max_len=96, lr=3e-4, warmup=5))
 
     # the run's seed: the skill questions' draw (test and fine-tuning examples), the fine-tuning's order and
     # initialisation; 0 = the README's run. PIQA's and GSM8K's questions are their first N whatever the seed
@@ -95,9 +95,8 @@ class RealDemoConfig:
                    skill_train_examples=60, piqa_questions=16, gsm8k_questions=2, gsm8k_samples=5,
                    gsm8k_max_new_tokens=24,
                    n_train_checkpoints=2, in_checkpoint_folds=3, latency_questions=4,
-                   # LoRA on the top 2 blocks: the quick run still exercises the shared-prefix replay of the rest
-                   finetune=FinetuneConfig(steps=6, batch_size=4, train_layers=2, lora_rank=16, n_checkpoints=3,
-                                           max_len=64, lr=1e-3, warmup=1))
+                   finetune=FinetuneConfig(steps=6, batch_size=4, train_layers=2, n_checkpoints=3, max_len=64,
+                                           lr=3e-4, warmup=1))
 
 
 def write_task_jsonl(task, path: Path, max_new_tokens: int) -> Path:

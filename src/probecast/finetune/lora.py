@@ -38,7 +38,7 @@ def wrap_lora(model, rank: int, alpha: float | None, train_layers: int | None, s
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError as e:
-        raise ProbecastError("--lora needs peft: pip install peft") from e
+        raise ProbecastError("--lora needs peft: pip install 'probecast[lora]'") from e
     if rank < 1:
         raise ProbecastError(f"--lora must be a rank >= 1, got {rank}")
     plain = copy.deepcopy(model).eval()
