@@ -57,3 +57,15 @@ def test_a_setting_newer_than_the_file_counts_as_its_default(tmp_path):
     check_settings(tmp_path, "embedded", cfg)  # seed 0, the default: resumes
     with pytest.raises(ProbecastError, match="--seed 0 \\(now 3\\)"):
         check_settings(tmp_path, "embedded", DemoConfig.make(False, "m", seed=3))
+
+
+def test_a_setting_newer_than_the_file_inside_a_nested_config_counts_as_its_default(tmp_path):
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+    stored = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del stored["finetune"]["lora_rank"], stored["finetune"]["lora_alpha"]  # written before finetune had --lora
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(stored))
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))  # the workspaces of sessions 26-27 resume
+    stored["finetune"]["steps"] = 100
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(stored))
+    with pytest.raises(ProbecastError, match="finetune"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))

@@ -138,3 +138,26 @@ def test_lora_merge_reproduces_the_adapted_model(tiny_run):
     torch.testing.assert_close(again, adapted)  # merging into the copy leaves the training model as it was
     with pytest.raises(ProbecastError, match="--lora must be a rank"):
         wrap_lora(model, rank=0, alpha=None, train_layers=None, seed=0)
+
+
+def test_a_finished_run_made_with_other_settings_is_refused_naming_the_options(tiny_run, pairs_file, tmp_path):
+    base = tiny_run / "step-24"
+    out = tmp_path / "ft"
+    cfg = FinetuneConfig(task=str(pairs_file), steps=2, batch_size=4, n_checkpoints=1, train_layers=1, lr=1e-2,
+                         warmup=1, max_len=32)
+    records = finetune(base, out, cfg, progress=False)
+    run = json.loads((out / "run.json").read_text())
+    del run["config"]["lora_rank"], run["config"]["lora_alpha"]  # a run made before finetune had --lora
+    (out / "run.json").write_text(json.dumps(run))
+    assert finetune(base, out, cfg, progress=False) == records  # the same settings: reused
+    before = (out / "run.json").read_bytes()
+    from dataclasses import replace
+
+    for other, says in [(replace(cfg, steps=3), "--steps 2 (now 3)"), (replace(cfg, lora_rank=4), "--lora None (now 4)"),
+                        (replace(cfg, train_layers=None), "--train-layers/--full 1 (now None)")]:
+        with pytest.raises(ProbecastError, match="holds a finished run made with other settings") as err:
+            finetune(base, out, other, progress=False)
+        assert says in str(err.value) and "another --out" in str(err.value)
+    with pytest.raises(ProbecastError, match="SOURCE"):
+        finetune(tiny_run / "step-8", out, cfg, progress=False)  # another starting checkpoint
+    assert (out / "run.json").read_bytes() == before

@@ -8,12 +8,11 @@ settings; a later call with different ones stops before any work, naming the opt
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic
+from probecast.reuse import as_json, differences, filled
 from probecast.stored import read_json
 
 SETTINGS_FILE = "demo.json"
@@ -24,7 +23,7 @@ OPTIONS = {"model": "--model", "quick": "--quick", "size": "--size", "questions_
 
 def settings_of(demo: str, cfg) -> dict:
     """The JSON form of a demo's config (tuples as lists), tagged with the demo's kind."""
-    return {"demo": demo, **json.loads(json.dumps(asdict(cfg)))}
+    return {"demo": demo, **as_json(cfg)}
 
 
 def check_settings(out: Path, demo: str, cfg) -> None:
@@ -36,9 +35,8 @@ def check_settings(out: Path, demo: str, cfg) -> None:
         return
     stored = read_json(path, dict, hint=f"delete it only if {Path(out)} holds no demo, else give another --out")
     # a setting newer than the file (added to the config since) is taken to have been its default then
-    was = {**settings_of(demo, type(cfg)()), **stored}
-    keys = [k for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
-    if keys:
-        said = ", ".join(f"{OPTIONS.get(k, k)} {was.get(k)!r} (now {asked.get(k)!r})" for k in keys)
+    was = {"demo": demo, **filled(type(cfg)(), stored)}
+    said = ", ".join(differences(was, asked, OPTIONS))
+    if said:
         raise ProbecastError(f"{path}: {Path(out)} holds a demo made with other settings: {said}; give another --out, "
                              f"or the same options to resume it")

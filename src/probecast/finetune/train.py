@@ -31,6 +31,7 @@ from probecast.errors import ProbecastError
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import SPACINGS, checkpoint_steps, lr_at
+from probecast.reuse import finished_run
 
 
 @dataclass
@@ -60,6 +61,13 @@ class FinetuneConfig:
         else:
             steps = sorted({int(round(s)) for s in np.linspace(0, self.steps, self.n_checkpoints + 1)[1:]})
         return ([0] if self.save_base else []) + [s for s in steps if s > 0]
+
+
+# the option that gives each setting (`probecast finetune`), for the message refusing a run made with other ones
+OPTIONS = {"task": "--task", "steps": "--steps", "batch_size": "--batch-size", "max_len": "--max-len", "lr": "--lr",
+           "warmup": "--warmup", "train_layers": "--train-layers/--full", "n_checkpoints": "--checkpoints",
+           "spacing": "--spacing", "max_examples": "--max-examples", "seed": "--seed", "lora_rank": "--lora",
+           "lora_alpha": "--lora-alpha", "base": "SOURCE"}
 
 
 def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:
@@ -107,11 +115,12 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
 
     out = Path(out)
     run_file = out / "run.json"
-    if run_file.exists() and json.loads(run_file.read_text()).get("finished"):
-        return json.loads(run_file.read_text())["checkpoints"]
     found = discover_checkpoints(source)
     if len(found) != 1:
         raise ProbecastError(f"{source}: fine-tuning needs one checkpoint, found {len(found)}; give its folder")
+    done = finished_run(out, cfg, OPTIONS, extra={"base": str(found[0].path)})
+    if done is not None:
+        return done
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_model(found[0], dtype="float32")
     tokenizer.padding_side = "right"

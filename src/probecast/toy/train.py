@@ -21,6 +21,7 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import checkpoint_steps, lr_at
+from probecast.reuse import finished_run
 from probecast.tasks.synthetic import World, corpus_line
 from probecast.toy.tokenizer import build_tokenizer
 
@@ -116,11 +117,12 @@ def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
 
 def train_toy(out: str | Path, cfg: ToyConfig, progress: bool = True) -> list[dict]:
     """Train and save checkpoints into `out`; returns the checkpoint records. Resumes are not needed: a
-    finished run (run.json with `finished`) is reused as is."""
+    finished run (run.json with `finished`) is reused as is when it was made with `cfg` (`probecast.reuse`)."""
     out = Path(out)
     run_file = out / "run.json"
-    if run_file.exists() and json.loads(run_file.read_text()).get("finished"):
-        return json.loads(run_file.read_text())["checkpoints"]
+    done = finished_run(out, cfg, {"size": "--size", "steps": "--steps", "seed": "--seed"})
+    if done is not None:
+        return done
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     tokenizer = build_tokenizer()
