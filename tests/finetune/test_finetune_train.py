@@ -20,6 +20,12 @@ def pairs_file(tmp_path):
     return path
 
 
+def small(pairs_file, **kw) -> FinetuneConfig:
+    """A few steps of the tiny run's top block on the pairs file."""
+    return FinetuneConfig(**{"task": str(pairs_file), "steps": 4, "batch_size": 4, "n_checkpoints": 2, "train_layers": 1,
+                             "lr": 1e-2, "warmup": 1, "max_len": 32, **kw})
+
+
 def test_save_steps_even_with_base():
     assert FinetuneConfig(steps=200, n_checkpoints=4).save_steps() == [0, 50, 100, 150, 200]
     assert FinetuneConfig(steps=5, n_checkpoints=4, save_base=False).save_steps() == [1, 2, 4, 5]
@@ -49,8 +55,7 @@ def test_finetune_saves_checkpoints_and_freezes_lower_layers(tiny_run, pairs_fil
 
     base = tiny_run / "step-24"
     out = tmp_path / "ft"
-    cfg = FinetuneConfig(task=str(pairs_file), steps=4, batch_size=4, n_checkpoints=2, train_layers=1, lr=1e-2,
-                         warmup=1, max_len=32)
+    cfg = small(pairs_file)
     records = finetune(base, out, cfg, progress=False)
     assert [r["step"] for r in records] == [0, 2, 4]
     ckpts = discover_checkpoints(out)
@@ -99,8 +104,7 @@ def test_lora_checkpoints_are_plain_models_with_the_adapters_merged(tiny_run, pa
 
     base = tiny_run / "step-24"
     out = tmp_path / "lora"
-    cfg = FinetuneConfig(task=str(pairs_file), steps=4, batch_size=4, n_checkpoints=2, train_layers=1, lr=5e-2,
-                         warmup=1, max_len=32, lora_rank=2)
+    cfg = small(pairs_file, lr=5e-2, lora_rank=2)
     records = finetune(base, out, cfg, progress=False)
     side = json.loads((out / "step-4" / "probecast_checkpoint.json").read_text())
     assert side["lora_rank"] == 2 and side["trainable_params"] < 0.2 * side["params"]
@@ -143,8 +147,7 @@ def test_lora_merge_reproduces_the_adapted_model(tiny_run):
 def test_a_finished_run_made_with_other_settings_is_refused_naming_the_options(tiny_run, pairs_file, tmp_path):
     base = tiny_run / "step-24"
     out = tmp_path / "ft"
-    cfg = FinetuneConfig(task=str(pairs_file), steps=2, batch_size=4, n_checkpoints=1, train_layers=1, lr=1e-2,
-                         warmup=1, max_len=32)
+    cfg = small(pairs_file, steps=2, n_checkpoints=1)
     records = finetune(base, out, cfg, progress=False)
     run = json.loads((out / "run.json").read_text())
     del run["config"]["lora_rank"], run["config"]["lora_alpha"]  # a run made before finetune had --lora
