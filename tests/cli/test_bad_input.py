@@ -3,8 +3,9 @@ option or file, exits 2, shows no traceback, and leaves every file it was pointe
 
 Each case is (id, argv, a word the error line must contain). Placeholders in argv name files of the `world`
 fixture: {ws} a labelled+extracted workspace with a fitted probe `lin`, {nan_ws} the same with NaN rows in one
-features file, {tiny_ws} a workspace recording a 2-layer toy run (3 hidden_states), {file} a plain file, {dir} an
-empty folder, {new} a folder that does not exist yet, and the input files written below.
+features file, {tiny_ws} a workspace recording a 2-layer toy run (3 hidden_states), {toy_run} a finished toy run of
+size xs, {file} a plain file, {dir} an empty folder, {new} a folder that does not exist yet, and the input files
+written below.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CASES = [
     ("label-limit-0", "label --ws {new} --limit 0", "--limit"),
     ("demo-questions-neg", "demo --out {new} --questions -1", "--questions"),
     ("demo-resume-other-settings", "demo --out {demo_ws} --questions 10", "--questions 120 (now 10)"),
+    ("train-toy-reuse-other-settings", "train-toy --out {toy_run} --size s", "--size 'xs' (now 's')"),
     ("predict-n-boot-0", "predict --ws {ws} --probe lin --n-boot 0", "--n-boot"),
     ("extract-tail-neg", "extract --ws {ws} --tail-tokens -1", "--tail-tokens"),
     ("lmeval-wrong-name", "import-lmeval {lm_badname} --ws {new} --checkpoint c", "lmeval_results.jsonl"),
@@ -268,6 +270,8 @@ def world(tmp_path_factory, tiny_run):
     (root / "demo_ws" / "demo.json").write_text(json.dumps({"demo": "embedded", "quick": False, "size": "m",
                                                             "questions_per_task": 120, "samples": 8,
                                                             "train_fraction": 1 / 3, "tail_tokens": 8}))
+    (root / "toy_run").mkdir()  # a finished toy run of size xs (probecast/reuse.py)
+    (root / "toy_run" / "run.json").write_text(json.dumps({"config": {"size": "xs"}, "finished": True, "checkpoints": []}))
     (root / "empty.csv").write_bytes(b"")
     (root / "binary.csv").write_bytes(BINARY)
     (root / "not_parquet.parquet").write_text("x\n")
@@ -278,7 +282,7 @@ def world(tmp_path_factory, tiny_run):
 
 def _argv(template: str, root: Path) -> list[str]:
     names = {"ws": "ws", "nan_ws": "nan_ws", "tiny_ws": "tiny_ws", "file": "file", "dir": "dir", "ro_dir": "ro_dir",
-             "demo_ws": "demo_ws", "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
+             "demo_ws": "demo_ws", "toy_run": "toy_run", "new": "new/folder", "lm_badname": "lmeval_results.jsonl",
              "lm_binary": "samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_schema": "lm_schema/samples_gsm8k_2024-06-01T12-00-00.jsonl",
              "lm_cut_samples": "lm_cut/samples_gsm8k_2024-06-01T12-00-00.jsonl",
