@@ -14,18 +14,12 @@ import copy
 import torch
 
 from probecast.errors import ProbecastError
+from probecast.finetune.train import top_blocks
 
 
 def block_linear_names(model, train_layers: int | None) -> list[str]:
     """Full module names of the linear layers inside the top `train_layers` blocks (None: every block)."""
-    from probecast.features.extract import base_model
-
-    blocks = getattr(base_model(model), "layers", None)
-    if blocks is None:
-        raise ProbecastError(f"{type(model).__name__}: no `layers` list of blocks to put LoRA adapters on")
-    if train_layers is not None and not 1 <= train_layers <= len(blocks):
-        raise ProbecastError(f"--train-layers must be in 1..{len(blocks)}, got {train_layers}")
-    chosen = {id(b) for b in (blocks if train_layers is None else blocks[len(blocks) - train_layers:])}
+    chosen = {id(b) for b in top_blocks(model, train_layers, "no `layers` list of blocks to put LoRA adapters on")}
     names = []
     for name, module in model.named_modules():
         if id(module) in chosen:

@@ -70,6 +70,21 @@ OPTIONS = {"task": "--task", "steps": "--steps", "batch_size": "--batch-size", "
            "lora_alpha": "--lora-alpha", "base": "SOURCE"}
 
 
+def top_blocks(model, train_layers: int | None, missing: str) -> list[torch.nn.Module]:
+    """The model's top `train_layers` transformer blocks (None: every block); `missing` completes the error for a
+    model without a `layers` list."""
+    from probecast.features.extract import base_model
+
+    blocks = getattr(base_model(model), "layers", None)
+    if blocks is None:
+        raise ProbecastError(f"{type(model).__name__}: {missing}")
+    if train_layers is None:
+        return list(blocks)
+    if not 1 <= train_layers <= len(blocks):
+        raise ProbecastError(f"--train-layers must be in 1..{len(blocks)}, got {train_layers}")
+    return list(blocks[len(blocks) - train_layers:])
+
+
 def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:
     """Unfreeze everything (None) or only the top `train_layers` blocks + the final norm."""
     if train_layers is None:
@@ -78,15 +93,10 @@ def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Param
         return list(model.parameters())
     from probecast.features.extract import base_model
 
-    base = base_model(model)
-    blocks = getattr(base, "layers", None)
-    if blocks is None:
-        raise ProbecastError(f"{type(model).__name__}: no `layers` list to pick the top blocks from; use --full")
-    if not 1 <= train_layers <= len(blocks):
-        raise ProbecastError(f"--train-layers must be in 1..{len(blocks)}, got {train_layers}")
+    blocks = top_blocks(model, train_layers, "no `layers` list to pick the top blocks from; use --full")
     for p in model.parameters():
         p.requires_grad_(False)
-    keep = list(blocks[len(blocks) - train_layers:]) + [getattr(base, "norm", torch.nn.Identity())]
+    keep = blocks + [getattr(base_model(model), "norm", torch.nn.Identity())]
     params = [p for m in keep for p in m.parameters()]
     for p in params:
         p.requires_grad_(True)
