@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         task = a.task
         if task is None:
+            from probecast.demos.real import RealDemoConfig
             from probecast.tasks.skills import write_skill_suite
 
-            skills = ["mul", "weekday", "units", "list_last", "word_add", "word_sub"]
-            _, trains = write_skill_suite(Path(tmp) / "tasks", skills, 24, 400)
+            demo = RealDemoConfig()  # the demo's skills and fine-tuning examples per skill
+            _, trains = write_skill_suite(Path(tmp) / "tasks", list(demo.skills), 24, demo.skill_train_examples)
             task = ",".join(map(str, trains))
         source = str(fetch_model(a.source)) if a.source in MODELS else a.source
         times: dict[str, list[float]] = {n: [] for n in names}
