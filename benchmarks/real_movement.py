@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--train-layers", type=int, default=8, help="top-k blocks trained; 0 = full fine-tuning")
-    ap.add_argument("--lora", type=int, default=None, help="LoRA rank on the --train-layers blocks (0 = all)")
+    ap.add_argument("--lora", type=int, default=None, help="LoRA rank, on the --train-layers blocks (--train-layers 0: every block)")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--checkpoints", type=int, default=3, help="saved after step 0")
     ap.add_argument("--samples", type=int, default=4)
