@@ -14,7 +14,7 @@ import copy
 import torch
 
 from probecast.errors import ProbecastError
-from probecast.finetune.train import top_blocks
+from probecast.finetune.blocks import top_blocks
 
 
 def block_linear_names(model, train_layers: int | None) -> list[str]:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from probecast.errors import ProbecastError
+from probecast.finetune.blocks import top_blocks
 from probecast.finetune.data import encode_pairs, training_pairs
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import SPACINGS, checkpoint_steps, lr_at
@@ -68,21 +69,6 @@ OPTIONS = {"task": "--task", "steps": "--steps", "batch_size": "--batch-size", "
            "warmup": "--warmup", "train_layers": "--train-layers/--full", "n_checkpoints": "--checkpoints",
            "spacing": "--spacing", "max_examples": "--max-examples", "seed": "--seed", "lora_rank": "--lora",
            "lora_alpha": "--lora-alpha", "base": "SOURCE"}
-
-
-def top_blocks(model, train_layers: int | None, missing: str) -> list[torch.nn.Module]:
-    """The model's top `train_layers` transformer blocks (None: every block); `missing` completes the error for a
-    model without a `layers` list."""
-    from probecast.features.extract import base_model
-
-    blocks = getattr(base_model(model), "layers", None)
-    if blocks is None:
-        raise ProbecastError(f"{type(model).__name__}: {missing}")
-    if train_layers is None:
-        return list(blocks)
-    if not 1 <= train_layers <= len(blocks):
-        raise ProbecastError(f"--train-layers must be in 1..{len(blocks)}, got {train_layers}")
-    return list(blocks[len(blocks) - train_layers:])
 
 
 def trainable_parameters(model, train_layers: int | None) -> list[torch.nn.Parameter]:
@@ -191,7 +177,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
             value = float(loss.detach())
             ema = value if ema is None else 0.8 * ema + 0.2 * value
             log_rows.append({"step": step, "loss": value, "tokens": tokens, "lr": opt.param_groups[0]["lr"],
-                             "elapsed_s": round(time.time() - t0, 2)})
+                             "elapsed_s": round(time.time() - t0, 4)})
             bar.advance(what=f"loss {ema:.3f}")
             if step in save_at:
                 save(step)
