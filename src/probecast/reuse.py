@@ -32,10 +32,19 @@ def filled(default_cfg, stored: dict) -> dict:
     return out
 
 
-def differences(was: dict, asked: dict, options: dict[str, str]) -> list[str]:
-    """`--option was (now asked)` for every key whose value differs (a key missing on one side differs too)."""
-    keys = [k for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
-    return [f"{options.get(k, k)} {was.get(k)!r} (now {asked.get(k)!r})" for k in keys]
+def differences(was: dict, asked: dict, options: dict[str, str], prefix: str = "") -> list[str]:
+    """`--option was (now asked)` for every key whose value differs (a key missing on one side differs too); nested
+    configs are compared key by key, as `outer.inner` (which `options` may name too)."""
+    out = []
+    for k in sorted(set(was) | set(asked)):
+        a, b = was.get(k), asked.get(k)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, options, f"{prefix}{k}.")
+        else:
+            out.append(f"{options.get(prefix + k, prefix + k)} {a!r} (now {b!r})")
+    return out
 
 
 def finished_run(out: Path, cfg, options: dict[str, str], extra: dict | None = None) -> list[dict] | None:

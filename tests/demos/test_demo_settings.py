@@ -69,3 +69,20 @@ def test_a_setting_newer_than_the_file_inside_a_nested_config_counts_as_its_defa
     (tmp_path / SETTINGS_FILE).write_text(json.dumps(stored))
     with pytest.raises(ProbecastError, match="finetune"):
         check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+
+
+def test_lora_and_lr_make_the_readmes_lora_runs_and_a_resume_names_them(tmp_path):
+    lora = RealDemoConfig.make(False, lora=16).finetune  # session 28's run (/tmp/rd37)
+    assert (lora.lora_rank, lora.train_layers, lora.steps, lora.lr) == (16, None, 120, 1e-3)
+    half = RealDemoConfig.make(False, lora=16, lr=5e-4).finetune  # session 29's (/tmp/rd39)
+    assert (half.lora_rank, half.train_layers, half.steps, half.lr) == (16, None, 120, 5e-4)
+    assert RealDemoConfig.make(False, lr=1e-4).finetune == RealDemoConfig().finetune.__class__(
+        **{**RealDemoConfig().finetune.__dict__, "lr": 1e-4})  # --lr alone: top-8, only the rate changes
+    quick = RealDemoConfig.make(True, lora=8).finetune  # quick keeps its 2 top blocks and 6 steps
+    assert (quick.lora_rank, quick.train_layers, quick.steps) == (8, 2, 6)
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+    with pytest.raises(ProbecastError) as err:
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, lora=16))
+    assert "--lora None (now 16)" in str(err.value) and "finetune.steps 200 (now 120)" in str(err.value)
+    with pytest.raises(ProbecastError, match="--lr 0.0003 \\(now 0.0005\\)"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, lr=5e-4))

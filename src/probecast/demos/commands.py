@@ -50,12 +50,23 @@ def register(app: typer.Typer) -> None:
                                  "--model smollm2 also the skill questions' draw). 0 = the README's run."),
         model: str = typer.Option("embedded", "--model", help="embedded (toy run) or smollm2 (real model + fine-tuning).",
                                    callback=v.one_of("embedded", "smollm2")),
+        lora: int = typer.Option(None, "--lora", min=1, help="With --model smollm2: fine-tune rank-R LoRA adapters on "
+                                 "every block for 120 steps at lr 1e-3 (the README's LoRA run) instead of the top 8 "
+                                 "blocks for 200 steps."),
+        lr: float = typer.Option(None, "--lr", callback=v.positive, help="With --model smollm2: the fine-tuning "
+                                 "learning rate (default 3e-4; with --lora 1e-3)."),
     ) -> None:
         """Train → label → extract → probes → evaluation → summary.json + plot, on the embedded default."""
         from probecast.ui import console as make_console
 
         from probecast.runtime import configure_threads
 
+        if model == "embedded" and (lora is not None or lr is not None):
+            from probecast.errors import ProbecastError
+
+            raise ProbecastError(f"{'--lora' if lora is not None else '--lr'} sets the fine-tuning of --model "
+                                 "smollm2; the embedded demo trains its own model (see train-toy): drop it or add "
+                                 "--model smollm2")
         configure_threads(threads)
         if model == "embedded":
             from probecast.demos.embedded import DemoConfig, run_demo
@@ -64,7 +75,7 @@ def register(app: typer.Typer) -> None:
         else:
             from probecast.demos.real import RealDemoConfig, run_real_demo
 
-            summary = run_real_demo(out, RealDemoConfig.make(quick, model, questions, seed))
+            summary = run_real_demo(out, RealDemoConfig.make(quick, model, questions, seed, lora, lr))
         console = make_console()
         console.print(results_table(summary))
         if "in_checkpoint" in summary:

@@ -34,6 +34,12 @@ HIDDEN_PROBES = ("linear", "ridge", "ridge_layers", "lens_ridge", "mlp")
 EARLIER_LATER_EXTRA = ("ridge_layers", "by_format", "vote")
 
 
+# `--lora R`: the LoRA run of the README's "A LoRA run" (session 28): rank R on every linear layer of all 30 blocks,
+# 120 steps (the training CPU time of the default's 200 top-8 steps, `benchmarks/finetune_cost.py`), lr 1e-3
+LORA_STEPS = 120
+LORA_LR = 1e-3
+
+
 @dataclass(frozen=True)
 class RealDemoConfig:
     model: str = "smollm2"
@@ -85,9 +91,17 @@ class RealDemoConfig:
     seed: int = 0
 
     @classmethod
-    def make(cls, quick: bool, model: str = "smollm2", questions: int | None = None, seed: int = 0) -> "RealDemoConfig":
+    def make(cls, quick: bool, model: str = "smollm2", questions: int | None = None, seed: int = 0,
+             lora: int | None = None, lr: float | None = None) -> "RealDemoConfig":
+        """The demo's config; `lora=R` = session 28's LoRA run (`--lora`), `lr` the fine-tuning rate (`--lr`)."""
         cfg = cls._quick(model) if quick else cls(model=model)
-        return replace(cfg, skill_questions=questions or cfg.skill_questions, seed=seed)
+        finetune = cfg.finetune
+        if lora is not None:  # quick: on its 2 top blocks and 6 steps, so the CI run still replays the frozen ones
+            finetune = replace(finetune, lora_rank=lora, lr=LORA_LR) if quick else replace(
+                finetune, lora_rank=lora, train_layers=None, steps=LORA_STEPS, lr=LORA_LR)
+        if lr is not None:
+            finetune = replace(finetune, lr=lr)
+        return replace(cfg, skill_questions=questions or cfg.skill_questions, seed=seed, finetune=finetune)
 
     @classmethod
     def _quick(cls, model: str) -> "RealDemoConfig":

@@ -18,7 +18,7 @@ from probecast.stored import read_json
 SETTINGS_FILE = "demo.json"
 # the settings a user gives on the command line, and the option that gives each
 OPTIONS = {"model": "--model", "quick": "--quick", "size": "--size", "questions_per_task": "--questions",
-           "skill_questions": "--questions", "seed": "--seed"}
+           "skill_questions": "--questions", "seed": "--seed", "finetune.lora_rank": "--lora", "finetune.lr": "--lr"}
 
 
 def settings_of(demo: str, cfg) -> dict:
