@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from probecast.hf_folder import write_hf_folder
 from probecast.errors import ProbecastError
 from probecast.io import atomic_path, write_json_atomic
 
@@ -123,9 +124,7 @@ def convert_gguf(gguf: Path, out: Path, description: str) -> Path:
     model.generation_config = quantized.generation_config
     del quantized
     tmp = out.parent / f".tmp-{out.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    write_hf_folder(model, tokenizer, tmp, out)
     n_params = non_embedding_params(model)
     write_json_atomic(tmp / SIDECAR, {"step": 0, "params": n_params})
     write_json_atomic(tmp / MODEL_CARD, {"source": description, "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from probecast.hf_folder import write_hf_folder
 from probecast.errors import ProbecastError
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import checkpoint_steps, lr_at
@@ -106,9 +107,7 @@ def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
     hf_logging.disable_progress_bar()
     final = out / f"step-{record['step']}"
     tmp = out / f".tmp-step-{record['step']}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    write_hf_folder(model, tokenizer, tmp, final)
     write_json_atomic(tmp / SIDECAR, record)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
