@@ -27,6 +27,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; results should be as readable as any file
         os.replace(tmp_path, path)
+    except OSError as exc:  # e.g. a full disk while writing through a file object: name the result it was for
+        if exc.filename is None:  # (the CLI prints an OSError with a file name as one line, exit 2)
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
