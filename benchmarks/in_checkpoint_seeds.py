@@ -10,7 +10,8 @@ methods fitted on the first `--train-checkpoints` checkpoints and scored on the 
 parameters the workspace's evaluation records (the real demo's: the answer's states for its pure hidden-state
 probes) unless `--param` says otherwise; it also prints the task-score error.
 
-Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the demo's per-method settings, 5 folds
+Runs the real demo's in-checkpoint protocol (`evaluation.in_checkpoint`, the per-method settings the workspace's
+in-checkpoint block recorded — until session 29 the protocol's defaults, without the demo's pooling —, 5 folds
 stratified by task and label) once per outer fold seed 0..N-1 and prints every method's mean AUROC per seed, the
 mean ± standard deviation over seeds, per task, and the mean without the tasks that have fewer than
 `--min-questions` questions per checkpoint (GSM8K's 16 in the demo, 8 before session 16: one success among 8
@@ -43,7 +44,6 @@ def main(argv: list[str] | None = None) -> dict:
                          "(earlier-later); VALUE read as JSON when it can be, e.g. ridge_layers.pooling=last_answer")
     args = ap.parse_args(argv)
 
-    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
     from probecast.evaluation.data import labelled_pairs
     from probecast.evaluation.in_checkpoint import InCheckpointConfig, evaluate_in_checkpoint
     from probecast.workspace import Workspace
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     from probecast.evaluation.commands import _parse_params  # the CLI's own --param METHOD.KEY=VALUE parsing
 
     given = _parse_params(args.param, nested=True)
-    params = {m: {**IN_CHECKPOINT_PARAMS.get(m, {}), **given.get(m, {})}
-              for m in set(IN_CHECKPOINT_PARAMS) | set(given)}
+    params = in_checkpoint_params(ws, methods, given)
     out = {m: {"mean": [], "mean_big": [], "task_err": [], "by_task": {t: [] for t in tasks}} for m in methods}
     for seed in range(args.seeds):
         if args.protocol == "in-checkpoint":
@@ -88,6 +87,18 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{m:16s} {a.mean():.3f} ± {a.std(ddof=1):.3f}   without small {b.mean():.3f} ± {b.std(ddof=1):.3f}"
               f"{task_err}   {per}")
     return out
+
+
+def in_checkpoint_params(ws, methods: list[str], given: dict) -> dict:
+    """Each method's in-checkpoint parameters: those the workspace's in-checkpoint block ran with (the real demo's:
+    the prompt's last token beside the answer's states, also for the vote's members), else the protocol's
+    defaults; `given` (--param) on top."""
+    from probecast.evaluation.commands import recorded_in_checkpoint_params
+    from probecast.evaluation.in_checkpoint import IN_CHECKPOINT_PARAMS
+
+    recorded = recorded_in_checkpoint_params(ws, methods) or {}
+    return {m: {**(recorded[m] if m in recorded else IN_CHECKPOINT_PARAMS.get(m, {})), **given.get(m, {})}
+            for m in set(IN_CHECKPOINT_PARAMS) | set(recorded) | set(given)}
 
 
 def recorded_test_fraction(ws) -> float:
