@@ -86,3 +86,44 @@ def test_lora_and_lr_make_the_readmes_lora_runs_and_a_resume_names_them(tmp_path
     assert "--lora None (now 16)" in str(err.value) and "finetune.steps 200 (now 120)" in str(err.value)
     with pytest.raises(ProbecastError, match="--lr 0.0003 \\(now 0.0005\\)"):
         check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, lr=5e-4))
+
+
+def _old_real_summary() -> dict:
+    """summary.json's `demo` block as the real demo wrote it before demo.json existed (rd34, session 26)."""
+    return {"demo": {"model": "smollm2", "quick": False, "samples": 8,
+                     "questions_per_task": {"mul": 40, "weekday": 40, "units": 40, "list_last": 40, "word_add": 40,
+                                            "word_sub": 40, "piqa": 80, "gsm8k": 16},
+                     "finetune": {"task": "/x/tasks/mul.train.jsonl", "steps": 200, "batch_size": 8, "lr": 3e-4,
+                                  "train_layers": 8, "n_checkpoints": 8, "seed": 0}}}
+
+
+@pytest.mark.parametrize("other,says", [
+    (RealDemoConfig.make(False, lora=16), "--lora None (now 16)"),
+    (RealDemoConfig.make(False, questions=20), "--questions 40 (now 20)"),
+    (RealDemoConfig.make(False, lr=1e-4), "--lr 0.0003 (now 0.0001)"),
+    (DemoConfig.make(False, "m"), "demo 'smollm2' (now 'embedded')"),
+])
+def test_a_workspace_older_than_demo_json_is_checked_against_its_summary(tmp_path, other, says):
+    """Before session 29 such a folder (no demo.json) adopted whatever the next call asked: demo.json recorded the
+    new settings and the skill tasks were rewritten before the fine-tuning run's own check refused."""
+    (tmp_path / "summary.json").write_text(json.dumps(_old_real_summary()))
+    kind = "embedded" if isinstance(other, DemoConfig) else "smollm2"
+    with pytest.raises(ProbecastError, match="summary.json: .* holds a demo made with other settings") as err:
+        check_settings(tmp_path, kind, other)
+    assert says in str(err.value) and not (tmp_path / SETTINGS_FILE).exists()
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))  # its own settings: resumes, and records them
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["finetune"]["lr"] == 3e-4
+
+
+def test_an_old_embedded_workspace_is_checked_too(tmp_path):
+    old = {"demo": {"quick": False, "size": "m", "questions_per_task": 120, "samples": 8, "train_steps": 1500}}
+    (tmp_path / "summary.json").write_text(json.dumps(old))
+    with pytest.raises(ProbecastError, match="--size 'm' \\(now 's'\\)"):
+        check_settings(tmp_path, "embedded", DemoConfig.make(False, "s"))
+    check_settings(tmp_path, "embedded", DemoConfig.make(False, "m", seed=0))
+
+
+def test_a_summary_without_a_demo_block_is_no_demo_to_compare_with(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({"probes": {}}))  # e.g. `probecast evaluate`'s
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+    assert (tmp_path / SETTINGS_FILE).exists()

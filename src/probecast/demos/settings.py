@@ -1,4 +1,4 @@
-"""A demo workspace remembers the settings it was made with (DIR/demo.json).
+"""A demo workspace remembers the settings it was made with (DIR/demo.json; before it, its summary.json).
 
 `probecast demo` resumes a workspace it finds (a finished training run, labels and features are kept), so a second
 call with other settings would mix two demos: e.g. another `--questions` writes other test questions while the
@@ -26,17 +26,58 @@ def settings_of(demo: str, cfg) -> dict:
     return {"demo": demo, **as_json(cfg)}
 
 
+def recorded_settings(summary_demo: dict, skills: list[str] | None = None) -> dict:
+    """What a demo's summary.json `demo` block says of the settings it was made with, in the settings' own keys
+    (`skills`: the real demo's, whose question count is --questions): the evidence a workspace made before
+    demo.json has (each demo writes its block at the end)."""
+    out = {"demo": "smollm2" if "finetune" in summary_demo else "embedded"}
+    out.update({k: summary_demo[k] for k in ("model", "quick", "size") if k in summary_demo})
+    questions = summary_demo.get("questions_per_task")
+    if isinstance(questions, int):  # the embedded demo: one count for every task
+        out["questions_per_task"] = questions
+    elif isinstance(questions, dict) and any(t in questions for t in skills or []):  # the real one: per task
+        out["skill_questions"] = next(questions[t] for t in skills if t in questions)
+    if isinstance(summary_demo.get("finetune"), dict):
+        ft = summary_demo["finetune"]  # lora_rank absent: made before --lora existed, so without LoRA
+        out["finetune"] = {"lora_rank": ft.get("lora_rank"), **{k: ft[k] for k in ("steps", "lr", "train_layers")
+                                                                 if k in ft}}
+    return out
+
+
+def _only(asked: dict, was: dict) -> dict:
+    """`asked` restricted to the keys `was` has, nested configs too: what an older record cannot say is not compared."""
+    return {k: _only(asked[k], v) if isinstance(v, dict) and isinstance(asked.get(k), dict) else asked.get(k)
+            for k, v in was.items()}
+
+
 def check_settings(out: Path, demo: str, cfg) -> None:
-    """Record `cfg` in out/demo.json on the first call; on a later one, refuse settings that differ."""
+    """Record `cfg` in out/demo.json on the first call; on a later one, refuse settings that differ. A workspace
+    made before demo.json existed is compared with what its summary.json records first."""
     path = Path(out) / SETTINGS_FILE
     asked = settings_of(demo, cfg)
     if not path.exists():
+        _check_older(Path(out), demo, asked)
         write_json_atomic(path, asked)
         return
     stored = read_json(path, dict, hint=f"delete it only if {Path(out)} holds no demo, else give another --out")
     # a setting newer than the file (added to the config since) is taken to have been its default then
     was = {"demo": demo, **filled(type(cfg)(), stored)}
-    said = ", ".join(differences(was, asked, OPTIONS))
+    _refuse(path, differences(was, asked, OPTIONS))
+
+
+def _check_older(out: Path, demo: str, asked: dict) -> None:
+    """A folder without demo.json whose summary.json has a demo's block: compare what that block records."""
+    summary = out / "summary.json"
+    if not summary.exists():
+        return
+    block = read_json(summary, dict, hint=f"delete {out} or give another --out").get("demo") or {}
+    was = recorded_settings(block, asked.get("skills")) if block else {}  # no block: not a demo's summary
+    if was.get("demo", demo) != demo:  # another demo's folder: its other settings are beside the point
+        was = {"demo": was["demo"]}
+    _refuse(summary, differences(was, _only(asked, was), OPTIONS))
+
+
+def _refuse(file: Path, said: list[str]) -> None:
     if said:
-        raise ProbecastError(f"{path}: {Path(out)} holds a demo made with other settings: {said}; give another --out, "
-                             f"or the same options to resume it")
+        raise ProbecastError(f"{file}: {file.parent} holds a demo made with other settings: {', '.join(said)}; give "
+                             f"another --out, or the same options to resume it")
