@@ -123,6 +123,15 @@ def test_an_old_embedded_workspace_is_checked_too(tmp_path):
     check_settings(tmp_path, "embedded", DemoConfig.make(False, "m", seed=0))
 
 
+def test_an_old_summary_that_records_the_seed_is_checked_for_it(tmp_path):
+    old = _old_real_summary()
+    old["demo"]["seed"] = 1  # written since session 27 (`--seed`)
+    (tmp_path / "summary.json").write_text(json.dumps(old))
+    with pytest.raises(ProbecastError, match="--seed 1 \\(now 0\\)"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, seed=1))
+
+
 def test_a_summary_without_a_demo_block_is_no_demo_to_compare_with(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"probes": {}}))  # e.g. `probecast evaluate`'s
     check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))

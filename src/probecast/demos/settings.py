@@ -31,7 +31,7 @@ def recorded_settings(summary_demo: dict, skills: list[str] | None = None) -> di
     (`skills`: the real demo's, whose question count is --questions): the evidence a workspace made before
     demo.json has (each demo writes its block at the end)."""
     out = {"demo": "smollm2" if "finetune" in summary_demo else "embedded"}
-    out.update({k: summary_demo[k] for k in ("model", "quick", "size") if k in summary_demo})
+    out.update({k: summary_demo[k] for k in ("model", "quick", "size", "seed") if k in summary_demo})
     questions = summary_demo.get("questions_per_task")
     if isinstance(questions, int):  # the embedded demo: one count for every task
         out["questions_per_task"] = questions
