@@ -136,3 +136,23 @@ def test_a_summary_without_a_demo_block_is_no_demo_to_compare_with(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"probes": {}}))  # e.g. `probecast evaluate`'s
     check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
     assert (tmp_path / SETTINGS_FILE).exists()
+
+
+def test_a_demo_stopped_before_its_summary_is_checked_against_its_finished_run(tmp_path):
+    """No demo.json and no summary.json yet (stopped while labelling): the finished run's run.json says enough."""
+    (tmp_path / "run").mkdir()
+    config = {"task": "/x/tasks/mul.train.jsonl", "steps": 200, "lr": 3e-4, "train_layers": 8, "seed": 0}
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"config": config, "finished": True}))
+    with pytest.raises(ProbecastError, match="run.json: .*--lora None \\(now 16\\)"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, lora=16))
+    with pytest.raises(ProbecastError, match="--seed 0 \\(now 2\\)"):
+        check_settings(tmp_path, "smollm2", RealDemoConfig.make(False, seed=2))
+    assert not (tmp_path / SETTINGS_FILE).exists()
+    check_settings(tmp_path, "smollm2", RealDemoConfig.make(False))
+    toy = tmp_path / "toy"
+    (toy / "run").mkdir(parents=True)
+    (toy / "run" / "run.json").write_text(json.dumps({"config": {"size": "m", "steps": 1500, "seed": 0},
+                                                      "finished": True}))
+    with pytest.raises(ProbecastError, match="--size 'm' \\(now 's'\\)"):
+        check_settings(toy, "embedded", DemoConfig.make(False, "s"))
+    check_settings(toy, "embedded", DemoConfig.make(False, "m"))

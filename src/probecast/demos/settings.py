@@ -62,22 +62,37 @@ def check_settings(out: Path, demo: str, cfg) -> None:
     stored = read_json(path, dict, hint=f"delete it only if {Path(out)} holds no demo, else give another --out")
     # a setting newer than the file (added to the config since) is taken to have been its default then
     was = {"demo": demo, **filled(type(cfg)(), stored)}
-    _refuse(path, differences(was, asked, OPTIONS))
+    _refuse(path, Path(out), differences(was, asked, OPTIONS))
+
+
+def run_settings(run_config: dict) -> dict:
+    """What a finished training run's run.json `config` says of the demo settings: the real demo's fine-tuning
+    (its `train_layers`) or the embedded demo's toy run (its `size`), and the seed both take from --seed."""
+    if "train_layers" in run_config:
+        ft = {"lora_rank": run_config.get("lora_rank"),
+              **{k: run_config[k] for k in ("steps", "lr", "train_layers") if k in run_config}}
+        return {"demo": "smollm2", "seed": run_config.get("seed", 0), "finetune": ft}
+    return {"demo": "embedded", **{k: run_config[k] for k in ("size", "seed") if k in run_config}}
 
 
 def _check_older(out: Path, demo: str, asked: dict) -> None:
-    """A folder without demo.json whose summary.json has a demo's block: compare what that block records."""
-    summary = out / "summary.json"
-    if not summary.exists():
+    """A folder without demo.json: compare what its summary.json's demo block records or, a demo stopped before its
+    summary, what its finished training run (run/run.json) records."""
+    summary, run = out / "summary.json", out / "run" / "run.json"
+    if summary.exists():
+        block = read_json(summary, dict, hint=f"delete {out} or give another --out").get("demo") or {}
+        was = recorded_settings(block, asked.get("skills")) if block else {}  # no block: not a demo's summary
+    elif run.exists():
+        summary, was = run, run_settings(read_json(run, dict, hint=f"delete {out} or give another --out")
+                                         .get("config") or {})
+    else:
         return
-    block = read_json(summary, dict, hint=f"delete {out} or give another --out").get("demo") or {}
-    was = recorded_settings(block, asked.get("skills")) if block else {}  # no block: not a demo's summary
     if was.get("demo", demo) != demo:  # another demo's folder: its other settings are beside the point
         was = {"demo": was["demo"]}
-    _refuse(summary, differences(was, _only(asked, was), OPTIONS))
+    _refuse(summary, out, differences(was, _only(asked, was), OPTIONS))
 
 
-def _refuse(file: Path, said: list[str]) -> None:
+def _refuse(file: Path, out: Path, said: list[str]) -> None:
     if said:
-        raise ProbecastError(f"{file}: {file.parent} holds a demo made with other settings: {', '.join(said)}; give "
+        raise ProbecastError(f"{file}: {out} holds a demo made with other settings: {', '.join(said)}; give "
                              f"another --out, or the same options to resume it")
