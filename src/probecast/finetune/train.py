@@ -18,7 +18,6 @@ training-compute convention), params, train_loss, and `run.json` records the who
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import asdict, dataclass

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from probecast.hf_folder import write_hf_folder
 from probecast.errors import ProbecastError
+from probecast.hf_folder import write_hf_folder
 from probecast.io import atomic_path, write_json_atomic
 
 

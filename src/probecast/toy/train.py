@@ -9,7 +9,6 @@ parameters, and the training loss) and the run keeps `train_log.jsonl`.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from probecast.hf_folder import write_hf_folder
 from probecast.errors import ProbecastError
+from probecast.hf_folder import write_hf_folder
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import checkpoint_steps, lr_at
 from probecast.reuse import finished_run
