@@ -38,10 +38,14 @@ def recorded_settings(summary_demo: dict, skills: list[str] | None = None) -> di
     elif isinstance(questions, dict) and any(t in questions for t in skills or []):  # the real one: per task
         out["skill_questions"] = next(questions[t] for t in skills if t in questions)
     if isinstance(summary_demo.get("finetune"), dict):
-        ft = summary_demo["finetune"]  # lora_rank absent: made before --lora existed, so without LoRA
-        out["finetune"] = {"lora_rank": ft.get("lora_rank"), **{k: ft[k] for k in ("steps", "lr", "train_layers")
-                                                                 if k in ft}}
+        out["finetune"] = _finetune_settings(summary_demo["finetune"])
     return out
+
+
+def _finetune_settings(ft: dict) -> dict:
+    """The fine-tuning settings a demo's options set, from a stored FinetuneConfig (lora_rank absent: made before
+    --lora existed, so without LoRA)."""
+    return {"lora_rank": ft.get("lora_rank"), **{k: ft[k] for k in ("steps", "lr", "train_layers") if k in ft}}
 
 
 def _only(asked: dict, was: dict) -> dict:
@@ -69,27 +73,25 @@ def run_settings(run_config: dict) -> dict:
     """What a finished training run's run.json `config` says of the demo settings: the real demo's fine-tuning
     (its `train_layers`) or the embedded demo's toy run (its `size`), and the seed both take from --seed."""
     if "train_layers" in run_config:
-        ft = {"lora_rank": run_config.get("lora_rank"),
-              **{k: run_config[k] for k in ("steps", "lr", "train_layers") if k in run_config}}
-        return {"demo": "smollm2", "seed": run_config.get("seed", 0), "finetune": ft}
+        return {"demo": "smollm2", "seed": run_config.get("seed", 0), "finetune": _finetune_settings(run_config)}
     return {"demo": "embedded", **{k: run_config[k] for k in ("size", "seed") if k in run_config}}
 
 
 def _check_older(out: Path, demo: str, asked: dict) -> None:
     """A folder without demo.json: compare what its summary.json's demo block records or, a demo stopped before its
     summary, what its finished training run (run/run.json) records."""
-    summary, run = out / "summary.json", out / "run" / "run.json"
-    if summary.exists():
-        block = read_json(summary, dict, hint=f"delete {out} or give another --out").get("demo") or {}
+    source, run = out / "summary.json", out / "run" / "run.json"
+    hint = f"delete {out} or give another --out"
+    if source.exists():
+        block = read_json(source, dict, hint=hint).get("demo") or {}
         was = recorded_settings(block, asked.get("skills")) if block else {}  # no block: not a demo's summary
     elif run.exists():
-        summary, was = run, run_settings(read_json(run, dict, hint=f"delete {out} or give another --out")
-                                         .get("config") or {})
+        source, was = run, run_settings(read_json(run, dict, hint=hint).get("config") or {})
     else:
         return
     if was.get("demo", demo) != demo:  # another demo's folder: its other settings are beside the point
         was = {"demo": was["demo"]}
-    _refuse(summary, out, differences(was, _only(asked, was), OPTIONS))
+    _refuse(source, out, differences(was, _only(asked, was), OPTIONS))
 
 
 def _refuse(file: Path, out: Path, said: list[str]) -> None:
