@@ -73,10 +73,14 @@ def test_finetune_saves_checkpoints_and_freezes_lower_layers(tiny_run, pairs_fil
     assert changed and all(k.startswith((f"model.layers.{top}.", "model.norm")) for k in changed)
     base_w = load_model(discover_checkpoints(base)[0])[0].state_dict()
     assert all(torch.equal(base_w[k], w0[k]) for k in w0)  # step-0 is the starting model
+    # the frozen tensors are stored once: every checkpoint's frozen shard is the same file (hard links)
+    shards = [next((out / f"step-{s}").glob("model-frozen-*.safetensors")) for s in (0, 2, 4)]
+    assert len({(p.stat().st_dev, p.stat().st_ino) for p in shards}) == 1 and shards[0].stat().st_nlink == 3
+    assert not any((out / f"step-{s}" / "model.safetensors").exists() for s in (0, 2, 4))
     # a finished run is reused, not retrained
-    mtime = (out / "step-4" / "model.safetensors").stat().st_mtime
+    mtime = (out / "step-4" / "model-trained.safetensors").stat().st_mtime
     assert finetune(base, out, cfg, progress=False) == records
-    assert (out / "step-4" / "model.safetensors").stat().st_mtime == mtime
+    assert (out / "step-4" / "model-trained.safetensors").stat().st_mtime == mtime
 
 
 def test_finetune_errors(tiny_run, pairs_file, tmp_path):
@@ -118,6 +122,55 @@ def test_lora_checkpoints_are_plain_models_with_the_adapters_merged(tiny_run, pa
     changed = {k for k in w0 if not torch.equal(w0[k], w4[k])}
     assert changed and all(k.startswith(f"model.layers.{top}.") and k.endswith("proj.weight") for k in changed)
     assert [r["step"] for r in records] == [0, 2, 4]
+    index = json.loads((out / "step-4" / "model.safetensors.index.json").read_text())
+    trained = {k for k, f in index["weight_map"].items() if f == "model-trained.safetensors"}
+    assert changed <= trained and all(k.endswith("proj.weight") for k in trained)  # only the adapted layers
+    assert len({p.stat().st_ino for p in out.glob("step-*/model-frozen-*.safetensors")}) == 1
+
+
+def test_frozen_shards_are_shared_only_when_their_content_is_the_same(tiny_run, tmp_path):
+    """The frozen shard is named and linked by its content: a tensor called frozen that did change gets its own
+    file (nothing is lost, only the saving), a folder whose tensors all change stays one file, and a run whose
+    checkpoints cannot be hard-linked keeps copies."""
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.hf_folder import write_hf_folder
+
+    model, tok = load_model(discover_checkpoints(tiny_run / "step-24")[0])
+    top = {k for k in model.state_dict() if k.startswith("model.layers.0.")}
+    write_hf_folder(model, tok, tmp_path / ".a", tmp_path / "a", top)
+    (tmp_path / ".a").rename(tmp_path / "a")
+    with torch.no_grad():
+        model.model.embed_tokens.weight[0, 0] += 1.0  # not in `top`: the frozen part differs
+    write_hf_folder(model, tok, tmp_path / ".b", tmp_path / "b", top)
+    (tmp_path / ".b").rename(tmp_path / "b")
+    a, b = (next((tmp_path / n).glob("model-frozen-*")) for n in "ab")
+    assert a.name != b.name and a.stat().st_nlink == b.stat().st_nlink == 1
+    reloaded = load_model(discover_checkpoints(tmp_path / "b")[0])[0].state_dict()
+    assert all(torch.equal(reloaded[k], v) for k, v in model.state_dict().items())
+    write_hf_folder(model, tok, tmp_path / ".c", tmp_path / "c", set(model.state_dict()))
+    assert sorted(p.name for p in (tmp_path / ".c").glob("model*")) == ["model.safetensors"]
+
+
+def test_without_hard_links_the_frozen_shard_is_a_copy(tiny_run, tmp_path, monkeypatch):
+    import os
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.hf_folder import write_hf_folder
+
+    model, tok = load_model(discover_checkpoints(tiny_run / "step-24")[0])
+    top = {k for k in model.state_dict() if k.startswith("model.layers.0.")}
+    write_hf_folder(model, tok, tmp_path / ".a", tmp_path / "a", top)
+    (tmp_path / ".a").rename(tmp_path / "a")
+
+    def no_links(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    write_hf_folder(model, tok, tmp_path / ".b", tmp_path / "b", top)
+    a, b = (next(p.glob("model-frozen-*")) for p in (tmp_path / "a", tmp_path / ".b"))
+    assert a.name == b.name and a.stat().st_ino != b.stat().st_ino and a.read_bytes() == b.read_bytes()
 
 
 def test_lora_merge_reproduces_the_adapted_model(tiny_run):

@@ -2,7 +2,9 @@
 
 Greedy completions identical on >= 95 % of questions; sampled pass@1 per task not different beyond binomial noise
 (paired sign-flip permutation test, `labels/agreement.py`, on a task whose pass@1 is neither 0 nor 1 so the test
-can fail); multiple-choice log-likelihoods equal within float32 tolerance and the same choice picked.
+can fail); multiple-choice log-likelihoods equal within float32 tolerance and the same choice picked. vLLM reads
+the model as a fine-tuning run saves it (a trained and a frozen shard with an index, `hf_folder`), HF the fetched
+single file, so the test also shows vLLM loads those checkpoints whole.
 Skipped without vLLM (`make vllm`) or without the fetched model (`make models`).
 """
 
@@ -31,9 +33,10 @@ def smollm2():
     return path
 
 
-def test_vllm_labels_agree_with_hf(smollm2, shared_data):
+def test_vllm_labels_agree_with_hf(smollm2, shared_data, tmp_path):
     from probecast.checkpoints.discover import discover_checkpoints
     from probecast.checkpoints.load import free_model, load_model
+    from probecast.hf_folder import write_hf_folder
     from probecast.labels.agreement import AgreementConfig, compare_backends
     from probecast.labels.backend import HFBackend
     from probecast.labels.vllm_backend import VLLMBackend
@@ -44,8 +47,12 @@ def test_vllm_labels_agree_with_hf(smollm2, shared_data):
     gsm8k = load_gsm8k(shared_data / "benchmarks" / "gsm8k", n_fewshot=0, limit=12)
     piqa = load_piqa(shared_data / "benchmarks" / "piqa", limit=10)
     model, tok = load_model(ckpt)
+    top = {k for k in model.state_dict() if k.startswith(("model.layers.29.", "model.norm"))}
+    write_hf_folder(model, tok, tmp_path / "sharded", tmp_path / "sharded", top)
+    assert (tmp_path / "sharded" / "model.safetensors.index.json").is_file()
+    (sharded,) = discover_checkpoints(tmp_path / "sharded")
     hf = HFBackend(model, tok, seed=0)
-    with VLLMBackend(ckpt, seed=0) as vllm:
+    with VLLMBackend(sharded, seed=0) as vllm:
         sampled = compare_backends(hf, vllm, [add, piqa], AgreementConfig())
         greedy = compare_backends(hf, vllm, [gsm8k], AgreementConfig(sampled=False, greedy_max_new_tokens=48))
     free_model(model)

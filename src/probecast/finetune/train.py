@@ -125,12 +125,14 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
     n_params = non_embedding_params(model)
     plain = None
     if cfg.lora_rank is not None:
-        from probecast.finetune.lora import merged_into, wrap_lora
+        from probecast.finetune.lora import block_linear_names, merged_into, wrap_lora
 
+        changing = {f"{name}.weight" for name in block_linear_names(model, cfg.train_layers)}
         model, plain = wrap_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.train_layers, cfg.seed)
         params = [p for p in model.parameters() if p.requires_grad]
     else:
         params = trainable_parameters(model, cfg.train_layers)
+        changing = {name for name, p in model.named_parameters() if p.requires_grad}
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     save_at = cfg.save_steps()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -144,7 +146,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
         model.eval()
         record = {"step": step, "tokens": tokens, "flops": 6.0 * n_params * tokens, "params": n_params,
                   "train_loss": ema, **meta}
-        path = save_checkpoint(model if plain is None else merged_into(model, plain), tokenizer, out, record)
+        path = save_checkpoint(model if plain is None else merged_into(model, plain), tokenizer, out, record, changing)
         records.append({**record, "id": path.name, "path": str(path)})
         write_jsonl_atomic(out / "train_log.jsonl", log_rows)
         model.train()

@@ -99,14 +99,15 @@ def non_embedding_params(model) -> int:
     return sum(p.numel() for p in model.parameters()) - emb
 
 
-def save_checkpoint(model, tokenizer, out: Path, record: dict) -> Path:
-    """Write an HF checkpoint folder atomically (temp folder, then rename), sidecar last."""
+def save_checkpoint(model, tokenizer, out: Path, record: dict, changing: set[str] | None = None) -> Path:
+    """Write an HF checkpoint folder atomically (temp folder, then rename), sidecar last. `changing`: the state-dict
+    names a fine-tuning run trains; the others are shared with the run's earlier checkpoints (`hf_folder`)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     final = out / f"step-{record['step']}"
     tmp = out / f".tmp-step-{record['step']}"
-    write_hf_folder(model, tokenizer, tmp, final)
+    write_hf_folder(model, tokenizer, tmp, final, changing)
     write_json_atomic(tmp / SIDECAR, record)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)

@@ -1,0 +1,15 @@
+"""benchmarks/checkpoint_sharing.py on the tiny run: both ways timed each round; the shared run is smaller."""
+
+import pytest
+from benchmark_module import load_benchmark
+
+sharing = load_benchmark("checkpoint_sharing")
+
+
+def test_shared_checkpoints_take_less_disk(tiny_run, tmp_path):
+    out = sharing.main(["--source", str(tiny_run / "step-24"), "--train-layers", "1", "--checkpoints", "3",
+                        "--repeats", "2"])
+    assert all(len(v) == 2 and all(s > 0 for s in v) for v in out["seconds_per_checkpoint"].values())
+    assert out["disk_bytes"]["shared"] < 0.8 * out["disk_bytes"]["whole"]
+    with pytest.raises(SystemExit):
+        sharing.main(["--checkpoints", "1"])
