@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", min=0),
         threads: Optional[int] = typer.Option(None, "--threads", min=1),
     ) -> None:
-        """Fine-tune a real checkpoint on a task's training split (CPU), saving step-N HF checkpoints."""
+        """Fine-tune a real checkpoint on a task's training split (CPU), saving step-N HF checkpoints. The tensors
+        the run does not train are stored once, hard-linked into every checkpoint."""
         from probecast.ui import console
 
         from probecast.finetune.train import FinetuneConfig, finetune
