@@ -37,7 +37,7 @@ def write_hf_folder(model, tokenizer, tmp: Path, final: Path, changing: set[str]
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if changing is not None:
-            split_frozen(tmp, changing, final.parent)
+            split_frozen(tmp, changing, final.parent, model.state_dict())
     except (OSError, SafetensorError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ProbecastError(f"{final}: could not write the checkpoint ({exc}); free disk space there or give "
@@ -56,10 +56,12 @@ def content_digest(tensors: dict, metadata: dict) -> str:
     return h.hexdigest()
 
 
-def split_frozen(folder: Path, changing: set[str], run_dir: Path) -> None:
+def split_frozen(folder: Path, changing: set[str], run_dir: Path, state: dict | None = None) -> None:
     """Split `folder`/model.safetensors into a trained and a frozen shard (see the module docstring); a folder whose
     weights are already sharded, or whose tensors are all trained or all frozen, is left as it is. The frozen shard
-    is written only when no earlier checkpoint in `run_dir` holds one with the same content digest."""
+    is written only when no earlier checkpoint in `run_dir` holds one with the same content digest. Tensors are
+    taken from `state` (the saved model's state dict) where it holds them with the file's shape and dtype, so a
+    large model is not read back into memory beside itself; the others are read from the file."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -69,10 +71,17 @@ def split_frozen(folder: Path, changing: set[str], run_dir: Path) -> None:
     with safe_open(single, "pt") as f:
         meta = f.metadata() or {}
         names = list(f.keys())
-        trained = {k: f.get_tensor(k) for k in names if k in changing}
-        if not trained or len(trained) == len(names):
+        if sum(k in changing for k in names) in (0, len(names)):
             return
-        frozen = {k: f.get_tensor(k) for k in names if k not in changing}
+
+        def tensor(k: str):
+            t, stored = (state or {}).get(k), f.get_slice(k)
+            same = (t is not None and list(t.shape) == list(stored.get_shape())
+                    and _torch_dtype(stored.get_dtype()) == t.dtype)
+            return t.detach() if same else f.get_tensor(k)
+
+        trained = {k: tensor(k) for k in names if k in changing}
+        frozen = {k: tensor(k) for k in names if k not in changing}
     digest = content_digest(frozen, meta)
     save_file(trained, folder / TRAINED, metadata=meta)
     shard = folder / f"model-frozen-{digest[:16]}.safetensors"
@@ -87,6 +96,15 @@ def split_frozen(folder: Path, changing: set[str], run_dir: Path) -> None:
              "weight_map": {k: (TRAINED if k in trained else shard.name) for k in sorted(names)}}
     (folder / INDEX).write_text(json.dumps(index, indent=2) + "\n")
     single.unlink()
+
+
+def _torch_dtype(name: str):
+    """The torch dtype of a safetensors dtype name (None: one this module does not map; read from the file)."""
+    import torch
+
+    return {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+            "BOOL": torch.bool}.get(name)
 
 
 def _recorded_digest(folder: Path) -> str | None:

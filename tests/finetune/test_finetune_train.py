@@ -217,3 +217,31 @@ def test_a_finished_run_made_with_other_settings_is_refused_naming_the_options(t
     with pytest.raises(ProbecastError, match="SOURCE"):
         finetune(tiny_run / "step-8", out, cfg, progress=False)  # another starting checkpoint
     assert (out / "run.json").read_bytes() == before
+
+
+def test_split_takes_the_tensors_from_the_saved_model_not_a_second_read(tiny_run, tmp_path):
+    """The split reads a tensor from the file only where the model's state dict lacks it (or holds it with another
+    shape or dtype): a large model is not loaded a second time beside itself. Either source gives the same digest."""
+    from safetensors.torch import load_file
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.hf_folder import split_frozen
+
+    model, tok = load_model(discover_checkpoints(tiny_run / "step-24")[0])
+    top = {k for k in model.state_dict() if k.startswith("model.layers.0.")}
+    names = {}
+    for name, state in {"file": None, "state": model.state_dict()}.items():
+        model.save_pretrained(tmp_path / name)
+        split_frozen(tmp_path / name, top, tmp_path / f"{name}-run", state)
+        names[name] = next((tmp_path / name).glob("model-frozen-*")).name
+    assert names["file"] == names["state"]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    norm = "model.norm.weight"
+    state[norm] += 1.0  # a marker: where this value lands, the tensor came from the state
+    state["model.embed_tokens.weight"] = state["model.embed_tokens.weight"].double()  # another dtype: from the file
+    model.save_pretrained(tmp_path / "marked")
+    split_frozen(tmp_path / "marked", top, tmp_path / "marked-run", state)
+    saved = load_file(next((tmp_path / "marked").glob("model-frozen-*")))
+    assert torch.equal(saved[norm], state[norm])
+    assert torch.equal(saved["model.embed_tokens.weight"], model.state_dict()["model.embed_tokens.weight"])
