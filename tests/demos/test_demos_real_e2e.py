@@ -48,6 +48,9 @@ def test_real_quick_demo_end_to_end(smollm2, shared_data, tmp_path):
     stages = s["demo"]["stage_seconds"]
     assert list(stages) == ["setup", "finetune", "labels", "features", "evaluate", "in_checkpoint", "latency"]
     assert all(v >= 0 for v in stages.values()) and sum(stages.values()) <= s["demo"]["wall_time_s"] + 0.5
+    import transformers
+
+    assert s["demo"]["versions"]["transformers"] == transformers.__version__  # the sampled labels depend on it
     # GSM8K is sampled with its own count (--quick: 5; the skills 4)
 
     n = Workspace(out, create=False).read_labels().groupby("task")["n"].unique()

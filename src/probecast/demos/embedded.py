@@ -14,6 +14,7 @@ from pathlib import Path
 from probecast.demos.clock import StageClock
 from probecast.demos.settings import check_settings
 from probecast.io import write_json_atomic
+from probecast.runtime import library_versions
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def run_demo(out: Path, cfg: DemoConfig, progress: bool = True) -> dict:
     summary["plot"] = str(Path("evaluation") / "task_scores.png")
     summary["demo"] = {"quick": cfg.quick, "size": cfg.size, "questions_per_task": cfg.questions_per_task, "seed": cfg.seed,
                        "samples": cfg.samples, "train_steps": toy.steps,
-                       "stage_seconds": clock.seconds, "wall_time_s": clock.total()}
+                       "stage_seconds": clock.seconds, "wall_time_s": clock.total(),
+                       "versions": library_versions()}
     write_json_atomic(ws.summary_file, summary)
     return summary

@@ -22,6 +22,7 @@ from probecast.demos.movement import movement
 from probecast.demos.settings import check_settings
 from probecast.finetune.train import FinetuneConfig
 from probecast.io import write_json_atomic
+from probecast.runtime import library_versions
 
 
 # add and sub (2-3 digit numbers) stay near 0 through a 100-step run (benchmarks/real_movement.py: 0.01 → 0.04) and
@@ -214,7 +215,8 @@ def run_real_demo(out: Path, cfg: RealDemoConfig | None = None, progress: bool =
                        "movement": movement(labels, steps[min(cfg.n_train_checkpoints, len(steps)) - 1]),
                        "task_score_by_checkpoint": {t: {str(s): float(v) for s, v in g.groupby("step")["pass1"].mean().items()}
                                                     for t, g in labels.groupby("task")},
-                       "stage_seconds": clock.seconds, "wall_time_s": clock.total()}
+                       "stage_seconds": clock.seconds, "wall_time_s": clock.total(),
+                       "versions": library_versions()}
     write_json_atomic(ws.summary_file, summary)
     return summary
 
