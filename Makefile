@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Both create/refresh .venv. torch==2.13.0 (a CPU build on this machine's disk) is installed only when
 # no torch is importable, so an existing (e.g. CUDA) torch is never replaced.
+# constraints-dev.txt pins transformers in .venv (the real demo's sampled labels depend on its version).
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -14,9 +15,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml $(BIN)/python
+$(STAMP): pyproject.toml constraints-dev.txt $(BIN)/python
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev]" -c constraints-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -50,7 +51,7 @@ $(VLLM_STAMP): $(STAMP)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
 	  $(BIN)/python -m pip install -q -e ".[vllm-cuda]"; \
 	else \
-	  $(BIN)/python -m pip install -q -e ".[vllm]"; status=$$?; \
+	  $(BIN)/python -m pip install -q -e ".[vllm]" -c constraints-dev.txt; status=$$?; \
 	  $(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null; \
 	  exit $$status; \
 	fi
