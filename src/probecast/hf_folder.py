@@ -10,6 +10,8 @@ like any sharded checkpoint: `model-trained.safetensors` (the tensors the run ch
 holds a frozen shard with the same content, the new one is a hard link to it, so nine checkpoints of a top-8 run
 hold the frozen 75 % of the weights once. A hard link is an ordinary file: deleting or copying one checkpoint folder
 leaves the others whole. Where hard links are not possible (another file system) the shard is kept as a copy.
+The first such checkpoint of a run is saved whole and then split; the later ones follow its index and write only
+the trained shard (and a frozen one whose content is new), so a checkpoint costs the writing of what it changes.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ def write_hf_folder(model, tokenizer, tmp: Path, final: Path, changing: set[str]
 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if changing is not None:
-            split_frozen(tmp, changing, final.parent, model.state_dict())
+        names = None if changing is None else _earlier_split(final.parent, changing, model.state_dict())
+        if names is not None:
+            _save_split(model, tokenizer, tmp, names, changing, final.parent)
+        else:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            if changing is not None:
+                split_frozen(tmp, changing, final.parent, model.state_dict())
     except (OSError, SafetensorError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ProbecastError(f"{final}: could not write the checkpoint ({exc}); free disk space there or give "
@@ -82,8 +88,53 @@ def split_frozen(folder: Path, changing: set[str], run_dir: Path, state: dict | 
 
         trained = {k: tensor(k) for k in names if k in changing}
         frozen = {k: tensor(k) for k in names if k not in changing}
-    digest = content_digest(frozen, meta)
     save_file(trained, folder / TRAINED, metadata=meta)
+    _write_frozen(folder, trained, frozen, meta, run_dir)
+    single.unlink()
+
+
+def _earlier_split(run_dir: Path, changing: set[str], state: dict) -> list[str] | None:
+    """The tensor names of the newest split checkpoint in `run_dir` when it splits them as `changing` would and the
+    model's state dict holds every one (then a new checkpoint needs no whole save); else None."""
+    for index in sorted(run_dir.glob(f"*/{INDEX}"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if index.parent.name.startswith("."):
+            continue
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if _recorded_digest(index.parent) is None or not isinstance(weight_map, dict):
+            continue
+        names = list(weight_map)
+        same = all((weight_map[k] == TRAINED) == (k in changing) for k in names)
+        return names if same and all(k in state for k in names) else None
+    return None
+
+
+def _save_split(model, tokenizer, tmp: Path, names: list[str], changing: set[str], run_dir: Path) -> None:
+    """Write a checkpoint split as an earlier one of the run is (`names`, from its index): save_pretrained with only
+    the trained tensors (config, generation config, tokenizer as always), renamed to the trained shard, then the
+    frozen shard linked or written by `_write_frozen`."""
+    from safetensors import safe_open
+
+    state = model.state_dict()
+    trained = {k: state[k].detach() for k in names if k in changing}
+    frozen = {k: state[k].detach() for k in names if k not in changing}
+    model.save_pretrained(tmp, state_dict=trained)
+    tokenizer.save_pretrained(tmp)
+    single = tmp / "model.safetensors"
+    with safe_open(single, "pt") as f:
+        meta = f.metadata() or {}
+    single.rename(tmp / TRAINED)
+    _write_frozen(tmp, trained, frozen, meta, run_dir)
+
+
+def _write_frozen(folder: Path, trained: dict, frozen: dict, meta: dict, run_dir: Path) -> None:
+    """The frozen shard (a hard link to an earlier checkpoint's with the same content digest, else written) and the
+    index mapping every tensor to its shard; the trained shard is already in `folder`."""
+    from safetensors.torch import save_file
+
+    digest = content_digest(frozen, meta)
     shard = folder / f"model-frozen-{digest[:16]}.safetensors"
     twins = [p for p in sorted(run_dir.glob(f"*/{shard.name}"))
              if not p.parent.name.startswith(".") and _recorded_digest(p.parent) == digest]
@@ -93,9 +144,8 @@ def split_frozen(folder: Path, changing: set[str], run_dir: Path, state: dict | 
         save_file(frozen, shard, metadata=meta)
     size = sum(t.numel() * t.element_size() for part in (trained, frozen) for t in part.values())
     index = {"metadata": {"total_size": size, "frozen_sha256": digest},
-             "weight_map": {k: (TRAINED if k in trained else shard.name) for k in sorted(names)}}
+             "weight_map": {k: (TRAINED if k in trained else shard.name) for k in sorted([*trained, *frozen])}}
     (folder / INDEX).write_text(json.dumps(index, indent=2) + "\n")
-    single.unlink()
 
 
 def _torch_dtype(name: str):

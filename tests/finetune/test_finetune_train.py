@@ -152,6 +152,49 @@ def test_frozen_shards_are_shared_only_when_their_content_is_the_same(tiny_run, 
     assert sorted(p.name for p in (tmp_path / ".c").glob("model*")) == ["model.safetensors"]
 
 
+def test_a_later_checkpoint_writes_only_its_trained_tensors_and_equals_a_whole_save(tiny_run, tmp_path, monkeypatch):
+    """After a run's first split checkpoint, the next ones are not saved whole and split again: save_pretrained gets
+    only the trained tensors and the frozen shard is linked. Every file equals what the whole save and split give;
+    a run split otherwise (another trained set) is saved whole."""
+    import filecmp
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.hf_folder import write_hf_folder
+
+    model, tok = load_model(discover_checkpoints(tiny_run / "step-24")[0])
+    top = {k for k in model.state_dict() if k.startswith("model.layers.0.")}
+    saved, real_save = [], type(model).save_pretrained
+
+    def recording(self, folder, *args, state_dict=None, **kw):
+        saved.append(None if state_dict is None else set(state_dict))
+        return real_save(self, folder, *args, state_dict=state_dict, **kw)
+
+    monkeypatch.setattr(type(model), "save_pretrained", recording)
+
+    def save(run, name, changing):
+        (tmp_path / run).mkdir(exist_ok=True)
+        write_hf_folder(model, tok, tmp_path / run / f".{name}", tmp_path / run / name, changing)
+        (tmp_path / run / f".{name}").rename(tmp_path / run / name)
+
+    save("run", "a", top)
+    with torch.no_grad():
+        model.model.layers[0].mlp.down_proj.weight[0, 0] += 0.5
+    save("run", "b", top)
+    save("alone", "b", top)
+    assert saved == [None, top, None]  # whole, trained only, whole
+    direct, whole = tmp_path / "run" / "b", tmp_path / "alone" / "b"
+    files = sorted(p.name for p in direct.iterdir())
+    assert files == sorted(p.name for p in whole.iterdir()) and "model.safetensors" not in files
+    assert all(filecmp.cmp(direct / f, whole / f, shallow=False) for f in files)
+    frozen = next(direct.glob("model-frozen-*"))
+    assert frozen.stat().st_ino == (tmp_path / "run" / "a" / frozen.name).stat().st_ino
+    save("run", "c", top | {"model.norm.weight"})  # another split than the run's: whole, then split
+    assert saved[-1] is None
+    reloaded = load_model(discover_checkpoints(direct)[0])[0].state_dict()
+    assert all(torch.equal(reloaded[k], v) for k, v in model.state_dict().items())
+
+
 def test_without_hard_links_the_frozen_shard_is_a_copy(tiny_run, tmp_path, monkeypatch):
     import os
 
