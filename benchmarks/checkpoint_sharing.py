@@ -9,6 +9,11 @@ seconds per saved checkpoint (fastest round) and the run folder's bytes on disk,
 
     python benchmarks/checkpoint_sharing.py                    # ~1 min: SmolLM2, top 8 blocks, 9 checkpoints
     python benchmarks/checkpoint_sharing.py --train-layers 30  # every block: little is frozen
+    python benchmarks/checkpoint_sharing.py --trainer          # a HF Trainer run, with ShareFrozenCallback or not
+
+`--trainer` runs a Hugging Face Trainer (one step between saves, AdamW, so each checkpoint also holds the optimizer
+state of the trained parameters) with and without `checkpoints.share.ShareFrozenCallback`; the seconds are the whole
+run's per checkpoint (the training steps are the same work in both).
 """
 
 from __future__ import annotations
@@ -44,12 +49,34 @@ def save_run(model, tokenizer, params: list, changing: set[str] | None, n: int, 
     return (time.perf_counter() - start) / n
 
 
+def trainer_run(source: str, train_layers: int, n: int, out: Path, share: bool) -> float:
+    """A Trainer run of `n` steps saving after each, its frozen tensors shared or not; seconds per checkpoint."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from probecast.checkpoints.discover import discover_checkpoints
+    from probecast.checkpoints.load import load_model
+    from probecast.checkpoints.share import ShareFrozenCallback
+    from probecast.finetune.train import trainable_parameters
+
+    model, _ = load_model(discover_checkpoints(source)[0], dtype="float32")
+    trainable_parameters(model, train_layers)
+    rows = [{"input_ids": torch.arange(i, i + 32), "labels": torch.arange(i, i + 32)} for i in range(2 * n)]
+    args = TrainingArguments(output_dir=str(out), max_steps=n, save_steps=1, per_device_train_batch_size=2,
+                             report_to=[], use_cpu=True, logging_strategy="no", disable_tqdm=True, seed=0)
+    trainer = Trainer(model=model, args=args, train_dataset=rows, callbacks=[ShareFrozenCallback()] if share else [])
+    start = time.perf_counter()
+    trainer.train()
+    return (time.perf_counter() - start) / n
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default="smollm2", help="checkpoint folder or packaged model name")
     ap.add_argument("--train-layers", type=int, default=8, help="top blocks trained (the real demo's 8)")
     ap.add_argument("--checkpoints", type=int, default=9, help="checkpoints per run (the real demo's 9)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--trainer", action="store_true", help="a HF Trainer run with ShareFrozenCallback or without")
     a = ap.parse_args(argv)
     if a.checkpoints < 2:
         ap.error("--checkpoints must be >= 2 (sharing starts at the second)")
@@ -70,7 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
         for r in range(a.repeats):
             for way, names in ways.items():
                 out = Path(tmp) / f"{way}-{r}"
-                seconds[way].append(save_run(model, tokenizer, params, names, a.checkpoints, out))
+                seconds[way].append(trainer_run(source, a.train_layers, a.checkpoints, out, way == "shared")
+                                    if a.trainer else save_run(model, tokenizer, params, names, a.checkpoints, out))
                 disk[way] = disk_bytes(out)
                 print(f"round {r}: {way} {seconds[way][-1]:.2f} s/checkpoint, {disk[way] / 1e6:.0f} MB", flush=True)
     for way in ways:
