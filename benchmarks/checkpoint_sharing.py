@@ -84,12 +84,13 @@ def main(argv: list[str] | None = None) -> dict:
     from probecast.checkpoints.discover import discover_checkpoints
     from probecast.checkpoints.load import load_model
     from probecast.finetune.train import trainable_parameters
+    from probecast.hf_folder import trained_names
     from probecast.models.fetch import MODELS, fetch_model
 
     source = str(fetch_model(a.source)) if a.source in MODELS else a.source
     model, tokenizer = load_model(discover_checkpoints(source)[0], dtype="float32")
     params = trainable_parameters(model, a.train_layers)
-    changing = {name for name, p in model.named_parameters() if p.requires_grad}
+    changing = trained_names(model)
     ways = {"whole": None, "shared": changing}
     seconds: dict[str, list[float]] = {w: [] for w in ways}
     disk: dict[str, int] = {}

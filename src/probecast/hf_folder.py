@@ -36,18 +36,25 @@ def write_hf_folder(model, tokenizer, tmp: Path, final: Path, changing: set[str]
 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        names = None if changing is None else _earlier_split(final.parent, changing, model.state_dict())
+        state = model.state_dict()
+        names = None if changing is None else _earlier_split(final.parent, changing, state)
         if names is not None:
-            _save_split(model, tokenizer, tmp, names, changing, final.parent)
+            _save_split(model, tokenizer, tmp, names, changing, final.parent, state)
         else:
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
             if changing is not None:
-                split_frozen(tmp, changing, final.parent, model.state_dict())
+                split_frozen(tmp, changing, final.parent, state)
     except (OSError, SafetensorError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ProbecastError(f"{final}: could not write the checkpoint ({exc}); free disk space there or give "
                              f"another output folder, then run the command again (finished steps are kept)") from exc
+
+
+def trained_names(model) -> set[str]:
+    """The state-dict names of the parameters `model` trains (requires_grad): the `changing` set of a run that freezes
+    the others."""
+    return {name for name, p in model.named_parameters() if p.requires_grad}
 
 
 def content_digest(tensors: dict, metadata: dict) -> str:
@@ -111,13 +118,13 @@ def _earlier_split(run_dir: Path, changing: set[str], state: dict) -> list[str] 
     return None
 
 
-def _save_split(model, tokenizer, tmp: Path, names: list[str], changing: set[str], run_dir: Path) -> None:
+def _save_split(model, tokenizer, tmp: Path, names: list[str], changing: set[str], run_dir: Path,
+                state: dict) -> None:
     """Write a checkpoint split as an earlier one of the run is (`names`, from its index): save_pretrained with only
-    the trained tensors (config, generation config, tokenizer as always), renamed to the trained shard, then the
-    frozen shard linked or written by `_write_frozen`."""
+    the trained tensors of `state` (config, generation config, tokenizer as always), renamed to the trained shard,
+    then the frozen shard linked or written by `_write_frozen`."""
     from safetensors import safe_open
 
-    state = model.state_dict()
     trained = {k: state[k].detach() for k in names if k in changing}
     frozen = {k: state[k].detach() for k in names if k not in changing}
     model.save_pretrained(tmp, state_dict=trained)

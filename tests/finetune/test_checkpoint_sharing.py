@@ -20,5 +20,4 @@ def test_a_trainer_run_with_the_callback_takes_less_disk(tiny_run):
     out = sharing.main(["--source", str(tiny_run / "step-24"), "--train-layers", "1", "--checkpoints", "3",
                         "--repeats", "1", "--trainer"])
     assert all(len(v) == 1 and v[0] > 0 for v in out["seconds_per_checkpoint"].values())
-    print(out["disk_bytes"])
     assert out["disk_bytes"]["shared"] < out["disk_bytes"]["whole"]

@@ -16,12 +16,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from probecast.hf_folder import INDEX, split_frozen
-
-
-def trained_names(model) -> set[str]:
-    """The state-dict names of the parameters `model` trains (requires_grad)."""
-    return {name for name, p in model.named_parameters() if p.requires_grad}
+from probecast.hf_folder import INDEX, split_frozen, trained_names
 
 
 def share_frozen(folder: str | Path, model) -> bool:

@@ -29,6 +29,7 @@ import torch
 from probecast.errors import ProbecastError
 from probecast.finetune.blocks import top_blocks
 from probecast.finetune.data import encode_pairs, training_pairs
+from probecast.hf_folder import trained_names
 from probecast.io import write_json_atomic, write_jsonl_atomic
 from probecast.optim import SPACINGS, checkpoint_steps, lr_at
 from probecast.reuse import finished_run
@@ -132,7 +133,7 @@ def finetune(source: str | Path, out: str | Path, cfg: FinetuneConfig, progress:
         params = [p for p in model.parameters() if p.requires_grad]
     else:
         params = trainable_parameters(model, cfg.train_layers)
-        changing = {name for name, p in model.named_parameters() if p.requires_grad}
+        changing = trained_names(model)
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     save_at = cfg.save_steps()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
