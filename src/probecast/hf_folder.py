@@ -36,7 +36,7 @@ def write_hf_folder(model, tokenizer, tmp: Path, final: Path, changing: set[str]
 
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        state = model.state_dict()
+        state = None if changing is None else model.state_dict()  # only a split reads the tensors
         names = None if changing is None else _earlier_split(final.parent, changing, state)
         if names is not None:
             _save_split(model, tokenizer, tmp, names, changing, final.parent, state)
